@@ -1,0 +1,1 @@
+"""Bundled scenarios and the cited parameter catalog (package data, no code)."""

@@ -1,0 +1,876 @@
+"""Monte Carlo salvo engagements: one trial plays one raid against every effector.
+
+Inputs are plain arrays built by ``costx.lowering`` (its docstring maps scenario fields to
+the column constants below); outputs are per-trial integer arrays. Nothing here
+validates, allocates per trial or touches Python objects.
+
+The rules (README, "What it computes") in brief:
+
+* Threat ``j`` of group ``g`` is seen at ``t_j`` at range ``R0`` and closes at ``v``;
+  it impacts at ``t_j + R0 / v`` unless killed.
+* A kinetic engagement is ``salvo`` rounds ``interval`` apart at one threat; a round
+  fired at range R meets the threat at range R u / (u + v) after R / (u + v) seconds and
+  may be fired only if that meeting range lies in [min, max]; each round kills with
+  ``pk`` independently. The effector learns the outcome ``assess`` seconds after the last
+  round meets the threat; a threat gets at most ``max_engagements`` engagements from one
+  effector. An effector runs at most ``channels`` engagements at once, launches no two
+  rounds closer than ``interval`` and stops when its magazine is empty.
+* A laser unit serves one threat at a time; fluence accumulates along the closing path
+  (kernels/laser.py) and the threat dies when it reaches its kill fluence; the unit then
+  needs ``retarget`` seconds. The fire control engages only threats it can kill before
+  they leave the envelope; a dwell cut short by the unit's magazine (``magazine_s``)
+  gives the threat up. Weather denies every laser whose availability is below one
+  shared per-trial weather draw.
+* Nobody engages a dead threat or one inside another engagement; threats are served in
+  order of urgency (earliest impact first, ties by lower index).
+* Policies: ``LAYERED`` engages the most urgent eligible threat as soon as possible;
+  ``COST_AWARE`` holds fire while a cheaper effector is predicted to engage the threat in
+  time (see ``_should_hold`` for the prediction rule).
+
+Cost per trial is linear in the number of threats for the layered policy: each effector
+keeps, per threat group, a linked list of threats it may still engage (sorted by arrival,
+which within a group is also urgency order and range order) and unlinks a threat the
+moment it becomes permanently ineligible, so a decision looks at O(groups + engagements
+in progress) entries.
+"""
+
+import math
+
+import numpy as np
+from costx.kernels._jit import jit, pjit
+from costx.kernels.laser import h_at, h_inverse
+from costx.kernels.rng import ARRIVAL, KILL, WEATHER, event_counter, trial_key, uniform
+from numba import prange
+
+# Columns of threat_f (float64, one row per threat group).
+TF_RANGE_KM = 0  # detect range
+TF_SPEED_MPS = 1
+TF_START_S = 2
+TF_WINDOW_S = 3
+TF_FLUENCE_J_CM2 = 4  # nan: lasers do not engage this group
+TF_COLUMNS = 5
+
+# Columns of threat_i (int64, one row per threat group).
+TI_COUNT = 0
+TI_ARRIVAL = 1
+TI_COLUMNS = 2
+
+ARRIVAL_SIMULTANEOUS = 0
+ARRIVAL_STREAM = 1
+ARRIVAL_UNIFORM = 2
+
+# Columns of eff_f (float64, one row per effector).
+EF_SPEED_MPS = 0  # kinetic round fly-out speed
+EF_MIN_KM = 1
+EF_MAX_KM = 2
+EF_INTERVAL_S = 3  # minimum time between launches
+EF_ASSESS_S = 4
+EF_LASER_K = 5  # P / (pi s^2 1e7): fluence scale, see kernels/laser.py
+EF_ALPHA = 6  # extinction per km
+EF_X_LO = 7  # 1 / max range: start of the fluence table
+EF_DX = 8  # fluence table cell width in 1/km
+EF_RETARGET_S = 9
+EF_AVAILABILITY = 10
+EF_MAGAZINE_S = 11  # lasing seconds per unit (inf: unlimited)
+EF_COLUMNS = 12
+
+# Columns of eff_i (int64, one row per effector).
+EI_KIND = 0
+EI_ROUNDS = 1
+EI_CHANNELS = 2  # channels (kinetic) or units (laser)
+EI_SALVO = 3
+EI_MAX_ENGAGEMENTS = 4
+EI_COLUMNS = 5
+
+KIND_INTERCEPTOR = 0
+KIND_RAILGUN = 1
+KIND_LASER = 2
+
+POLICY_LAYERED = 0
+POLICY_COST_AWARE = 1
+
+# Threat states as the defense knows them.
+FREE = 0
+ENGAGED = 1
+DEAD = 2
+
+EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
+TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
+
+
+@jit
+def _sort_pairs(keys, idx, n):
+    """Heap sort keys[:n] ascending, ties by idx, carrying idx along (no allocation)."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(keys, idx, start, n)
+    for end in range(n - 1, 0, -1):
+        keys[0], keys[end] = keys[end], keys[0]
+        idx[0], idx[end] = idx[end], idx[0]
+        _sift(keys, idx, 0, end)
+
+
+@jit
+def _sift(keys, idx, root, n):
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and (
+            keys[child + 1] > keys[child]
+            or (keys[child + 1] == keys[child] and idx[child + 1] > idx[child])
+        ):
+            child += 1
+        if keys[child] > keys[root] or (keys[child] == keys[root] and idx[child] > idx[root]):
+            keys[root], keys[child] = keys[child], keys[root]
+            idx[root], idx[child] = idx[child], idx[root]
+            root = child
+        else:
+            return
+
+
+@jit
+def _range_km(r0, v, t_seen, t):
+    return r0 - v * (t - t_seen) * 1e-3
+
+
+@jit
+def _entry_time(r0, v, t_seen, r_start_max):
+    """First time at which the threat's range is at most ``r_start_max``."""
+    if r0 <= r_start_max:
+        return t_seen
+    return t_seen + (r0 - r_start_max) * 1e3 / v
+
+
+@jit
+def _last_start(r0, v, t_seen, r_start_min):
+    """Last time at which the threat's range is at least ``r_start_min``."""
+    return t_seen + (r0 - r_start_min) * 1e3 / v
+
+
+@jit
+def _laser_kill_range(ltab, eff_f, e, r_start, v, fluence):
+    """Range (km) at which a laser starting at ``r_start`` kills; nan if it cannot in time."""
+    k = eff_f[e, EF_LASER_K]
+    alpha = eff_f[e, EF_ALPHA]
+    x_lo = eff_f[e, EF_X_LO]
+    dx = eff_f[e, EF_DX]
+    tab = ltab[e]
+    target = h_at(tab, alpha, x_lo, dx, 1.0 / r_start) + fluence * v / k
+    if target > tab[tab.shape[0] - 1] * (1.0 + 1e-12):
+        return math.nan
+    return 1.0 / h_inverse(tab, alpha, x_lo, dx, target)
+
+
+@jit
+def _scan_group(
+    e, g, t, prev, p, max_eng, r_first, r_last, r0, v, state, t_seen, t_imp, eng_cnt, nxt, head
+):
+    """Walk effector e's list of group g from position p (prev: its predecessor or -1).
+
+    Unlinks threats that are permanently out of e's reach. Returns (candidate, its
+    predecessor, entry time): the first threat e may engage now, or -1 and the time at
+    which the first not-yet-reachable threat of the group comes within reach (inf if none).
+    """
+    while p >= 0:
+        s = state[p]
+        q = nxt[e, p]
+        gone = (
+            s == DEAD
+            or (s == FREE and t >= t_imp[p])
+            or eng_cnt[e, p] >= max_eng
+            or (t >= t_seen[p] and _range_km(r0, v, t_seen[p], t) < r_last - EPS_KM)
+        )
+        if gone:
+            if prev < 0:
+                head[e, g] = q
+            else:
+                nxt[e, prev] = q
+            p = q
+            continue
+        if s == ENGAGED:
+            prev = p
+            p = q
+            continue
+        if t < t_seen[p]:
+            return -1, prev, _entry_time(r0, v, t_seen[p], r_first)
+        if _range_km(r0, v, t_seen[p], t) > r_first + EPS_KM:
+            return -1, prev, _entry_time(r0, v, t_seen[p], r_first)
+        return p, prev, math.inf
+    return -1, prev, math.inf
+
+
+@jit
+def _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen, start):
+    """Duration of one engagement by kinetic effector c starting at ``start``."""
+    u = eff_f[c, EF_SPEED_MPS]
+    last_launch = start + (eff_i[c, EI_SALVO] - 1) * eff_f[c, EF_INTERVAL_S]
+    flight = _range_km(r0, v, t_seen, last_launch) * 1e3 / (u + v)
+    return last_launch - start + flight + eff_f[c, EF_ASSESS_S]
+
+
+@jit
+def _plan(
+    c,
+    t,
+    threat_f,
+    gstart,
+    eff_f,
+    eff_i,
+    can,
+    r_first,
+    r_last,
+    ltab,
+    state,
+    t_seen,
+    t_imp,
+    grp,
+    eng_cnt,
+    nxt,
+    head,
+    ch_free,
+    ch_rel,
+    ch_thr,
+    mag,
+    next_launch,
+    rounds_left,
+    plan,
+    slot,
+    slot_mag,
+    ptr,
+):
+    """Predict when effector c would start on each free threat it can reach (cost_aware).
+
+    Greedy schedule: c serves the detected, free threats it can engage in order of
+    urgency, each on the channel (laser unit) that frees first, starting no earlier than
+    now, that channel's free time and the threat's entry into c's envelope; a threat it
+    could not start before leaving its envelope (or without rounds or lasing time left)
+    is not planned (plan = inf). One engagement per threat; engagements by other
+    effectors are ignored, which errs towards predicting that c is busier than it will be.
+    """
+    kind = eff_i[c, EI_KIND]
+    n_slots = eff_i[c, EI_CHANNELS]
+    n_groups = gstart.shape[0] - 1
+    for p in range(plan.shape[1]):
+        plan[c, p] = math.inf
+    for k in range(n_slots):
+        if kind == KIND_LASER:
+            slot[k] = max(t, ch_free[c, k]) if mag[c, k] > 0.0 else math.inf
+            slot_mag[k] = mag[c, k]
+        else:
+            slot[k] = max(t, ch_rel[c, k]) if ch_thr[c, k] >= 0 else t
+    launcher = max(t, next_launch[c])
+    rounds = rounds_left[c]
+    salvo = eff_i[c, EI_SALVO]
+    interval = eff_f[c, EF_INTERVAL_S]
+    max_eng = eff_i[c, EI_MAX_ENGAGEMENTS]
+    for g in range(n_groups):
+        ptr[g] = head[c, g] if can[c, g] else -1
+    while True:
+        best = -1
+        for g in range(n_groups):
+            p = ptr[g]
+            while p >= 0 and (
+                state[p] != FREE
+                or t >= t_imp[p]
+                or eng_cnt[c, p] >= max_eng
+                or _range_km(threat_f[g, TF_RANGE_KM], threat_f[g, TF_SPEED_MPS], t_seen[p], t)
+                < r_last[c, g] - EPS_KM
+            ):
+                p = nxt[c, p]
+            if p >= 0 and t < t_seen[p]:
+                p = -1  # not yet detected: unknown to the defense, and so is the rest
+            ptr[g] = p
+            if p >= 0 and (best < 0 or t_imp[p] < t_imp[best]):
+                best = p
+        if best < 0:
+            return
+        g = grp[best]
+        ptr[g] = nxt[c, best]
+        r0 = threat_f[g, TF_RANGE_KM]
+        v = threat_f[g, TF_SPEED_MPS]
+        k_best = 0
+        for k in range(1, n_slots):
+            if slot[k] < slot[k_best]:
+                k_best = k
+        start = max(slot[k_best], _entry_time(r0, v, t_seen[best], r_first[c, g]))
+        if kind != KIND_LASER:
+            start = max(start, launcher)
+        if start > _last_start(r0, v, t_seen[best], r_last[c, g]) + 1e-9:
+            continue
+        if kind == KIND_LASER:
+            r_start = _range_km(r0, v, t_seen[best], start)
+            r_kill = _laser_kill_range(ltab, eff_f, c, r_start, v, threat_f[g, TF_FLUENCE_J_CM2])
+            if math.isnan(r_kill):
+                continue
+            dwell = (r_start - r_kill) * 1e3 / v
+            if dwell > slot_mag[k_best]:
+                continue
+            plan[c, best] = start
+            slot[k_best] = start + dwell + eff_f[c, EF_RETARGET_S]
+            slot_mag[k_best] -= dwell
+        else:
+            if rounds <= 0:
+                continue
+            plan[c, best] = start
+            slot[k_best] = start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+            launcher = start + salvo * interval
+            rounds -= salvo
+
+
+@jit
+def _run_trial(
+    trial,
+    seed,
+    policy,
+    threat_f,
+    threat_i,
+    gstart,
+    eff_f,
+    eff_i,
+    pk,
+    cpk,
+    r_first,
+    r_last,
+    can,
+    ltab,
+    order,
+    t_seen,
+    t_imp,
+    ident,
+    grp,
+    state,
+    eng_cnt,
+    nxt,
+    head,
+    ch_free,
+    ch_rel,
+    ch_thr,
+    ch_kill,
+    mag,
+    next_launch,
+    rounds_left,
+    active,
+    sort_key,
+    sort_idx,
+    plan,
+    plan_t,
+    plan_ver,
+    cand,
+    cand_prev,
+    slot,
+    slot_mag,
+    ptr,
+    det_ptr,
+    leaked_row,
+    shots_row,
+    kills_row,
+    avail_row,
+):
+    n_groups = threat_i.shape[0]
+    n_eff = eff_i.shape[0]
+    n_threats = gstart[n_groups]
+    key = trial_key(seed, trial)
+
+    # --- threats: arrival times, sorted within each group by (time, index) ---
+    t0 = math.inf
+    for g in range(n_groups):
+        n = threat_i[g, TI_COUNT]
+        kind = threat_i[g, TI_ARRIVAL]
+        start = threat_f[g, TF_START_S]
+        window = threat_f[g, TF_WINDOW_S]
+        for j in range(n):
+            if kind == ARRIVAL_SIMULTANEOUS:
+                ts = start
+            elif kind == ARRIVAL_STREAM:
+                ts = start + j * window / n
+            else:
+                ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
+            sort_key[j] = ts
+            sort_idx[j] = j
+        if kind == ARRIVAL_UNIFORM:
+            _sort_pairs(sort_key, sort_idx, n)
+        flight = threat_f[g, TF_RANGE_KM] * 1e3 / threat_f[g, TF_SPEED_MPS]
+        base = gstart[g]
+        for r in range(n):
+            p = base + r
+            t_seen[p] = sort_key[r]
+            t_imp[p] = sort_key[r] + flight
+            ident[p] = sort_idx[r]
+            grp[p] = g
+            state[p] = FREE
+        if n > 0 and sort_key[0] < t0:
+            t0 = sort_key[0]
+        det_ptr[g] = base
+
+    # --- effectors ---
+    weather = uniform(key, event_counter(WEATHER, 0, 0, 0, 0, 0))
+    for e in range(n_eff):
+        kind = eff_i[e, EI_KIND]
+        n_ch = eff_i[e, EI_CHANNELS]
+        shots_row[e] = 0
+        kills_row[e] = 0
+        next_launch[e] = -math.inf
+        rounds_left[e] = eff_i[e, EI_ROUNDS]
+        plan_ver[e] = -1
+        if kind == KIND_LASER:
+            avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] else 0
+            active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
+        else:
+            avail_row[e] = 1
+            active[e] = 1 if (rounds_left[e] > 0 and n_ch > 0) else 0
+        for k in range(n_ch):
+            ch_free[e, k] = -math.inf
+            ch_rel[e, k] = math.inf
+            ch_thr[e, k] = -1
+            ch_kill[e, k] = 0
+            mag[e, k] = eff_f[e, EF_MAGAZINE_S]
+        for g in range(n_groups):
+            a = gstart[g]
+            b = gstart[g + 1]
+            head[e, g] = a if (can[e, g] and b > a) else -1
+            for p in range(a, b):
+                nxt[e, p] = p + 1 if p + 1 < b else -1
+                eng_cnt[e, p] = 0
+
+    # --- event loop ---
+    version = 0
+    t = t0
+    while n_threats > 0:
+        # Engagements whose outcome is known by now release their threats.
+        for e in range(n_eff):
+            for k in range(eff_i[e, EI_CHANNELS]):
+                if ch_thr[e, k] >= 0 and ch_rel[e, k] <= t:
+                    state[ch_thr[e, k]] = DEAD if ch_kill[e, k] else FREE
+                    ch_thr[e, k] = -1
+                    version += 1
+        for g in range(n_groups):
+            while det_ptr[g] < gstart[g + 1] and t_seen[det_ptr[g]] <= t:
+                det_ptr[g] += 1
+
+        t_next = math.inf
+        for oi in range(n_eff):
+            e = order[oi]
+            if not active[e]:
+                continue
+            kind = eff_i[e, EI_KIND]
+            n_ch = eff_i[e, EI_CHANNELS]
+            max_eng = eff_i[e, EI_MAX_ENGAGEMENTS]
+            while True:
+                # Capacity: a free channel (unit), rounds or lasing time, a ready launcher.
+                k_free = -1
+                for k in range(n_ch):
+                    if ch_thr[e, k] < 0 and ch_free[e, k] <= t:
+                        if kind != KIND_LASER or mag[e, k] > 0.0:
+                            k_free = k
+                            break
+                if k_free < 0:
+                    break
+                if kind != KIND_LASER:
+                    if rounds_left[e] <= 0:
+                        break
+                    if next_launch[e] > t:
+                        t_next = min(t_next, next_launch[e])
+                        break
+                # The most urgent threat e may engage now (cost_aware: and need not leave
+                # to a cheaper effector).
+                hold_end = math.inf
+                for g in range(n_groups):
+                    cand[g] = -1
+                    if can[e, g] and head[e, g] >= 0:
+                        c_, cp_, entry = _scan_group(
+                            e,
+                            g,
+                            t,
+                            -1,
+                            head[e, g],
+                            max_eng,
+                            r_first[e, g],
+                            r_last[e, g],
+                            threat_f[g, TF_RANGE_KM],
+                            threat_f[g, TF_SPEED_MPS],
+                            state,
+                            t_seen,
+                            t_imp,
+                            eng_cnt,
+                            nxt,
+                            head,
+                        )
+                        cand[g] = c_
+                        cand_prev[g] = cp_
+                        t_next = min(t_next, entry)
+                target = -1
+                while True:
+                    best_g = -1
+                    for g in range(n_groups):
+                        p = cand[g]
+                        if p >= 0 and (best_g < 0 or t_imp[p] < t_imp[cand[best_g]]):
+                            best_g = g
+                    if best_g < 0:
+                        break
+                    p = cand[best_g]
+                    if policy != POLICY_COST_AWARE:
+                        target = p
+                        break
+                    hold, until = _should_hold(
+                        e,
+                        p,
+                        best_g,
+                        t,
+                        version,
+                        threat_f,
+                        gstart,
+                        eff_f,
+                        eff_i,
+                        cpk,
+                        can,
+                        r_first,
+                        r_last,
+                        ltab,
+                        state,
+                        t_seen,
+                        t_imp,
+                        grp,
+                        eng_cnt,
+                        nxt,
+                        head,
+                        ch_free,
+                        ch_rel,
+                        ch_thr,
+                        mag,
+                        next_launch,
+                        rounds_left,
+                        active,
+                        plan,
+                        plan_t,
+                        plan_ver,
+                        slot,
+                        slot_mag,
+                        ptr,
+                    )
+                    if not hold:
+                        target = p
+                        break
+                    hold_end = min(hold_end, until)
+                    c_, cp_, entry = _scan_group(
+                        e,
+                        best_g,
+                        t,
+                        p,
+                        nxt[e, p],
+                        max_eng,
+                        r_first[e, best_g],
+                        r_last[e, best_g],
+                        threat_f[best_g, TF_RANGE_KM],
+                        threat_f[best_g, TF_SPEED_MPS],
+                        state,
+                        t_seen,
+                        t_imp,
+                        eng_cnt,
+                        nxt,
+                        head,
+                    )
+                    cand[best_g] = c_
+                    cand_prev[best_g] = cp_
+                    t_next = min(t_next, entry)
+                if hold_end > t:
+                    t_next = min(t_next, hold_end)
+                if target < 0:
+                    break
+
+                # Engage.
+                g = grp[target]
+                r0 = threat_f[g, TF_RANGE_KM]
+                v = threat_f[g, TF_SPEED_MPS]
+                state[target] = ENGAGED
+                ch_thr[e, k_free] = target
+                eng = eng_cnt[e, target]
+                eng_cnt[e, target] = eng + 1
+                version += 1
+                if kind == KIND_LASER:
+                    r_start = _range_km(r0, v, t_seen[target], t)
+                    r_kill = _laser_kill_range(
+                        ltab, eff_f, e, r_start, v, threat_f[g, TF_FLUENCE_J_CM2]
+                    )
+                    if math.isnan(r_kill):  # start within EPS_KM of the last chance
+                        r_kill = eff_f[e, EF_MIN_KM]
+                    dwell = (r_start - r_kill) * 1e3 / v
+                    shots_row[e] += 1
+                    if dwell <= mag[e, k_free]:
+                        mag[e, k_free] -= dwell
+                        kills_row[e] += 1
+                        ch_kill[e, k_free] = 1
+                        ch_rel[e, k_free] = t + dwell
+                        ch_free[e, k_free] = t + dwell + eff_f[e, EF_RETARGET_S]
+                    else:  # the unit runs out of lasing time and gives the threat up
+                        ch_kill[e, k_free] = 0
+                        ch_rel[e, k_free] = t + mag[e, k_free]
+                        ch_free[e, k_free] = ch_rel[e, k_free]
+                        mag[e, k_free] = 0.0
+                else:
+                    u = eff_f[e, EF_SPEED_MPS]
+                    interval = eff_f[e, EF_INTERVAL_S]
+                    p_kill = pk[e, g]
+                    killed = False
+                    last_meet = t
+                    last_launch = t
+                    for rd in range(eff_i[e, EI_SALVO]):
+                        if rounds_left[e] <= 0:
+                            break
+                        t_launch = t + rd * interval
+                        r_now = _range_km(r0, v, t_seen[target], t_launch)
+                        if rd > 0 and r_now < r_last[e, g] - EPS_KM:
+                            break  # too close for another round of this salvo
+                        rounds_left[e] -= 1
+                        shots_row[e] += 1
+                        last_launch = t_launch
+                        last_meet = t_launch + r_now * 1e3 / (u + v)
+                        if not killed:
+                            ctr = event_counter(KILL, e, eng, rd, g, ident[target])
+                            if uniform(key, ctr) < p_kill:
+                                killed = True
+                    if killed:
+                        kills_row[e] += 1
+                    ch_kill[e, k_free] = 1 if killed else 0
+                    ch_rel[e, k_free] = last_meet + eff_f[e, EF_ASSESS_S]
+                    ch_free[e, k_free] = ch_rel[e, k_free]
+                    next_launch[e] = last_launch + interval
+
+        # Next event: a release, a laser unit ready again, (cost_aware) a detection.
+        for e in range(n_eff):
+            for k in range(eff_i[e, EI_CHANNELS]):
+                if ch_thr[e, k] >= 0 and ch_rel[e, k] > t:
+                    t_next = min(t_next, ch_rel[e, k])
+                if ch_free[e, k] > t:
+                    t_next = min(t_next, ch_free[e, k])
+        if policy == POLICY_COST_AWARE:
+            for g in range(n_groups):
+                if det_ptr[g] < gstart[g + 1]:
+                    t_next = min(t_next, t_seen[det_ptr[g]])
+        if t_next == math.inf:
+            break
+        t = t_next
+
+    for g in range(n_groups):
+        n_leak = 0
+        for p in range(gstart[g], gstart[g + 1]):
+            if state[p] != DEAD:
+                n_leak += 1
+        leaked_row[g] = n_leak
+
+
+@jit
+def _should_hold(
+    e,
+    p,
+    g,
+    t,
+    version,
+    threat_f,
+    gstart,
+    eff_f,
+    eff_i,
+    cpk,
+    can,
+    r_first,
+    r_last,
+    ltab,
+    state,
+    t_seen,
+    t_imp,
+    grp,
+    eng_cnt,
+    nxt,
+    head,
+    ch_free,
+    ch_rel,
+    ch_thr,
+    mag,
+    next_launch,
+    rounds_left,
+    active,
+    plan,
+    plan_t,
+    plan_ver,
+    slot,
+    slot_mag,
+    ptr,
+):
+    """Cost-aware prediction rule: should effector e hold fire on threat p now?
+
+    e holds if some effector c that is cheaper against p's type (lower expected cost per
+    kill; equal cost: lower index) is predicted by ``_plan`` to start on p before p leaves
+    c's envelope, and either c is a laser (a laser that starts in time kills for certain,
+    so nothing is lost by waiting) or c's engagement is predicted to be assessed no later
+    than e's own last launch opportunity on p (so e can still fire if c misses). Returns
+    (hold, time at which e must decide again: its last launch opportunity).
+    """
+    my_cost = cpk[e, g]
+    r0 = threat_f[g, TF_RANGE_KM]
+    v = threat_f[g, TF_SPEED_MPS]
+    for c in range(eff_i.shape[0]):
+        if c == e or not active[c] or not can[c, g]:
+            continue
+        if not (cpk[c, g] < my_cost or (cpk[c, g] == my_cost and c < e)):
+            continue
+        if plan_ver[c] != version or plan_t[c] != t:
+            _plan(
+                c,
+                t,
+                threat_f,
+                gstart,
+                eff_f,
+                eff_i,
+                can,
+                r_first,
+                r_last,
+                ltab,
+                state,
+                t_seen,
+                t_imp,
+                grp,
+                eng_cnt,
+                nxt,
+                head,
+                ch_free,
+                ch_rel,
+                ch_thr,
+                mag,
+                next_launch,
+                rounds_left,
+                plan,
+                slot,
+                slot_mag,
+                ptr,
+            )
+            plan_ver[c] = version
+            plan_t[c] = t
+        start = plan[c, p]
+        if start == math.inf:
+            continue
+        if eff_i[c, EI_KIND] == KIND_LASER:
+            return True, math.inf
+        finish = start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[p], start)
+        my_last = _last_start(r0, v, t_seen[p], r_last[e, g])
+        if finish <= my_last:
+            return True, my_last
+    return False, math.inf
+
+
+@pjit
+def simulate_trials(
+    trial0,
+    seed,
+    policy,
+    threat_f,
+    threat_i,
+    gstart,
+    eff_f,
+    eff_i,
+    pk,
+    cpk,
+    r_first,
+    r_last,
+    can,
+    ltab,
+    order,
+    leaked,
+    shots,
+    kills,
+    avail,
+):
+    """Play trials ``trial0 .. trial0 + len(leaked) - 1`` and write per-trial results.
+
+    leaked[i, g]: threats of group g that were not killed; shots[i, e], kills[i, e]:
+    rounds fired (laser: threats lased) and threats killed by effector e; avail[i, e]:
+    1 when effector e could fire in trial i (lasers: weather allowed lasing).
+    """
+    n_trials = leaked.shape[0]
+    n_groups = threat_i.shape[0]
+    n_eff = eff_i.shape[0]
+    n_threats = gstart[n_groups]
+    max_ch = 1
+    for e in range(n_eff):
+        max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
+    max_count = 1
+    for g in range(n_groups):
+        max_count = max(max_count, threat_i[g, TI_COUNT])
+    n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
+    for task in prange(n_tasks):
+        t_seen = np.empty(n_threats)
+        t_imp = np.empty(n_threats)
+        ident = np.empty(n_threats, np.int64)
+        grp = np.empty(n_threats, np.int64)
+        state = np.empty(n_threats, np.int8)
+        eng_cnt = np.empty((n_eff, n_threats), np.int32)
+        nxt = np.empty((n_eff, n_threats), np.int64)
+        head = np.empty((n_eff, n_groups), np.int64)
+        ch_free = np.empty((n_eff, max_ch))
+        ch_rel = np.empty((n_eff, max_ch))
+        ch_thr = np.empty((n_eff, max_ch), np.int64)
+        ch_kill = np.empty((n_eff, max_ch), np.uint8)
+        mag = np.empty((n_eff, max_ch))
+        next_launch = np.empty(n_eff)
+        rounds_left = np.empty(n_eff, np.int64)
+        active = np.empty(n_eff, np.uint8)
+        sort_key = np.empty(max_count)
+        sort_idx = np.empty(max_count, np.int64)
+        plan = np.empty((n_eff, n_threats))
+        plan_t = np.empty(n_eff)
+        plan_ver = np.empty(n_eff, np.int64)
+        cand = np.empty(n_groups, np.int64)
+        cand_prev = np.empty(n_groups, np.int64)
+        slot = np.empty(max_ch)
+        slot_mag = np.empty(max_ch)
+        ptr = np.empty(n_groups, np.int64)
+        det_ptr = np.empty(n_groups, np.int64)
+        first = task * TRIALS_PER_TASK
+        last = min(n_trials, first + TRIALS_PER_TASK)
+        for i in range(first, last):
+            _run_trial(
+                trial0 + i,
+                seed,
+                policy,
+                threat_f,
+                threat_i,
+                gstart,
+                eff_f,
+                eff_i,
+                pk,
+                cpk,
+                r_first,
+                r_last,
+                can,
+                ltab,
+                order,
+                t_seen,
+                t_imp,
+                ident,
+                grp,
+                state,
+                eng_cnt,
+                nxt,
+                head,
+                ch_free,
+                ch_rel,
+                ch_thr,
+                ch_kill,
+                mag,
+                next_launch,
+                rounds_left,
+                active,
+                sort_key,
+                sort_idx,
+                plan,
+                plan_t,
+                plan_ver,
+                cand,
+                cand_prev,
+                slot,
+                slot_mag,
+                ptr,
+                det_ptr,
+                leaked[i],
+                shots[i],
+                kills[i],
+                avail[i],
+            )

@@ -1,0 +1,47 @@
+"""costx: what missile defense really costs.
+
+Describe a raid and a defense in a scenario file, simulate the engagements in Numba
+Monte Carlo kernels, and read cost per kill, cost-exchange ratios and leakers.
+
+>>> import costx
+>>> scenario = costx.load_scenario("ddg_mixed_raid")
+>>> result = costx.simulate(scenario, trials=10_000, seed=1)
+>>> result.summary()  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from costx.errors import CostxError, InputError, ScenarioError
+from costx.scenario import CostxWarning, Scenario, load_scenario
+
+try:
+    __version__ = version("costx")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "CostxError",
+    "CostxWarning",
+    "InputError",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
+    "__version__",
+    "load_scenario",
+    "read_result",
+    "simulate",
+]
+
+
+def __getattr__(name):
+    # The simulation API imports Numba, pandas and pyarrow; load it on first use so that
+    # `costx validate` and `costx --help` start fast.
+    if name in ("simulate", "SimulationResult"):
+        from costx import simulation
+
+        return getattr(simulation, name)
+    if name == "read_result":
+        from costx.io import read_result
+
+        return read_result
+    raise AttributeError(f"module 'costx' has no attribute {name!r}")

@@ -1,0 +1,273 @@
+"""The ``costx`` command line.
+
+User errors (bad scenario files, bad options, unreadable paths) print a readable message
+and exit with status 2, never a traceback; interrupted runs exit with 130 and leave no
+partial output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from costx.errors import CostxError
+
+EXIT_USAGE = 2
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+if not stdout.is_terminal:  # files and pipes: wide enough that tables never truncate
+    stdout = Console(highlight=False, width=132)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError("must be between 0 and 2**64 - 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from costx import __version__
+    from costx.bundled import DEFAULT_SCENARIO
+
+    parser = argparse.ArgumentParser(
+        prog="costx",
+        description="What missile defense really costs: Monte Carlo cost-exchange "
+        "analysis of raids against interceptors, railguns and lasers.",
+    )
+    parser.add_argument("--version", action="version", version=f"costx {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("scenarios", help="list the bundled scenarios")
+    p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser(
+        "validate",
+        help="check scenario files",
+        description="Check scenario files (paths or bundled names); print every problem "
+        "with its file and field. Exit status 2 if any is invalid.",
+    )
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="a path or a bundled name")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "run",
+        help="simulate a scenario and write its results",
+        description="Simulate a scenario, print the summary (means with 95 %% confidence "
+        "intervals) and write the results as Parquet.",
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default=DEFAULT_SCENARIO,
+        metavar="SCENARIO",
+        help=f"a path or a bundled name (default: {DEFAULT_SCENARIO})",
+    )
+    p.add_argument("--trials", type=_positive_int, default=100_000, help="default: 100000")
+    p.add_argument("--seed", type=_seed, default=0, help="default: 0")
+    p.add_argument(
+        "--out", type=Path, default=None, help="Parquet file to write (default: NAME.parquet)"
+    )
+    p.add_argument("--threads", type=_positive_int, default=None, help="Numba threads")
+    p.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="aggregate in constant memory and write only the summary",
+    )
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status = args.func(args)
+        _print_warnings(caught)
+        return status
+    except CostxError as err:
+        for line in str(err).splitlines():
+            stderr.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.print("interrupted; no output was written")
+        return 130
+
+
+def _print_warnings(caught) -> None:
+    from costx.scenario import CostxWarning
+
+    for w in caught:
+        if issubclass(w.category, CostxWarning):
+            stderr.print(f"[yellow]warning:[/] {w.message}", markup=True, highlight=False)
+
+
+def cmd_scenarios(args) -> int:
+    from costx.bundled import DEFAULT_SCENARIO, scenario_descriptions
+
+    table = Table(title="Bundled scenarios", title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name, description in scenario_descriptions().items():
+        label = f"{name} (default)" if name == DEFAULT_SCENARIO else name
+        table.add_row(label, description)
+    stdout.print(table)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from costx.errors import ScenarioError
+    from costx.scenario import load_scenario
+
+    status = 0
+    for source in args.scenarios:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                scenario = load_scenario(source)
+        except ScenarioError as err:
+            status = EXIT_USAGE
+            for line in str(err).splitlines():
+                stderr.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+            continue
+        _print_warnings(caught)
+        stdout.print(
+            f"ok: {scenario.source} ({scenario.name}: {len(scenario.threats)} threat groups, "
+            f"{sum(t.count for t in scenario.threats)} threats, "
+            f"{len(scenario.effectors)} effectors)"
+        )
+    return status
+
+
+class _DelayedProgress:
+    """A rich progress bar that appears only if the run lasts longer than ``delay_s``."""
+
+    def __init__(self, total: int, description: str, delay_s: float = 1.0, enabled=True):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.enabled = enabled and stderr.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("trials"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self.task = self.progress.add_task(description, total=total)
+        self.timer = threading.Timer(delay_s, self.progress.start) if self.enabled else None
+
+    def __enter__(self):
+        if self.timer is not None:
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done)
+
+    def __exit__(self, *exc):
+        if self.timer is not None:
+            self.timer.cancel()
+        self.progress.stop()
+        return False
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if unit.startswith("USD"):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    if unit == "probability":
+        return f"{value:.4f}"
+    if unit == "ratio":
+        return f"{value:,.3f}"
+    return f"{value:,.3f}"
+
+
+def summary_rich_table(summary, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("measure", no_wrap=True)
+    table.add_column("mean", justify="right")
+    table.add_column("95 % interval", justify="right")
+    table.add_column("unit")
+    for measure, row in summary.iterrows():
+        unit = row["unit"]
+        low, high = row["ci95_low"], row["ci95_high"]
+        interval = "" if low == high else f"{_fmt(low, unit)} .. {_fmt(high, unit)}"
+        table.add_row(str(measure), _fmt(row["mean"], unit), interval, unit)
+    return table
+
+
+def cmd_run(args) -> int:
+    from costx.scenario import load_scenario
+    from costx.simulation import simulate
+
+    scenario = load_scenario(args.scenario)
+    out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
+    if out.exists() and out.is_dir():
+        raise _usage(f"--out {out}: is a folder; give a file name")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise _usage(f"--out {out}: folder {out.parent} does not exist")
+
+    started = time.perf_counter()
+    with _DelayedProgress(args.trials, f"{scenario.name}", enabled=not args.no_progress) as bar:
+        result = simulate(
+            scenario,
+            trials=args.trials,
+            seed=args.seed,
+            keep_trials=not args.summary_only,
+            threads=args.threads,
+            progress=bar,
+            block_trials=min(32_768, args.trials),
+        )
+    wall = time.perf_counter() - started
+    result.to_parquet(out)
+    title = (
+        f"{scenario.name}: {args.trials:,} trials, seed {args.seed}, policy "
+        f"{scenario.scenario.policy}"
+    )
+    stdout.print(summary_rich_table(result.summary(), title))
+    rate = args.trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
+    stdout.print(
+        f"{args.trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s in the kernels); wrote {out}"
+    )
+    return 0
+
+
+def _usage(message: str) -> CostxError:
+    from costx.errors import InputError
+
+    return InputError(message)

@@ -1,0 +1,109 @@
+"""Parquet I/O: results written atomically, with what it takes to reproduce them.
+
+A result file is one Parquet table (the per-trial table, or the summary when trials were
+not kept) whose schema metadata under the key ``costx`` holds JSON: the costx version,
+the scenario as TOML, the seed, the number of trials, the summary and the exact moments.
+Files are written to a temporary file in the target folder and renamed into place, so an
+interrupted write never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from costx.errors import InputError
+
+if TYPE_CHECKING:
+    from costx.simulation import SimulationResult
+
+METADATA_KEY = b"costx"
+FORMAT = "costx.simulation/1"
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to ``path`` via a temporary file and an atomic rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def result_metadata(result: SimulationResult) -> dict:
+    from costx import __version__
+
+    summary = result.summary().reset_index()
+    return {
+        "format": FORMAT,
+        "costx_version": __version__,
+        "scenario_name": result.scenario.name,
+        "scenario_toml": result.scenario.to_toml(),
+        "seed": result.seed,
+        "trials": result.n_trials,
+        "kind": "trials" if result.has_trials else "summary",
+        "summary": json.loads(summary.to_json(orient="split", index=False)),
+        "moments": result.moments.to_dict(),
+    }
+
+
+def write_result(result: SimulationResult, path: Path) -> Path:
+    frame = result.trials if result.has_trials else result.summary().reset_index()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[METADATA_KEY] = json.dumps(result_metadata(result)).encode()
+    return write_table_atomic(table.replace_schema_metadata(meta), path)
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The costx metadata of a result file; InputError if it is not one."""
+    path = Path(path)
+    try:
+        schema = pq.read_schema(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, pa.ArrowInvalid) as err:
+        raise InputError(f"{path}: not a Parquet file ({err})") from None
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise InputError(f"{path}: not a costx result (no costx metadata)")
+    return json.loads(raw)
+
+
+def read_result(path: str | Path) -> SimulationResult:
+    """Read a result written by ``SimulationResult.to_parquet``."""
+    from costx.aggregate import Moments
+    from costx.scenario import parse_toml, scenario_from_mapping
+    from costx.simulation import SimulationResult
+
+    meta = read_metadata(path)
+    if meta.get("format") != FORMAT:
+        raise InputError(f"{path}: unsupported costx result format {meta.get('format')!r}")
+    scenario = scenario_from_mapping(
+        parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
+    )
+    trials = pd.read_parquet(path) if meta["kind"] == "trials" else None
+    return SimulationResult(
+        scenario,
+        int(meta["seed"]),
+        int(meta["trials"]),
+        Moments.from_dict(meta["moments"]),
+        trials,
+    )

@@ -1,0 +1,195 @@
+"""Lowering: a validated Scenario becomes the plain arrays the kernels take.
+
+Every number a kernel uses passes through here, as an argument (never as a module
+constant imported into a kernel: Numba's cache would not notice a change). The column
+layout is defined next to the kernel, in ``costx.kernels.engagement``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from costx.kernels import engagement as K
+from costx.kernels.laser import TABLE_CELLS, fluence_table, h_inverse
+from costx.scenario import Laser, Railgun, Scenario
+
+_ARRIVAL = {
+    "simultaneous": K.ARRIVAL_SIMULTANEOUS,
+    "stream": K.ARRIVAL_STREAM,
+    "uniform": K.ARRIVAL_UNIFORM,
+}
+_POLICY = {"layered": K.POLICY_LAYERED, "cost_aware": K.POLICY_COST_AWARE}
+NO_LIMIT = 2**30  # engagements per threat for lasers (they have no such limit)
+
+
+@dataclass(frozen=True)
+class EngagementArrays:
+    """Arrays for ``costx.kernels.engagement.simulate_trials`` (see its column constants).
+
+    ``cpk[e, g]`` is the expected cost per kill of effector e against group g (kinetic:
+    round cost x salvo / (1 - (1 - pk)^salvo); laser: cost per shot), inf if e cannot
+    kill g. ``r_first``/``r_last`` bound the threat range (km) at which e may start an
+    engagement: kinetic, the ranges whose meeting range is max/min range; laser, the
+    maximum range and the smallest start range from which the dwell ends inside the
+    envelope.
+    """
+
+    policy: int
+    threat_f: np.ndarray
+    threat_i: np.ndarray
+    gstart: np.ndarray
+    eff_f: np.ndarray
+    eff_i: np.ndarray
+    pk: np.ndarray
+    cpk: np.ndarray
+    r_first: np.ndarray
+    r_last: np.ndarray
+    can: np.ndarray
+    ltab: np.ndarray
+    order: np.ndarray
+
+    def kernel_args(self) -> tuple:
+        return (
+            self.policy,
+            self.threat_f,
+            self.threat_i,
+            self.gstart,
+            self.eff_f,
+            self.eff_i,
+            self.pk,
+            self.cpk,
+            self.r_first,
+            self.r_last,
+            self.can,
+            self.ltab,
+            self.order,
+        )
+
+
+def laser_constant(laser: Laser) -> float:
+    """K = P / (pi s^2 1e7), with P in W and s in rad: fluence = K dH / v (kernels/laser.py)."""
+    s = laser.divergence_rad
+    return laser.power_kw * 1e3 / (math.pi * s * s * 1e7)
+
+
+def lower(scenario: Scenario) -> EngagementArrays:
+    """Build the kernel arrays for one scenario."""
+    threats = scenario.threats
+    effectors = scenario.effectors
+    n_groups, n_eff = len(threats), len(effectors)
+
+    threat_f = np.zeros((n_groups, K.TF_COLUMNS))
+    threat_i = np.zeros((n_groups, K.TI_COLUMNS), np.int64)
+    for g, t in enumerate(threats):
+        threat_f[g, K.TF_RANGE_KM] = t.detect_range_km
+        threat_f[g, K.TF_SPEED_MPS] = t.speed_mps
+        threat_f[g, K.TF_START_S] = t.start_s
+        threat_f[g, K.TF_WINDOW_S] = t.window_s
+        threat_f[g, K.TF_FLUENCE_J_CM2] = (
+            math.nan if t.kill_fluence_j_cm2 is None else t.kill_fluence_j_cm2
+        )
+        threat_i[g, K.TI_COUNT] = t.count
+        threat_i[g, K.TI_ARRIVAL] = _ARRIVAL[t.arrival]
+    gstart = np.zeros(n_groups + 1, np.int64)
+    gstart[1:] = np.cumsum(threat_i[:, K.TI_COUNT])
+
+    eff_f = np.zeros((n_eff, K.EF_COLUMNS))
+    eff_i = np.zeros((n_eff, K.EI_COLUMNS), np.int64)
+    pk = np.zeros((n_eff, n_groups))
+    cpk = np.full((n_eff, n_groups), math.inf)
+    r_first = np.zeros((n_eff, n_groups))
+    r_last = np.zeros((n_eff, n_groups))
+    can = np.zeros((n_eff, n_groups), np.uint8)
+    ltab = np.zeros((n_eff, TABLE_CELLS + 1))
+    for e, eff in enumerate(effectors):
+        eff_f[e, K.EF_MIN_KM] = eff.min_range_km
+        eff_f[e, K.EF_MAX_KM] = eff.max_range_km
+        if isinstance(eff, Laser):
+            _lower_laser(eff, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can, ltab)
+            continue
+        u = eff.speed_mps
+        eff_f[e, K.EF_SPEED_MPS] = u
+        eff_f[e, K.EF_INTERVAL_S] = eff.interval_s
+        eff_f[e, K.EF_ASSESS_S] = eff.assess_s
+        eff_f[e, K.EF_AVAILABILITY] = 1.0
+        eff_f[e, K.EF_MAGAZINE_S] = math.inf
+        eff_i[e, K.EI_KIND] = K.KIND_RAILGUN if isinstance(eff, Railgun) else K.KIND_INTERCEPTOR
+        eff_i[e, K.EI_ROUNDS] = eff.rounds
+        eff_i[e, K.EI_CHANNELS] = eff.channels
+        eff_i[e, K.EI_SALVO] = eff.salvo_size
+        eff_i[e, K.EI_MAX_ENGAGEMENTS] = eff.max_engagements
+        for g, t in enumerate(threats):
+            p = eff.pk.get(t.name, 0.0)
+            pk[e, g] = p
+            v = t.speed_mps
+            r_first[e, g] = eff.max_range_km * (u + v) / u
+            r_last[e, g] = eff.min_range_km * (u + v) / u
+            if p > 0.0:
+                can[e, g] = 1
+                cpk[e, g] = (
+                    eff.round_cost_usd * eff.salvo_size / (1.0 - (1.0 - p) ** eff.salvo_size)
+                )
+
+    if scenario.scenario.policy == "cost_aware":
+        # Cheaper effectors decide first at any instant, so that a more expensive one sees
+        # their engagements; ties keep the file order.
+        order = np.array(
+            sorted(range(n_eff), key=lambda e: (effectors[e].round_cost_usd, e)), np.int64
+        )
+    else:
+        order = np.arange(n_eff, dtype=np.int64)
+
+    return EngagementArrays(
+        policy=_POLICY[scenario.scenario.policy],
+        threat_f=threat_f,
+        threat_i=threat_i,
+        gstart=gstart,
+        eff_f=eff_f,
+        eff_i=eff_i,
+        pk=pk,
+        cpk=cpk,
+        r_first=r_first,
+        r_last=r_last,
+        can=can,
+        ltab=ltab,
+        order=order,
+    )
+
+
+def _lower_laser(laser, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can, ltab):
+    x_lo = 1.0 / laser.max_range_km
+    x_hi = 1.0 / laser.min_range_km
+    k_const = laser_constant(laser)
+    alpha = laser.extinction_per_km
+    fluence_table(alpha, x_lo, x_hi, ltab[e])
+    dx = (x_hi - x_lo) / TABLE_CELLS
+    eff_f[e, K.EF_LASER_K] = k_const
+    eff_f[e, K.EF_ALPHA] = alpha
+    eff_f[e, K.EF_X_LO] = x_lo
+    eff_f[e, K.EF_DX] = dx
+    eff_f[e, K.EF_RETARGET_S] = laser.retarget_s
+    eff_f[e, K.EF_AVAILABILITY] = laser.availability
+    eff_f[e, K.EF_MAGAZINE_S] = math.inf if laser.magazine_s is None else laser.magazine_s
+    eff_i[e, K.EI_KIND] = K.KIND_LASER
+    eff_i[e, K.EI_ROUNDS] = 0
+    eff_i[e, K.EI_CHANNELS] = laser.units
+    eff_i[e, K.EI_SALVO] = 1
+    eff_i[e, K.EI_MAX_ENGAGEMENTS] = NO_LIMIT
+    h_end = ltab[e, -1]
+    for g, t in enumerate(threats):
+        r_first[e, g] = laser.max_range_km
+        r_last[e, g] = laser.max_range_km
+        if t.kill_fluence_j_cm2 is None:
+            continue
+        # The start range from which the kill completes exactly at min range.
+        need = t.kill_fluence_j_cm2 * t.speed_mps / k_const
+        h_start = h_end - need
+        if h_start < 0.0:
+            continue  # cannot kill even when starting at max range
+        r_last[e, g] = 1.0 / h_inverse(ltab[e], alpha, x_lo, dx, h_start)
+        pk[e, g] = 1.0
+        can[e, g] = 1
+        cpk[e, g] = laser.cost_per_shot_usd

@@ -1,0 +1,504 @@
+"""The scenario model: a raid and a defense, validated and immutable.
+
+A scenario is written in TOML (docs/scenarios.md is the field reference) and loaded with
+:func:`load_scenario`, which accepts a path, a mapping of the same structure or the name
+of a bundled scenario. Validation uses pydantic and reports every problem, one line each,
+with the file, the field path (``effectors[2].pk.owa_drone``), what is allowed and the
+value found. Loading parses TOML only and never executes anything from the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import tomli_w
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from costx.errors import Problem, ScenarioError
+
+MAX_GROUPS = 255  # threat groups and effectors: 8 bits each in the random-number keys
+MAX_PER_GROUP = 2**24 - 1  # threats per group: 24 bits in the random-number keys
+MAX_THREATS = 1_000_000  # total threats per raid (memory per trial grows with it)
+MAX_DOCTRINE = 255  # salvo size and engagements per threat: 8 bits each in the keys
+
+
+class CostxWarning(UserWarning):
+    """A scenario is valid but probably not what its author meant."""
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes, so that a validated scenario stays valid."""
+
+    def _readonly(self, *args, **kwargs):
+        raise TypeError("scenario values are read-only; build a new scenario instead")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __hash__(self):  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
+Identifier = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48),
+    Field(description="lower-case identifier: a letter, then letters, digits or _"),
+]
+Probability = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Strict(), Field(ge=0.0)]
+Positive = Annotated[float, Strict(), Field(gt=0.0)]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_PER_GROUP)]
+Units = Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)]
+Channels = Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)]
+Doctrine = Annotated[int, Strict(), Field(ge=1, le=MAX_DOCTRINE)]
+PkTable = Annotated[dict[Identifier, Probability], AfterValidator(FrozenDict)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+class ScenarioInfo(_Model):
+    """The ``[scenario]`` table."""
+
+    name: Identifier
+    description: Annotated[str, Strict()] = ""
+    policy: Literal["layered", "cost_aware"] = "layered"
+
+
+class Threat(_Model):
+    """One ``[[threats]]`` group: ``count`` identical threats."""
+
+    name: Identifier
+    count: Count
+    unit_cost_usd: NonNegative
+    speed_mps: Positive
+    detect_range_km: Positive
+    arrival: Literal["simultaneous", "stream", "uniform"] = "simultaneous"
+    start_s: NonNegative = 0.0
+    window_s: NonNegative = 0.0
+    kill_fluence_j_cm2: Positive | None = None
+
+
+class _Kinetic(_Model):
+    name: Identifier
+    rounds: Count
+    cost_per_shot_usd: NonNegative
+    pk: PkTable = Field(default_factory=FrozenDict)
+    speed_mps: Positive
+    max_range_km: Positive
+    min_range_km: NonNegative = 0.0
+    channels: Channels = 1
+    salvo_size: Doctrine = 1
+    max_engagements: Doctrine = 1
+    assess_s: NonNegative = 0.0
+
+
+class Interceptor(_Kinetic):
+    """A missile interceptor (SM-2, SM-6, PAC-3 class)."""
+
+    kind: Literal["interceptor"]
+    fire_interval_s: NonNegative = 0.0
+
+    @property
+    def interval_s(self) -> float:
+        return self.fire_interval_s
+
+    @property
+    def round_cost_usd(self) -> float:
+        return self.cost_per_shot_usd
+
+
+class Railgun(_Kinetic):
+    """An electromagnetic railgun or gun firing hypervelocity projectiles."""
+
+    kind: Literal["railgun"]
+    rate_per_min: Positive
+    barrel_life_rounds: Annotated[int, Strict(), Field(ge=1)] | None = None
+    barrel_cost_usd: NonNegative | None = None
+
+    @property
+    def interval_s(self) -> float:
+        return 60.0 / self.rate_per_min
+
+    @property
+    def round_cost_usd(self) -> float:
+        """Cost per round including barrel wear (barrel cost over barrel life)."""
+        wear = 0.0
+        if self.barrel_life_rounds and self.barrel_cost_usd:
+            wear = self.barrel_cost_usd / self.barrel_life_rounds
+        return self.cost_per_shot_usd + wear
+
+
+class Laser(_Model):
+    """A high-energy laser: ``units`` identical beam directors."""
+
+    name: Identifier
+    kind: Literal["laser"]
+    units: Units = 1
+    power_kw: Positive
+    aperture_m: Positive
+    wavelength_um: Positive
+    beam_quality: Annotated[float, Strict(), Field(ge=1.0)] = 1.0
+    jitter_urad: NonNegative = 0.0
+    blur_urad: NonNegative = 0.0
+    extinction_per_km: NonNegative = 0.0
+    max_range_km: Positive
+    min_range_km: Positive
+    retarget_s: NonNegative = 0.0
+    availability: Probability = 1.0
+    cost_per_shot_usd: NonNegative
+    magazine_s: Positive | None = None
+
+    @property
+    def round_cost_usd(self) -> float:
+        return self.cost_per_shot_usd
+
+    @property
+    def divergence_rad(self) -> float:
+        """Total angular spread s = sqrt(theta_d^2 + jitter^2 + blur^2) in radians."""
+        theta_d = self.beam_quality * self.wavelength_um * 1e-6 / (math.pi * self.aperture_m / 2)
+        return math.sqrt(theta_d**2 + (self.jitter_urad * 1e-6) ** 2 + (self.blur_urad * 1e-6) ** 2)
+
+
+Effector = Annotated[Interceptor | Railgun | Laser, Field(discriminator="kind")]
+EFFECTOR_KINDS = ("interceptor", "railgun", "laser")
+
+
+class _SemanticErrors(Exception):
+    """Raised inside validation with problems that pydantic cannot locate by itself.
+
+    Deliberately not a ValueError, so that pydantic lets it through unchanged.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(p.format("scenario") for p in problems))
+
+
+class Scenario(_Model):
+    """A validated, immutable scenario. Build one with :func:`load_scenario`."""
+
+    scenario: ScenarioInfo
+    threats: Annotated[tuple[Threat, ...], Field(min_length=1, max_length=MAX_GROUPS)]
+    effectors: Annotated[tuple[Effector, ...], Field(max_length=MAX_GROUPS)] = ()
+
+    _source: str = PrivateAttr(default="<scenario>")
+
+    @model_validator(mode="after")
+    def _check_semantics(self) -> Scenario:
+        problems = _semantic_problems(self)
+        if problems:
+            raise _SemanticErrors(problems)
+        return self
+
+    # -- convenience -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def source(self) -> str:
+        """Where the scenario was loaded from (a path, ``bundled:NAME`` or ``<mapping>``)."""
+        return self._source
+
+    @property
+    def lasers(self) -> tuple[Laser, ...]:
+        return tuple(e for e in self.effectors if isinstance(e, Laser))
+
+    @property
+    def attack_cost_usd(self) -> float:
+        """Cost of the whole raid: the sum of count times unit cost over threat groups."""
+        return float(sum(t.count * t.unit_cost_usd for t in self.threats))
+
+    def warnings(self) -> list[str]:
+        """Valid but suspicious settings, one message each (also issued on loading)."""
+        out = []
+        for i, threat in enumerate(self.threats):
+            if threat.count == 0:
+                continue
+            if not any(_may_engage(e, threat) for e in self.effectors):
+                out.append(
+                    f"threats[{i}] ({threat.name}): no effector can engage it "
+                    "(no pk entry above 0 within reach, and no laser with its kill fluence)"
+                )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain Python data (the structure of the TOML file)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_toml(self) -> str:
+        """The scenario as TOML text; ``load_scenario`` of it gives an equal scenario."""
+        return tomli_w.dumps(self.to_dict())
+
+
+def _may_engage(effector, threat: Threat) -> bool:
+    if isinstance(effector, Laser):
+        return threat.kill_fluence_j_cm2 is not None
+    if effector.pk.get(threat.name, 0.0) <= 0.0:
+        return False
+    u, v = effector.speed_mps, threat.speed_mps
+    return threat.detect_range_km * u / (u + v) >= effector.min_range_km
+
+
+def _semantic_problems(s: Scenario) -> list[Problem]:
+    problems: list[Problem] = []
+    for section, items in (("threats", s.threats), ("effectors", s.effectors)):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.name in seen:
+                problems.append(
+                    Problem(
+                        f"{section}[{i}].name",
+                        f"duplicate name; {section}[{seen[item.name]}] already uses it "
+                        "(names must be unique within their list)",
+                        item.name,
+                    )
+                )
+            else:
+                seen[item.name] = i
+    total = sum(t.count for t in s.threats)
+    if total > MAX_THREATS:
+        problems.append(Problem("threats", f"at most {MAX_THREATS:,} threats in one raid", total))
+    threat_names = [t.name for t in s.threats]
+    for i, e in enumerate(s.effectors):
+        if e.min_range_km >= e.max_range_km:
+            problems.append(
+                Problem(
+                    f"effectors[{i}].min_range_km",
+                    f"must be less than max_range_km ({e.max_range_km})",
+                    e.min_range_km,
+                )
+            )
+        if isinstance(e, Laser):
+            continue
+        for key in e.pk:
+            if key not in threat_names:
+                close = difflib.get_close_matches(key, threat_names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    Problem(
+                        f"effectors[{i}].pk.{key}",
+                        f"names no threat (threats are: {', '.join(threat_names)}){hint}",
+                        key,
+                        show_value=False,
+                    )
+                )
+        if isinstance(e, Railgun) and (e.barrel_life_rounds is None) != (e.barrel_cost_usd is None):
+            missing = "barrel_cost_usd" if e.barrel_cost_usd is None else "barrel_life_rounds"
+            problems.append(
+                Problem(
+                    f"effectors[{i}].{missing}",
+                    "barrel_life_rounds and barrel_cost_usd go together: give both or neither",
+                    None,
+                    show_value=False,
+                )
+            )
+    return problems
+
+
+# -- loading -----------------------------------------------------------------------------
+
+_MESSAGES = {
+    "missing": "required field is missing",
+    "finite_number": "must be a finite number (NaN and infinity are not allowed)",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "tuple_type": "must be a list (array of tables)",
+    "list_type": "must be a list",
+}
+
+
+def _path(loc: tuple) -> str:
+    parts: list[str] = []
+    prev_index = False
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            prev_index = True
+            continue
+        if prev_index and item in EFFECTOR_KINDS:
+            prev_index = False  # pydantic's tag for the effector kind, not a field
+            continue
+        prev_index = False
+        parts.append(f".{item}" if parts else str(item))
+    return "".join(parts)
+
+
+def _allowed_fields(loc: tuple, data: Any) -> list[str]:
+    """Field names allowed at the parent of ``loc`` (for 'unknown field' messages)."""
+    model: type[BaseModel] | None = Scenario
+    node = data
+    for item in loc[:-1]:
+        if model is None:
+            return []
+        if isinstance(item, int):
+            node = node[item] if isinstance(node, list | tuple) and item < len(node) else None
+            continue
+        if item in EFFECTOR_KINDS:
+            model = {"interceptor": Interceptor, "railgun": Railgun, "laser": Laser}[item]
+            continue
+        field = model.model_fields.get(item)
+        node = node.get(item) if isinstance(node, Mapping) else None
+        if field is None:
+            return []
+        model = _inner_model(field.annotation, node)
+    return list(model.model_fields) if model is not None else []
+
+
+def _inner_model(annotation: Any, node: Any) -> type[BaseModel] | None:
+    """The first pydantic model inside a (possibly Annotated, tuple or union) type."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg, node)
+        if found is not None:
+            return found
+    return None
+
+
+def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
+    problems = []
+    for e in err.errors(include_url=False):
+        kind = e["type"]
+        loc = e["loc"]
+        path = _path(loc)
+        value = e.get("input")
+        if kind == "extra_forbidden":
+            allowed = _allowed_fields(loc, data)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            listing = f"allowed: {', '.join(allowed)}" if allowed else ""
+            problems.append(
+                Problem(path, f"unknown field; {hint}{listing}".rstrip("; "), None, False)
+            )
+        elif kind == "union_tag_invalid":
+            problems.append(
+                Problem(
+                    f"{path}.kind",
+                    f"must be one of {', '.join(EFFECTOR_KINDS)}",
+                    e.get("ctx", {}).get("tag"),
+                )
+            )
+        elif kind == "union_tag_not_found":
+            problems.append(
+                Problem(
+                    f"{path}.kind",
+                    f"required field is missing (one of {', '.join(EFFECTOR_KINDS)})",
+                    None,
+                    False,
+                )
+            )
+        elif kind == "string_pattern_mismatch":
+            problems.append(
+                Problem(
+                    path,
+                    "must be an identifier: a lower-case letter, then lower-case letters, "
+                    "digits or _",
+                    value,
+                )
+            )
+        elif kind == "missing":
+            problems.append(Problem(path, _MESSAGES[kind], None, False))
+        else:
+            message = _MESSAGES.get(kind, e["msg"][0].lower() + e["msg"][1:])
+            problems.append(Problem(path, message, value))
+    return problems
+
+
+def scenario_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Scenario:
+    """Validate a mapping with the structure of a scenario file."""
+    try:
+        scenario = Scenario.model_validate(dict(data))
+    except ValidationError as err:
+        raise ScenarioError(source, _problems_from_validation(err, data)) from None
+    except _SemanticErrors as err:
+        raise ScenarioError(source, err.problems) from None
+    scenario._source = source
+    for message in scenario.warnings():
+        warnings.warn(f"{source}: {message}", CostxWarning, stacklevel=3)
+    return scenario
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text; syntax errors become a ScenarioError with line and column."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(source, [Problem("", f"malformed TOML: {err}", None, False)]) from None
+
+
+def read_toml_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ScenarioError(
+            str(path), [Problem("", f"cannot read: {reason}", None, False)]
+        ) from None
+    return parse_toml(text, str(path))
+
+
+def load_scenario(source: Scenario | Mapping[str, Any] | str | Path) -> Scenario:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    source
+        A path to a TOML file, a mapping with the same structure as the file, the name of
+        a bundled scenario (see ``costx scenarios``), or a Scenario (returned unchanged).
+
+    Returns
+    -------
+    Scenario
+        The validated, immutable scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem, one per line, as ``FILE: FIELD.PATH: message (got VALUE)``.
+    """
+    from costx import bundled
+
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, Mapping):
+        return scenario_from_mapping(source)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if path.is_file() or (isinstance(source, Path) or path.suffix == ".toml"):
+            if not path.exists():
+                raise ScenarioError(str(path), [Problem("", "no such file", None, False)])
+            return scenario_from_mapping(read_toml_file(path), str(path))
+        text = bundled.scenario_text(str(source))
+        label = f"bundled:{source}"
+        return scenario_from_mapping(parse_toml(text, label), label)
+    raise TypeError(
+        f"load_scenario takes a path, a mapping, a bundled scenario name or a Scenario, "
+        f"not {type(source).__name__}"
+    )

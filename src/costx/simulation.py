@@ -1,0 +1,186 @@
+"""The simulation API: ``simulate(scenario, trials, seed) -> SimulationResult``."""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numba
+import numpy as np
+import pandas as pd
+
+from costx.aggregate import Moments, count_matrix, moment_columns, summary_table, trials_frame
+from costx.errors import InputError
+from costx.kernels.engagement import simulate_trials
+from costx.lowering import lower
+from costx.scenario import Scenario, load_scenario
+
+BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
+MAX_SEED = 2**64 - 1
+
+
+def _check_int(name: str, value, low: int, high: int) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise InputError(f"{name} must be an integer, not {value!r}") from None
+    if not low <= value <= high:
+        raise InputError(f"{name} must be between {low:,} and {high:,}, not {value:,}")
+    return value
+
+
+@contextlib.contextmanager
+def numba_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` Numba threads (None: leave the setting as it is)."""
+    if threads is None:
+        yield
+        return
+    limit = numba.config.NUMBA_NUM_THREADS
+    threads = _check_int("threads", threads, 1, limit)
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+class SimulationResult:
+    """The outcome of :func:`simulate`: per-trial table, exact moments and summary.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    seed : int
+    n_trials : int
+    moments : Moments
+        Exact integer sums behind every summary statistic.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        n_trials: int,
+        moments: Moments,
+        trials: pd.DataFrame | None,
+        elapsed_s: float = float("nan"),
+    ):
+        self.scenario = scenario
+        self.seed = seed
+        self.n_trials = n_trials
+        self.moments = moments
+        self._trials = trials
+        self.elapsed_s = elapsed_s
+        self._summary: pd.DataFrame | None = None
+
+    @property
+    def trials(self) -> pd.DataFrame:
+        """One row per trial (only when simulated with ``keep_trials=True``)."""
+        if self._trials is None:
+            raise InputError(
+                "this result kept no per-trial table (simulated with keep_trials=False); "
+                "its summary() is complete"
+            )
+        return self._trials
+
+    @property
+    def has_trials(self) -> bool:
+        return self._trials is not None
+
+    def summary(self) -> pd.DataFrame:
+        """Means with 95 % confidence intervals, one row per measure (see aggregate.py)."""
+        if self._summary is None:
+            self._summary = summary_table(self.scenario, self.moments)
+        return self._summary.copy()
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the per-trial table (or, without one, the summary) atomically to ``path``.
+
+        The file's metadata holds the scenario (TOML), seed, trials, costx version, the
+        summary and the moments; :func:`costx.read_result` reads it back.
+        """
+        from costx.io import write_result
+
+        return write_result(self, Path(path))
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"<SimulationResult {self.scenario.name!r}: {self.n_trials:,} trials, seed "
+            f"{self.seed}; leakers {s.loc['leakers', 'mean']:.3f}, cost per kill "
+            f"${s.loc['cost_per_kill_usd', 'mean']:,.0f}>"
+        )
+
+
+def simulate(
+    scenario,
+    trials: int = 100_000,
+    seed: int = 0,
+    *,
+    keep_trials: bool = True,
+    threads: int | None = None,
+    progress=None,
+    block_trials: int = BLOCK_TRIALS,
+) -> SimulationResult:
+    """Simulate ``trials`` independent salvo engagements of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A Scenario, a path, a mapping or a bundled scenario name (see ``load_scenario``).
+    trials
+        Number of Monte Carlo trials.
+    seed
+        Randomness enters only here: the same seed gives bit-identical results for any
+        thread count or chunking, and trial i of a long run equals trial i of a short one.
+    keep_trials
+        Keep the per-trial table; False aggregates block by block in constant memory.
+    threads
+        Numba threads for this call (None: Numba's current setting).
+    progress
+        A callable ``progress(done, total)`` called after each block, or None.
+    block_trials
+        Trials per kernel call (memory per block; does not change results).
+
+    Returns
+    -------
+    SimulationResult
+    """
+    scenario = load_scenario(scenario)
+    trials = _check_int("trials", trials, 1, 10**12)
+    seed = _check_int("seed", seed, 0, MAX_SEED)
+    block_trials = _check_int("block_trials", block_trials, 1, 10**9)
+    arrays = lower(scenario)
+    args = arrays.kernel_args()
+    columns = moment_columns(scenario)
+    n_groups = len(scenario.threats)
+    n_eff = len(scenario.effectors)
+
+    if keep_trials:
+        leaked = np.zeros((trials, n_groups), np.int32)
+        shots = np.zeros((trials, n_eff), np.int32)
+        kills = np.zeros((trials, n_eff), np.int32)
+        avail = np.zeros((trials, n_eff), np.uint8)
+    moments = Moments.empty(columns)
+    started = time.perf_counter()
+    with numba_threads(threads):
+        for first in range(0, trials, block_trials):
+            n = min(block_trials, trials - first)
+            if keep_trials:
+                bl, bs, bk, ba = (a[first : first + n] for a in (leaked, shots, kills, avail))
+            else:
+                bl = np.zeros((n, n_groups), np.int32)
+                bs = np.zeros((n, n_eff), np.int32)
+                bk = np.zeros((n, n_eff), np.int32)
+                ba = np.zeros((n, n_eff), np.uint8)
+            simulate_trials(first, np.uint64(seed), args[0], *args[1:], bl, bs, bk, ba)
+            moments = moments + Moments.of(columns, count_matrix(scenario, bl, bs, bk, ba))
+            if progress is not None:
+                progress(first + n, trials)
+    elapsed = time.perf_counter() - started
+    frame = trials_frame(scenario, 0, leaked, shots, kills, avail) if keep_trials else None
+    return SimulationResult(scenario, seed, trials, moments, frame, elapsed)
