@@ -21,7 +21,7 @@ from costx.errors import CostxError
 
 EXIT_USAGE = 2
 stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 if not stdout.is_terminal:  # files and pipes: wide enough that tables never truncate
     stdout = Console(highlight=False, width=132)
 

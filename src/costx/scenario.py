@@ -199,17 +199,27 @@ class Scenario(_Model):
     """A validated, immutable scenario. Build one with :func:`load_scenario`."""
 
     scenario: ScenarioInfo
-    threats: Annotated[tuple[Threat, ...], Field(min_length=1, max_length=MAX_GROUPS)]
-    effectors: Annotated[tuple[Effector, ...], Field(max_length=MAX_GROUPS)] = ()
+    threats: tuple[Threat, ...]
+    effectors: tuple[Effector, ...] = ()
 
     _source: str = PrivateAttr(default="<scenario>")
 
     @model_validator(mode="after")
     def _check_semantics(self) -> Scenario:
-        problems = _semantic_problems(self)
+        # Also run by scenario_from_mapping on the raw data when fields are invalid.
+        problems = semantic_problems(self.to_dict())
         if problems:
             raise _SemanticErrors(problems)
         return self
+
+    def __eq__(self, other: object) -> bool:
+        # Equal content is equal, wherever each was loaded from.
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.to_toml())
 
     # -- convenience -------------------------------------------------------------------
     @property
@@ -261,59 +271,93 @@ def _may_engage(effector, threat: Threat) -> bool:
     return threat.detect_range_km * u / (u + v) >= effector.min_range_km
 
 
-def _semantic_problems(s: Scenario) -> list[Problem]:
+def _items(data: Any, key: str) -> list[Any]:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def semantic_problems(data: Any) -> list[Problem]:
+    """Cross-field rules, checked on the raw structure so that they are reported even when
+    some fields are invalid (each rule skips entries whose own fields are unusable)."""
     problems: list[Problem] = []
-    for section, items in (("threats", s.threats), ("effectors", s.effectors)):
+    threats = _items(data, "threats")
+    effectors = _items(data, "effectors")
+    if isinstance(data, Mapping) and isinstance(data.get("threats"), list | tuple):
+        if not threats:
+            problems.append(Problem("threats", "at least one threat group is required", 0))
+        if len(threats) > MAX_GROUPS:
+            problems.append(Problem("threats", f"at most {MAX_GROUPS} threat groups", len(threats)))
+    if len(effectors) > MAX_GROUPS:
+        problems.append(Problem("effectors", f"at most {MAX_GROUPS} effectors", len(effectors)))
+    for section, items in (("threats", threats), ("effectors", effectors)):
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
-            if item.name in seen:
+            name = item.get("name") if isinstance(item, Mapping) else None
+            if not isinstance(name, str):
+                continue
+            if name in seen:
                 problems.append(
                     Problem(
                         f"{section}[{i}].name",
-                        f"duplicate name; {section}[{seen[item.name]}] already uses it "
+                        f"duplicate name; {section}[{seen[name]}] already uses it "
                         "(names must be unique within their list)",
-                        item.name,
+                        name,
                     )
                 )
             else:
-                seen[item.name] = i
-    total = sum(t.count for t in s.threats)
+                seen[name] = i
+    counts = [t.get("count") for t in threats if isinstance(t, Mapping)]
+    total = sum(c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c > 0)
     if total > MAX_THREATS:
         problems.append(Problem("threats", f"at most {MAX_THREATS:,} threats in one raid", total))
-    threat_names = [t.name for t in s.threats]
-    for i, e in enumerate(s.effectors):
-        if e.min_range_km >= e.max_range_km:
+    threat_names = [
+        t["name"] for t in threats if isinstance(t, Mapping) and isinstance(t.get("name"), str)
+    ]
+    for i, e in enumerate(effectors):
+        if not isinstance(e, Mapping):
+            continue
+        low, high = _number(e.get("min_range_km", 0.0)), _number(e.get("max_range_km"))
+        if low is not None and high is not None and high > 0 and low >= high:
             problems.append(
                 Problem(
                     f"effectors[{i}].min_range_km",
-                    f"must be less than max_range_km ({e.max_range_km})",
-                    e.min_range_km,
+                    f"must be less than max_range_km ({e.get('max_range_km')})",
+                    e.get("min_range_km"),
                 )
             )
-        if isinstance(e, Laser):
-            continue
-        for key in e.pk:
-            if key not in threat_names:
-                close = difflib.get_close_matches(key, threat_names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+        pk = e.get("pk")
+        threats_known = isinstance(data.get("threats"), list | tuple)
+        if threats_known and e.get("kind") != "laser" and isinstance(pk, Mapping):
+            for key in pk:
+                if isinstance(key, str) and key not in threat_names:
+                    close = difflib.get_close_matches(key, threat_names, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    problems.append(
+                        Problem(
+                            f"effectors[{i}].pk.{key}",
+                            f"names no threat (threats are: {', '.join(threat_names)}){hint}",
+                            key,
+                            show_value=False,
+                        )
+                    )
+        if e.get("kind") == "railgun":
+            has_life, has_cost = "barrel_life_rounds" in e, "barrel_cost_usd" in e
+            if has_life != has_cost:
+                missing = "barrel_life_rounds" if has_cost else "barrel_cost_usd"
                 problems.append(
                     Problem(
-                        f"effectors[{i}].pk.{key}",
-                        f"names no threat (threats are: {', '.join(threat_names)}){hint}",
-                        key,
+                        f"effectors[{i}].{missing}",
+                        "barrel_life_rounds and barrel_cost_usd go together: give both or neither",
+                        None,
                         show_value=False,
                     )
                 )
-        if isinstance(e, Railgun) and (e.barrel_life_rounds is None) != (e.barrel_cost_usd is None):
-            missing = "barrel_cost_usd" if e.barrel_cost_usd is None else "barrel_life_rounds"
-            problems.append(
-                Problem(
-                    f"effectors[{i}].{missing}",
-                    "barrel_life_rounds and barrel_cost_usd go together: give both or neither",
-                    None,
-                    show_value=False,
-                )
-            )
     return problems
 
 
@@ -329,6 +373,7 @@ _MESSAGES = {
     "bool_type": "must be true or false",
     "dict_type": "must be a table",
     "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
     "tuple_type": "must be a list (array of tables)",
     "list_type": "must be a list",
 }
@@ -342,6 +387,8 @@ def _path(loc: tuple) -> str:
             parts.append(f"[{item}]")
             prev_index = True
             continue
+        if item == "[key]":
+            continue  # pydantic's marker for an invalid dict key; the key is already there
         if prev_index and item in EFFECTOR_KINDS:
             prev_index = False  # pydantic's tag for the effector kind, not a field
             continue
@@ -436,7 +483,10 @@ def scenario_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") ->
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
-        raise ScenarioError(source, _problems_from_validation(err, data)) from None
+        problems = _problems_from_validation(err, data)
+        reported = {p.path for p in problems}
+        problems += [p for p in semantic_problems(data) if p.path not in reported]
+        raise ScenarioError(source, problems) from None
     except _SemanticErrors as err:
         raise ScenarioError(source, err.problems) from None
     scenario._source = source

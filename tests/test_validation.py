@@ -1,0 +1,737 @@
+"""Scenario validation: every rule of the Foundation issue, with one bad file each.
+
+Each file in tests/bad_scenarios/ starts from a tiny valid scenario, breaks one rule and says
+so in a comment on top. For each file the tests check that loading raises ScenarioError with
+one line per problem, each naming the file, the exact field path, what is allowed and the
+offending value. Then: the warning for a threat no effector can engage, the ways of loading,
+immutability, TOML round trips and that loading never runs anything from the file.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import tomllib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import costx
+from costx import CostxWarning, Scenario, ScenarioError, bundled, load_scenario
+
+BAD = Path(__file__).parent / "bad_scenarios"
+
+NAME_RULE = ("must be an identifier", "lower-case letter", "digits or _")
+FINITE = ("must be a finite number", "NaN and infinity are not allowed")
+AT_LEAST_0 = ("greater than or equal to 0",)
+ABOVE_0 = ("greater than 0",)
+KINDS = ("interceptor", "railgun", "laser")
+MISSING = ("required field is missing",)
+BARREL = ("barrel_life_rounds and barrel_cost_usd go together", "give both or neither")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One expected line: ``FILE: PATH: message (got VALUE)``."""
+
+    path: str  # the exact field path printed after the file name ("" for whole-file problems)
+    words: tuple[str, ...]  # key words of what is wrong and what is allowed
+    value: str | None = None  # repr of the offending value, printed as "(got VALUE)"
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    lines: tuple[Line, ...]
+
+
+def case(file, *lines):
+    """A pytest param for the content test and one for the line-count test."""
+    c = Case(file, tuple(lines))
+    return pytest.param(c, id=file), pytest.param(c, id=file)
+
+
+_CASES = [
+    # -- unknown keys (typos) -----------------------------------------------------------
+    case(
+        "unknown_key_typo.toml",
+        Line(
+            "effectors[0].max_rang_km",
+            ("unknown field", "did you mean 'max_range_km'?", "allowed:", "min_range_km"),
+        ),
+        Line("effectors[0].max_range_km", MISSING),
+    ),
+    case(
+        "unknown_key_scenario_table.toml",
+        Line(
+            "scenario.descripton",
+            ("unknown field", "did you mean 'description'?", "allowed: name, description, policy"),
+        ),
+    ),
+    # -- missing required fields --------------------------------------------------------
+    case(
+        "missing_required.toml",
+        Line("threats[0].detect_range_km", MISSING),
+    ),
+    case("missing_scenario_table.toml", Line("scenario", MISSING)),
+    case(
+        "missing_kind.toml",
+        Line("effectors[0].kind", (*MISSING, "one of interceptor, railgun, laser")),
+    ),
+    # -- wrong types --------------------------------------------------------------------
+    case(
+        "wrong_type_string.toml",
+        Line("effectors[0].cost_per_shot_usd", ("must be a number",), "'1000000'"),
+    ),
+    case("wrong_type_table.toml", Line("effectors[0].pk", ("must be a table",), "0.8")),
+    case(
+        "wrong_type_threats_not_array.toml",
+        Line("threats", ("must be a list", "array of tables")),
+    ),
+    case(
+        "wrong_type_effector_not_table.toml",
+        Line("effectors[0]", ("must be a table",), "'sam'"),
+    ),
+    case(
+        "bool_not_number.toml",
+        Line("threats[0].count", ("must be an integer",), "True"),
+        Line("effectors[0].speed_mps", ("must be a number",), "True"),
+    ),
+    case(
+        "float_for_integer.toml",
+        Line("threats[0].count", ("must be an integer",), "2.5"),
+        Line("effectors[0].rounds", ("must be an integer",), "8.0"),
+    ),
+    case("bad_kind.toml", Line("effectors[0].kind", ("must be one of", *KINDS), "'phaser'")),
+    case(
+        "bad_choice.toml",
+        Line("scenario.policy", ("'layered'", "'cost_aware'"), "'greedy'"),
+    ),
+    # -- probabilities outside [0, 1] ---------------------------------------------------
+    case(
+        "probability_above_one.toml",
+        Line("effectors[2].pk.owa_drone", ("less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "probability_below_zero.toml",
+        Line("effectors[0].pk.owa_drone", AT_LEAST_0, "-0.2"),
+        Line("effectors[1].availability", AT_LEAST_0, "-0.1"),
+    ),
+    # -- negative counts ----------------------------------------------------------------
+    case(
+        "negative_count.toml",
+        Line("threats[0].count", AT_LEAST_0, "-3"),
+    ),
+    case(
+        "negative_rounds_units.toml",
+        Line("effectors[0].rounds", AT_LEAST_0, "-1"),
+        Line("effectors[1].units", AT_LEAST_0, "-2"),
+    ),
+    # -- non-positive speeds ------------------------------------------------------------
+    case("nonpositive_speed_effector.toml", Line("effectors[0].speed_mps", ABOVE_0, "0.0")),
+    case(
+        "nonpositive_speed_threat.toml",
+        Line("threats[0].speed_mps", ABOVE_0, "-50.0"),
+    ),
+    # -- costs below zero ---------------------------------------------------------------
+    case(
+        "negative_cost.toml",
+        Line("effectors[0].cost_per_shot_usd", AT_LEAST_0, "-1.0"),
+        Line("effectors[1].barrel_cost_usd", AT_LEAST_0, "-500.0"),
+    ),
+    case(
+        "negative_cost_threat.toml",
+        Line("threats[0].unit_cost_usd", AT_LEAST_0, "-20000.0"),
+    ),
+    # -- ranges -------------------------------------------------------------------------
+    case(
+        "max_range_not_positive.toml",
+        Line("effectors[0].max_range_km", ABOVE_0, "0.0"),
+        Line("effectors[1].max_range_km", ABOVE_0, "-5.0"),
+    ),
+    case(
+        "min_range_not_below_max.toml",
+        Line("effectors[0].min_range_km", ("must be less than max_range_km (50.0)",), "50.0"),
+        Line("effectors[1].min_range_km", ("must be less than max_range_km (8.0)",), "9.0"),
+    ),
+    case(
+        "laser_min_range.toml",
+        Line("effectors[1].min_range_km", ABOVE_0, "0.0"),
+        Line("effectors[2].min_range_km", MISSING),
+    ),
+    # -- NaN and infinity ---------------------------------------------------------------
+    case(
+        "nan_inf_effectors.toml",
+        Line("effectors[0].max_range_km", FINITE, "inf"),
+        Line("effectors[0].pk.owa_drone", FINITE, "nan"),
+        Line("effectors[1].power_kw", FINITE, "-inf"),
+        Line("effectors[1].magazine_s", FINITE, "nan"),
+    ),
+    case(
+        "nan_inf_threat.toml",
+        Line("threats[0].kill_fluence_j_cm2", FINITE, "inf"),
+    ),
+    # -- names --------------------------------------------------------------------------
+    case(
+        "duplicate_threat_names.toml",
+        Line("threats[1].name", ("duplicate name", "threats[0] already uses it"), "'owa_drone'"),
+    ),
+    case(
+        "duplicate_effector_names.toml",
+        Line("effectors[1].name", ("duplicate name", "effectors[0] already uses it"), "'sam'"),
+    ),
+    case(
+        "name_not_identifier.toml",
+        Line("scenario.name", NAME_RULE, "'Tiny Raid'"),
+        Line("effectors[0].name", NAME_RULE, "'sm-2'"),
+    ),
+    case(
+        "pk_key_not_identifier.toml",
+        Line("effectors[0].pk.Owa-Drone", NAME_RULE, "'Owa-Drone'"),
+    ),
+    case(
+        "code_in_name.toml",
+        Line("scenario.name", NAME_RULE, "\"__import__('os').mkdir('costx_pwned')\""),
+    ),
+    # -- pk entries naming unknown threats ----------------------------------------------
+    case(
+        "pk_unknown_threat.toml",
+        Line(
+            "effectors[0].pk.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    # -- railgun barrel fields go together ----------------------------------------------
+    case(
+        "railgun_barrel_pair.toml",
+        Line("effectors[0].barrel_cost_usd", BARREL),
+        Line("effectors[1].barrel_life_rounds", BARREL),
+    ),
+    # -- several problems in one file ---------------------------------------------------
+    case(
+        "several_problems.toml",
+        Line("scenario.name", NAME_RULE, "'Tiny'"),
+        Line("effectors[0].rounds", AT_LEAST_0, "-8"),
+        Line("effectors[0].pk.owa_drone", ("less than or equal to 1",), "8.0"),
+        Line("effectors[1].kind", ("must be one of", *KINDS), "'Laser'"),
+    ),
+    case(
+        "several_cross_checks.toml",
+        Line("effectors[1].name", ("duplicate name", "effectors[0] already uses it"), "'sam'"),
+        Line("effectors[1].min_range_km", ("must be less than max_range_km (50.0)",), "60.0"),
+        Line("effectors[1].pk.cruise", ("names no threat", "threats are: owa_drone")),
+    ),
+    case(
+        "mixed_field_and_cross_checks.toml",
+        Line("effectors[0].rounds", AT_LEAST_0, "-8"),
+        Line("effectors[1].name", ("duplicate name", "effectors[0] already uses it"), "'sam'"),
+    ),
+    # -- malformed TOML -----------------------------------------------------------------
+    case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
+]
+CONTENT_CASES = [content for content, _ in _CASES]
+COUNT_CASES = [count for _, count in _CASES]
+WARNING_FILE = "warn_unengageable.toml"
+
+
+def load_error(path: Path) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return info.value
+
+
+def lines_for(text: str, source: Path, field_path: str) -> list[str]:
+    prefix = f"{source}: {field_path}: " if field_path else f"{source}: "
+    return [line for line in text.splitlines() if line.startswith(prefix)]
+
+
+@pytest.mark.parametrize("c", CONTENT_CASES)
+def test_bad_file_names_file_path_allowed_and_value(c: Case):
+    path = BAD / c.file
+    err = load_error(path)
+    text = str(err)
+    assert err.source == str(path)
+    for expected in c.lines:
+        found = lines_for(text, path, expected.path)
+        if expected.path:
+            # exactly one line for this field, not one more for a longer path sharing a prefix
+            assert len(found) == 1, f"one line for {expected.path!r} expected in:\n{text}"
+        else:
+            assert found, f"a whole-file line expected in:\n{text}"
+        line = found[0]
+        for word in expected.words:
+            assert word in line, f"{word!r} missing from: {line}"
+        if expected.value is not None:
+            assert line.endswith(f"(got {expected.value})"), line
+        assert expected.path in [p.path for p in err.problems]
+
+
+@pytest.mark.parametrize("c", COUNT_CASES)
+def test_bad_file_gives_one_line_per_problem(c: Case):
+    path = BAD / c.file
+    text = str(load_error(path))
+    lines = text.splitlines()
+    assert len(lines) == len(c.lines), text
+    assert all(line.startswith(f"{path}: ") for line in lines), text
+
+
+def test_every_bad_file_has_a_case_and_a_comment():
+    files = {p.name for p in BAD.glob("*.toml")}
+    covered = {c.values[0].file for c in CONTENT_CASES} | {WARNING_FILE}
+    assert files == covered
+    for name in files:
+        assert (BAD / name).read_text(encoding="utf-8").startswith("# Rule: "), name
+
+
+def test_several_problems_keep_file_order():
+    text = str(load_error(BAD / "several_problems.toml"))
+    paths = [line.split(": ")[1] for line in text.splitlines()]
+    assert paths == [
+        "scenario.name",
+        "effectors[0].rounds",
+        "effectors[0].pk.owa_drone",
+        "effectors[1].kind",
+    ]
+
+
+def test_problem_from_a_mapping_names_the_mapping():
+    data = small_scenario()
+    data["effectors"][0]["pk"]["owa_drone"] = 1.5
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    assert str(info.value) == (
+        "<mapping>: effectors[0].pk.owa_drone: input should be less than or equal to 1 (got 1.5)"
+    )
+
+
+def test_scenario_error_is_a_value_error_and_costx_error():
+    err = load_error(BAD / "bad_kind.toml")
+    assert isinstance(err, ValueError)
+    assert isinstance(err, costx.CostxError)
+    assert err.problems[0].path == "effectors[0].kind"
+    assert err.problems[0].value == "phaser"
+
+
+def test_too_many_threats_in_one_raid():
+    data = small_scenario()
+    data["threats"][0]["count"] = 1_000_001
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    assert (
+        str(info.value) == "<mapping>: threats: at most 1,000,000 threats in one raid (got 1000001)"
+    )
+
+
+def test_too_many_threat_groups_is_one_short_line():
+    data = small_scenario()
+    data["threats"] = [dict(data["threats"][0], name=f"t{i}") for i in range(256)]
+    data["effectors"] = []
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    text = str(info.value)
+    assert "at most 255" in text
+    assert "256" in text
+    assert len(text) < 200, text[:300]
+
+
+# -- the warning ------------------------------------------------------------------------
+
+
+def test_threat_no_effector_can_engage_is_a_warning_not_an_error():
+    path = BAD / WARNING_FILE
+    with pytest.warns(CostxWarning) as record:
+        scenario = load_scenario(path)
+    messages = [str(w.message) for w in record if issubclass(w.category, CostxWarning)]
+    assert messages == [
+        f"{path}: threats[{i}] ({name}): no effector can engage it (no pk entry above 0 within "
+        "reach, and no laser with its kill fluence)"
+        for i, name in ((1, "ascm"), (2, "asbm"), (3, "fast"))
+    ]
+    assert [t.name for t in scenario.threats] == ["owa_drone", "ascm", "asbm", "fast"]
+    assert len(scenario.warnings()) == 3
+
+
+def test_no_warning_when_a_laser_or_a_count_of_zero_covers_the_threat():
+    data = small_scenario()
+    data["threats"].append(dict(data["threats"][0], name="idle", count=0))
+    data["threats"].append(dict(data["threats"][0], name="burnable", kill_fluence_j_cm2=500.0))
+    data["effectors"].append(laser())
+    scenario = load_scenario(data)  # filterwarnings=error: any warning fails the test
+    assert scenario.warnings() == []
+
+
+# -- what is allowed --------------------------------------------------------------------
+
+
+def test_zero_counts_rounds_and_units_are_allowed():
+    data = small_scenario()
+    data["threats"][0]["count"] = 0
+    data["effectors"][0]["rounds"] = 0
+    data["effectors"].append(laser(units=0))
+    scenario = load_scenario(data)
+    assert scenario.threats[0].count == 0
+    assert scenario.effectors[0].rounds == 0
+    assert scenario.effectors[1].units == 0
+
+
+def test_integers_are_accepted_where_numbers_are_expected():
+    data = small_scenario()
+    data["threats"][0]["unit_cost_usd"] = 20_000
+    data["effectors"][0]["pk"]["owa_drone"] = 1
+    scenario = load_scenario(data)
+    assert scenario.threats[0].unit_cost_usd == 20_000
+    assert scenario.effectors[0].pk["owa_drone"] == 1
+
+
+def test_railgun_with_both_barrel_fields_charges_wear():
+    data = small_scenario()
+    data["effectors"].append(railgun(barrel_life_rounds=1_000, barrel_cost_usd=400_000.0))
+    gun = load_scenario(data).effectors[1]
+    assert gun.round_cost_usd == pytest.approx(25_000.0 + 400.0)
+
+
+# -- loading ----------------------------------------------------------------------------
+
+
+def test_load_from_mapping():
+    scenario = load_scenario(small_scenario())
+    assert isinstance(scenario, Scenario)
+    assert scenario.source == "<mapping>"
+    assert scenario.name == "tiny"
+    assert scenario.effectors[0].pk == {"owa_drone": 0.8}
+
+
+def test_load_from_path_and_str(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(small_toml(), encoding="utf-8")
+    from_path = load_scenario(path)
+    from_str = load_scenario(str(path))
+    assert from_path.source == from_str.source == str(path)
+    assert from_path == from_str
+    assert from_path.to_dict() == load_scenario(small_scenario()).to_dict()
+
+
+def test_load_from_bundled_name():
+    scenario = load_scenario("ddg_mixed_raid")
+    assert scenario.source == "bundled:ddg_mixed_raid"
+    assert scenario.name == "ddg_mixed_raid"
+    assert [t.name for t in scenario.threats] == ["owa_drone", "ascm", "asbm"]
+    assert [e.name for e in scenario.effectors] == ["sm2", "sm6", "hvp_railgun", "helios"]
+    assert "ddg_mixed_raid" in bundled.scenario_names()
+
+
+def test_load_returns_a_scenario_unchanged():
+    scenario = load_scenario("ddg_mixed_raid")
+    assert load_scenario(scenario) is scenario
+
+
+def test_unknown_bundled_name_lists_the_bundled_scenarios():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("no_such_scenario")
+    text = str(info.value)
+    assert text.startswith("no_such_scenario: no such file, and no bundled scenario")
+    assert "ddg_mixed_raid" in text
+
+
+def test_missing_file_is_reported(tmp_path):
+    path = tmp_path / "absent.toml"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value) == f"{path}: no such file"
+
+
+def test_file_that_is_not_utf8_is_reported(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(
+        small_toml().replace('"tiny"', '"tiny"\ndescription = "caf\xe9"').encode("latin-1")
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(f"{path}: cannot read: ")
+
+
+def test_load_rejects_other_types():
+    with pytest.raises(TypeError, match="not int"):
+        load_scenario(42)
+
+
+# -- loading never executes anything from the file ---------------------------------------
+
+
+def test_code_in_a_name_stays_a_string_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    err = load_error(BAD / "code_in_name.toml")
+    assert err.problems[0].value == "__import__('os').mkdir('costx_pwned')"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_code_in_a_description_stays_a_string_and_runs_nothing(tmp_path, monkeypatch):
+    payload = "__import__('os').mkdir('costx_pwned')"
+    path = tmp_path / "payload.toml"
+    path.write_text(small_toml(description=payload), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("loading a scenario called eval or exec")
+
+    monkeypatch.setattr(builtins, "eval", forbidden)
+    monkeypatch.setattr(builtins, "exec", forbidden)
+    scenario = load_scenario(path)
+    monkeypatch.undo()
+    assert scenario.scenario.description == payload
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["payload.toml"]
+
+
+# -- immutability -----------------------------------------------------------------------
+
+
+def test_scenario_attributes_cannot_be_assigned():
+    scenario = load_scenario("ddg_mixed_raid")
+    with pytest.raises((TypeError, ValueError)):
+        scenario.threats = ()
+    with pytest.raises((TypeError, ValueError)):
+        scenario.scenario.name = "other"
+    with pytest.raises((TypeError, ValueError)):
+        scenario.threats[0].count = 1_000
+    with pytest.raises((TypeError, ValueError)):
+        scenario.effectors[0].max_range_km = 1.0
+    assert scenario.threats[0].count == 24
+    assert scenario.name == "ddg_mixed_raid"
+
+
+def test_threat_and_effector_lists_cannot_grow():
+    scenario = load_scenario("ddg_mixed_raid")
+    assert isinstance(scenario.threats, tuple)
+    assert isinstance(scenario.effectors, tuple)
+    with pytest.raises(AttributeError):
+        scenario.threats.append(scenario.threats[0])
+
+
+def test_pk_table_cannot_be_modified():
+    pk = load_scenario("ddg_mixed_raid").effectors[0].pk
+    before = dict(pk)
+    attempts = [
+        lambda: pk.__setitem__("asbm", 1.0),
+        lambda: pk.__setitem__("new", 1.0),
+        lambda: pk.__delitem__("asbm"),
+        lambda: pk.update(asbm=1.0),
+        lambda: pk.pop("asbm"),
+        lambda: pk.popitem(),
+        lambda: pk.setdefault("new", 1.0),
+        pk.clear,
+    ]
+    for attempt in attempts:
+        with pytest.raises(TypeError):
+            attempt()
+    with pytest.raises(TypeError):
+        pk |= {"asbm": 1.0}
+    assert dict(pk) == before
+
+
+def test_mapping_used_to_load_does_not_alias_the_scenario():
+    data = small_scenario()
+    scenario = load_scenario(data)
+    data["effectors"][0]["pk"]["owa_drone"] = 0.1
+    data["threats"][0]["count"] = 99
+    assert scenario.effectors[0].pk["owa_drone"] == 0.8
+    assert scenario.threats[0].count == 4
+
+
+def test_scenario_is_hashable():
+    scenario = load_scenario("ddg_mixed_raid")
+    assert hash(scenario) == hash(load_scenario("ddg_mixed_raid"))
+
+
+# -- round trips ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", bundled.scenario_names())
+def test_bundled_scenario_round_trips_through_toml(name):
+    original = load_scenario(name)
+    again = load_scenario(tomllib.loads(original.to_toml()))
+    assert again.to_dict() == original.to_dict()
+    assert again == load_scenario(original.to_dict())
+    assert again.to_toml() == original.to_toml()
+
+
+@pytest.mark.parametrize("name", bundled.scenario_names())
+def test_bundled_scenario_loaded_from_its_to_toml_file_is_equal(name, tmp_path):
+    original = load_scenario(name)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(original.to_toml(), encoding="utf-8")
+    assert load_scenario(path) == original
+
+
+def test_bundled_names_are_not_empty():
+    assert bundled.scenario_names(), "no bundled scenarios found"
+
+
+IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+NON_NEGATIVE = st.floats(min_value=0.0, max_value=1e9, allow_nan=False, allow_infinity=False)
+POSITIVE = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
+PROBABILITY = st.floats(min_value=0.0, max_value=1.0)
+
+
+def _optional(draw, data: dict, key: str, strategy) -> None:
+    if draw(st.booleans()):
+        data[key] = draw(strategy)
+
+
+@st.composite
+def valid_scenarios(draw) -> dict:
+    threat_names = draw(st.lists(IDENT, min_size=1, max_size=4, unique=True))
+    threats = []
+    for name in threat_names:
+        t = {
+            "name": name,
+            "count": draw(st.integers(0, 1_000)),
+            "unit_cost_usd": draw(NON_NEGATIVE),
+            "speed_mps": draw(POSITIVE),
+            "detect_range_km": draw(POSITIVE),
+        }
+        _optional(draw, t, "arrival", st.sampled_from(["simultaneous", "stream", "uniform"]))
+        _optional(draw, t, "start_s", NON_NEGATIVE)
+        _optional(draw, t, "window_s", NON_NEGATIVE)
+        _optional(draw, t, "kill_fluence_j_cm2", POSITIVE)
+        threats.append(t)
+    effectors = []
+    for name in draw(st.lists(IDENT, max_size=4, unique=True)):
+        kind = draw(st.sampled_from(KINDS))
+        max_range = draw(POSITIVE)
+        low = 0.01 if kind == "laser" else 0.0
+        e = {
+            "name": name,
+            "kind": kind,
+            "max_range_km": max_range,
+            "min_range_km": max_range * draw(st.floats(low, 0.99)),
+            "cost_per_shot_usd": draw(NON_NEGATIVE),
+        }
+        if kind == "laser":
+            e |= {
+                "power_kw": draw(POSITIVE),
+                "aperture_m": draw(POSITIVE),
+                "wavelength_um": draw(POSITIVE),
+            }
+            _optional(draw, e, "units", st.integers(0, 8))
+            _optional(draw, e, "beam_quality", st.floats(1.0, 10.0))
+            _optional(draw, e, "availability", PROBABILITY)
+            _optional(draw, e, "magazine_s", POSITIVE)
+        else:
+            e |= {
+                "rounds": draw(st.integers(0, 1_000)),
+                "speed_mps": draw(POSITIVE),
+                "pk": draw(st.dictionaries(st.sampled_from(threat_names), PROBABILITY)),
+            }
+            _optional(draw, e, "channels", st.integers(1, 255))
+            _optional(draw, e, "salvo_size", st.integers(1, 255))
+            _optional(draw, e, "max_engagements", st.integers(1, 255))
+            _optional(draw, e, "assess_s", NON_NEGATIVE)
+            if kind == "interceptor":
+                _optional(draw, e, "fire_interval_s", NON_NEGATIVE)
+            else:
+                e["rate_per_min"] = draw(POSITIVE)
+                if draw(st.booleans()):
+                    e["barrel_life_rounds"] = draw(st.integers(1, 10_000))
+                    e["barrel_cost_usd"] = draw(NON_NEGATIVE)
+        effectors.append(e)
+    info = {"name": draw(IDENT)}
+    _optional(draw, info, "description", st.text(max_size=40))
+    _optional(draw, info, "policy", st.sampled_from(["layered", "cost_aware"]))
+    return {"scenario": info, "threats": threats, "effectors": effectors}
+
+
+@settings(max_examples=150, deadline=None)
+@given(valid_scenarios())
+def test_generated_scenarios_round_trip_through_toml(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CostxWarning)  # unengageable threats are fine here
+        original = load_scenario(data)
+        again = load_scenario(tomllib.loads(original.to_toml()))
+    assert again == original
+    assert again.to_dict() == original.to_dict()
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def small_scenario() -> dict:
+    """The tiny valid scenario the bad files start from, as a fresh mapping."""
+    return copy.deepcopy(
+        {
+            "scenario": {"name": "tiny"},
+            "threats": [
+                {
+                    "name": "owa_drone",
+                    "count": 4,
+                    "unit_cost_usd": 20_000.0,
+                    "speed_mps": 50.0,
+                    "detect_range_km": 20.0,
+                }
+            ],
+            "effectors": [
+                {
+                    "name": "sam",
+                    "kind": "interceptor",
+                    "rounds": 8,
+                    "cost_per_shot_usd": 1_000_000.0,
+                    "pk": {"owa_drone": 0.8},
+                    "speed_mps": 1_000.0,
+                    "max_range_km": 50.0,
+                }
+            ],
+        }
+    )
+
+
+def small_toml(description: str | None = None) -> str:
+    extra = f"description = {description!r}\n" if description is not None else ""
+    return f"""\
+[scenario]
+name = "tiny"
+{extra}
+[[threats]]
+name = "owa_drone"
+count = 4
+unit_cost_usd = 20_000.0
+speed_mps = 50.0
+detect_range_km = 20.0
+
+[[effectors]]
+name = "sam"
+kind = "interceptor"
+rounds = 8
+cost_per_shot_usd = 1_000_000.0
+pk = {{ owa_drone = 0.8 }}
+speed_mps = 1_000.0
+max_range_km = 50.0
+"""
+
+
+def laser(**overrides) -> dict:
+    return {
+        "name": "beam",
+        "kind": "laser",
+        "power_kw": 60.0,
+        "aperture_m": 0.3,
+        "wavelength_um": 1.07,
+        "max_range_km": 8.0,
+        "min_range_km": 0.2,
+        "cost_per_shot_usd": 10.0,
+    } | overrides
+
+
+def railgun(**overrides) -> dict:
+    return {
+        "name": "gun",
+        "kind": "railgun",
+        "rounds": 100,
+        "cost_per_shot_usd": 25_000.0,
+        "pk": {"owa_drone": 0.3},
+        "speed_mps": 2_400.0,
+        "max_range_km": 40.0,
+        "rate_per_min": 10.0,
+    } | overrides
