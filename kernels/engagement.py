@@ -94,6 +94,7 @@ FREE = 0
 ENGAGED = 1
 DEAD = 2
 
+KILL_TABLE_CELLS = 128  # cells of the planning table of laser kill range vs start range
 EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
 TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
 
@@ -162,6 +163,40 @@ def _laser_kill_range(ltab, eff_f, e, r_start, v, fluence):
 
 
 @jit
+def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
+    """Kill range against start range on a uniform grid in 1/R, for planning (cost_aware).
+
+    ``out[k]`` is the kill range when lasing starts at range 1 / (x0 + k dx), with
+    x0 = 1 / max range and dx = (1 / r_start_min - x0) / (len(out) - 1).
+    """
+    x0 = eff_f[e, EF_X_LO]
+    dx = (1.0 / r_start_min - x0) / (out.shape[0] - 1)
+    for k in range(out.shape[0]):
+        r = 1.0 / (x0 + k * dx)
+        out[k] = _laser_kill_range(ltab, eff_f, e, r, v, fluence)
+        if math.isnan(out[k]):  # rounding at the feasibility boundary
+            out[k] = eff_f[e, EF_MIN_KM]
+
+
+@jit
+def _planned_kill_range(kplan, eff_f, e, g, r_last_eg, r_start):
+    """Kill range from the planning table (linear in 1/R); close to, not exactly, exact."""
+    cells = kplan.shape[2] - 1
+    x0 = eff_f[e, EF_X_LO]
+    dx = (1.0 / r_last_eg - x0) / cells
+    if dx <= 0.0:
+        return kplan[e, g, 0]
+    pos = (1.0 / r_start - x0) / dx
+    k = int(pos)
+    if k < 0:
+        return kplan[e, g, 0]
+    if k >= cells:
+        return kplan[e, g, cells]
+    w = pos - k
+    return (1.0 - w) * kplan[e, g, k] + w * kplan[e, g, k + 1]
+
+
+@jit
 def _scan_group(
     e, g, t, prev, p, max_eng, r_first, r_last, r0, v, state, t_seen, t_imp, eng_cnt, nxt, head
 ):
@@ -220,6 +255,7 @@ def _plan(
     r_first,
     r_last,
     ltab,
+    kplan,
     state,
     t_seen,
     t_imp,
@@ -238,14 +274,16 @@ def _plan(
     slot_mag,
     ptr,
 ):
-    """Predict when effector c would start on each free threat it can reach (cost_aware).
+    """Predict when effector c would be done with each free threat it can reach (cost_aware).
 
     Greedy schedule: c serves the detected, free threats it can engage in order of
     urgency, each on the channel (laser unit) that frees first, starting no earlier than
     now, that channel's free time and the threat's entry into c's envelope; a threat it
     could not start before leaving its envelope (or without rounds or lasing time left)
-    is not planned (plan = inf). One engagement per threat; engagements by other
-    effectors are ignored, which errs towards predicting that c is busier than it will be.
+    is not planned (plan = inf). ``plan[c, p]`` is the predicted time at which c knows
+    the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
+    effector. One engagement per threat; engagements by other effectors are ignored, which
+    errs towards predicting that c is busier than it will be.
     """
     kind = eff_i[c, EI_KIND]
     n_slots = eff_i[c, EI_CHANNELS]
@@ -299,20 +337,19 @@ def _plan(
             continue
         if kind == KIND_LASER:
             r_start = _range_km(r0, v, t_seen[best], start)
-            r_kill = _laser_kill_range(ltab, eff_f, c, r_start, v, threat_f[g, TF_FLUENCE_J_CM2])
-            if math.isnan(r_kill):
-                continue
-            dwell = (r_start - r_kill) * 1e3 / v
+            r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
+            dwell = max(r_start - r_kill, 0.0) * 1e3 / v
             if dwell > slot_mag[k_best]:
                 continue
-            plan[c, best] = start
+            plan[c, best] = start + dwell
             slot[k_best] = start + dwell + eff_f[c, EF_RETARGET_S]
             slot_mag[k_best] -= dwell
         else:
             if rounds <= 0:
                 continue
-            plan[c, best] = start
-            slot[k_best] = start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+            service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+            plan[c, best] = start + service
+            slot[k_best] = start + service
             launcher = start + salvo * interval
             rounds -= salvo
 
@@ -333,6 +370,7 @@ def _run_trial(
     r_last,
     can,
     ltab,
+    kplan,
     order,
     t_seen,
     t_imp,
@@ -526,6 +564,7 @@ def _run_trial(
                         r_first,
                         r_last,
                         ltab,
+                        kplan,
                         state,
                         t_seen,
                         t_imp,
@@ -674,6 +713,7 @@ def _should_hold(
     r_first,
     r_last,
     ltab,
+    kplan,
     state,
     t_seen,
     t_imp,
@@ -698,11 +738,10 @@ def _should_hold(
     """Cost-aware prediction rule: should effector e hold fire on threat p now?
 
     e holds if some effector c that is cheaper against p's type (lower expected cost per
-    kill; equal cost: lower index) is predicted by ``_plan`` to start on p before p leaves
-    c's envelope, and either c is a laser (a laser that starts in time kills for certain,
-    so nothing is lost by waiting) or c's engagement is predicted to be assessed no later
-    than e's own last launch opportunity on p (so e can still fire if c misses). Returns
-    (hold, time at which e must decide again: its last launch opportunity).
+    kill; equal cost: lower index) is predicted by ``_plan`` to be done with p (laser: to
+    have killed it; kinetic: to have assessed its engagement) no later than e's own last
+    launch opportunity on p, so that e can still fire if the prediction fails or c
+    misses. Returns (hold, time at which e must decide again: that last opportunity).
     """
     my_cost = cpk[e, g]
     r0 = threat_f[g, TF_RANGE_KM]
@@ -724,6 +763,7 @@ def _should_hold(
                 r_first,
                 r_last,
                 ltab,
+                kplan,
                 state,
                 t_seen,
                 t_imp,
@@ -744,14 +784,8 @@ def _should_hold(
             )
             plan_ver[c] = version
             plan_t[c] = t
-        start = plan[c, p]
-        if start == math.inf:
-            continue
-        if eff_i[c, EI_KIND] == KIND_LASER:
-            return True, math.inf
-        finish = start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[p], start)
         my_last = _last_start(r0, v, t_seen[p], r_last[e, g])
-        if finish <= my_last:
+        if plan[c, p] <= my_last:
             return True, my_last
     return False, math.inf
 
@@ -772,6 +806,7 @@ def simulate_trials(
     r_last,
     can,
     ltab,
+    kplan,
     order,
     leaked,
     shots,
@@ -841,6 +876,7 @@ def simulate_trials(
                 r_last,
                 can,
                 ltab,
+                kplan,
                 order,
                 t_seen,
                 t_imp,

@@ -109,11 +109,9 @@ def h_inverse(table, alpha, x_lo, dx, target):
     a = x_lo + lo * dx
     b = a + dx
     x = a + dx * (target - table[lo]) / (table[hi] - table[lo])
-    for _ in range(4):  # Newton on the exact integral over [a, x]
-        f = table[lo] + _gl(alpha, a, x) - target
-        x = x - f / _integrand(alpha, x)
-        if x < a:
-            x = a
-        elif x > b:
-            x = b
+    for _ in range(4):  # Newton on the exact integral over [a, x]; converges in 1-2 steps
+        step = (table[lo] + _gl(alpha, a, x) - target) / _integrand(alpha, x)
+        x = min(max(x - step, a), b)
+        if abs(step) <= 1e-15 * x:
+            break
     return x

@@ -34,7 +34,8 @@ class EngagementArrays:
     kill g. ``r_first``/``r_last`` bound the threat range (km) at which e may start an
     engagement: kinetic, the ranges whose meeting range is max/min range; laser, the
     maximum range and the smallest start range from which the dwell ends inside the
-    envelope.
+    envelope. ``kplan[e, g]`` tabulates a laser's kill range against start range for the
+    cost-aware prediction (``kill_range_table``).
     """
 
     policy: int
@@ -49,6 +50,7 @@ class EngagementArrays:
     r_last: np.ndarray
     can: np.ndarray
     ltab: np.ndarray
+    kplan: np.ndarray
     order: np.ndarray
 
     def kernel_args(self) -> tuple:
@@ -65,6 +67,7 @@ class EngagementArrays:
             self.r_last,
             self.can,
             self.ltab,
+            self.kplan,
             self.order,
         )
 
@@ -104,11 +107,17 @@ def lower(scenario: Scenario) -> EngagementArrays:
     r_last = np.zeros((n_eff, n_groups))
     can = np.zeros((n_eff, n_groups), np.uint8)
     ltab = np.zeros((n_eff, TABLE_CELLS + 1))
+    kplan = np.zeros((n_eff, n_groups, K.KILL_TABLE_CELLS + 1))
     for e, eff in enumerate(effectors):
         eff_f[e, K.EF_MIN_KM] = eff.min_range_km
         eff_f[e, K.EF_MAX_KM] = eff.max_range_km
         if isinstance(eff, Laser):
             _lower_laser(eff, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can, ltab)
+            for g, t in enumerate(threats):
+                if can[e, g]:
+                    K.kill_range_table(
+                        ltab, eff_f, e, t.speed_mps, t.kill_fluence_j_cm2, r_last[e, g], kplan[e, g]
+                    )
             continue
         u = eff.speed_mps
         eff_f[e, K.EF_SPEED_MPS] = u
@@ -155,6 +164,7 @@ def lower(scenario: Scenario) -> EngagementArrays:
         r_last=r_last,
         can=can,
         ltab=ltab,
+        kplan=kplan,
         order=order,
     )
 

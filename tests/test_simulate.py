@@ -1,0 +1,158 @@
+"""simulate(): reproducibility, common random numbers, the API and the summary."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scenarios import interceptor, laser, mixed, railgun, scenario, threat
+
+import costx
+from costx.errors import InputError
+
+TRIALS = 3000
+
+
+@pytest.fixture(scope="module")
+def mixed_result():
+    return costx.simulate(mixed(), trials=TRIALS, seed=11)
+
+
+def test_thread_count_does_not_change_results(mixed_result):
+    one = costx.simulate(mixed(), trials=TRIALS, seed=11, threads=1)
+    two = costx.simulate(mixed(), trials=TRIALS, seed=11, threads=2)
+    pd.testing.assert_frame_equal(one.trials, two.trials)
+    pd.testing.assert_frame_equal(one.trials, mixed_result.trials)
+    assert one.moments == two.moments
+
+
+@pytest.mark.parametrize("block", [1, 7, 1000])
+def test_chunking_does_not_change_results(mixed_result, block):
+    chunked = costx.simulate(mixed(), trials=TRIALS, seed=11, block_trials=block)
+    pd.testing.assert_frame_equal(chunked.trials, mixed_result.trials)
+    pd.testing.assert_frame_equal(chunked.summary(), mixed_result.summary())
+
+
+def test_first_trials_of_a_longer_run_equal_a_shorter_run(mixed_result):
+    short = costx.simulate(mixed(), trials=500, seed=11)
+    pd.testing.assert_frame_equal(short.trials, mixed_result.trials.iloc[:500])
+
+
+def test_summary_only_run_gives_the_same_summary(mixed_result):
+    lean = costx.simulate(mixed(), trials=TRIALS, seed=11, keep_trials=False)
+    assert not lean.has_trials
+    pd.testing.assert_frame_equal(lean.summary(), mixed_result.summary())
+    with pytest.raises(InputError, match="keep_trials=False"):
+        _ = lean.trials
+
+
+def test_seed_changes_results(mixed_result):
+    other = costx.simulate(mixed(), trials=TRIALS, seed=12)
+    assert not other.trials.equals(mixed_result.trials)
+
+
+def _counts(frame: pd.DataFrame, prefix: tuple[str, ...]) -> pd.DataFrame:
+    return frame[[c for c in frame.columns if c.startswith(prefix)]]
+
+
+def test_common_random_numbers_when_a_change_does_not_matter():
+    """Changes that cannot affect events leave every trial unchanged (draws are keyed)."""
+    base = scenario(
+        [threat("drone", 8, arrival="uniform"), threat("cruise", 3, speed_mps=250.0)],
+        [interceptor(pk={"drone": 0.7, "cruise": 0.6}, rounds=200), railgun(), laser()],
+    )
+    ref = costx.simulate(base, trials=2000, seed=5).trials
+
+    deeper = scenario(base["threats"], base["effectors"])
+    deeper["effectors"][0]["rounds"] = 5000  # 200 are never used up
+    assert ref["shots_sm2"].max() < 200
+    pd.testing.assert_frame_equal(costx.simulate(deeper, trials=2000, seed=5).trials, ref)
+
+    costly = scenario(base["threats"], base["effectors"])
+    costly["effectors"][1]["cost_per_shot_usd"] = 1e6
+    got = costx.simulate(costly, trials=2000, seed=5).trials
+    pd.testing.assert_frame_equal(
+        _counts(got, ("leaked", "shots", "kills")), _counts(ref, ("leaked", "shots", "kills"))
+    )
+
+    extra = scenario(
+        base["threats"] + [threat("decoy", 5, kill_fluence_j_cm2=None)],
+        base["effectors"] + [interceptor("spare", rounds=0)],
+    )
+    with pytest.warns(costx.CostxWarning, match="no effector can engage"):
+        got = costx.simulate(extra, trials=2000, seed=5).trials
+    assert (got["leaked_decoy"] == 5).all()
+    cols = [c for c in ref.columns if c.startswith(("leaked_", "shots_", "kills_"))]
+    pd.testing.assert_frame_equal(got[cols], ref[cols])
+
+
+def test_common_random_numbers_make_paired_differences_less_noisy():
+    """A small change of pk: the paired difference varies far less than two independent runs."""
+    a = scenario([threat("drone", 10)], [interceptor(pk={"drone": 0.7}, max_engagements=1)])
+    b = scenario([threat("drone", 10)], [interceptor(pk={"drone": 0.75}, max_engagements=1)])
+    la = costx.simulate(a, trials=4000, seed=3).trials["leaked"].to_numpy(float)
+    lb = costx.simulate(b, trials=4000, seed=3).trials["leaked"].to_numpy(float)
+    paired = np.var(lb - la)
+    independent = np.var(la) + np.var(lb)
+    # With common random numbers a round that kills at pk 0.7 also kills at 0.75, so the
+    # difference is 0 or -1 per threat: its variance is about 10 x 0.05 x 0.95 = 0.48,
+    # against 10 x (0.21 + 0.19) = 4.0 for independent runs.
+    assert lb.mean() < la.mean()
+    assert np.all(lb <= la)
+    assert paired < 0.2 * independent
+
+
+def test_costs_are_shots_times_round_cost(mixed_result):
+    frame = mixed_result.trials
+    s = costx.load_scenario(mixed())
+    defense = np.zeros(len(frame))
+    for e in s.effectors:
+        expected = frame[f"shots_{e.name}"] * e.round_cost_usd
+        np.testing.assert_allclose(frame[f"cost_{e.name}_usd"], expected, rtol=1e-12)
+        defense += expected
+    np.testing.assert_allclose(frame["defense_cost_usd"], defense, rtol=1e-12)
+    hvp = s.effectors[1]
+    assert hvp.round_cost_usd == 25_000.0 + 2_000_000.0 / 1000  # barrel wear per round
+    assert (frame["attack_cost_usd"] == 12 * 30_000 + 4 * 1e6 + 2 * 3e6).all()
+
+
+def test_summary_agrees_with_pandas_on_the_trial_table(mixed_result):
+    """Means, intervals and ratio estimators recomputed directly from the per-trial table."""
+    frame, summary, n = mixed_result.trials, mixed_result.summary(), TRIALS
+    for measure in ["leakers", "shots_sm2", "kills_las", "defense_cost_usd", "killed"]:
+        column = "leaked" if measure == "leakers" else measure
+        x = frame[column].to_numpy(float)
+        half = 1.959963984540054 * x.std(ddof=1) / math.sqrt(n)
+        row = summary.loc[measure]
+        assert row["mean"] == pytest.approx(x.mean(), rel=1e-12)
+        assert row["ci95_high"] - row["mean"] == pytest.approx(half, rel=1e-9)
+    p_any = (frame["leaked"] > 0).mean()
+    assert summary.loc["p_any_leak", "mean"] == pytest.approx(p_any, rel=1e-12)
+    cost, kills = frame["defense_cost_usd"].to_numpy(float), frame["killed"].to_numpy(float)
+    ratio = cost.sum() / kills.sum()
+    assert summary.loc["cost_per_kill_usd", "mean"] == pytest.approx(ratio, rel=1e-12)
+    # Delta-method standard error of a ratio of means, written out independently.
+    d = (cost - ratio * kills) / kills.mean()
+    se = d.std(ddof=1) / math.sqrt(n)
+    assert summary.loc["cost_per_kill_usd", "std_error"] == pytest.approx(se, rel=1e-9)
+    cer = cost.mean() / frame["attack_cost_usd"].iloc[0]
+    assert summary.loc["cost_exchange_defense_over_attack", "mean"] == pytest.approx(cer)
+
+
+def test_weather_draw_matches_availability(mixed_result):
+    available = mixed_result.trials["laser_available"].to_numpy(float)
+    se = math.sqrt(0.8 * 0.2 / TRIALS)
+    assert abs(available.mean() - 0.8) < 5 * se  # 5 standard errors, fixed seed
+    frame = mixed_result.trials
+    assert (frame.loc[~frame["laser_available"], "shots_las"] == 0).all()
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(InputError, match="trials must be between 1"):
+        costx.simulate(mixed(), trials=0)
+    with pytest.raises(InputError, match="seed must be between 0"):
+        costx.simulate(mixed(), trials=10, seed=-1)
+    with pytest.raises(InputError, match="seed must be an integer"):
+        costx.simulate(mixed(), trials=10, seed=1.5)
+    with pytest.raises(InputError, match="threads must be between 1"):
+        costx.simulate(mixed(), trials=10, threads=10_000)
