@@ -18,7 +18,7 @@ def threat(name="drone", count=4, **kw) -> dict:
         "kill_fluence_j_cm2": 500.0,
     }
     base.update(kw)
-    return base
+    return {k: v for k, v in base.items() if v is not None}  # None: leave the field out
 
 
 def interceptor(name="sm2", pk=None, **kw) -> dict:

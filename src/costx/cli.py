@@ -20,10 +20,10 @@ from rich.table import Table
 from costx.errors import CostxError
 
 EXIT_USAGE = 2
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 if not stdout.is_terminal:  # files and pipes: wide enough that tables never truncate
-    stdout = Console(highlight=False, width=132)
+    stdout = Console(highlight=False, soft_wrap=True, width=132)
 
 
 def _positive_int(text: str) -> int:

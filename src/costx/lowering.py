@@ -138,9 +138,9 @@ def lower(scenario: Scenario) -> EngagementArrays:
             r_last[e, g] = eff.min_range_km * (u + v) / u
             if p > 0.0:
                 can[e, g] = 1
-                cpk[e, g] = (
-                    eff.round_cost_usd * eff.salvo_size / (1.0 - (1.0 - p) ** eff.salvo_size)
-                )
+                # P(salvo kills) = 1 - (1 - p)^salvo, written to stay accurate for tiny p.
+                p_salvo = 1.0 if p >= 1.0 else -math.expm1(eff.salvo_size * math.log1p(-p))
+                cpk[e, g] = eff.round_cost_usd * eff.salvo_size / p_salvo
 
     if scenario.scenario.policy == "cost_aware":
         # Cheaper effectors decide first at any instant, so that a more expensive one sees

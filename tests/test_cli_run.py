@@ -1,0 +1,66 @@
+"""`costx run`: prints the summary, writes Parquet, and handles bad input with status 2."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import tomli_w
+from scenarios import mixed
+
+import costx
+from costx.cli import main
+
+
+def _write(tmp_path, data, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_run_writes_the_same_result_as_simulate(tmp_path, capsys):
+    path = _write(tmp_path, mixed())
+    out = tmp_path / "out.parquet"
+    status = main(["run", str(path), "--trials", "2000", "--seed", "3", "--out", str(out)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "cost_per_kill_usd" in printed and "leakers" in printed
+    assert f"wrote {out}" in printed
+    back = costx.read_result(out)
+    expected = costx.simulate(mixed(), trials=2000, seed=3)
+    pd.testing.assert_frame_equal(back.trials, expected.trials)
+
+
+def test_run_default_output_name_and_summary_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path, mixed())
+    assert main(["run", str(path), "--trials", "500", "--summary-only", "--threads", "1"]) == 0
+    result = costx.read_result(tmp_path / "mixed.parquet")
+    assert not result.has_trials and result.n_trials == 500
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path, capsys):
+    bad = mixed()
+    bad["effectors"][0]["pk"]["drone"] = 1.5
+    path = _write(tmp_path, bad)
+    assert main(["run", str(path), "--trials", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "effectors[0].pk.drone" in err and "Traceback" not in err
+    good = _write(tmp_path, mixed(), "good.toml")
+    assert main(["run", str(good), "--out", str(tmp_path / "no" / "x.parquet")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["run", str(good), "--threads", "999", "--trials", "10"]) == 2
+    assert "threads must be between" in capsys.readouterr().err
+
+
+def test_python_m_costx_run_default_scenario(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "costx", "run", "--trials", "3000", "--out", "d.parquet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ddg_mixed_raid" in done.stdout and "cost_per_kill_usd" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "d.parquet").is_file()

@@ -1,0 +1,82 @@
+"""Parquet results: complete metadata, faithful round trip, atomic writes."""
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scenarios import mixed
+
+import costx
+from costx.errors import InputError
+from costx.io import read_metadata
+
+
+@pytest.fixture(scope="module")
+def result():
+    return costx.simulate(mixed(), trials=1500, seed=9)
+
+
+def test_round_trip_with_trials(result, tmp_path):
+    path = result.to_parquet(tmp_path / "r.parquet")
+    back = costx.read_result(path)
+    pd.testing.assert_frame_equal(back.trials, result.trials)
+    pd.testing.assert_frame_equal(back.summary(), result.summary())
+    assert back.scenario == result.scenario
+    assert (back.seed, back.n_trials) == (9, 1500)
+    meta = read_metadata(path)
+    assert meta["costx_version"] == costx.__version__
+    assert meta["kind"] == "trials"
+    assert costx.load_scenario(
+        dict(__import__("tomllib").loads(meta["scenario_toml"]))
+    ) == costx.load_scenario(mixed())
+    # pandas alone reads the file: the per-trial table is a plain Parquet table
+    assert len(pd.read_parquet(path)) == 1500
+
+
+def test_summary_only_result_writes_the_summary(tmp_path):
+    lean = costx.simulate(mixed(), trials=800, seed=9, keep_trials=False)
+    path = lean.to_parquet(tmp_path / "s.parquet")
+    table = pd.read_parquet(path)
+    assert "measure" in table.columns and "cost_per_kill_usd" in set(table["measure"])
+    back = costx.read_result(path)
+    assert not back.has_trials
+    pd.testing.assert_frame_equal(back.summary(), lean.summary())
+
+
+def test_interrupted_write_leaves_nothing_behind(result, tmp_path, monkeypatch):
+    target = tmp_path / "r.parquet"
+    target.write_bytes(b"previous result")
+
+    def crash(table, where, **kwargs):
+        where.write(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pq, "write_table", crash)
+    with pytest.raises(KeyboardInterrupt):
+        result.to_parquet(target)
+    assert target.read_bytes() == b"previous result"  # untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["r.parquet"]  # no temporary left
+
+
+def test_reading_something_else_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        costx.read_result(tmp_path / "missing.parquet")
+    (tmp_path / "text.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="not a Parquet file"):
+        costx.read_result(tmp_path / "text.parquet")
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "plain.parquet")
+    with pytest.raises(InputError, match="not a costx result"):
+        costx.read_result(tmp_path / "plain.parquet")
+    bad = pa.table({"x": [1]}).replace_schema_metadata(
+        {b"costx": json.dumps({"format": "other/9"}).encode()}
+    )
+    pq.write_table(bad, tmp_path / "future.parquet")
+    with pytest.raises(InputError, match="unsupported costx result format"):
+        costx.read_result(tmp_path / "future.parquet")
+
+
+def test_missing_folder_is_a_clear_error(result, tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        result.to_parquet(tmp_path / "nowhere" / "r.parquet")
