@@ -206,7 +206,7 @@ def trials_frame(scenario: Scenario, trial0: int, leaked, shots, kills, avail) -
     for e, eff in enumerate(scenario.effectors):
         cols[f"shots_{eff.name}"] = shots[:, e]
         cols[f"kills_{eff.name}"] = kills[:, e]
-        cost = shots[:, e] * eff.round_cost_usd
+        cost = np.multiply(shots[:, e], eff.round_cost_usd, dtype=np.float64)
         cols[f"cost_{eff.name}_usd"] = cost
         defense += cost
     cols["defense_cost_usd"] = defense
@@ -217,4 +217,5 @@ def trials_frame(scenario: Scenario, trial0: int, leaked, shots, kills, avail) -
         if len(laser_idx) > 1:
             for i in laser_idx:
                 cols[f"laser_available_{scenario.effectors[i].name}"] = avail[:, i].astype(bool)
-    return pd.DataFrame(cols)
+    # copy=False: the count columns stay views of the kernel's (column-major) output.
+    return pd.DataFrame(cols, copy=False)

@@ -160,11 +160,18 @@ def simulate(
     n_groups = len(scenario.threats)
     n_eff = len(scenario.effectors)
 
+    # Column-major outputs: each column of the per-trial table is a contiguous view of
+    # them, so the DataFrame holds the kernel's output without a copy.
+    def outputs(n):
+        return (
+            np.zeros((n, n_groups), np.int32, order="F"),
+            np.zeros((n, n_eff), np.int32, order="F"),
+            np.zeros((n, n_eff), np.int32, order="F"),
+            np.zeros((n, n_eff), np.uint8, order="F"),
+        )
+
     if keep_trials:
-        leaked = np.zeros((trials, n_groups), np.int32)
-        shots = np.zeros((trials, n_eff), np.int32)
-        kills = np.zeros((trials, n_eff), np.int32)
-        avail = np.zeros((trials, n_eff), np.uint8)
+        leaked, shots, kills, avail = outputs(trials)
     moments = Moments.empty(columns)
     started = time.perf_counter()
     with numba_threads(threads):
@@ -173,10 +180,7 @@ def simulate(
             if keep_trials:
                 bl, bs, bk, ba = (a[first : first + n] for a in (leaked, shots, kills, avail))
             else:
-                bl = np.zeros((n, n_groups), np.int32)
-                bs = np.zeros((n, n_eff), np.int32)
-                bk = np.zeros((n, n_eff), np.int32)
-                ba = np.zeros((n, n_eff), np.uint8)
+                bl, bs, bk, ba = outputs(n)
             simulate_trials(first, np.uint64(seed), args[0], *args[1:], bl, bs, bk, ba)
             moments = moments + Moments.of(columns, count_matrix(scenario, bl, bs, bk, ba))
             if progress is not None:
