@@ -39,7 +39,15 @@ import math
 import numpy as np
 from costx.kernels._jit import jit, pjit
 from costx.kernels.laser import h_at, h_inverse
-from costx.kernels.rng import ARRIVAL, KILL, WEATHER, event_counter, trial_key, uniform
+from costx.kernels.rng import (
+    ARRIVAL,
+    KILL,
+    WEATHER,
+    event_counter,
+    salvo_key,
+    trial_key,
+    uniform,
+)
 from numba import prange
 
 # Columns of threat_f (float64, one row per threat group).
@@ -50,10 +58,9 @@ TF_WINDOW_S = 3
 TF_FLUENCE_J_CM2 = 4  # nan: lasers do not engage this group
 TF_COLUMNS = 5
 
-# Columns of threat_i (int64, one row per threat group).
-TI_COUNT = 0
-TI_ARRIVAL = 1
-TI_COLUMNS = 2
+# Columns of threat_i (int64, one row per threat group); counts per salvo are separate.
+TI_ARRIVAL = 0
+TI_COLUMNS = 1
 
 ARRIVAL_SIMULTANEOUS = 0
 ARRIVAL_STREAM = 1
@@ -355,9 +362,9 @@ def _plan(
 
 
 @jit
-def _run_trial(
-    trial,
-    seed,
+def _run_salvo(
+    key,
+    counts,
     policy,
     threat_f,
     threat_i,
@@ -404,15 +411,18 @@ def _run_trial(
     kills_row,
     avail_row,
 ):
+    """Play one salvo; ``rounds_left`` carries the magazines in and out (campaigns)."""
     n_groups = threat_i.shape[0]
     n_eff = eff_i.shape[0]
+    gstart[0] = 0
+    for g in range(n_groups):
+        gstart[g + 1] = gstart[g] + counts[g]
     n_threats = gstart[n_groups]
-    key = trial_key(seed, trial)
 
     # --- threats: arrival times, sorted within each group by (time, index) ---
     t0 = math.inf
     for g in range(n_groups):
-        n = threat_i[g, TI_COUNT]
+        n = counts[g]
         kind = threat_i[g, TI_ARRIVAL]
         start = threat_f[g, TF_START_S]
         window = threat_f[g, TF_WINDOW_S]
@@ -448,7 +458,6 @@ def _run_trial(
         shots_row[e] = 0
         kills_row[e] = 0
         next_launch[e] = -math.inf
-        rounds_left[e] = eff_i[e, EI_ROUNDS]
         plan_ver[e] = -1
         if kind == KIND_LASER:
             avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] else 0
@@ -797,7 +806,8 @@ def simulate_trials(
     policy,
     threat_f,
     threat_i,
-    gstart,
+    counts,
+    resupply,
     eff_f,
     eff_i,
     pk,
@@ -812,25 +822,38 @@ def simulate_trials(
     shots,
     kills,
     avail,
+    rounds_end,
 ):
-    """Play trials ``trial0 .. trial0 + len(leaked) - 1`` and write per-trial results.
+    """Play trials ``trial0 .. trial0 + len(leaked) - 1``, each a campaign of salvos.
 
-    leaked[i, g]: threats of group g that were not killed; shots[i, e], kills[i, e]:
-    rounds fired (laser: threats lased) and threats killed by effector e; avail[i, e]:
-    1 when effector e could fire in trial i (lasers: weather allowed lasing).
+    ``counts[s, g]`` is the number of threats of group g in salvo s (one row for a single
+    salvo). Magazines carry over from salvo to salvo, topped up by ``resupply[e]`` rounds
+    after each salvo but never above the initial magazine; lasers recharge fully. Salvo 0
+    uses the trial's key, salvo s > 0 the key ``salvo_key(trial key, s)``.
+
+    Per trial i and salvo s: leaked[i, s, g] threats of group g not killed; shots[i, s, e]
+    and kills[i, s, e] rounds fired (laser: threats lased) and kills of effector e;
+    avail[i, s, e] 1 when e could fire (lasers: weather allowed lasing); rounds_end[i, s, e]
+    rounds left after salvo s, before resupply.
     """
     n_trials = leaked.shape[0]
+    n_salvos = counts.shape[0]
     n_groups = threat_i.shape[0]
     n_eff = eff_i.shape[0]
-    n_threats = gstart[n_groups]
+    n_threats = 0
+    max_count = 1
+    for s in range(n_salvos):
+        total = 0
+        for g in range(n_groups):
+            total += counts[s, g]
+            max_count = max(max_count, counts[s, g])
+        n_threats = max(n_threats, total)
     max_ch = 1
     for e in range(n_eff):
         max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
-    max_count = 1
-    for g in range(n_groups):
-        max_count = max(max_count, threat_i[g, TI_COUNT])
     n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
     for task in prange(n_tasks):
+        gstart = np.empty(n_groups + 1, np.int64)
         t_seen = np.empty(n_threats)
         t_imp = np.empty(n_threats)
         ident = np.empty(n_threats, np.int64)
@@ -861,52 +884,61 @@ def simulate_trials(
         first = task * TRIALS_PER_TASK
         last = min(n_trials, first + TRIALS_PER_TASK)
         for i in range(first, last):
-            _run_trial(
-                trial0 + i,
-                seed,
-                policy,
-                threat_f,
-                threat_i,
-                gstart,
-                eff_f,
-                eff_i,
-                pk,
-                cpk,
-                r_first,
-                r_last,
-                can,
-                ltab,
-                kplan,
-                order,
-                t_seen,
-                t_imp,
-                ident,
-                grp,
-                state,
-                eng_cnt,
-                nxt,
-                head,
-                ch_free,
-                ch_rel,
-                ch_thr,
-                ch_kill,
-                mag,
-                next_launch,
-                rounds_left,
-                active,
-                sort_key,
-                sort_idx,
-                plan,
-                plan_t,
-                plan_ver,
-                cand,
-                cand_prev,
-                slot,
-                slot_mag,
-                ptr,
-                det_ptr,
-                leaked[i],
-                shots[i],
-                kills[i],
-                avail[i],
-            )
+            trial_key_i = trial_key(seed, trial0 + i)
+            for e in range(n_eff):
+                rounds_left[e] = eff_i[e, EI_ROUNDS]
+            for s in range(n_salvos):
+                key = trial_key_i if s == 0 else salvo_key(trial_key_i, s)
+                _run_salvo(
+                    key,
+                    counts[s],
+                    policy,
+                    threat_f,
+                    threat_i,
+                    gstart,
+                    eff_f,
+                    eff_i,
+                    pk,
+                    cpk,
+                    r_first,
+                    r_last,
+                    can,
+                    ltab,
+                    kplan,
+                    order,
+                    t_seen,
+                    t_imp,
+                    ident,
+                    grp,
+                    state,
+                    eng_cnt,
+                    nxt,
+                    head,
+                    ch_free,
+                    ch_rel,
+                    ch_thr,
+                    ch_kill,
+                    mag,
+                    next_launch,
+                    rounds_left,
+                    active,
+                    sort_key,
+                    sort_idx,
+                    plan,
+                    plan_t,
+                    plan_ver,
+                    cand,
+                    cand_prev,
+                    slot,
+                    slot_mag,
+                    ptr,
+                    det_ptr,
+                    leaked[i, s],
+                    shots[i, s],
+                    kills[i, s],
+                    avail[i, s],
+                )
+                for e in range(n_eff):
+                    rounds_end[i, s, e] = rounds_left[e]
+                    if eff_i[e, EI_KIND] != KIND_LASER:
+                        rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])

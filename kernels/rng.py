@@ -35,6 +35,8 @@ _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 ARRIVAL = np.uint64(1)
 KILL = np.uint64(2)
 WEATHER = np.uint64(3)
+SALVO = np.uint64(4)  # derives the key of salvo s > 0 of a campaign from the trial key
+DAMAGE = np.uint64(5)  # draws of the base-damage model
 
 
 @jit
@@ -56,6 +58,12 @@ def splitmix64_next(state):
 def trial_key(seed, trial):
     """The key of one trial: output ``trial`` (0-based) of SplitMix64 seeded with mix64(seed)."""
     return mix64(mix64(seed) + (np.uint64(trial) + np.uint64(1)) * GOLDEN)
+
+
+@jit
+def salvo_key(key, salvo):
+    """The key of salvo ``salvo`` > 0 of a trial (salvo 0 uses the trial key itself)."""
+    return mix64(key ^ mix64((SALVO << np.uint64(56)) | np.uint64(salvo)))
 
 
 @jit

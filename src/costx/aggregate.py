@@ -1,11 +1,12 @@
 """Aggregation: per-trial arrays become the tables an analyst reads.
 
-Every summary statistic is computed from exact integer moments of the per-trial counts
-(sums and cross-products of leakers, shots, kills and flags). Integer sums do not depend
-on the order of addition, so the summary is bit-identical whatever the thread count,
-chunking or ``keep_trials`` setting, and a summary-only run of any length needs constant
-memory. Costs are linear in the counts (shots times cost per round), so their means,
-variances and the ratio estimators follow from the same moments.
+Every summary statistic is computed from exact integer moments of per-trial integer
+quantities (sums and cross-products of leakers, shots, kills, assets destroyed, minutes
+of runway closure, salvos survived). Integer sums do not depend on the order of addition,
+so the summary is bit-identical whatever the thread count, chunking or ``keep_trials``
+setting, and a summary-only run of any length needs constant memory. Costs are linear in
+the counts (shots times cost per round, assets destroyed times unit cost), so their
+means, variances and the ratio estimators follow from the same moments.
 """
 
 from __future__ import annotations
@@ -21,29 +22,122 @@ from costx.scenario import Laser, Scenario
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
 
+@dataclass
+class RawTrials:
+    """Kernel outputs for a run of trials (first index: trial; ``s``: salvo).
+
+    leaked[i, s, g], shots/kills/avail/rounds_end[i, s, e]; with a base also
+    destroyed[i, s, a], site_destroyed[i, k, a] and closed_min[i, s].
+    """
+
+    leaked: np.ndarray
+    shots: np.ndarray
+    kills: np.ndarray
+    avail: np.ndarray
+    rounds_end: np.ndarray
+    destroyed: np.ndarray | None = None
+    site_destroyed: np.ndarray | None = None
+    closed_min: np.ndarray | None = None
+
+    @classmethod
+    def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None) -> RawTrials:
+        """Zeroed, column-major outputs: every per-trial column is a contiguous view."""
+
+        def z(shape, dtype):
+            return np.zeros(shape, dtype, order="F")
+
+        raw = cls(
+            leaked=z((n, n_salvos, n_groups), np.int32),
+            shots=z((n, n_salvos, n_eff), np.int32),
+            kills=z((n, n_salvos, n_eff), np.int32),
+            avail=z((n, n_salvos, n_eff), np.uint8),
+            rounds_end=z((n, n_salvos, n_eff), np.int32),
+        )
+        if base_shape is not None:
+            n_sites, n_assets = base_shape
+            raw.destroyed = z((n, n_salvos, n_assets), np.int32)
+            raw.site_destroyed = z((n, n_sites, n_assets), np.int32)
+            raw.closed_min = z((n, n_salvos), np.int64)
+        return raw
+
+    def rows(self, first: int, n: int) -> RawTrials:
+        """A view of trials first .. first + n - 1."""
+        part = slice(first, first + n)
+        return RawTrials(
+            *(None if a is None else a[part] for a in (
+                self.leaked, self.shots, self.kills, self.avail, self.rounds_end,
+                self.destroyed, self.site_destroyed, self.closed_min,
+            ))
+        )  # fmt: skip
+
+
+def n_salvos(scenario: Scenario) -> int:
+    return 1 if scenario.campaign is None else scenario.campaign.n_salvos
+
+
+def is_campaign(scenario: Scenario) -> bool:
+    return scenario.campaign is not None
+
+
+def _over_salvos(a: np.ndarray, j: int) -> np.ndarray:
+    """Per-trial total over salvos of column j (a view when there is one salvo)."""
+    if a.shape[1] == 1:
+        return a[:, 0, j]
+    return a[:, :, j].sum(axis=1, dtype=np.int64)
+
+
+def _salvos_before(event: np.ndarray) -> np.ndarray:
+    """Per trial: the number of salvos before the first salvo where ``event`` is true
+    (all salvos when it never is)."""
+    n = event.shape[1]
+    first = np.argmax(event, axis=1)
+    return np.where(event.any(axis=1), first, n).astype(np.int64)
+
+
+def trial_integers(scenario: Scenario, raw: RawTrials) -> dict[str, np.ndarray]:
+    """Per-trial integer quantities behind the summary (campaign totals)."""
+    out: dict[str, np.ndarray] = {}
+    for g, t in enumerate(scenario.threats):
+        out[f"leaked_{t.name}"] = _over_salvos(raw.leaked, g)
+    for e, eff in enumerate(scenario.effectors):
+        out[f"shots_{eff.name}"] = _over_salvos(raw.shots, e)
+        out[f"kills_{eff.name}"] = _over_salvos(raw.kills, e)
+    leaks_per_salvo = raw.leaked.sum(axis=2, dtype=np.int64)
+    out["any_leak"] = (leaks_per_salvo > 0).any(axis=1).astype(np.int64)
+    for e, eff in enumerate(scenario.effectors):
+        if isinstance(eff, Laser):
+            out[f"laser_available_{eff.name}"] = _over_salvos(raw.avail, e)
+    if raw.destroyed is not None:
+        for a, asset in enumerate(scenario.base.assets):
+            out[f"destroyed_{asset.name}"] = _over_salvos(raw.destroyed, a)
+        if scenario.base.dispersal_sites > 1:
+            for k in range(scenario.base.dispersal_sites):
+                for a, asset in enumerate(scenario.base.assets):
+                    out[f"site{k}_destroyed_{asset.name}"] = raw.site_destroyed[:, k, a]
+        out["runway_closed_min"] = raw.closed_min.sum(axis=1, dtype=np.int64)
+    if is_campaign(scenario):
+        out["salvos_before_first_leak"] = _salvos_before(leaks_per_salvo > 0)
+        for e, eff in enumerate(scenario.effectors):
+            if not isinstance(eff, Laser):
+                dry = raw.rounds_end[:, :, e] == 0
+                out[f"salvos_before_dry_{eff.name}"] = _salvos_before(dry)
+                out[f"dry_{eff.name}"] = dry[:, -1].astype(np.int64)
+    return out
+
+
 def moment_columns(scenario: Scenario) -> list[str]:
-    """Names of the per-trial count columns whose moments are accumulated."""
-    cols = [f"leaked_{t.name}" for t in scenario.threats]
-    cols += [f"shots_{e.name}" for e in scenario.effectors]
-    cols += [f"kills_{e.name}" for e in scenario.effectors]
-    cols.append("any_leak")
-    cols += [f"laser_available_{e.name}" for e in scenario.lasers]
-    return cols
-
-
-def count_matrix(scenario: Scenario, leaked, shots, kills, avail) -> np.ndarray:
-    """Per-trial int64 matrix with the columns of :func:`moment_columns`."""
-    n = leaked.shape[0]
-    laser_idx = [i for i, e in enumerate(scenario.effectors) if isinstance(e, Laser)]
-    x = np.empty((n, leaked.shape[1] + 2 * shots.shape[1] + 1 + len(laser_idx)), np.int64)
-    g, e = leaked.shape[1], shots.shape[1]
-    x[:, :g] = leaked
-    x[:, g : g + e] = shots
-    x[:, g + e : g + 2 * e] = kills
-    x[:, g + 2 * e] = leaked.sum(axis=1) > 0
-    for j, i in enumerate(laser_idx):
-        x[:, g + 2 * e + 1 + j] = avail[:, i]
-    return x
+    """Names of the per-trial integer quantities whose moments are accumulated."""
+    n = 1
+    raw = RawTrials.allocate(
+        n,
+        n_salvos(scenario),
+        len(scenario.threats),
+        len(scenario.effectors),
+        None
+        if scenario.base is None
+        else (scenario.base.dispersal_sites, len(scenario.base.assets)),
+    )
+    return list(trial_integers(scenario, raw))
 
 
 @dataclass(frozen=True)
@@ -61,12 +155,16 @@ class Moments:
         return cls(tuple(columns), 0, (0,) * k, tuple((0,) * k for _ in range(k)))
 
     @classmethod
-    def of(cls, columns, x: np.ndarray) -> Moments:
-        """Moments of one block of trials (rows of x)."""
+    def of(cls, values: dict[str, np.ndarray]) -> Moments:
+        """Moments of one block of trials (one int64 array per column)."""
+        columns = tuple(values)
+        x = np.empty((len(next(iter(values.values()))), len(columns)), np.int64)
+        for j, name in enumerate(columns):
+            x[:, j] = values[name]
         s1 = x.sum(axis=0, dtype=np.int64)
         s2 = x.T @ x
         return cls(
-            tuple(columns),
+            columns,
             int(x.shape[0]),
             tuple(int(v) for v in s1),
             tuple(tuple(int(v) for v in row) for row in s2),
@@ -114,27 +212,28 @@ class Moments:
         )
 
 
-def _weights(columns, entries: dict[str, float]) -> np.ndarray:
-    w = np.zeros(len(columns))
-    index = {c: i for i, c in enumerate(columns)}
-    for name, value in entries.items():
-        w[index[name]] += value
-    return w
-
-
 def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
     """Means with 95 % confidence intervals of every summary measure.
 
     Means of per-trial quantities use the normal interval mean +/- 1.96 s / sqrt(n).
     Ratios of totals (cost per kill) use the delta-method interval of a ratio estimator,
     R = sum(a) / sum(b), se^2 = (var a - 2 R cov(a, b) + R^2 var b) / (n mean(b)^2).
-    The cost-exchange ratio divides the defense cost by the cost of the whole raid
-    (attack cost, a constant), so it is a mean, not a ratio estimator.
+    The cost-exchange ratios divide by the cost of the whole raid (attack cost, a
+    constant), so they are means, not ratio estimators. In a campaign, every measure is a
+    total over the salvos unless its name says otherwise.
     """
     mu = m.mean()
     cov = m.cov()
     n = m.n
+    cols = m.columns
+    index = {c: i for i, c in enumerate(cols)}
     rows: list[tuple[str, float, float, float, float, str]] = []
+
+    def w(entries: dict[str, float]) -> np.ndarray:
+        out = np.zeros(len(cols))
+        for name, value in entries.items():
+            out[index[name]] += value
+        return out
 
     def linear(name: str, weights: np.ndarray, const: float = 0.0, unit: str = "") -> None:
         mean = float(weights @ mu) + const
@@ -151,71 +250,183 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
         se = math.sqrt(max(var, 0.0) / n) / abs(den)
         rows.append((name, r, r - Z95 * se, r + Z95 * se, se, unit))
 
-    cols = m.columns
+    salvos = n_salvos(scenario)
     leak_names = [f"leaked_{t.name}" for t in scenario.threats]
-    all_leaks = _weights(cols, dict.fromkeys(leak_names, 1.0))
-    total = float(sum(t.count for t in scenario.threats))
-    kill_w = _weights(cols, {f"kills_{e.name}": 1.0 for e in scenario.effectors})
-    cost_w = _weights(cols, {f"shots_{e.name}": e.round_cost_usd for e in scenario.effectors})
+    all_leaks = w(dict.fromkeys(leak_names, 1.0))
+    launched = float(scenario.launched)
     attack = scenario.attack_cost_usd
+    kill_w = w({f"kills_{e.name}": 1.0 for e in scenario.effectors})
+    cost_w = w({f"shots_{e.name}": e.round_cost_usd for e in scenario.effectors})
 
     linear("leakers", all_leaks, unit="threats")
-    linear("p_any_leak", _weights(cols, {"any_leak": 1.0}), unit="probability")
-    linear("killed", -all_leaks, total, unit="threats")
+    linear("p_any_leak", w({"any_leak": 1.0}), unit="probability")
+    linear("killed", -all_leaks, launched, unit="threats")
     for name in leak_names:
-        linear(name, _weights(cols, {name: 1.0}), unit="threats")
+        linear(name, w({name: 1.0}), unit="threats")
     for e in scenario.effectors:
-        shots = _weights(cols, {f"shots_{e.name}": 1.0})
-        kills = _weights(cols, {f"kills_{e.name}": 1.0})
-        linear(f"shots_{e.name}", shots, unit="rounds" if not isinstance(e, Laser) else "lased")
+        shots = w({f"shots_{e.name}": 1.0})
+        kills = w({f"kills_{e.name}": 1.0})
+        linear(f"shots_{e.name}", shots, unit="lased" if isinstance(e, Laser) else "rounds")
         linear(f"kills_{e.name}", kills, unit="threats")
         linear(f"cost_{e.name}_usd", shots * e.round_cost_usd, unit="USD")
         ratio(f"cost_per_kill_{e.name}_usd", shots * e.round_cost_usd, kills, "USD per kill")
     linear("defense_cost_usd", cost_w, unit="USD")
     linear("attack_cost_usd", np.zeros(len(cols)), attack, unit="USD")
     ratio("cost_per_kill_usd", cost_w, kill_w, "USD per kill")
-    if attack > 0:
-        linear("cost_exchange_defense_over_attack", cost_w / attack, unit="ratio")
-    else:
-        rows.append(("cost_exchange_defense_over_attack", *([math.nan] * 4), "ratio"))
+    _cer(rows, linear, "cost_exchange_defense_over_attack", cost_w, attack)
     for e in scenario.lasers:
         linear(
             f"laser_available_{e.name}",
-            _weights(cols, {f"laser_available_{e.name}": 1.0}),
+            w({f"laser_available_{e.name}": 1.0 / salvos}),
             unit="probability",
         )
+    if scenario.base is not None:
+        damage_w = w({f"destroyed_{a.name}": a.unit_cost_usd for a in scenario.base.assets})
+        for a in scenario.base.assets:
+            linear(f"destroyed_{a.name}", w({f"destroyed_{a.name}": 1.0}), unit="assets")
+        linear("damage_usd", damage_w, unit="USD")
+        if scenario.base.dispersal_sites > 1:
+            for k in range(scenario.base.dispersal_sites):
+                site_w = w(
+                    {f"site{k}_destroyed_{a.name}": a.unit_cost_usd for a in scenario.base.assets}
+                )
+                linear(f"damage_site{k}_usd", site_w, unit="USD")
+        linear("runway_closed_h", w({"runway_closed_min": 1.0 / 60.0}), unit="hours")
+        linear("total_cost_usd", cost_w + damage_w, unit="USD")
+        _cer(rows, linear, "cost_exchange_total_over_attack", cost_w + damage_w, attack)
+    if is_campaign(scenario):
+        linear(
+            "salvos_before_first_leak",
+            w({"salvos_before_first_leak": 1.0}),
+            unit=f"salvos (of {salvos})",
+        )
+        for e in scenario.effectors:
+            if isinstance(e, Laser):
+                continue
+            linear(
+                f"salvos_before_dry_{e.name}",
+                w({f"salvos_before_dry_{e.name}": 1.0}),
+                unit=f"salvos (of {salvos})",
+            )
+            linear(f"p_dry_{e.name}", w({f"dry_{e.name}": 1.0}), unit="probability")
     table = pd.DataFrame(
         rows, columns=["measure", "mean", "ci95_low", "ci95_high", "std_error", "unit"]
     )
     return table.set_index("measure")
 
 
-def trials_frame(scenario: Scenario, trial0: int, leaked, shots, kills, avail) -> pd.DataFrame:
-    """The per-trial table: one row per trial."""
-    n = leaked.shape[0]
-    total = sum(t.count for t in scenario.threats)
-    leaked_total = leaked.sum(axis=1, dtype=np.int64)
+def _cer(rows, linear, name, weights, attack) -> None:
+    if attack > 0:
+        linear(name, weights / attack, unit="ratio")
+    else:
+        rows.append((name, math.nan, math.nan, math.nan, math.nan, "ratio"))
+
+
+def trials_frame(
+    scenario: Scenario, trial0: int, raw: RawTrials, ints: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """The per-trial table: one row per trial (campaign totals over the salvos)."""
+    n = raw.leaked.shape[0]
+    launched = scenario.launched
+    leaked_total = np.zeros(n, np.int64)
+    for t in scenario.threats:
+        leaked_total += ints[f"leaked_{t.name}"]
     cols: dict[str, np.ndarray] = {
         "trial": np.arange(trial0, trial0 + n, dtype=np.int64),
-        "killed": (total - leaked_total).astype(np.int32),
+        "killed": (launched - leaked_total).astype(np.int32),
         "leaked": leaked_total.astype(np.int32),
     }
-    for g, t in enumerate(scenario.threats):
-        cols[f"leaked_{t.name}"] = leaked[:, g]
+    for t in scenario.threats:
+        cols[f"leaked_{t.name}"] = ints[f"leaked_{t.name}"]
     defense = np.zeros(n)
-    for e, eff in enumerate(scenario.effectors):
-        cols[f"shots_{eff.name}"] = shots[:, e]
-        cols[f"kills_{eff.name}"] = kills[:, e]
-        cost = np.multiply(shots[:, e], eff.round_cost_usd, dtype=np.float64)
+    for eff in scenario.effectors:
+        shots = ints[f"shots_{eff.name}"]
+        cols[f"shots_{eff.name}"] = shots
+        cols[f"kills_{eff.name}"] = ints[f"kills_{eff.name}"]
+        cost = np.multiply(shots, eff.round_cost_usd, dtype=np.float64)
         cols[f"cost_{eff.name}_usd"] = cost
         defense += cost
     cols["defense_cost_usd"] = defense
     cols["attack_cost_usd"] = np.full(n, scenario.attack_cost_usd)
-    laser_idx = [i for i, e in enumerate(scenario.effectors) if isinstance(e, Laser)]
-    if laser_idx:
-        cols["laser_available"] = avail[:, laser_idx].any(axis=1)
-        if len(laser_idx) > 1:
-            for i in laser_idx:
-                cols[f"laser_available_{scenario.effectors[i].name}"] = avail[:, i].astype(bool)
+    salvos = n_salvos(scenario)
+    lasers = scenario.lasers
+    if lasers:
+        available = [ints[f"laser_available_{e.name}"] for e in lasers]
+        if salvos == 1:
+            cols["laser_available"] = np.logical_or.reduce(available).astype(bool)
+            if len(lasers) > 1:
+                for e, a in zip(lasers, available, strict=True):
+                    cols[f"laser_available_{e.name}"] = a.astype(bool)
+        else:  # the fraction of salvos in which weather allowed lasing
+            for e, a in zip(lasers, available, strict=True):
+                cols[f"laser_available_{e.name}"] = a / salvos
+    if scenario.base is not None:
+        damage = np.zeros(n)
+        for a in scenario.base.assets:
+            destroyed = ints[f"destroyed_{a.name}"]
+            cols[f"destroyed_{a.name}"] = destroyed
+            damage += destroyed * a.unit_cost_usd
+        cols["damage_usd"] = damage
+        if scenario.base.dispersal_sites > 1:
+            for k in range(scenario.base.dispersal_sites):
+                site = np.zeros(n)
+                for a in scenario.base.assets:
+                    site += ints[f"site{k}_destroyed_{a.name}"] * a.unit_cost_usd
+                cols[f"damage_site{k}_usd"] = site
+        cols["runway_closed_h"] = ints["runway_closed_min"] / 60.0
+        cols["total_cost_usd"] = defense + damage
+    if is_campaign(scenario):
+        before = ints["salvos_before_first_leak"]
+        cols["salvos_before_first_leak"] = before
+        cols["first_leak_salvo"] = pd.array(np.where(before < salvos, before + 1, 0), dtype="Int32")
+        cols["first_leak_salvo"][before >= salvos] = pd.NA
+        for eff in scenario.effectors:
+            if isinstance(eff, Laser):
+                continue
+            dry = ints[f"salvos_before_dry_{eff.name}"]
+            cols[f"salvos_before_dry_{eff.name}"] = dry
+            salvo = pd.array(np.where(dry < salvos, dry + 1, 0), dtype="Int32")
+            salvo[dry >= salvos] = pd.NA
+            cols[f"dry_salvo_{eff.name}"] = salvo
     # copy=False: the count columns stay views of the kernel's (column-major) output.
     return pd.DataFrame(cols, copy=False)
+
+
+def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFrame:
+    """Long per-salvo table of a campaign: one row per (trial, salvo)."""
+    n, salvos = raw.leaked.shape[0], raw.leaked.shape[1]
+    cols: dict[str, np.ndarray] = {
+        "trial": np.repeat(np.arange(trial0, trial0 + n, dtype=np.int64), salvos),
+        "salvo": np.tile(np.arange(1, salvos + 1, dtype=np.int32), n),
+    }
+
+    def flat(a: np.ndarray) -> np.ndarray:  # (n, salvos) -> trial-major long column
+        return np.ascontiguousarray(a).reshape(-1)
+
+    for g, t in enumerate(scenario.threats):
+        cols[f"leaked_{t.name}"] = flat(raw.leaked[:, :, g])
+    defense = np.zeros(n * salvos)
+    for e, eff in enumerate(scenario.effectors):
+        shots = flat(raw.shots[:, :, e])
+        cols[f"shots_{eff.name}"] = shots
+        cols[f"kills_{eff.name}"] = flat(raw.kills[:, :, e])
+        if isinstance(eff, Laser):
+            cols[f"laser_available_{eff.name}"] = flat(raw.avail[:, :, e]).astype(bool)
+        else:
+            cols[f"rounds_left_{eff.name}"] = flat(raw.rounds_end[:, :, e])
+        defense += shots * eff.round_cost_usd
+    cols["defense_cost_usd"] = defense
+    cumulative = defense.reshape(n, salvos).cumsum(axis=1)
+    cols["cumulative_defense_cost_usd"] = cumulative.reshape(-1)
+    if scenario.base is not None:
+        damage = np.zeros(n * salvos)
+        for a, asset in enumerate(scenario.base.assets):
+            destroyed = flat(raw.destroyed[:, :, a])
+            cols[f"destroyed_{asset.name}"] = destroyed
+            damage += destroyed * asset.unit_cost_usd
+        cols["damage_usd"] = damage
+        cols["runway_closed_h"] = flat(raw.closed_min) / 60.0
+        cumulative_damage = damage.reshape(n, salvos).cumsum(axis=1).reshape(-1)
+        cols["cumulative_damage_usd"] = cumulative_damage
+        cols["cumulative_cost_usd"] = cols["cumulative_defense_cost_usd"] + cumulative_damage
+    return pd.DataFrame(cols)

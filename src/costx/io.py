@@ -64,12 +64,31 @@ def result_metadata(result: SimulationResult) -> dict:
     }
 
 
-def write_result(result: SimulationResult, path: Path) -> Path:
-    frame = result.trials if result.has_trials else result.summary().reset_index()
+def salvos_path(path: Path) -> Path:
+    """Where a campaign's per-salvo table is written next to its per-trial table."""
+    return path.with_name(f"{path.stem}.salvos.parquet")
+
+
+def _with_metadata(frame: pd.DataFrame, meta: dict) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[METADATA_KEY] = json.dumps(result_metadata(result)).encode()
-    return write_table_atomic(table.replace_schema_metadata(meta), path)
+    merged = dict(table.schema.metadata or {})
+    merged[METADATA_KEY] = json.dumps(meta).encode()
+    return table.replace_schema_metadata(merged)
+
+
+def write_result(result: SimulationResult, path: Path) -> Path:
+    """Write the result; a campaign's per-salvo table goes to ``NAME.salvos.parquet``.
+
+    The per-salvo file is written first, so that a per-trial file never refers to a
+    per-salvo file that is missing.
+    """
+    meta = result_metadata(result)
+    if result.has_salvos:
+        meta["salvos_file"] = salvos_path(path).name
+        write_table_atomic(_with_metadata(result.salvos, {**meta, "kind": "salvos"}),
+                           salvos_path(path))  # fmt: skip
+    frame = result.trials if result.has_trials else result.summary().reset_index()
+    return write_table_atomic(_with_metadata(frame, meta), path)
 
 
 def read_metadata(path: str | Path) -> dict:
@@ -94,16 +113,22 @@ def read_result(path: str | Path) -> SimulationResult:
     from costx.simulation import SimulationResult
 
     meta = read_metadata(path)
+    if meta.get("kind") == "salvos":
+        raise InputError(f"{path}: a per-salvo table; read the per-trial file next to it")
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: unsupported costx result format {meta.get('format')!r}")
     scenario = scenario_from_mapping(
         parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
     )
     trials = pd.read_parquet(path) if meta["kind"] == "trials" else None
+    salvos = None
+    if meta.get("salvos_file"):
+        salvos = pd.read_parquet(Path(path).with_name(meta["salvos_file"]))
     return SimulationResult(
         scenario,
         int(meta["seed"]),
         int(meta["trials"]),
         Moments.from_dict(meta["moments"]),
         trials,
+        salvos=salvos,
     )

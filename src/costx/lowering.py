@@ -35,13 +35,15 @@ class EngagementArrays:
     engagement: kinetic, the ranges whose meeting range is max/min range; laser, the
     maximum range and the smallest start range from which the dwell ends inside the
     envelope. ``kplan[e, g]`` tabulates a laser's kill range against start range for the
-    cost-aware prediction (``kill_range_table``).
+    cost-aware prediction (``kill_range_table``). ``counts[s, g]``: threats of group g in
+    salvo s; ``resupply[e]``: rounds added to e's magazine after each salvo.
     """
 
     policy: int
     threat_f: np.ndarray
     threat_i: np.ndarray
-    gstart: np.ndarray
+    counts: np.ndarray
+    resupply: np.ndarray
     eff_f: np.ndarray
     eff_i: np.ndarray
     pk: np.ndarray
@@ -58,7 +60,8 @@ class EngagementArrays:
             self.policy,
             self.threat_f,
             self.threat_i,
-            self.gstart,
+            self.counts,
+            self.resupply,
             self.eff_f,
             self.eff_i,
             self.pk,
@@ -78,6 +81,11 @@ def laser_constant(laser: Laser) -> float:
     return laser.power_kw * 1e3 / (math.pi * s * s * 1e7)
 
 
+def salvo_counts(scenario: Scenario) -> np.ndarray:
+    """``counts[s, g]``: threats of group g in salvo s (see Scenario.salvo_counts)."""
+    return np.array(scenario.salvo_counts(), np.int64).reshape(-1, len(scenario.threats))
+
+
 def lower(scenario: Scenario) -> EngagementArrays:
     """Build the kernel arrays for one scenario."""
     threats = scenario.threats
@@ -94,10 +102,12 @@ def lower(scenario: Scenario) -> EngagementArrays:
         threat_f[g, K.TF_FLUENCE_J_CM2] = (
             math.nan if t.kill_fluence_j_cm2 is None else t.kill_fluence_j_cm2
         )
-        threat_i[g, K.TI_COUNT] = t.count
         threat_i[g, K.TI_ARRIVAL] = _ARRIVAL[t.arrival]
-    gstart = np.zeros(n_groups + 1, np.int64)
-    gstart[1:] = np.cumsum(threat_i[:, K.TI_COUNT])
+    counts = salvo_counts(scenario)
+    resupply = np.zeros(n_eff, np.int64)
+    if scenario.campaign is not None:
+        for e, eff in enumerate(effectors):
+            resupply[e] = scenario.campaign.resupply_rounds.get(eff.name, 0)
 
     eff_f = np.zeros((n_eff, K.EF_COLUMNS))
     eff_i = np.zeros((n_eff, K.EI_COLUMNS), np.int64)
@@ -155,7 +165,8 @@ def lower(scenario: Scenario) -> EngagementArrays:
         policy=_POLICY[scenario.scenario.policy],
         threat_f=threat_f,
         threat_i=threat_i,
-        gstart=gstart,
+        counts=counts,
+        resupply=resupply,
         eff_f=eff_f,
         eff_i=eff_i,
         pk=pk,
@@ -203,3 +214,92 @@ def _lower_laser(laser, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can,
         pk[e, g] = 1.0
         can[e, g] = 1
         cpk[e, g] = laser.cost_per_shot_usd
+
+
+@dataclass(frozen=True)
+class BaseArrays:
+    """Arrays for ``costx.kernels.damage.damage_trials`` (see its docstring)."""
+
+    site_assets: np.ndarray
+    sheltered: np.ndarray
+    spacing_m: np.ndarray
+    targets_cum: np.ndarray
+    warhead_kind: np.ndarray
+    warhead_f: np.ndarray
+    n_runways: int
+    cuts_to_close: int
+    repair_h: float
+    teams: int
+    interval_h: float
+
+    def kernel_args(self) -> tuple:
+        return (
+            self.site_assets,
+            self.sheltered,
+            self.spacing_m,
+            self.targets_cum,
+            self.warhead_kind,
+            self.warhead_f,
+            self.n_runways,
+            self.cuts_to_close,
+            self.repair_h,
+            self.teams,
+            self.interval_h,
+        )
+
+
+def lower_base(scenario: Scenario) -> BaseArrays | None:
+    """Base arrays, or None when the scenario has no base."""
+    from costx.kernels import damage as D
+    from costx.scenario import RUNWAY, Campaign, Unitary
+
+    base = scenario.base
+    if base is None:
+        return None
+    sites = base.dispersal_sites
+    assets = base.assets
+    site_assets = np.zeros((sites, len(assets)), np.int64)
+    for a, asset in enumerate(assets):
+        for k in range(sites):
+            site_assets[k, a] = asset.count // sites + (1 if k < asset.count % sites else 0)
+    sheltered = np.array([1 if a.sheltered else 0 for a in assets], np.uint8)
+    spacing = np.array(
+        [math.inf if a.spacing_m is None else a.spacing_m for a in assets], np.float64
+    )
+    n_groups = len(scenario.threats)
+    targets_cum = np.zeros((n_groups, len(assets) + 1))
+    warhead_kind = np.zeros(n_groups, np.int64)
+    warhead_f = np.zeros((n_groups, D.WF_COLUMNS))
+    names = [a.name for a in assets] + [RUNWAY]
+    for g, t in enumerate(scenario.threats):
+        weights = np.array([t.targets.get(name, 0.0) for name in names], np.float64)
+        if weights.sum() > 0:
+            targets_cum[g] = np.cumsum(weights) / weights.sum()
+            targets_cum[g, -1] = 1.0
+        w = t.warhead
+        if w is None:
+            continue
+        if isinstance(w, Unitary):
+            warhead_kind[g] = D.WARHEAD_UNITARY
+            warhead_f[g, D.WF_P_OPEN] = w.p_kill_open
+            warhead_f[g, D.WF_P_SHELTERED] = w.p_kill_sheltered
+            warhead_f[g, D.WF_P_CUT] = w.p_cut_runway
+        else:
+            warhead_kind[g] = D.WARHEAD_SUBMUNITION
+            warhead_f[g, D.WF_FOOTPRINT_M] = w.footprint_m
+            warhead_f[g, D.WF_CEP_M] = w.cep_m
+            warhead_f[g, D.WF_P_FOOTPRINT] = w.p_kill_in_footprint
+    interval = (scenario.campaign or Campaign()).interval_h
+    return BaseArrays(
+        site_assets=site_assets,
+        sheltered=sheltered,
+        spacing_m=spacing,
+        targets_cum=targets_cum,
+        warhead_kind=warhead_kind,
+        warhead_f=warhead_f,
+        n_runways=base.runways,
+        cuts_to_close=base.cuts_to_close,
+        repair_h=base.repair_h_per_cut,
+        teams=base.repair_teams,
+        interval_h=interval,
+    )

@@ -36,6 +36,8 @@ MAX_GROUPS = 255  # threat groups and effectors: 8 bits each in the random-numbe
 MAX_PER_GROUP = 2**24 - 1  # threats per group: 24 bits in the random-number keys
 MAX_THREATS = 1_000_000  # total threats per raid (memory per trial grows with it)
 MAX_DOCTRINE = 255  # salvo size and engagements per threat: 8 bits each in the keys
+MAX_SALVOS = 1000
+MAX_ASSETS = 65_535  # assets per group: 16 bits in the random-number keys
 
 
 class CostxWarning(UserWarning):
@@ -85,6 +87,33 @@ class ScenarioInfo(_Model):
     policy: Literal["layered", "cost_aware"] = "layered"
 
 
+class Unitary(_Model):
+    """A unitary warhead: a hit destroys the aimed asset with a probability that depends on
+    its protection, and craters a runway with ``p_cut_runway``."""
+
+    kind: Literal["unitary"]
+    p_kill_open: Probability = 0.0
+    p_kill_sheltered: Probability = 0.0
+    p_cut_runway: Probability = 0.0
+
+
+class Submunition(_Model):
+    """A submunition warhead: a footprint of radius ``footprint_m`` around the impact point;
+    every unsheltered asset inside it is destroyed with ``p_kill_in_footprint``. The impact
+    point misses the aim point by a circular normal error with circular error probable
+    ``cep_m``. Submunitions do not crater runways."""
+
+    kind: Literal["submunition"]
+    footprint_m: Positive
+    cep_m: Positive
+    p_kill_in_footprint: Probability
+
+
+Warhead = Annotated[Unitary | Submunition, Field(discriminator="kind")]
+WARHEAD_KINDS = ("unitary", "submunition")
+RUNWAY = "runway"  # the target name for the runways in a threat's ``targets``
+
+
 class Threat(_Model):
     """One ``[[threats]]`` group: ``count`` identical threats."""
 
@@ -97,6 +126,10 @@ class Threat(_Model):
     start_s: NonNegative = 0.0
     window_s: NonNegative = 0.0
     kill_fluence_j_cm2: Positive | None = None
+    targets: Annotated[dict[Identifier, NonNegative], AfterValidator(FrozenDict)] = Field(
+        default_factory=FrozenDict
+    )
+    warhead: Warhead | None = None
 
 
 class _Kinetic(_Model):
@@ -184,6 +217,44 @@ Effector = Annotated[Interceptor | Railgun | Laser, Field(discriminator="kind")]
 EFFECTOR_KINDS = ("interceptor", "railgun", "laser")
 
 
+class Asset(_Model):
+    """A group of identical assets on the base (aircraft, shelters, fuel)."""
+
+    name: Identifier
+    count: Annotated[int, Strict(), Field(ge=0, le=MAX_ASSETS)]
+    unit_cost_usd: NonNegative
+    sheltered: Annotated[bool, Strict()] = False
+    spacing_m: Positive | None = None
+
+
+class Base(_Model):
+    """The defended air base (the ``[base]`` table)."""
+
+    assets: tuple[Asset, ...] = ()
+    runways: Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)] = 0
+    cuts_to_close: Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)] = 1
+    repair_h_per_cut: NonNegative = 0.0
+    repair_teams: Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)] = 0
+    dispersal_sites: Annotated[int, Strict(), Field(ge=1, le=64)] = 1
+
+
+SalvoCounts = Annotated[dict[Identifier, Count], AfterValidator(FrozenDict)]
+
+
+class Campaign(_Model):
+    """Repeated salvos (the ``[campaign]`` table)."""
+
+    salvos: Annotated[int, Strict(), Field(ge=1, le=MAX_SALVOS)] | tuple[SalvoCounts, ...] = 1
+    interval_h: NonNegative = 24.0
+    resupply_rounds: Annotated[dict[Identifier, Count], AfterValidator(FrozenDict)] = Field(
+        default_factory=FrozenDict
+    )
+
+    @property
+    def n_salvos(self) -> int:
+        return self.salvos if isinstance(self.salvos, int) else len(self.salvos)
+
+
 class _SemanticErrors(Exception):
     """Raised inside validation with problems that pydantic cannot locate by itself.
 
@@ -201,6 +272,8 @@ class Scenario(_Model):
     scenario: ScenarioInfo
     threats: tuple[Threat, ...]
     effectors: tuple[Effector, ...] = ()
+    base: Base | None = None
+    campaign: Campaign | None = None
 
     _source: str = PrivateAttr(default="<scenario>")
 
@@ -235,10 +308,25 @@ class Scenario(_Model):
     def lasers(self) -> tuple[Laser, ...]:
         return tuple(e for e in self.effectors if isinstance(e, Laser))
 
+    def salvo_counts(self) -> list[list[int]]:
+        """Threats per salvo and group: ``count`` in every salvo, or the campaign's salvo
+        list (a group that a salvo does not name has no threats in it)."""
+        names = [t.name for t in self.threats]
+        if self.campaign is None or isinstance(self.campaign.salvos, int):
+            n = 1 if self.campaign is None else self.campaign.salvos
+            return [[t.count for t in self.threats] for _ in range(n)]
+        return [[salvo.get(name, 0) for name in names] for salvo in self.campaign.salvos]
+
+    @property
+    def launched(self) -> int:
+        """Threats launched over the whole raid (every salvo of a campaign)."""
+        return sum(sum(row) for row in self.salvo_counts())
+
     @property
     def attack_cost_usd(self) -> float:
-        """Cost of the whole raid: the sum of count times unit cost over threat groups."""
-        return float(sum(t.count * t.unit_cost_usd for t in self.threats))
+        """Cost of everything launched: count times unit cost, over groups and salvos."""
+        totals = [sum(col) for col in zip(*self.salvo_counts(), strict=True)]
+        return float(sum(n * t.unit_cost_usd for n, t in zip(totals, self.threats, strict=True)))
 
     def warnings(self) -> list[str]:
         """Valid but suspicious settings, one message each (also issued on loading)."""
@@ -358,6 +446,121 @@ def semantic_problems(data: Any) -> list[Problem]:
                         show_value=False,
                     )
                 )
+    problems += _base_campaign_problems(data, threats, effectors, threat_names)
+    return problems
+
+
+def _unknown(path: str, key: str, what: str, known: list[str]) -> Problem:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listing = ", ".join(known) if known else "none"
+    return Problem(path, f"names no {what} ({what}s are: {listing}){hint}", key, False)
+
+
+def _base_campaign_problems(data, threats, effectors, threat_names) -> list[Problem]:
+    problems: list[Problem] = []
+    base = data.get("base") if isinstance(data, Mapping) else None
+    base = base if isinstance(base, Mapping) else None
+    assets = _items(base, "assets") if base is not None else []
+    asset_names = [
+        a["name"] for a in assets if isinstance(a, Mapping) and isinstance(a.get("name"), str)
+    ]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(a.get("name") if isinstance(a, Mapping) else None for a in assets):
+        if not isinstance(name, str):
+            continue
+        if name == RUNWAY:
+            problems.append(
+                Problem(f"base.assets[{i}].name", f"{RUNWAY!r} is reserved for the runways", name)
+            )
+        elif name in seen:
+            problems.append(
+                Problem(
+                    f"base.assets[{i}].name",
+                    f"duplicate name; base.assets[{seen[name]}] already uses it",
+                    name,
+                )
+            )
+        else:
+            seen[name] = i
+    runways = base.get("runways", 0) if base is not None else 0
+    for i, t in enumerate(threats):
+        if not isinstance(t, Mapping):
+            continue
+        targets = t.get("targets")
+        if not isinstance(targets, Mapping) or not targets:
+            continue
+        if base is None:
+            problems.append(
+                Problem(f"threats[{i}].targets", "needs a [base] section to aim at", None, False)
+            )
+            continue
+        for key in targets:
+            if not isinstance(key, str):
+                continue
+            if key == RUNWAY:
+                if isinstance(runways, int) and runways == 0:
+                    problems.append(
+                        Problem(
+                            f"threats[{i}].targets.{key}",
+                            "the base has no runways (base.runways = 0)",
+                            None,
+                            False,
+                        )
+                    )
+            elif key not in asset_names:
+                problems.append(
+                    _unknown(
+                        f"threats[{i}].targets.{key}", key, "asset group", [*asset_names, RUNWAY]
+                    )
+                )
+        weights = [w for w in targets.values() if _number(w) is not None]
+        if len(weights) == len(targets) and not sum(weights) > 0:
+            problems.append(
+                Problem(
+                    f"threats[{i}].targets",
+                    "weights must sum to a positive number",
+                    dict(targets),
+                )
+            )
+        if t.get("warhead") is None:
+            problems.append(
+                Problem(
+                    f"threats[{i}].warhead",
+                    "required when targets are given (kind = unitary or submunition)",
+                    None,
+                    False,
+                )
+            )
+    campaign = data.get("campaign") if isinstance(data, Mapping) else None
+    if not isinstance(campaign, Mapping):
+        return problems
+    salvos = campaign.get("salvos")
+    if isinstance(salvos, list | tuple):
+        if not salvos:
+            problems.append(Problem("campaign.salvos", "at least one salvo is required", []))
+        if len(salvos) > MAX_SALVOS:
+            problems.append(Problem("campaign.salvos", f"at most {MAX_SALVOS} salvos", len(salvos)))
+        for k, counts in enumerate(salvos):
+            if not isinstance(counts, Mapping):
+                continue
+            for key in counts:
+                if isinstance(key, str) and key not in threat_names:
+                    problems.append(
+                        _unknown(f"campaign.salvos[{k}].{key}", key, "threat", threat_names)
+                    )
+    kinetic = [
+        e["name"]
+        for e in effectors
+        if isinstance(e, Mapping) and isinstance(e.get("name"), str) and e.get("kind") != "laser"
+    ]
+    resupply = campaign.get("resupply_rounds")
+    if isinstance(resupply, Mapping):
+        for key in resupply:
+            if isinstance(key, str) and key not in kinetic:
+                problems.append(
+                    _unknown(f"campaign.resupply_rounds.{key}", key, "kinetic effector", kinetic)
+                )
     return problems
 
 
@@ -389,8 +592,10 @@ def _path(loc: tuple) -> str:
             continue
         if item == "[key]":
             continue  # pydantic's marker for an invalid dict key; the key is already there
-        if prev_index and item in EFFECTOR_KINDS:
-            prev_index = False  # pydantic's tag for the effector kind, not a field
+        if (prev_index and item in EFFECTOR_KINDS) or (
+            parts and parts[-1] == ".warhead" and item in WARHEAD_KINDS
+        ):
+            prev_index = False  # pydantic's tag for the effector or warhead kind, not a field
             continue
         prev_index = False
         parts.append(f".{item}" if parts else str(item))
@@ -444,23 +649,14 @@ def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
             problems.append(
                 Problem(path, f"unknown field; {hint}{listing}".rstrip("; "), None, False)
             )
-        elif kind == "union_tag_invalid":
-            problems.append(
-                Problem(
-                    f"{path}.kind",
-                    f"must be one of {', '.join(EFFECTOR_KINDS)}",
-                    e.get("ctx", {}).get("tag"),
-                )
-            )
-        elif kind == "union_tag_not_found":
-            problems.append(
-                Problem(
-                    f"{path}.kind",
-                    f"required field is missing (one of {', '.join(EFFECTOR_KINDS)})",
-                    None,
-                    False,
-                )
-            )
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            expected = ", ".join(WARHEAD_KINDS if path.endswith("warhead") else EFFECTOR_KINDS)
+            if kind == "union_tag_invalid":
+                message = f"must be one of {expected}"
+                problems.append(Problem(f"{path}.kind", message, e["ctx"].get("tag")))
+            else:
+                message = f"required field is missing (one of {expected})"
+                problems.append(Problem(f"{path}.kind", message, None, False))
         elif kind == "string_pattern_mismatch":
             problems.append(
                 Problem(

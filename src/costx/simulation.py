@@ -12,10 +12,19 @@ import numba
 import numpy as np
 import pandas as pd
 
-from costx.aggregate import Moments, count_matrix, moment_columns, summary_table, trials_frame
+from costx.aggregate import (
+    Moments,
+    RawTrials,
+    moment_columns,
+    salvos_frame,
+    summary_table,
+    trial_integers,
+    trials_frame,
+)
 from costx.errors import InputError
+from costx.kernels.damage import damage_trials
 from costx.kernels.engagement import simulate_trials
-from costx.lowering import lower
+from costx.lowering import lower, lower_base
 from costx.scenario import Scenario, load_scenario
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
@@ -68,12 +77,14 @@ class SimulationResult:
         moments: Moments,
         trials: pd.DataFrame | None,
         elapsed_s: float = float("nan"),
+        salvos: pd.DataFrame | None = None,
     ):
         self.scenario = scenario
         self.seed = seed
         self.n_trials = n_trials
         self.moments = moments
         self._trials = trials
+        self._salvos = salvos
         self.elapsed_s = elapsed_s
         self._summary: pd.DataFrame | None = None
 
@@ -88,8 +99,22 @@ class SimulationResult:
         return self._trials
 
     @property
+    def salvos(self) -> pd.DataFrame:
+        """Campaigns: one row per (trial, salvo), kept with ``keep_trials=True``."""
+        if self._salvos is None:
+            raise InputError(
+                "this result has no per-salvo table (not a campaign, or simulated with "
+                "keep_trials=False)"
+            )
+        return self._salvos
+
+    @property
     def has_trials(self) -> bool:
         return self._trials is not None
+
+    @property
+    def has_salvos(self) -> bool:
+        return self._salvos is not None
 
     def summary(self) -> pd.DataFrame:
         """Means with 95 % confidence intervals, one row per measure (see aggregate.py)."""
@@ -126,7 +151,7 @@ def simulate(
     progress=None,
     block_trials: int = BLOCK_TRIALS,
 ) -> SimulationResult:
-    """Simulate ``trials`` independent salvo engagements of a scenario.
+    """Simulate ``trials`` independent raids (or campaigns of raids) of a scenario.
 
     Parameters
     ----------
@@ -138,7 +163,8 @@ def simulate(
         Randomness enters only here: the same seed gives bit-identical results for any
         thread count or chunking, and trial i of a long run equals trial i of a short one.
     keep_trials
-        Keep the per-trial table; False aggregates block by block in constant memory.
+        Keep the per-trial table (and, for campaigns, the per-salvo table); False
+        aggregates block by block in constant memory.
     threads
         Numba threads for this call (None: Numba's current setting).
     progress
@@ -155,36 +181,36 @@ def simulate(
     seed = _check_int("seed", seed, 0, MAX_SEED)
     block_trials = _check_int("block_trials", block_trials, 1, 10**9)
     arrays = lower(scenario)
-    args = arrays.kernel_args()
-    columns = moment_columns(scenario)
-    n_groups = len(scenario.threats)
-    n_eff = len(scenario.effectors)
-
-    # Column-major outputs: each column of the per-trial table is a contiguous view of
-    # them, so the DataFrame holds the kernel's output without a copy.
-    def outputs(n):
-        return (
-            np.zeros((n, n_groups), np.int32, order="F"),
-            np.zeros((n, n_eff), np.int32, order="F"),
-            np.zeros((n, n_eff), np.int32, order="F"),
-            np.zeros((n, n_eff), np.uint8, order="F"),
-        )
-
-    if keep_trials:
-        leaked, shots, kills, avail = outputs(trials)
-    moments = Moments.empty(columns)
+    base = lower_base(scenario)
+    shape = (
+        len(scenario.threats),
+        len(scenario.effectors),
+        None if base is None else base.site_assets.shape,
+    )
+    n_salvos = arrays.counts.shape[0]
+    raw_all = RawTrials.allocate(trials, n_salvos, *shape) if keep_trials else None
+    moments = Moments.empty(moment_columns(scenario))
     started = time.perf_counter()
     with numba_threads(threads):
         for first in range(0, trials, block_trials):
             n = min(block_trials, trials - first)
-            if keep_trials:
-                bl, bs, bk, ba = (a[first : first + n] for a in (leaked, shots, kills, avail))
-            else:
-                bl, bs, bk, ba = outputs(n)
-            simulate_trials(first, np.uint64(seed), args[0], *args[1:], bl, bs, bk, ba)
-            moments = moments + Moments.of(columns, count_matrix(scenario, bl, bs, bk, ba))
+            raw = raw_all.rows(first, n) if keep_trials else RawTrials.allocate(n, n_salvos, *shape)
+            simulate_trials(
+                first, np.uint64(seed), *arrays.kernel_args(),
+                raw.leaked, raw.shots, raw.kills, raw.avail, raw.rounds_end,
+            )  # fmt: skip
+            if base is not None:
+                damage_trials(
+                    first, np.uint64(seed), arrays.counts, raw.leaked, *base.kernel_args(),
+                    raw.destroyed, raw.site_destroyed, raw.closed_min,
+                )  # fmt: skip
+            moments = moments + Moments.of(trial_integers(scenario, raw))
             if progress is not None:
                 progress(first + n, trials)
     elapsed = time.perf_counter() - started
-    frame = trials_frame(scenario, 0, leaked, shots, kills, avail) if keep_trials else None
-    return SimulationResult(scenario, seed, trials, moments, frame, elapsed)
+    frame = salvos = None
+    if keep_trials:
+        frame = trials_frame(scenario, 0, raw_all, trial_integers(scenario, raw_all))
+        if scenario.campaign is not None:
+            salvos = salvos_frame(scenario, 0, raw_all)
+    return SimulationResult(scenario, seed, trials, moments, frame, elapsed, salvos)

@@ -1,0 +1,185 @@
+"""Benchmark workloads, shared by the pytest-benchmark suite (benchmarks/) and `costx bench`.
+
+``single_layer`` is the reference workload: threats arrive one after another, far enough
+apart that each is finished before the next comes within reach, against one interceptor
+firing shoot-look-shoot from a limited magazine. Because the engagements are sequential,
+the doctrine can be written exactly, vectorized over trials, in plain NumPy
+(:func:`numpy_single_layer`: what an analyst would write) and as a plain Python loop
+(:func:`python_single_layer`); both must agree in distribution with the kernel
+(benchmarks/test_single_layer.py checks it) so that the speed comparison is fair.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from costx.scenario import Scenario, load_scenario
+
+SINGLE_LAYER_PK = 0.7
+SINGLE_LAYER_SPEED_MPS = 300.0
+SINGLE_LAYER_SPACING_S = 150.0  # > the 140 s an SLS engagement takes from detection
+
+
+def single_layer(threats: int = 64, rounds: int | None = None) -> Scenario:
+    """64 threats one after another, one interceptor, 96 rounds, pk 0.7, shoot-look-shoot.
+
+    A notional benchmark, not a real system: every number is chosen to make the
+    engagements sequential (detect at 100 km, 300 m/s, one threat every 150 s; interceptor
+    at 1000 m/s reaching 80 km, two engagements, two seconds to assess). ``rounds``
+    defaults to 1.5 per threat (96 for 64), a magazine smaller than the demand.
+    """
+    rounds = round(1.5 * threats) if rounds is None else rounds
+    return load_scenario(
+        {
+            "scenario": {
+                "name": "single_layer",
+                "description": f"Benchmark: {threats} threats in sequence, one interceptor "
+                f"with {rounds} rounds, pk {SINGLE_LAYER_PK}, shoot-look-shoot",
+            },
+            "threats": [
+                {
+                    "name": "missile",
+                    "count": threats,
+                    "unit_cost_usd": 1_000_000.0,
+                    "speed_mps": SINGLE_LAYER_SPEED_MPS,
+                    "detect_range_km": 100.0,
+                    "arrival": "stream",
+                    "window_s": SINGLE_LAYER_SPACING_S * threats,
+                }
+            ],
+            "effectors": [
+                {
+                    "name": "sam",
+                    "kind": "interceptor",
+                    "rounds": rounds,
+                    "cost_per_shot_usd": 2_000_000.0,
+                    "pk": {"missile": SINGLE_LAYER_PK},
+                    "speed_mps": 1000.0,
+                    "max_range_km": 80.0,
+                    "min_range_km": 2.0,
+                    "channels": 1,
+                    "fire_interval_s": 1.0,
+                    "salvo_size": 1,
+                    "max_engagements": 2,
+                    "assess_s": 2.0,
+                }
+            ],
+        }
+    )
+
+
+def numpy_single_layer(
+    trials: int, seed: int = 0, threats: int = 64, rounds: int = 96, batch: int = 100_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leakers and rounds fired per trial: sequential shoot-look-shoot, vectorized over trials.
+
+    For each threat in turn, up to two single shots while the threat lives and rounds
+    remain; every shot kills with probability pk. Random numbers from numpy's default
+    generator, one per (trial, threat, shot), in batches of ``batch`` trials.
+    """
+    rng = np.random.default_rng(seed)
+    leaked = np.empty(trials, np.int64)
+    fired = np.empty(trials, np.int64)
+    for first in range(0, trials, batch):
+        n = min(batch, trials - first)
+        u = rng.random((n, threats, 2))
+        left = np.full(n, rounds)
+        alive_total = np.zeros(n, np.int64)
+        for j in range(threats):
+            alive = np.ones(n, bool)
+            for shot in range(2):
+                fire = alive & (left > 0)
+                left -= fire
+                alive &= ~(fire & (u[:, j, shot] < SINGLE_LAYER_PK))
+            alive_total += alive
+        leaked[first : first + n] = alive_total
+        fired[first : first + n] = rounds - left
+    return leaked, fired
+
+
+def python_single_layer(
+    trials: int, seed: int = 0, threats: int = 64, rounds: int = 96
+) -> tuple[list[int], list[int]]:
+    """The same doctrine as :func:`numpy_single_layer`, one trial at a time in plain Python."""
+    import random
+
+    rng = random.Random(seed)
+    leaked, fired = [], []
+    for _ in range(trials):
+        left = rounds
+        leaks = 0
+        for _j in range(threats):
+            alive = True
+            for _shot in range(2):
+                if alive and left > 0:
+                    left -= 1
+                    if rng.random() < SINGLE_LAYER_PK:
+                        alive = False
+            leaks += alive
+        leaked.append(leaks)
+        fired.append(rounds - left)
+    return leaked, fired
+
+
+def rng_ns_per_draw(draws: int = 20_000_000) -> float:
+    """Measured cost of one keyed uniform draw (the random-number floor), ns per draw."""
+    from costx.kernels.rng import uniforms
+
+    counters = np.arange(draws, dtype=np.uint64)
+    out = np.empty(draws)
+    uniforms(np.uint64(1), 0, counters[:1000], out[:1000])  # compile or load
+    started = time.perf_counter()
+    uniforms(np.uint64(1), 0, counters, out)
+    return (time.perf_counter() - started) / draws * 1e9
+
+
+@dataclass
+class BenchRow:
+    name: str
+    trials: int
+    seconds: float
+    threads: int | None = None
+
+    @property
+    def trials_per_s(self) -> float:
+        return self.trials / self.seconds if self.seconds > 0 else math.nan
+
+
+def time_simulate(scenario, trials: int, threads: int | None = None, repeat: int = 3) -> float:
+    """Best wall time of ``simulate(..., keep_trials=False)`` over ``repeat`` runs (warm)."""
+    from costx.simulation import simulate
+
+    simulate(scenario, trials=min(trials, 1000), seed=0, threads=threads, keep_trials=False)
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        simulate(scenario, trials=trials, seed=0, threads=threads, keep_trials=False)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def startup_seconds(trials: int = 10_000, cold: bool = False) -> float:
+    """Wall time of ``costx run`` in a fresh process; cold: with an empty Numba cache."""
+    import os
+
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as tmp:
+        if cold:
+            env["NUMBA_CACHE_DIR"] = tmp
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "costx", "run", "--trials", str(trials), "--no-progress",
+             "--out", str(Path(tmp) / "out.parquet")],
+            check=True,
+            env=env,
+            capture_output=True,
+        )  # fmt: skip
+        return time.perf_counter() - started
