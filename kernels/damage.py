@@ -32,9 +32,10 @@ arrays built by ``costx.lowering``; outputs are per-trial integer arrays. The ru
 import math
 
 import numpy as np
+from numba import prange
+
 from costx.kernels._jit import jit, pjit
 from costx.kernels.rng import DAMAGE, event_counter, salvo_key, trial_key, uniform
-from numba import prange
 
 WARHEAD_NONE = 0
 WARHEAD_UNITARY = 1
@@ -107,17 +108,29 @@ def _base_can_launch(cuts, n_sites, n_runways, cuts_to_close):
 
 
 @jit
-def _assign_teams(cuts, working, team_done, team_runway, site, t, n_runways, teams, repair_h):
-    """Give idle teams of a site a cut each on the runway closest to reopening."""
+def _assign_teams(
+    cuts, working, team_done, team_runway, site, t, n_runways, teams, repair_h, cuts_to_close
+):  # fmt: skip
+    """Give each idle team of a site one cut, on the runway closest to reopening.
+
+    Closest to reopening: the fewest repairs still unassigned before it has fewer than
+    ``cuts_to_close`` cuts (ties: lower index); runways already open come last (their
+    cuts are repaired too, to be ready for the next salvo).
+    """
     for k in range(teams):
         if team_done[site, k] != math.inf:
             continue
         best = -1
+        best_key = 0
         for r in range(n_runways):
-            if cuts[site, r] - working[site, r] <= 0:
+            remaining = cuts[site, r] - working[site, r]
+            if remaining <= 0:
                 continue
-            if best < 0 or cuts[site, r] < cuts[site, best]:
+            need = remaining - (cuts_to_close - 1)
+            key = need if need > 0 else 1_000_000_000 + remaining
+            if best < 0 or key < best_key:
                 best = r
+                best_key = key
         if best < 0:
             return
         working[site, best] += 1
@@ -160,7 +173,7 @@ def _advance_repairs(
                     working[site, r] -= 1
                     team_done[site, k] = math.inf
             _assign_teams(cuts, working, team_done, team_runway, site, t, n_runways, teams,
-                          repair_h)  # fmt: skip
+                          repair_h, cuts_to_close)  # fmt: skip
 
 
 @pjit
@@ -274,8 +287,6 @@ def damage_trials(
                                     if cuts[site, r] < cuts[site, best]:
                                         best = r
                                 cuts[site, best] += 1
-                                _assign_teams(cuts, working, team_done, team_runway, site,
-                                              t_salvo, n_runways, teams, repair_h)  # fmt: skip
                             continue
                         n_slots = site_assets[site, target]
                         if n_slots == 0:
@@ -311,6 +322,10 @@ def damage_trials(
                                     alive[site, target, slot] = 0
                                     destroyed[i, s, target] += 1
                                     site_destroyed[i, site, target] += 1
+                # Repair teams go to work once the salvo's damage is known.
+                for k in range(n_sites):
+                    _assign_teams(cuts, working, team_done, team_runway, k, t_salvo, n_runways,
+                                  teams, repair_h, cuts_to_close)  # fmt: skip
             # After the last salvo: until the base reopens (without repair teams: until the
             # end of the last interval).
             end = math.inf if teams > 0 else n_salvos * interval_h

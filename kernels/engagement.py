@@ -37,6 +37,8 @@ in progress) entries.
 import math
 
 import numpy as np
+from numba import prange
+
 from costx.kernels._jit import jit, pjit
 from costx.kernels.laser import h_at, h_inverse
 from costx.kernels.rng import (
@@ -48,7 +50,6 @@ from costx.kernels.rng import (
     trial_key,
     uniform,
 )
-from numba import prange
 
 # Columns of threat_f (float64, one row per threat group).
 TF_RANGE_KM = 0  # detect range

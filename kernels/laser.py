@@ -23,6 +23,7 @@ dwell-time requirement (tests/test_laser.py checks against scipy's exp1).
 import math
 
 import numpy as np
+
 from costx.kernels._jit import jit
 
 # 6-point Gauss-Legendre nodes and weights on [-1, 1].

@@ -20,6 +20,7 @@ Construction (all arithmetic modulo 2**64):
 """
 
 import numpy as np
+
 from costx.kernels._jit import jit
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)

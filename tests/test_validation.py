@@ -230,6 +230,37 @@ _CASES = [
         Line("effectors[0].rounds", AT_LEAST_0, "-8"),
         Line("effectors[1].name", ("duplicate name", "effectors[0] already uses it"), "'sam'"),
     ),
+    # -- base and campaign ---------------------------------------------------------------
+    case(
+        "base_unknown_target.toml",
+        Line(
+            "threats[0].targets.f35",
+            ("names no asset group", "asset groups are: f35a, runway", "did you mean 'f35a'?"),
+        ),
+    ),
+    case(
+        "base_negative_repair.toml",
+        Line("base.repair_h_per_cut", AT_LEAST_0, "-4.0"),
+        Line("base.repair_teams", AT_LEAST_0, "-1"),
+    ),
+    case(
+        "base_zero_weights.toml",
+        Line(
+            "threats[0].targets",
+            ("weights must sum to a positive number",),
+            "{'f35a': 0.0, 'runway': 0.0}",
+        ),
+        Line("threats[1].warhead", ("required when targets are given", "unitary or submunition")),
+    ),
+    case(
+        "campaign_bad_names.toml",
+        Line("threats[0].warhead.kind", ("must be one of unitary, submunition",), "'nuclear'"),
+        Line("campaign.salvos[1].drone", ("names no threat", "threats are: srbm")),
+        Line(
+            "campaign.resupply_rounds.las",
+            ("names no kinetic effector", "kinetic effectors are: pac3"),
+        ),
+    ),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
 ]

@@ -1,0 +1,286 @@
+"""The defended base and campaigns: damage, runway closure, dispersal, magazines.
+
+References: the circular-normal closed form 1 - 2^-(R/CEP)^2 (validation.md V5), a KS
+test of the impact-point draws, hand-computed repair timelines, and exact bookkeeping
+of magazines across salvos.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scenarios import interceptor, scenario, threat
+from scipy import stats
+
+import costx
+from costx.kernels.damage import impact_offsets
+
+SE5 = 5.0  # tolerance in standard errors for fixed-seed Monte Carlo checks
+
+
+def _undefended(threats, base, campaign=None) -> dict:
+    """No effector at all: every threat leaks (the warning says so)."""
+    data = scenario(threats, [])
+    data["base"] = base
+    if campaign is not None:
+        data["campaign"] = campaign
+    return data
+
+
+def _run(data, trials, seed=0):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", costx.CostxWarning)  # undefended on purpose
+        return costx.simulate(data, trials=trials, seed=seed)
+
+
+def test_impact_draws_are_a_circular_normal_with_the_given_cep():
+    n = 200_000
+    radius, angle = np.empty(n), np.empty(n)
+    impact_offsets(np.uint64(3), n, 50.0, radius, angle)
+    sigma = 50.0 / 1.1774
+    # KS tests, fixed seed: the statistic must not be significant at the 0.1 % level.
+    assert stats.kstest(radius, stats.rayleigh(scale=sigma).cdf).pvalue > 1e-3
+    assert stats.kstest(angle, stats.uniform(loc=0.0, scale=2 * math.pi).cdf).pvalue > 1e-3
+    # Half the impacts fall within one CEP (the definition of CEP) ...
+    p = np.mean(radius <= 50.0)
+    assert abs(p - 0.5) < SE5 * math.sqrt(0.25 / n)
+    # ... and the 137.16 m footprint covers the aim point with 1 - 2^-(137.16/50)^2 = 0.9946.
+    closed_form = 1 - 2 ** (-((137.16 / 50.0) ** 2))
+    assert closed_form == pytest.approx(0.9946, abs=5e-5)
+    covered = np.mean(radius <= 137.16)
+    assert abs(covered - closed_form) < SE5 * math.sqrt(closed_form * (1 - closed_form) / n)
+    # Directions really are radians over the full circle (degrees would stop at 6.28 too,
+    # but a degree draw would put ~98 % of the mass above 2 pi): quadrants equally likely.
+    quadrants = np.bincount((angle // (math.pi / 2)).astype(int), minlength=4) / n
+    assert np.all(np.abs(quadrants - 0.25) < SE5 * math.sqrt(0.25 * 0.75 / n))
+
+
+@pytest.mark.parametrize(("p_kill", "expected"), [(1.0, 0.9946), (0.9, 0.895)])
+def test_submunition_kills_a_parked_aircraft_at_the_closed_form_rate(p_kill, expected):
+    """One submunition missile at one unsheltered aircraft (V5: CEP 50 m, 137.16 m)."""
+    data = _undefended(
+        [
+            threat(
+                "srbm",
+                1,
+                targets={"jet": 1.0},
+                warhead={
+                    "kind": "submunition",
+                    "footprint_m": 137.16,
+                    "cep_m": 50.0,
+                    "p_kill_in_footprint": p_kill,
+                },
+            )
+        ],
+        {"assets": [{"name": "jet", "count": 1, "unit_cost_usd": 80e6}]},
+    )
+    n = 100_000
+    destroyed = _run(data, n, seed=8).trials["destroyed_jet"].to_numpy(float)
+    p = p_kill * (1 - 2 ** (-((137.16 / 50.0) ** 2)))
+    assert p == pytest.approx(expected, abs=5e-4)
+    assert abs(destroyed.mean() - p) < SE5 * math.sqrt(p * (1 - p) / n)
+
+
+def _airbase(sheltered=False, teams=2, sites=1, salvos=1, resupply=0, rounds=30, pk=0.5):
+    data = scenario(
+        [
+            threat(
+                "srbm",
+                10,
+                speed_mps=2000.0,
+                detect_range_km=300.0,
+                arrival="uniform",
+                window_s=120.0,
+                targets={"jet": 2.0, "tanker": 1.0, "runway": 2.0},
+                warhead={
+                    "kind": "unitary",
+                    "p_kill_open": 0.9,
+                    "p_kill_sheltered": 0.3,
+                    "p_cut_runway": 0.8,
+                },
+            ),
+            threat(
+                "cluster",
+                4,
+                speed_mps=2000.0,
+                detect_range_km=300.0,
+                arrival="uniform",
+                window_s=120.0,
+                targets={"jet": 1.0},
+                warhead={
+                    "kind": "submunition",
+                    "footprint_m": 100.0,
+                    "cep_m": 60.0,
+                    "p_kill_in_footprint": 0.8,
+                },
+            ),
+        ],
+        [
+            interceptor(
+                "pac3",
+                pk={"srbm": pk, "cluster": pk},
+                rounds=rounds,
+                speed_mps=1500.0,
+                max_range_km=70.0,
+                min_range_km=1.0,
+                channels=4,
+                salvo_size=2,
+                max_engagements=1,
+            )
+        ],
+    )
+    data["base"] = {
+        "assets": [
+            {"name": "jet", "count": 24, "unit_cost_usd": 80e6, "sheltered": sheltered,
+             "spacing_m": 50.0},
+            {"name": "tanker", "count": 4, "unit_cost_usd": 160e6},
+        ],
+        "runways": 2,
+        "cuts_to_close": 1,
+        "repair_h_per_cut": 4.0,
+        "repair_teams": teams,
+        "dispersal_sites": sites,
+    }  # fmt: skip
+    if salvos > 1 or resupply:
+        data["campaign"] = {
+            "salvos": salvos,
+            "interval_h": 24.0,
+            "resupply_rounds": {"pac3": resupply},
+        }
+    return data
+
+
+def test_no_leakers_no_damage():
+    frame = _run(_airbase(pk=0.9), 4000, seed=1).trials
+    clean = frame["leaked"] == 0
+    assert clean.sum() > 100 and (~clean).sum() > 100  # both cases occur
+    assert (frame.loc[clean, "damage_usd"] == 0).all()
+    assert (frame.loc[clean, "runway_closed_h"] == 0).all()
+    assert (frame["total_cost_usd"] == frame["defense_cost_usd"] + frame["damage_usd"]).all()
+
+
+def test_sheltering_never_raises_damage():
+    """Common random numbers: with p_kill_sheltered <= p_kill_open and submunitions unable
+    to reach sheltered assets, the set of destroyed assets can only shrink, trial by trial."""
+    open_ = _run(_airbase(sheltered=False), 3000, seed=2).trials
+    shut = _run(_airbase(sheltered=True), 3000, seed=2).trials
+    assert (shut["destroyed_jet"] <= open_["destroyed_jet"]).all()
+    assert shut["destroyed_jet"].mean() < 0.8 * open_["destroyed_jet"].mean()
+    assert (shut["leaked"] == open_["leaked"]).all()
+
+
+def test_more_repair_teams_never_lengthen_closure():
+    few = _run(_airbase(teams=1, salvos=3), 3000, seed=3).trials["runway_closed_h"].to_numpy()
+    many = _run(_airbase(teams=3, salvos=3), 3000, seed=3).trials["runway_closed_h"].to_numpy()
+    assert few.mean() > 0
+    diff = many - few
+    se = diff.std(ddof=1) / math.sqrt(len(diff))
+    assert diff.mean() <= SE5 * se + 1e-12
+    assert many.mean() < few.mean()
+
+
+def _runway_only(cuts_per_salvo, salvos, interval_h, runways, cuts_to_close, teams, hours):
+    """Every leaker cuts a runway (p_cut_runway = 1, no defense): a deterministic timeline."""
+    data = _undefended(
+        [
+            threat(
+                "srbm",
+                cuts_per_salvo,
+                targets={"runway": 1.0},
+                warhead={"kind": "unitary", "p_cut_runway": 1.0},
+            )
+        ],
+        {
+            "runways": runways,
+            "cuts_to_close": cuts_to_close,
+            "repair_h_per_cut": hours,
+            "repair_teams": teams,
+        },
+        {"salvos": salvos, "interval_h": interval_h} if salvos > 1 else None,
+    )
+    return _run(data, 50, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("cuts", "runways", "cuts_to_close", "teams", "expected_h"),
+    [
+        # 3 cuts on 2 runways -> [2, 1]; one team reopens runway 1 after one repair: 4 h.
+        (3, 2, 1, 1, 4.0),
+        # [2, 1] with 2 cuts to close: runway 1 stays usable: never closed.
+        (3, 2, 2, 1, 0.0),
+        # 4 cuts -> [2, 2]; one team needs two repairs on one runway: 8 h; two teams: 4 h.
+        (4, 2, 1, 1, 8.0),
+        (4, 2, 1, 2, 4.0),
+        # One runway, 5 cuts, 2 cuts to close: 4 repairs by 3 teams = 2 rounds: 8 h.
+        (5, 1, 2, 3, 8.0),
+    ],
+)
+def test_runway_closure_matches_hand_computed_timelines(
+    cuts, runways, cuts_to_close, teams, expected_h
+):
+    frame = _runway_only(cuts, 1, 24.0, runways, cuts_to_close, teams, 4.0).trials
+    assert (frame["runway_closed_h"] == expected_h).all()
+
+
+def test_repair_continues_between_salvos():
+    """Two runways, 1 cut closes, one team, 4 h per cut, salvos 3 h apart, 2 cuts each.
+
+    t=0: cuts [1, 1], closed; the team starts on runway 0 (ties: lower index).
+    t=3: closed for 3 h so far; 2 more cuts on the runways with fewest cuts: [2, 2].
+    t=4: runway 0 down to 1 cut, still closed; the team starts on runway 0 again.
+    t=8: runway 0 has no cut: open. Closure 3 h after salvo 1 and 5 h after salvo 2.
+    """
+    result = _runway_only(2, 2, 3.0, 2, 1, 1, 4.0)
+    salvos = result.salvos
+    assert (salvos.loc[salvos["salvo"] == 1, "runway_closed_h"] == 3.0).all()
+    assert (salvos.loc[salvos["salvo"] == 2, "runway_closed_h"] == 5.0).all()
+    assert (result.trials["runway_closed_h"] == 8.0).all()
+
+
+def test_without_repair_teams_closure_lasts_to_the_end_of_the_campaign():
+    frame = _runway_only(2, 2, 12.0, 1, 1, 0, 4.0).trials
+    assert (frame["runway_closed_h"] == 24.0).all()
+
+
+def test_dispersal_splits_assets_and_raid_and_reports_damage_per_site():
+    frame = _run(_airbase(sites=3), 3000, seed=4).trials
+    sites = [frame[f"damage_site{k}_usd"] for k in range(3)]
+    np.testing.assert_allclose(sum(sites), frame["damage_usd"])
+    means = [s.mean() for s in sites]
+    assert min(means) > 0.5 * max(means)  # an even split: no site is spared
+    assert (frame["destroyed_jet"] <= 24).all() and (frame["destroyed_tanker"] <= 4).all()
+
+
+def test_campaign_magazine_bookkeeping_is_exact():
+    no_resupply = _run(_airbase(salvos=4, rounds=40), 1000, seed=5)
+    s = no_resupply.salvos
+    for _, rows in s.groupby("trial"):
+        left = 40 - rows["shots_pac3"].cumsum().to_numpy()
+        np.testing.assert_array_equal(rows["rounds_left_pac3"].to_numpy(), left)
+    totals = s.groupby("trial")["shots_pac3"].sum().to_numpy()
+    np.testing.assert_array_equal(totals, no_resupply.trials["shots_pac3"].to_numpy())
+    assert (no_resupply.trials["shots_pac3"] <= 40).all()
+
+    topped = _run(_airbase(salvos=4, rounds=40, resupply=16), 1000, seed=5).salvos
+    assert (topped["rounds_left_pac3"] <= 40).all()
+    for _, rows in topped.groupby("trial"):
+        start = 40
+        for shots, left in zip(rows["shots_pac3"], rows["rounds_left_pac3"], strict=True):
+            assert left == start - shots
+            start = min(40, left + 16)
+    assert topped["shots_pac3"].sum() > s["shots_pac3"].sum()
+
+
+def test_salvos_survived_and_magazine_exhaustion_measures():
+    result = _run(_airbase(salvos=5, rounds=40, pk=0.7), 3000, seed=6)
+    frame, summary = result.trials, result.summary()
+    first = frame["first_leak_salvo"]
+    before = frame["salvos_before_first_leak"]
+    assert ((first.isna() & (before == 5)) | (first == before + 1)).all()
+    expected = before.mean()
+    assert summary.loc["salvos_before_first_leak", "mean"] == pytest.approx(expected)
+    dry = frame["salvos_before_dry_pac3"]
+    assert summary.loc["p_dry_pac3", "mean"] == pytest.approx((dry < 5).mean())
+    total_cer = summary.loc["cost_exchange_total_over_attack", "mean"]
+    assert total_cer == pytest.approx(frame["total_cost_usd"].mean() / (5 * 14 * 30_000.0))
