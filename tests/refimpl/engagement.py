@@ -1,0 +1,488 @@
+"""Slow, obvious, pure-Python event simulation of ONE trial (docs/model.md, "One trial").
+
+Written from the contract in docs/model.md alone, for clarity rather than speed: plain
+objects, lists and linear scans. It uses the same keyed random draws as the kernel
+(``refimpl.rng``) so that its results should equal the kernel's trial by trial, and it
+computes laser dwells with the exact fluence integral (``refimpl.laser``: exp1 + brentq).
+
+Policies: ``layered`` and ``cost_aware``. ``layered`` is fully determined by the
+contract. ``cost_aware`` decisions (hold fire or not) depend continuously on the current
+time through the prediction rule but are taken only at event times, so its outcome can
+depend on which events exist; here the event list of docs/model.md is taken literally
+(every detection, envelope entry, release, unit or launcher becoming ready, and the last
+launch opportunity of a held threat is an event, whether or not anything can happen
+then). See tests/test_kernel_reference.py for how closely this matches the kernel.
+
+Readings of the contract where it leaves a choice:
+
+* Envelopes are computed once per (effector, threat) as a time window. Kinetic: the
+  threat's range at launch must lie in ``[min (u+v)/u, max (u+v)/u]``, i.e. launch
+  times in ``[t_open, t_close]``; laser: range in ``[R_last, max_range]`` where
+  ``R_last`` is the range from which the kill completes exactly at ``min_range``. A
+  threat detected inside an envelope enters it at its detection time.
+* A threat has impacted at ``t >= T_j``.
+* A salvo is decided when it starts: round ``k`` is launched at ``start + k * interval``
+  while the magazine lasts and (k > 0) ``start + k * interval <= t_close``. No other
+  engagement of the same effector can start before its last launch plus the interval,
+  so nothing else can take rounds from the magazine in between.
+* Laser units are chosen lowest index first among the units that can start (free,
+  retargeted, lasing time left). Fluence does not carry over between engagements: a
+  threat given up by a unit whose lasing time ran out needs the full kill fluence again.
+  Every engagement (also one that is given up) counts as one shot. Lasers have no
+  ``max_engagements``; a threat may be lased again after being given up.
+* The weather draw is made in every trial (it is keyed, so making it or not changes
+  nothing else); ``laser_available`` is reported for lasers only.
+
+``cost_aware`` only:
+
+* Turn order: cost per round (railgun: with barrel wear), ties by file order. Cost per
+  kill per group as in the contract; an effector that cannot engage a group (pk 0, or a
+  laser and a group without kill fluence) is never "cheaper" for it.
+* "Able to fire": a kinetic effector with rounds left; a laser that weather allows and
+  that has a unit with lasing time left.
+* Prediction, kinetic: each engagement lasts the FULL salvo, ``(salvo_size - 1) *
+  interval`` + flight time of the last round (at the range where it would be launched)
+  + ``assess_s``, even where the real salvo would be cut short by the minimum range or
+  by the magazine; the magazine only decides whether a threat is predicted at all
+  (found by comparison with the kernel: the reading "duration of the salvo actually
+  fired" disagreed on about 2 % of cost-aware trials, this one on about 0.02 %).
+* Prediction, channels: "the channel that frees first" compares ``max(now, free time)``,
+  ties to the lowest index (an idle unit or channel frees "now"); lasers use units with
+  lasing time left, and a threat whose dwell exceeds that unit's remaining lasing time is
+  not predicted (and uses nothing). Laser dwells are exact here (the kernel uses a
+  128-cell table for predictions only).
+* e's last launch opportunity on j is the end of e's start window on j (``t_close``); at
+  that moment nothing cheaper can be done in time, so e fires if it can.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from refimpl.laser import kill_range_km, last_start_range_km
+from refimpl.rng import arrival_uniform, kill_uniform, weather_uniform
+
+
+@dataclass
+class Threat:
+    """One threat of the raid and what has happened to it so far."""
+
+    group: int
+    j: int  # index within its group before sorting (used in the random-number keys)
+    position: int  # index within its group after sorting by (arrival time, j)
+    t_detect: float
+    r0_km: float
+    speed_mps: float
+    engaged: bool = False  # someone is engaging it (until the release)
+    dead_known: bool = False  # a release reported it killed
+    kill_time: float = math.inf
+    killed_by: int | None = None
+    engagements: dict[int, int] = field(default_factory=dict)  # effector -> count
+
+    @property
+    def t_impact(self) -> float:
+        return self.t_detect + 1000.0 * self.r0_km / self.speed_mps
+
+    @property
+    def urgency(self) -> tuple[float, int, int]:
+        return (self.t_impact, self.group, self.position)
+
+    def range_km(self, t: float) -> float:
+        return self.r0_km - self.speed_mps * (t - self.t_detect) / 1000.0
+
+
+@dataclass
+class Engagement:
+    """An engagement in progress: the threat is engaged until ``release``."""
+
+    effector: int
+    threat: Threat
+    release: float
+    kills: bool
+    channel: int
+
+
+@dataclass
+class TrialResult:
+    leaked: list[int]  # per threat group
+    shots: list[int]  # per effector (laser: threats lased)
+    kills: list[int]  # per effector
+    laser_available: dict[int, bool]  # per laser (effector index)
+    log: list[str] = field(default_factory=list)
+
+
+class KineticState:
+    def __init__(self, index: int, eff):
+        self.index = index
+        self.eff = eff
+        self.rounds_left = eff.rounds
+        self.channel_release: list[float | None] = [None] * eff.channels  # None: free
+        self.launcher_ready = -math.inf
+        self.interval = eff.interval_s
+
+    def window(self, th: Threat) -> tuple[float, float] | None:
+        """Launch times at which a round meets ``th`` inside [min_range, max_range]."""
+        u, v = self.eff.speed_mps, th.speed_mps
+        r_hi = self.eff.max_range_km * (u + v) / u
+        r_lo = self.eff.min_range_km * (u + v) / u
+        if th.r0_km < r_lo:
+            return None
+        t_open = th.t_detect + max(0.0, 1000.0 * (th.r0_km - r_hi) / v)
+        t_close = th.t_detect + 1000.0 * (th.r0_km - r_lo) / v
+        return (t_open, t_close)
+
+    def pk(self, th: Threat, groups) -> float:
+        return self.eff.pk.get(groups[th.group].name, 0.0)
+
+    def free_channel(self) -> int | None:
+        for c, rel in enumerate(self.channel_release):
+            if rel is None:
+                return c
+        return None
+
+    def can_start(self, now: float) -> bool:
+        return (
+            self.free_channel() is not None and self.rounds_left > 0 and now >= self.launcher_ready
+        )
+
+
+class LaserState:
+    def __init__(self, index: int, eff, available: bool):
+        self.index = index
+        self.eff = eff
+        self.available = available
+        n = eff.units
+        self.unit_release: list[float | None] = [None] * n  # None: not lasing
+        self.unit_ready = [-math.inf] * n  # free again after retargeting
+        self.unit_left = [eff.magazine_s if eff.magazine_s is not None else math.inf] * n
+        self._last_start: dict[tuple[float, float], float | None] = {}
+
+    def last_start_range(self, speed: float, kill_fluence: float) -> float | None:
+        key = (speed, kill_fluence)
+        if key not in self._last_start:
+            self._last_start[key] = last_start_range_km(self.eff, speed, kill_fluence)
+        return self._last_start[key]
+
+    def window(self, th: Threat, groups) -> tuple[float, float] | None:
+        """Start times from which a kill completes inside [min_range, max_range]."""
+        fluence = groups[th.group].kill_fluence_j_cm2
+        if fluence is None:
+            return None
+        r_last = self.last_start_range(th.speed_mps, fluence)
+        if r_last is None or r_last > th.r0_km:
+            return None
+        v = th.speed_mps
+        t_open = th.t_detect + max(0.0, 1000.0 * (th.r0_km - self.eff.max_range_km) / v)
+        t_close = th.t_detect + 1000.0 * (th.r0_km - r_last) / v
+        return (t_open, t_close)
+
+    def free_unit(self, now: float) -> int | None:
+        for k in range(self.eff.units):
+            if (
+                self.unit_release[k] is None
+                and now >= self.unit_ready[k]
+                and self.unit_left[k] > 0.0
+            ):
+                return k
+        return None
+
+    def can_start(self, now: float) -> bool:
+        return self.available and self.free_unit(now) is not None
+
+
+def _arrival_times(group, g: int, seed: int, trial: int) -> list[float]:
+    n, start, window = group.count, group.start_s, group.window_s
+    if group.arrival == "simultaneous":
+        return [start] * n
+    if group.arrival == "stream":
+        return [start + j * window / n for j in range(n)]
+    if group.arrival == "uniform":
+        return [start + window * arrival_uniform(seed, trial, g, j) for j in range(n)]
+    raise ValueError(group.arrival)
+
+
+def simulate_trial(scenario, seed: int, trial: int, *, keep_log: bool = False) -> TrialResult:
+    """Play trial ``trial`` of ``scenario`` with ``seed`` under the scenario's policy.
+
+    Returns per-group leakers, per-effector shots and kills, and per-laser availability;
+    with ``keep_log`` also a readable log of events and engagements.
+    """
+    policy = scenario.scenario.policy
+    if policy not in ("layered", "cost_aware"):
+        raise ValueError(policy)
+    groups = scenario.threats
+    log: list[str] = []
+
+    def note(msg: str) -> None:
+        if keep_log:
+            log.append(msg)
+
+    # Threats, numbered by group and, within a group, by (arrival time, original index).
+    threats: list[Threat] = []
+    for g, grp in enumerate(groups):
+        t = _arrival_times(grp, g, seed, trial)
+        for pos, j in enumerate(sorted(range(grp.count), key=lambda j: (t[j], j))):
+            threats.append(Threat(g, j, pos, t[j], grp.detect_range_km, grp.speed_mps))
+    threats.sort(key=lambda th: th.urgency)  # most urgent first
+
+    weather = weather_uniform(seed, trial)
+    effectors: list[KineticState | LaserState] = []
+    for e, eff in enumerate(scenario.effectors):
+        if eff.kind == "laser":
+            effectors.append(LaserState(e, eff, weather < eff.availability))
+        else:
+            effectors.append(KineticState(e, eff))
+
+    # Engagement windows, fixed per (effector, threat).
+    windows: dict[tuple[int, int], tuple[float, float]] = {}
+    for e, st in enumerate(effectors):
+        for i, th in enumerate(threats):
+            if isinstance(st, KineticState):
+                w = st.window(th) if st.pk(th, groups) > 0.0 else None
+            else:
+                w = st.window(th, groups) if st.available else None
+            if w is not None and w[0] <= w[1]:
+                windows[e, i] = w
+
+    shots = [0] * len(effectors)
+    active: list[Engagement] = []
+
+    def eligible(e: int, i: int, now: float) -> bool:
+        th = threats[i]
+        if th.dead_known or th.engaged or now < th.t_detect or now >= th.t_impact:
+            return False
+        w = windows.get((e, i))
+        if w is None or not w[0] <= now <= w[1]:
+            return False
+        st = effectors[e]
+        if isinstance(st, KineticState):
+            return th.engagements.get(e, 0) < st.eff.max_engagements
+        return True
+
+    def start_kinetic(st: KineticState, i: int, now: float) -> None:
+        th, eff = threats[i], st.eff
+        u, v = eff.speed_mps, th.speed_mps
+        t_close = windows[st.index, i][1]
+        number = th.engagements.get(st.index, 0)
+        launches: list[tuple[float, float]] = []  # (launch time, meeting time)
+        for k in range(eff.salvo_size):
+            t_k = now + k * st.interval
+            if st.rounds_left == 0 or (k > 0 and t_k > t_close):
+                break
+            st.rounds_left -= 1
+            launches.append((t_k, t_k + 1000.0 * th.range_km(t_k) / (u + v)))
+        kills = False
+        for k, (_, meet) in enumerate(launches):
+            p = st.pk(th, groups)
+            if kill_uniform(seed, trial, st.index, number, k, th.group, th.j) < p:
+                kills = True
+                th.kill_time, th.killed_by = meet, st.index
+                break
+        shots[st.index] += len(launches)
+        th.engagements[st.index] = number + 1
+        th.engaged = True
+        release = launches[-1][1] + eff.assess_s
+        channel = st.free_channel()
+        st.channel_release[channel] = release
+        st.launcher_ready = launches[-1][0] + st.interval
+        active.append(Engagement(st.index, th, release, kills, channel))
+        note(
+            f"t={now:.6f} {eff.name} engagement {number} on g{th.group}#{th.position} "
+            f"(j={th.j}) R={th.range_km(now):.6f}: {len(launches)} rounds, "
+            f"{f'kill at {th.kill_time:.6f}' if kills else 'miss'}, release {release:.6f}"
+        )
+
+    def start_laser(st: LaserState, i: int, now: float) -> None:
+        th, eff = threats[i], st.eff
+        unit = st.free_unit(now)
+        r = th.range_km(now)
+        r_kill = kill_range_km(eff, th.speed_mps, groups[th.group].kill_fluence_j_cm2, r)
+        if r_kill is None:  # inside the window by rounding only: the kill ends at min range
+            r_kill = eff.min_range_km
+        dwell = 1000.0 * (r - r_kill) / th.speed_mps
+        shots[st.index] += 1
+        th.engaged = True
+        if st.unit_left[unit] >= dwell:
+            st.unit_left[unit] -= dwell
+            release, kills = now + dwell, True
+            th.kill_time, th.killed_by = release, st.index
+            st.unit_ready[unit] = release + eff.retarget_s
+        else:
+            release, kills = now + st.unit_left[unit], False
+            st.unit_left[unit] = 0.0
+            st.unit_ready[unit] = release
+        st.unit_release[unit] = release
+        active.append(Engagement(st.index, th, release, kills, unit))
+        note(
+            f"t={now:.6f} {eff.name} unit {unit} on g{th.group}#{th.position} R={r:.6f}: "
+            f"dwell {dwell:.6f}, {'kill' if kills else 'gives up'} at {release:.6f}"
+        )
+
+    # -- cost_aware ------------------------------------------------------------------
+    def round_cost(eff) -> float:
+        if eff.kind == "railgun" and eff.barrel_life_rounds and eff.barrel_cost_usd:
+            return eff.cost_per_shot_usd + eff.barrel_cost_usd / eff.barrel_life_rounds
+        return eff.cost_per_shot_usd
+
+    def cost_per_kill(e: int, g: int) -> float:
+        eff = scenario.effectors[e]
+        if eff.kind == "laser":
+            return eff.cost_per_shot_usd if groups[g].kill_fluence_j_cm2 is not None else math.inf
+        pk = eff.pk.get(groups[g].name, 0.0)
+        if pk <= 0.0:
+            return math.inf
+        # 1 - (1 - pk)^s, computed without cancellation for tiny pk.
+        p_salvo = -math.expm1(eff.salvo_size * math.log1p(-pk)) if pk < 1.0 else 1.0
+        return round_cost(eff) * eff.salvo_size / p_salvo
+
+    def able_to_fire(c: int) -> bool:
+        st = effectors[c]
+        if isinstance(st, KineticState):
+            return st.rounds_left > 0
+        return st.available and any(left > 0.0 for left in st.unit_left)
+
+    def predicted_done(c: int, now: float) -> dict[int, float]:
+        """The prediction rule: when c would be done with each threat it is predicted to
+        engage (kinetic: assessed; laser: killed), serving free threats by urgency."""
+        st, eff = effectors[c], scenario.effectors[c]
+        done: dict[int, float] = {}
+        if isinstance(st, KineticState):
+            free_at = [now if rel is None else rel for rel in st.channel_release]
+            ready, rounds = st.launcher_ready, st.rounds_left
+        else:
+            # A lasing unit frees at its kill time + retarget_s; a free unit "frees" now.
+            free_at = [max(now, ready) for ready in st.unit_ready]
+            left = list(st.unit_left)
+        for i, th in enumerate(threats):
+            if th.dead_known or th.engaged or now < th.t_detect or now >= th.t_impact:
+                continue
+            w = windows.get((c, i))
+            if w is None:
+                continue
+            if isinstance(st, KineticState):
+                if th.engagements.get(c, 0) >= eff.max_engagements:
+                    continue
+                if rounds == 0:
+                    break
+                ch = min(range(len(free_at)), key=lambda k: (free_at[k], k))
+                start = max(now, free_at[ch], ready, w[0])
+                if start > w[1]:
+                    continue
+                # The full salvo: salvo duration + flight time of the last round +
+                # assessment (not cut short by the minimum range or the magazine).
+                u, v = eff.speed_mps, th.speed_mps
+                last_launch = start + (eff.salvo_size - 1) * st.interval
+                last_meet = last_launch + 1000.0 * th.range_km(last_launch) / (u + v)
+                rounds = max(rounds - eff.salvo_size, 0)
+                done[i] = last_meet + eff.assess_s
+                free_at[ch] = done[i]
+                ready = last_launch + st.interval
+            else:
+                usable = [k for k in range(len(free_at)) if left[k] > 0.0]
+                if not usable:
+                    break
+                k = min(usable, key=lambda k: (free_at[k], k))
+                start = max(now, free_at[k], w[0])
+                if start > w[1]:
+                    continue
+                r = th.range_km(start)
+                r_kill = kill_range_km(eff, th.speed_mps, groups[th.group].kill_fluence_j_cm2, r)
+                dwell = 1000.0 * (r - (r_kill if r_kill is not None else eff.min_range_km))
+                dwell /= th.speed_mps
+                if left[k] < dwell:
+                    continue  # its lasing time runs out first: not predicted to be engaged
+                done[i] = start + dwell
+                free_at[k] = start + dwell + eff.retarget_s
+                left[k] -= dwell
+        return done
+
+    def holds_fire(e: int, i: int, now: float) -> bool:
+        """e holds fire on threat i if a cheaper, able effector is predicted to be done with
+        it no later than e's own last launch opportunity on it."""
+        g = threats[i].group
+        last_chance = windows[e, i][1]
+        mine = (cost_per_kill(e, g), e)
+        for c in range(len(effectors)):
+            if c == e or math.isinf(cost_per_kill(c, g)) or (cost_per_kill(c, g), c) >= mine:
+                continue
+            if not able_to_fire(c):
+                continue
+            done = predicted_done(c, now).get(i)
+            if done is not None and done <= last_chance:
+                return True
+        return False
+
+    if policy == "layered":
+        turn_order = list(range(len(effectors)))
+    else:
+        turn_order = sorted(
+            range(len(effectors)), key=lambda e: (round_cost(scenario.effectors[e]), e)
+        )
+    held: dict[tuple[int, int], float] = {}  # (effector, threat) -> its last launch chance
+
+    now = -math.inf
+    while True:
+        # The next event: a detection, an envelope entry, a release, a unit or launcher
+        # becoming ready.
+        candidates = [th.t_detect for th in threats]
+        candidates += [w[0] for (e, i), w in windows.items() if not threats[i].dead_known]
+        candidates += [eng.release for eng in active]
+        for st in effectors:
+            if isinstance(st, KineticState):
+                candidates.append(st.launcher_ready)
+            else:
+                candidates += st.unit_ready
+        # cost_aware: the last launch opportunity of a held threat that is still free.
+        candidates += [
+            t for (e, i), t in held.items() if not (threats[i].engaged or threats[i].dead_known)
+        ]
+        future = [t for t in candidates if t > now]
+        if not future:
+            break
+        now = min(future)
+        note(f"event t={now:.6f}")
+
+        # 1. Every release due by now.
+        for eng in [eng for eng in active if eng.release <= now]:
+            active.remove(eng)
+            eng.threat.engaged = False
+            if eng.kills:
+                eng.threat.dead_known = True
+            st = effectors[eng.effector]
+            if isinstance(st, KineticState):
+                st.channel_release[eng.channel] = None
+            else:
+                st.unit_release[eng.channel] = None
+
+        # 2. Every effector in turn (layered: file order; cost_aware: cheaper per round
+        #    first) starts as many engagements as it can, each on the most urgent eligible
+        #    threat (cost_aware: that it does not hold fire on).
+        for e in turn_order:
+            st = effectors[e]
+            while st.can_start(now):
+                chosen = None
+                for i in range(len(threats)):
+                    if not eligible(e, i, now):
+                        continue
+                    if policy == "cost_aware" and holds_fire(e, i, now):
+                        held[e, i] = windows[e, i][1]
+                        continue
+                    chosen = i
+                    break
+                if chosen is None:
+                    break
+                if isinstance(st, KineticState):
+                    start_kinetic(st, chosen, now)
+                else:
+                    start_laser(st, chosen, now)
+
+    leaked = [0] * len(groups)
+    kills = [0] * len(effectors)
+    for th in threats:
+        if th.killed_by is None:
+            leaked[th.group] += 1
+        else:
+            kills[th.killed_by] += 1
+    available = {st.index: st.available for st in effectors if isinstance(st, LaserState)}
+    return TrialResult(leaked, shots, kills, available, log)

@@ -1,0 +1,726 @@
+"""The engagement kernel (costx.simulate) against independent references (tests/refimpl).
+
+1. Sequential engagements from one magazine: the joint distribution of (leakers, rounds
+   fired) against the exact Markov-chain enumeration (refimpl.markov), chi-square test.
+2. One threat: P(kill) and E[rounds] against the validation.md V4 closed forms
+   (refimpl.closed_forms), within 5 standard errors.
+3. Laser-only raids with simultaneous arrivals against the RK4 timeline integrator
+   (refimpl.laser.simulate_laser_raid); dwell times and the fire-control start rule against
+   the exact exp1/brentq solution, probed through kill/no-kill thresholds at +/-0.1 %.
+4. Trial by trial against the pure-Python event simulation (refimpl.engagement) on many
+   small random scenarios using the same keyed random draws: under ``layered`` every
+   count must match; under ``cost_aware`` at most 1 % of the scenarios may have trials
+   that differ (see COST_AWARE_SCENARIO_MISMATCH_RATE for why).
+
+Every stochastic comparison uses a fixed seed; its tolerance is derived from the
+sampling error and stated next to it. Each comparison also has a "power" check that runs
+the same test on a deliberately wrong input and requires it to fail, so none of these
+tests can pass vacuously.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from refimpl import closed_forms as cf
+from refimpl import laser as rl
+from refimpl import markov
+from refimpl.engagement import simulate_trial
+from scipy.stats import chi2
+
+import costx
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def load_quiet(data: dict):
+    """Load a scenario; return (scenario, warnings issued) instead of raising on them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scenario = costx.load_scenario(data)
+    return scenario, [w for w in caught if issubclass(w.category, costx.CostxWarning)]
+
+
+def kernel_counts(scenario, trials: pd.DataFrame, t: int) -> dict[str, list]:
+    """Per-trial counts of the kernel in the layout of refimpl.engagement.TrialResult."""
+    row = trials.iloc[t]
+    lasers = [i for i, e in enumerate(scenario.effectors) if e.kind == "laser"]
+    if len(lasers) == 1:
+        avail = {lasers[0]: bool(row["laser_available"])}
+    else:
+        avail = {i: bool(row[f"laser_available_{scenario.effectors[i].name}"]) for i in lasers}
+    return {
+        "leaked": [int(row[f"leaked_{g.name}"]) for g in scenario.threats],
+        "shots": [int(row[f"shots_{e.name}"]) for e in scenario.effectors],
+        "kills": [int(row[f"kills_{e.name}"]) for e in scenario.effectors],
+        "laser_available": avail,
+    }
+
+
+def reference_counts(scenario, seed: int, t: int) -> dict[str, list]:
+    ref = simulate_trial(scenario, seed, t)
+    return {
+        "leaked": ref.leaked,
+        "shots": ref.shots,
+        "kills": ref.kills,
+        "laser_available": ref.laser_available,
+    }
+
+
+# -- 1. sequential engagements from one magazine: exact Markov chain ----------------------
+
+
+def sequential_scenario(n_threats, magazine, salvo_size, max_engagements, pk) -> dict:
+    """N threats 300 s apart, each over in about 60 s; one interceptor with magazine M.
+
+    Threat: 100 m/s from 20 km (impact 200 s after detection). Interceptor: 1000 m/s,
+    reaches 50 km (the threat is in the envelope on detection), min range 0.5 km, 1 s
+    between rounds, 1 s assessment. Even three engagements of three rounds end before
+    the threat closes to 10 km, so time never limits the doctrine: only the magazine does.
+    """
+    return {
+        "scenario": {"name": "sequential"},
+        "threats": [
+            {
+                "name": "d",
+                "count": n_threats,
+                "unit_cost_usd": 1.0,
+                "speed_mps": 100.0,
+                "detect_range_km": 20.0,
+                "arrival": "stream",
+                "window_s": 300.0 * n_threats,
+            }
+        ],
+        "effectors": [
+            {
+                "name": "k",
+                "kind": "interceptor",
+                "rounds": magazine,
+                "cost_per_shot_usd": 1.0,
+                "pk": {"d": pk},
+                "speed_mps": 1000.0,
+                "max_range_km": 50.0,
+                "min_range_km": 0.5,
+                "fire_interval_s": 1.0,
+                "salvo_size": salvo_size,
+                "max_engagements": max_engagements,
+                "assess_s": 1.0,
+            }
+        ],
+    }
+
+
+def chi_square_against(exact: dict, observed: pd.Series, n: int, min_expected: float = 5.0):
+    """Pearson chi-square of observed (leakers, rounds) counts against exact probabilities.
+
+    An outcome the exact distribution gives probability zero fails at once. Cells with an
+    expected count below ``min_expected`` are pooled into one cell. Returns (statistic,
+    degrees of freedom, p-value, total variation distance).
+    """
+    cells = set(exact) | set(observed.index)
+    impossible = [c for c in cells if exact.get(c, 0.0) == 0.0 and observed.get(c, 0) > 0]
+    assert not impossible, f"the kernel produced impossible outcomes {impossible}"
+    cells = {c for c in cells if exact.get(c, 0.0) > 0.0}
+    big = [c for c in cells if exact[c] * n >= min_expected]
+    small = [c for c in cells if c not in big]
+    obs = [observed.get(c, 0) for c in big]
+    exp = [exact[c] * n for c in big]
+    if small:
+        obs.append(sum(observed.get(c, 0) for c in small))
+        exp.append(sum(exact[c] for c in small) * n)
+    obs_a, exp_a = np.array(obs, float), np.array(exp, float)
+    stat = float(((obs_a - exp_a) ** 2 / exp_a).sum())
+    dof = len(obs) - 1
+    tv = 0.5 * sum(abs(observed.get(c, 0) / n - exact.get(c, 0.0)) for c in cells)
+    return stat, dof, float(chi2.sf(stat, dof)), tv
+
+
+MARKOV_CASES = [
+    # (n_threats, magazine, salvo_size, max_engagements, pk): demand exceeds the magazine.
+    pytest.param(5, 6, 1, 2, 0.6, id="shoot-look-shoot N5 M6"),
+    pytest.param(4, 7, 2, 1, 0.7, id="shoot-shoot N4 M7 last salvo truncated"),
+    pytest.param(4, 9, 2, 2, 0.5, id="SS-L-SS N4 M9"),
+    pytest.param(3, 5, 3, 2, 0.4, id="salvo3 x2 N3 M5"),
+]
+MARKOV_TRIALS = 200_000
+# Significance level of the chi-square goodness-of-fit test: a correct kernel fails it
+# with probability 0.001 for a random seed (the seed is fixed, so the outcome is too).
+MARKOV_ALPHA = 1e-3
+
+
+def _joint_counts(scenario_dict, trials, seed):
+    result = costx.simulate(scenario_dict, trials=trials, seed=seed)
+    return result.trials.groupby(["leaked", "shots_k"]).size()
+
+
+@pytest.mark.parametrize(("n", "magazine", "salvo_size", "max_eng", "pk"), MARKOV_CASES)
+def test_sequential_engagements_match_the_markov_chain(n, magazine, salvo_size, max_eng, pk):
+    """Joint (leakers, rounds fired) of 200,000 trials vs the exact Markov enumeration.
+
+    Tolerance: chi-square p-value above 1e-3 (cells with expected count < 5 pooled).
+    """
+    exact = markov.joint_distribution(n, magazine, salvo_size, max_eng, pk)
+    observed = _joint_counts(
+        sequential_scenario(n, magazine, salvo_size, max_eng, pk), MARKOV_TRIALS, seed=20240611
+    )
+    stat, dof, p_value, tv = chi_square_against(exact, observed, MARKOV_TRIALS)
+    assert p_value > MARKOV_ALPHA, f"chi2={stat:.1f} dof={dof} p={p_value:.2g} TV={tv:.4f}"
+
+
+def test_markov_chi_square_has_power():
+    """The same test rejects a kernel run whose pk is 0.62 where the chain says 0.6."""
+    exact = markov.joint_distribution(5, 6, 1, 2, 0.6)
+    observed = _joint_counts(sequential_scenario(5, 6, 1, 2, 0.62), MARKOV_TRIALS, seed=20240611)
+    _, _, p_value, _ = chi_square_against(exact, observed, MARKOV_TRIALS)
+    assert p_value < MARKOV_ALPHA
+
+
+# -- 2. one threat: validation.md V4 closed forms -----------------------------------------
+
+SINGLE_TRIALS = 40_000
+P_VALUES = [0.5, 0.67, 0.83]
+SINGLE_DOCTRINES = [
+    pytest.param(2, 1, id="salvo of 2"),
+    pytest.param(3, 1, id="salvo of 3"),
+    pytest.param(1, 2, id="SLS n=2"),
+    pytest.param(1, 3, id="SLS n=3"),
+    pytest.param(2, 2, id="SS-L-SS"),
+]
+
+
+def single_threat_scenario(salvo_size, max_engagements, pk) -> dict:
+    """One threat detected at 60 km; every engagement of the doctrine fits easily.
+
+    Each engagement (flight at 1000 m/s against 100 m/s, 1 s between rounds, 1 s
+    assessment) takes under a minute and the threat is still beyond 25 km after three.
+    """
+    scenario = sequential_scenario(1, 1000, salvo_size, max_engagements, pk)
+    scenario["threats"][0].update(detect_range_km=60.0, arrival="simultaneous", window_s=0.0)
+    scenario["effectors"][0]["max_range_km"] = 100.0
+    return scenario
+
+
+def _v4_row(p, salvo_size, max_eng):
+    if max_eng == 1:
+        return cf.salvo(p, salvo_size)
+    if salvo_size == 1:
+        return cf.shoot_look_shoot(p, max_eng)
+    assert (salvo_size, max_eng) == (2, 2)
+    return cf.ss_l_ss(p)
+
+
+@pytest.mark.parametrize("p", P_VALUES)
+@pytest.mark.parametrize(("salvo_size", "max_eng"), SINGLE_DOCTRINES)
+def test_single_threat_matches_v4_closed_forms(p, salvo_size, max_eng):
+    """P(kill) and E[rounds] of 40,000 one-threat trials within 5 standard errors of V4.
+
+    Standard errors from the exact distribution: sqrt(P(1-P)/n) for P(kill) and
+    sqrt(Var[rounds]/n) for E[rounds] (a salvo of m has Var 0: rounds must equal m).
+    """
+    p_kill, rounds = _v4_row(p, salvo_size, max_eng)
+    trials = costx.simulate(
+        single_threat_scenario(salvo_size, max_eng, p), trials=SINGLE_TRIALS, seed=7
+    ).trials
+    kill_rate = trials["kills_k"].mean()
+    mean_rounds = trials["shots_k"].mean()
+    se_kill = math.sqrt(p_kill * (1 - p_kill) / SINGLE_TRIALS)
+    se_rounds = math.sqrt(cf.doctrine_rounds_variance(p, salvo_size, max_eng) / SINGLE_TRIALS)
+    assert abs(kill_rate - p_kill) <= 5 * se_kill, (kill_rate, p_kill, se_kill)
+    if se_rounds == 0.0:
+        assert (trials["shots_k"] == rounds).all()
+    else:
+        assert abs(mean_rounds - rounds) <= 5 * se_rounds, (mean_rounds, rounds, se_rounds)
+
+
+def test_single_threat_closed_form_check_has_power():
+    """Simulating SLS n=2 at p=0.67 and comparing with p=0.64 must fail the 5-SE check."""
+    p_kill, _ = cf.shoot_look_shoot(0.64, 2)
+    trials = costx.simulate(single_threat_scenario(1, 2, 0.67), trials=SINGLE_TRIALS, seed=7).trials
+    se_kill = math.sqrt(p_kill * (1 - p_kill) / SINGLE_TRIALS)
+    assert abs(trials["kills_k"].mean() - p_kill) > 5 * se_kill
+
+
+# -- 3. lasers ----------------------------------------------------------------------------
+
+
+def laser_fields(name="las", **overrides) -> dict:
+    fields = {
+        "name": name,
+        "kind": "laser",
+        "units": 1,
+        "power_kw": 60.0,
+        "aperture_m": 0.3,
+        "wavelength_um": 1.064,
+        "beam_quality": 1.5,
+        "jitter_urad": 5.0,
+        "blur_urad": 20.0,
+        "extinction_per_km": 0.2,
+        "max_range_km": 8.0,
+        "min_range_km": 0.5,
+        "retarget_s": 2.0,
+        "cost_per_shot_usd": 10.0,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def threat_fields(name="d", **overrides) -> dict:
+    fields = {
+        "name": name,
+        "count": 1,
+        "unit_cost_usd": 1.0,
+        "speed_mps": 50.0,
+        "detect_range_km": 6.0,
+        "arrival": "simultaneous",
+        "kill_fluence_j_cm2": 2000.0,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def laser_scenario(threats, lasers) -> dict:
+    return {"scenario": {"name": "laser_raid"}, "threats": threats, "effectors": lasers}
+
+
+LASER_RAIDS = [
+    pytest.param(
+        laser_scenario(
+            [threat_fields(count=12, speed_mps=150.0, detect_range_km=10.0)], [laser_fields()]
+        ),
+        id="one unit, twelve drones",
+    ),
+    pytest.param(
+        laser_scenario(
+            [threat_fields(count=12, speed_mps=250.0, kill_fluence_j_cm2=1000.0)],
+            [laser_fields()],
+        ),
+        id="faster drones, detected inside the envelope",
+    ),
+    pytest.param(
+        laser_scenario(
+            [
+                threat_fields("slow", count=10, speed_mps=60.0, detect_range_km=9.0),
+                threat_fields(
+                    "fast",
+                    count=10,
+                    speed_mps=300.0,
+                    detect_range_km=12.0,
+                    start_s=20.0,
+                    kill_fluence_j_cm2=400.0,
+                ),
+            ],
+            [laser_fields(units=2, retarget_s=1.0), laser_fields("las2", power_kw=150.0)],
+        ),
+        id="two lasers, three units, two groups",
+    ),
+    pytest.param(
+        laser_scenario(
+            [
+                threat_fields(
+                    count=10, speed_mps=80.0, detect_range_km=8.0, kill_fluence_j_cm2=1500.0
+                ),
+                threat_fields("hard", count=6, detect_range_km=7.0, kill_fluence_j_cm2=3e4),
+            ],
+            [
+                laser_fields(units=2, magazine_s=45.0, extinction_per_km=0.0, retarget_s=0.5),
+                laser_fields("backup", max_range_km=3.0),
+            ],
+        ),
+        id="lasing time runs out, threats given up and taken over",
+    ),
+    pytest.param(
+        laser_scenario(
+            [
+                threat_fields(
+                    count=8, speed_mps=200.0, detect_range_km=15.0, kill_fluence_j_cm2=800.0
+                )
+            ],
+            [laser_fields(max_range_km=12.0, extinction_per_km=0.6, retarget_s=3.0)],
+        ),
+        id="hazy, fast drones",
+    ),
+]
+
+
+@pytest.mark.parametrize("data", LASER_RAIDS)
+def test_laser_raid_matches_the_timeline_integrator(data):
+    """Deterministic laser-only raids: kills, shots and leakers equal the RK4 integrator's.
+
+    The integrator is run at dt = 10 ms and 5 ms and must give the same counts (so the
+    scenario is not balanced on a threshold that the step size could tip; RK4 on this
+    smooth integrand is accurate to ~1e-9 of the dwell at these steps anyway).
+    """
+    scenario = costx.load_scenario(data)
+    fine = rl.simulate_laser_raid(scenario, dt=1e-2)
+    finer = rl.simulate_laser_raid(scenario, dt=5e-3)
+    assert (fine.leaked, fine.shots, fine.kills) == (finer.leaked, finer.shots, finer.kills)
+    assert 0 < sum(fine.kills) < sum(g.count for g in scenario.threats)  # not trivial
+    trials = costx.simulate(scenario, trials=3, seed=1).trials
+    for t in range(3):  # deterministic: every trial is the same
+        kernel = kernel_counts(scenario, trials, t)
+        assert kernel["leaked"] == fine.leaked
+        assert kernel["shots"] == fine.shots
+        assert kernel["kills"] == fine.kills
+
+
+DWELL_CASES = [
+    # (extinction_per_km, speed_mps, start range km, kill fluence J/cm^2)
+    (0.2, 50.0, 6.0, 2000.0),
+    (0.0, 200.0, 8.0, 500.0),
+    (0.5, 30.0, 3.0, 20000.0),
+    (0.2, 300.0, 7.0, 300.0),
+    (1.5, 20.0, 1.5, 5000.0),
+]
+
+
+def _one_threat_laser(ext, speed, r0, fluence, **laser):
+    return laser_scenario(
+        [threat_fields(speed_mps=speed, detect_range_km=r0, kill_fluence_j_cm2=fluence)],
+        [laser_fields(extinction_per_km=ext, **laser)],
+    )
+
+
+@pytest.mark.parametrize(("ext", "speed", "r0", "fluence"), DWELL_CASES)
+def test_laser_dwell_agrees_with_the_exact_integral(ext, speed, r0, fluence):
+    """The kernel's dwell is within 0.1 % of the exact one (exp1 closed form + brentq).
+
+    With magazine_s = dwell * (1 + 0.001) the unit has time for the kill; with
+    dwell * (1 - 0.001) it runs out and gives the threat up (a shot but no kill).
+    """
+    las = costx.load_scenario(_one_threat_laser(ext, speed, r0, fluence)).effectors[0]
+    dwell = rl.dwell_s(las, speed, fluence, r0)
+    assert dwell is not None and dwell > 1.0
+    outcomes = []
+    for factor in (1.001, 0.999):
+        data = _one_threat_laser(ext, speed, r0, fluence, magazine_s=dwell * factor)
+        row = costx.simulate(data, trials=1, seed=0).trials.iloc[0]
+        outcomes.append((int(row["shots_las"]), int(row["kills_las"])))
+    assert outcomes == [(1, 1), (1, 0)]
+
+
+@pytest.mark.parametrize(("ext", "speed", "r0", "fluence"), DWELL_CASES)
+def test_second_dwell_after_retargeting(ext, speed, r0, fluence):
+    """Two threats, one unit: lasing time for both dwells (+/- 0.1 % of the second) kills 2/1.
+
+    The second dwell starts retarget_s after the first kill, at the range reached by
+    then, so this checks the kill time of the first engagement as well.
+    """
+    data = _one_threat_laser(ext, speed, r0, fluence)
+    data["threats"][0]["count"] = 2
+    las = costx.load_scenario(data).effectors[0]
+    d1 = rl.dwell_s(las, speed, fluence, r0)
+    r1 = r0 - speed * (d1 + las.retarget_s) / 1000.0
+    d2 = rl.dwell_s(las, speed, fluence, r1)
+    if d2 is None:
+        pytest.skip("the second threat is out of reach: nothing to compare")
+    kills = []
+    for factor in (1.001, 0.999):
+        data["effectors"][0]["magazine_s"] = d1 + d2 * factor
+        kills.append(int(costx.simulate(data, trials=1, seed=0).trials["kills_las"].iloc[0]))
+    assert kills == [2, 1]
+
+
+@pytest.mark.parametrize(("ext", "speed", "r0", "fluence"), DWELL_CASES)
+def test_laser_start_rule_threshold(ext, speed, r0, fluence):
+    """The fire control starts only if the kill completes at min range or farther.
+
+    Threshold: the fluence F(R0 -> min_range) (exact). 0.1 % below it the threat is
+    lased and killed; 0.1 % above it the laser does not start (no shot).
+    """
+    las = costx.load_scenario(_one_threat_laser(ext, speed, r0, fluence)).effectors[0]
+    threshold = rl.fluence_j_cm2(las, speed, r0, las.min_range_km)
+    outcomes = []
+    for factor in (0.999, 1.001):
+        data = _one_threat_laser(ext, speed, r0, threshold * factor)
+        row = costx.simulate(data, trials=1, seed=0).trials.iloc[0]
+        outcomes.append((int(row["shots_las"]), int(row["kills_las"])))
+    assert outcomes == [(1, 1), (0, 0)]
+
+
+def test_laser_timeline_comparison_has_power():
+    """A laser with 10 % less power than the integrator assumes must change the outcome."""
+    data = LASER_RAIDS[0].values[0]
+    weaker = laser_scenario(data["threats"], [laser_fields(power_kw=54.0)])
+    reference = rl.simulate_laser_raid(costx.load_scenario(data), dt=1e-2)
+    trials = costx.simulate(weaker, trials=1, seed=1).trials
+    assert kernel_counts(costx.load_scenario(weaker), trials, 0)["kills"] != reference.kills
+
+
+def test_laser_unit_choice_and_no_fluence_carry_over():
+    """Two readings of the laser rules that random scenarios rarely tell apart.
+
+    (a) Units are taken lowest index first: unit 0 (6 s of lasing time left after its
+    first kill) starts on a threat needing ~6.8 s, gives it up, and unit 1 takes over:
+    3 shots, 2 kills. (Taking the unit with the most time left would give 2 shots.)
+    (b) Fluence does not carry over: laser 1 runs out of lasing time on a threat; from the
+    range reached then, the full kill fluence no longer fits before the minimum range, so
+    laser 2 does not start and the threat leaks (with carry-over laser 2 would kill it).
+    Both are compared with the reference event simulation and with the hand count.
+    """
+    base = {
+        "power_kw": 100.0,
+        "aperture_m": 0.5,
+        "beam_quality": 1.0,
+        "jitter_urad": 50.0,
+        "blur_urad": 0.0,
+        "extinction_per_km": 0.0,
+        "max_range_km": 5.0,
+        "min_range_km": 0.5,
+        "retarget_s": 0.0,
+    }
+    units = laser_scenario(
+        [
+            threat_fields("a", speed_mps=100.0, detect_range_km=5.0, kill_fluence_j_cm2=221.0),
+            threat_fields(
+                "b", speed_mps=100.0, detect_range_km=5.0, start_s=20.0, kill_fluence_j_cm2=400.0
+            ),
+        ],
+        [laser_fields(units=2, magazine_s=10.0, **base)],
+    )
+    las = costx.load_scenario(units).effectors[0]
+    full = rl.fluence_j_cm2(las, 100.0, 5.0, 0.5)
+    after_6s = rl.fluence_j_cm2(las, 100.0, 4.4, 0.5)
+    carry = laser_scenario(
+        [
+            threat_fields(
+                speed_mps=100.0, detect_range_km=5.0, kill_fluence_j_cm2=(full + after_6s) / 2
+            )
+        ],
+        [laser_fields("l1", magazine_s=6.0, **base), laser_fields("l2", **base)],
+    )
+    for data, expected in [
+        (units, {"leaked": [0, 0], "shots": [3], "kills": [2]}),
+        (carry, {"leaked": [1], "shots": [1, 0], "kills": [0, 0]}),
+    ]:
+        scenario = costx.load_scenario(data)
+        kernel = kernel_counts(scenario, costx.simulate(scenario, trials=1, seed=0).trials, 0)
+        reference = reference_counts(scenario, 0, 0)
+        assert kernel == reference
+        assert {k: reference[k] for k in expected} == expected
+
+
+# -- 4. trial by trial against the event simulation ---------------------------------------
+
+
+def random_scenario(rng: random.Random, name: str = "random") -> dict:
+    """A small random layered scenario that exercises every part of the model.
+
+    1-4 threat groups (0-6 threats; speeds from 30 m/s drones to 2.5 km/s missiles;
+    simultaneous, stream and uniform arrivals; some with a kill fluence), 1-4 effectors
+    (interceptors with 0-4 s between rounds, railguns, lasers with 0-3 units, optional
+    lasing-time magazines and weather), small magazines, 1-3 channels, salvos of 1-3,
+    1-3 engagements, assessment times and min ranges of 0 or more. All values are
+    random floats, so exact ties at envelope boundaries have probability zero.
+    """
+    groups = []
+    for g in range(rng.randint(1, 4)):
+        group = {
+            "name": f"t{g}",
+            "count": rng.randint(0, 6) if rng.random() < 0.1 else rng.randint(1, 6),
+            "unit_cost_usd": 1000.0,
+            "speed_mps": rng.choice([rng.uniform(30, 300), rng.uniform(300, 2500)]),
+            "detect_range_km": rng.uniform(3, 60),
+            "arrival": rng.choice(["simultaneous", "stream", "uniform"]),
+            "start_s": rng.uniform(0, 60),
+            "window_s": rng.uniform(0, 120),
+        }
+        if rng.random() < 0.7:
+            group["kill_fluence_j_cm2"] = 10 ** rng.uniform(2, 4.5)
+        groups.append(group)
+    effectors = []
+    for e in range(rng.randint(1, 4)):
+        kind = rng.choice(["interceptor", "railgun", "laser"])
+        if kind == "laser":
+            low = rng.uniform(0.1, 2)
+            eff = laser_fields(
+                f"e{e}",
+                units=rng.randint(0, 3) if rng.random() < 0.1 else rng.randint(1, 3),
+                power_kw=rng.uniform(20, 300),
+                aperture_m=rng.uniform(0.1, 0.6),
+                beam_quality=rng.uniform(1, 3),
+                jitter_urad=rng.uniform(0, 10),
+                blur_urad=rng.uniform(0, 30),
+                extinction_per_km=rng.choice([0.0, rng.uniform(0, 0.5)]),
+                max_range_km=low + rng.uniform(1, 15),
+                min_range_km=low,
+                retarget_s=rng.uniform(0, 5),
+                availability=rng.choice([1.0, rng.random()]),
+            )
+            if rng.random() < 0.5:
+                eff["magazine_s"] = rng.uniform(1, 60)
+        else:
+            low = rng.choice([0.0, rng.uniform(0, 3)])
+            eff = {
+                "name": f"e{e}",
+                "kind": kind,
+                "rounds": rng.randint(0, 30),
+                "cost_per_shot_usd": 1e5,
+                "pk": {
+                    grp["name"]: rng.choice([0.0, rng.uniform(0.1, 1.0), 1.0])
+                    for grp in groups
+                    if rng.random() < 0.9
+                },
+                "speed_mps": rng.uniform(500, 3000),
+                "max_range_km": low + rng.uniform(2, 60),
+                "min_range_km": low,
+                "channels": rng.randint(1, 3),
+                "salvo_size": rng.randint(1, 3),
+                "max_engagements": rng.randint(1, 3),
+                "assess_s": rng.choice([0.0, rng.uniform(0, 6)]),
+            }
+            if kind == "interceptor":
+                eff["fire_interval_s"] = rng.choice([0.0, rng.uniform(0, 4)])
+            else:
+                eff["rate_per_min"] = rng.uniform(5, 60)
+                if rng.random() < 0.3:  # barrel wear: part of the cost per round
+                    eff.update(barrel_life_rounds=rng.randint(1, 500), barrel_cost_usd=1e6)
+        effectors.append(eff)
+    return {
+        "scenario": {"name": name, "policy": "layered"},
+        "threats": groups,
+        "effectors": effectors,
+    }
+
+
+def cost_aware_scenario(rng: random.Random) -> dict:
+    """Like random_scenario under the cost_aware policy, with costs per round from $10 to
+    $3M, so that the rankings per group and the turn order vary."""
+    data = random_scenario(rng, "cost_aware")
+    data["scenario"]["policy"] = "cost_aware"
+    for eff in data["effectors"]:
+        eff["cost_per_shot_usd"] = 10 ** rng.uniform(1, 6.5)
+    return data
+
+
+def cost_aware_laser_scenario(rng: random.Random) -> dict:
+    """Cost-aware, laser-heavy: cheap lasers (some with limited lasing time) that the
+    kinetic effectors wait for, against slow crowded raids."""
+    data = laser_heavy_scenario(rng)
+    data["scenario"]["policy"] = "cost_aware"
+    for eff in data["effectors"]:
+        if eff["kind"] == "laser":
+            eff["cost_per_shot_usd"] = 10 ** rng.uniform(0, 2)
+            if rng.random() < 0.5:
+                del eff["magazine_s"]
+        else:
+            eff["cost_per_shot_usd"] = 10 ** rng.uniform(3, 6.5)
+    return data
+
+
+def laser_heavy_scenario(rng: random.Random) -> dict:
+    """Like random_scenario, with slow crowded raids against multi-unit lasers whose
+    lasing time runs out (gives up, re-engagement by another unit or laser)."""
+    data = random_scenario(rng, "laser_heavy")
+    for group in data["threats"]:
+        group.update(
+            count=rng.randint(3, 8),
+            speed_mps=rng.uniform(30, 250),
+            detect_range_km=rng.uniform(5, 20),
+            kill_fluence_j_cm2=10 ** rng.uniform(2.5, 4),
+        )
+    for eff in data["effectors"]:
+        if eff["kind"] == "laser":
+            eff.update(units=rng.randint(2, 3), magazine_s=rng.uniform(1, 20), availability=1.0)
+    return data
+
+
+def compare_trial_by_trial(make, scenarios: int, trials: int, first_seed: int):
+    """Run ``scenarios`` random scenarios against the reference, trial by trial.
+
+    Returns (scenarios compared, trials compared, mismatches as (scenario seed, seed,
+    trial), power count). The power count is the number of scenarios whose first trial
+    the reference run with a wrong seed (seed + 1) gets different from the kernel.
+    """
+    n_scenarios, compared, mismatches, wrong_seed_differs = 0, 0, [], 0
+    for s in range(first_seed, first_seed + scenarios):
+        rng = random.Random(s)
+        scenario, warned = load_quiet(make(rng))
+        if warned:  # a group nobody can engage: valid but not interesting here
+            continue
+        n_scenarios += 1
+        seed = rng.randrange(2**64)
+        frame = costx.simulate(scenario, trials=trials, seed=seed).trials
+        for t in range(trials):
+            kernel = kernel_counts(scenario, frame, t)
+            compared += 1
+            if reference_counts(scenario, seed, t) != kernel:
+                mismatches.append((s, seed, t))
+            if t == 0 and reference_counts(scenario, (seed + 1) % 2**64, t) != kernel:
+                wrong_seed_differs += 1
+    return n_scenarios, compared, mismatches, wrong_seed_differs
+
+
+# Layered: no mismatch is allowed. With random real-valued inputs no two events coincide
+# at an envelope boundary, so there is no floating-point tie to excuse a difference.
+#
+# cost_aware: at most 1 % of the scenarios may have trials that differ. The hold-fire
+# decision depends continuously on the time (through the prediction rule) but is taken
+# only at events, so when a prediction stops holding between two events, the outcome
+# depends on which incidental events exist: a launcher becoming ready while all its
+# channels are busy, an unrelated threat entering a busy effector's envelope.
+# docs/model.md lists these as events (the reference takes the list literally); the
+# kernel skips some of them. Such differences cluster by scenario (in a deterministic
+# scenario every trial differs), hence a bound per scenario. Measured while writing this
+# test: 1 of about 1,400 cost-aware scenarios in each of two independent sets (seeds
+# 300-1799: 4 of 20,600 trials; seeds 30000-31999: 20 of 27,540 trials) and none of the
+# laser-heavy cost-aware ones; each case traced to a skipped event. A systematic
+# misreading shows up far more often: reading the prediction's salvo duration as the
+# salvo actually fired made 10 of about 200 scenarios differ.
+COST_AWARE_SCENARIO_MISMATCH_RATE = 0.01
+
+
+def _check_mismatches(make, n_scenarios: int, compared: int, mismatches: list) -> None:
+    differing = sorted({s for s, _, _ in mismatches})
+    message = (
+        f"{len(mismatches)} of {compared} trials in {len(differing)} of {n_scenarios} "
+        f"scenarios differ (scenario seed, seed, trial): {mismatches[:5]}"
+    )
+    if make in (cost_aware_scenario, cost_aware_laser_scenario):
+        assert len(differing) <= COST_AWARE_SCENARIO_MISMATCH_RATE * n_scenarios, message
+    else:
+        assert mismatches == [], message
+
+
+@pytest.mark.parametrize(
+    ("make", "scenarios", "trials"),
+    [
+        pytest.param(random_scenario, 160, 16, id="mixed"),
+        pytest.param(laser_heavy_scenario, 40, 8, id="laser-heavy"),
+        pytest.param(cost_aware_scenario, 40, 8, id="cost-aware"),
+    ],
+)
+def test_kernel_equals_event_simulation_trial_by_trial(make, scenarios, trials):
+    """Leakers per group, shots and kills per effector and laser availability: all equal
+    (cost_aware: see COST_AWARE_SCENARIO_MISMATCH_RATE).
+
+    The power check: the reference with the wrong seed must differ on some scenarios.
+    """
+    n_scenarios, compared, mismatches, wrong_seed_differs = compare_trial_by_trial(
+        make, scenarios, trials, 1
+    )
+    assert n_scenarios > scenarios // 2
+    _check_mismatches(make, n_scenarios, compared, mismatches)
+    assert wrong_seed_differs >= 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "scenarios", "trials", "first_seed"),
+    [
+        pytest.param(random_scenario, 3000, 30, 10_000, id="mixed"),
+        pytest.param(laser_heavy_scenario, 1000, 20, 20_000, id="laser-heavy"),
+        pytest.param(cost_aware_scenario, 2000, 20, 30_000, id="cost-aware"),
+        pytest.param(cost_aware_laser_scenario, 200, 10, 40_000, id="cost-aware-laser"),
+    ],
+)
+def test_kernel_equals_event_simulation_trial_by_trial_long(make, scenarios, trials, first_seed):
+    """The same comparison on about 110,000 more trials (a few minutes)."""
+    n_scenarios, compared, mismatches, _ = compare_trial_by_trial(
+        make, scenarios, trials, first_seed
+    )
+    _check_mismatches(make, n_scenarios, compared, mismatches)
