@@ -26,10 +26,12 @@ EXPECTED = [
     "costx/kernels/__init__.py",
     "costx/kernels/_jit.py",
     "costx/kernels/engagement.py",
+    "costx/kernels/damage.py",
     "costx/kernels/laser.py",
     "costx/kernels/rng.py",
     "costx/data/__init__.py",
     "costx/data/scenarios/ddg_mixed_raid.toml",
+    "costx/data/sweeps/ddg_magazine_laser.toml",
 ]
 
 
@@ -68,6 +70,10 @@ def test_wheel_contains_every_subpackage_and_data(wheel):
         Path(n).name for n in names if n.startswith("costx/data/scenarios/") and n.endswith(".toml")
     )
     assert in_wheel == bundled
+    sweeps = sorted(p.name for p in (ROOT / "data" / "sweeps").glob("*.toml"))
+    assert sweeps == sorted(
+        Path(n).name for n in names if n.startswith("costx/data/sweeps/") and n.endswith(".toml")
+    )
     assert not any(n.startswith(("kernels/", "src/", "data/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "costx = costx.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

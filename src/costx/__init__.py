@@ -26,10 +26,13 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "SweepResult",
     "__version__",
     "load_scenario",
     "read_result",
+    "read_sweep",
     "simulate",
+    "sweep",
 ]
 
 
@@ -40,6 +43,10 @@ def __getattr__(name):
         from costx import simulation
 
         return getattr(simulation, name)
+    if name in ("sweep", "SweepResult", "read_sweep"):
+        from costx import sweeps
+
+        return getattr(sweeps, name)
     if name == "read_result":
         from costx.io import read_result
 

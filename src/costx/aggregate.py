@@ -212,55 +212,69 @@ class Moments:
         )
 
 
-def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
-    """Means with 95 % confidence intervals of every summary measure.
+@dataclass(frozen=True)
+class Measure:
+    """A summary measure as a function of the means of the moment columns.
 
-    Means of per-trial quantities use the normal interval mean +/- 1.96 s / sqrt(n).
-    Ratios of totals (cost per kill) use the delta-method interval of a ratio estimator,
-    R = sum(a) / sum(b), se^2 = (var a - 2 R cov(a, b) + R^2 var b) / (n mean(b)^2).
-    The cost-exchange ratios divide by the cost of the whole raid (attack cost, a
-    constant), so they are means, not ratio estimators. In a campaign, every measure is a
-    total over the salvos unless its name says otherwise.
+    Linear: ``num . mean + const``; ratio of totals: ``(num . mean) / (den . mean)``.
     """
-    mu = m.mean()
-    cov = m.cov()
-    n = m.n
-    cols = m.columns
-    index = {c: i for i, c in enumerate(cols)}
-    rows: list[tuple[str, float, float, float, float, str]] = []
+
+    name: str
+    num: np.ndarray
+    unit: str
+    const: float = 0.0
+    den: np.ndarray | None = None
+
+    def value(self, mu: np.ndarray) -> float:
+        if self.den is None:
+            return float(self.num @ mu) + self.const
+        den = float(self.den @ mu)
+        return float(self.num @ mu) / den if den != 0.0 else math.nan
+
+    def gradient(self, mu: np.ndarray) -> np.ndarray:
+        """d value / d mean (for the delta method)."""
+        if self.den is None:
+            return self.num
+        den = float(self.den @ mu)
+        if den == 0.0:
+            return np.full_like(self.num, math.nan)
+        return (self.num - self.value(mu) * self.den) / den
+
+
+def measures(scenario: Scenario, columns) -> list[Measure]:
+    """Every summary measure of a scenario, in table order (see :func:`summary_table`)."""
+    index = {c: i for i, c in enumerate(columns)}
+    k = len(columns)
+    out: list[Measure] = []
 
     def w(entries: dict[str, float]) -> np.ndarray:
-        out = np.zeros(len(cols))
+        weights = np.zeros(k)
         for name, value in entries.items():
-            out[index[name]] += value
-        return out
+            weights[index[name]] += value
+        return weights
 
-    def linear(name: str, weights: np.ndarray, const: float = 0.0, unit: str = "") -> None:
-        mean = float(weights @ mu) + const
-        se = math.sqrt(max(float(weights @ cov @ weights), 0.0) / n) if n > 1 else math.nan
-        rows.append((name, mean, mean - Z95 * se, mean + Z95 * se, se, unit))
+    def linear(name, weights, const=0.0, unit=""):
+        out.append(Measure(name, weights, unit, const))
 
-    def ratio(name: str, a: np.ndarray, b: np.ndarray, unit: str) -> None:
-        num, den = float(a @ mu), float(b @ mu)
-        if den == 0.0 or n < 2:
-            rows.append((name, math.nan, math.nan, math.nan, math.nan, unit))
-            return
-        r = num / den
-        var = float(a @ cov @ a - 2 * r * (a @ cov @ b) + r * r * (b @ cov @ b))
-        se = math.sqrt(max(var, 0.0) / n) / abs(den)
-        rows.append((name, r, r - Z95 * se, r + Z95 * se, se, unit))
+    def ratio(name, num, den, unit):
+        out.append(Measure(name, num, unit, 0.0, den))
+
+    def cer(name, weights, attack):
+        if attack > 0:
+            linear(name, weights / attack, unit="ratio")
+        else:
+            linear(name, np.zeros(k), math.nan, unit="ratio")
 
     salvos = n_salvos(scenario)
     leak_names = [f"leaked_{t.name}" for t in scenario.threats]
     all_leaks = w(dict.fromkeys(leak_names, 1.0))
-    launched = float(scenario.launched)
     attack = scenario.attack_cost_usd
     kill_w = w({f"kills_{e.name}": 1.0 for e in scenario.effectors})
     cost_w = w({f"shots_{e.name}": e.round_cost_usd for e in scenario.effectors})
 
     linear("leakers", all_leaks, unit="threats")
     linear("p_any_leak", w({"any_leak": 1.0}), unit="probability")
-    linear("killed", -all_leaks, launched, unit="threats")
+    linear("killed", -all_leaks, float(scenario.launched), unit="threats")
     for name in leak_names:
         linear(name, w({name: 1.0}), unit="threats")
     for e in scenario.effectors:
@@ -271,9 +285,9 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
         linear(f"cost_{e.name}_usd", shots * e.round_cost_usd, unit="USD")
         ratio(f"cost_per_kill_{e.name}_usd", shots * e.round_cost_usd, kills, "USD per kill")
     linear("defense_cost_usd", cost_w, unit="USD")
-    linear("attack_cost_usd", np.zeros(len(cols)), attack, unit="USD")
+    linear("attack_cost_usd", np.zeros(k), attack, unit="USD")
     ratio("cost_per_kill_usd", cost_w, kill_w, "USD per kill")
-    _cer(rows, linear, "cost_exchange_defense_over_attack", cost_w, attack)
+    cer("cost_exchange_defense_over_attack", cost_w, attack)
     for e in scenario.lasers:
         linear(
             f"laser_available_{e.name}",
@@ -286,40 +300,76 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
             linear(f"destroyed_{a.name}", w({f"destroyed_{a.name}": 1.0}), unit="assets")
         linear("damage_usd", damage_w, unit="USD")
         if scenario.base.dispersal_sites > 1:
-            for k in range(scenario.base.dispersal_sites):
+            for site in range(scenario.base.dispersal_sites):
                 site_w = w(
-                    {f"site{k}_destroyed_{a.name}": a.unit_cost_usd for a in scenario.base.assets}
-                )
-                linear(f"damage_site{k}_usd", site_w, unit="USD")
+                    {f"site{site}_destroyed_{a.name}": a.unit_cost_usd
+                     for a in scenario.base.assets}
+                )  # fmt: skip
+                linear(f"damage_site{site}_usd", site_w, unit="USD")
         linear("runway_closed_h", w({"runway_closed_min": 1.0 / 60.0}), unit="hours")
         linear("total_cost_usd", cost_w + damage_w, unit="USD")
-        _cer(rows, linear, "cost_exchange_total_over_attack", cost_w + damage_w, attack)
+        cer("cost_exchange_total_over_attack", cost_w + damage_w, attack)
     if is_campaign(scenario):
-        linear(
-            "salvos_before_first_leak",
-            w({"salvos_before_first_leak": 1.0}),
-            unit=f"salvos (of {salvos})",
-        )
+        unit = f"salvos (of {salvos})"
+        linear("salvos_before_first_leak", w({"salvos_before_first_leak": 1.0}), unit=unit)
         for e in scenario.effectors:
             if isinstance(e, Laser):
                 continue
             linear(
-                f"salvos_before_dry_{e.name}",
-                w({f"salvos_before_dry_{e.name}": 1.0}),
-                unit=f"salvos (of {salvos})",
+                f"salvos_before_dry_{e.name}", w({f"salvos_before_dry_{e.name}": 1.0}), unit=unit
             )
             linear(f"p_dry_{e.name}", w({f"dry_{e.name}": 1.0}), unit="probability")
-    table = pd.DataFrame(
-        rows, columns=["measure", "mean", "ci95_low", "ci95_high", "std_error", "unit"]
-    )
-    return table.set_index("measure")
+    return out
 
 
-def _cer(rows, linear, name, weights, attack) -> None:
-    if attack > 0:
-        linear(name, weights / attack, unit="ratio")
-    else:
-        rows.append((name, math.nan, math.nan, math.nan, math.nan, "ratio"))
+COLUMNS = ["measure", "mean", "ci95_low", "ci95_high", "std_error", "unit"]
+
+
+def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
+    """Means with 95 % confidence intervals of every summary measure.
+
+    Means of per-trial quantities use the normal interval mean +/- 1.96 s / sqrt(n).
+    Ratios of totals (cost per kill) use the delta-method interval of a ratio estimator,
+    R = sum(a) / sum(b), se^2 = (var a - 2 R cov(a, b) + R^2 var b) / (n mean(b)^2).
+    The cost-exchange ratios divide by the cost of the whole raid (attack cost, a
+    constant), so they are means, not ratio estimators. In a campaign, every measure is a
+    total over the salvos unless its name says otherwise.
+    """
+    mu, cov, n = m.mean(), m.cov(), m.n
+    rows = []
+    for measure in measures(scenario, m.columns):
+        value = measure.value(mu)
+        grad = measure.gradient(mu)
+        se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
+        if math.isnan(value):
+            se = math.nan
+        rows.append((measure.name, value, value - Z95 * se, value + Z95 * se, se, measure.unit))
+    return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
+
+
+def paired_difference_table(
+    scenario: Scenario, base_scenario: Scenario, joint: Moments
+) -> pd.DataFrame:
+    """Measure(point) - measure(baseline), with intervals from the paired trials.
+
+    ``joint`` holds the moments of the point's columns followed by the baseline's (same
+    trials, same seed: common random numbers), so the variance of the difference uses
+    their covariance: by the delta method, se^2 = g' S g / n with g the gradient of the
+    difference with respect to the joint means.
+    """
+    k = len(joint.columns) // 2
+    columns = [c.removeprefix("p:") for c in joint.columns[:k]]
+    mu, cov, n = joint.mean(), joint.cov(), joint.n
+    rows = []
+    pairs = zip(measures(scenario, columns), measures(base_scenario, columns), strict=True)
+    for mp, mb in pairs:
+        diff = mp.value(mu[:k]) - mb.value(mu[k:])
+        grad = np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])])
+        se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
+        if math.isnan(diff):
+            se = math.nan
+        rows.append((mp.name, diff, diff - Z95 * se, diff + Z95 * se, se, mp.unit))
+    return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
 
 
 def trials_frame(

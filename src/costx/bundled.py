@@ -49,3 +49,41 @@ def scenario_descriptions() -> dict[str, str]:
         data = tomllib.loads(scenario_text(name))
         out[name] = str(data.get("scenario", {}).get("description", ""))
     return out
+
+
+def _sweep_dir():
+    return resources.files("costx.data").joinpath("sweeps")
+
+
+def sweep_names() -> list[str]:
+    """Names of the bundled sweeps, sorted."""
+    return sorted(
+        e.name.removesuffix(".toml") for e in _sweep_dir().iterdir() if e.name.endswith(".toml")
+    )
+
+
+def sweep_text(name: str) -> str:
+    """The TOML text of a bundled sweep; ScenarioError naming the choices if unknown."""
+    entry = _sweep_dir().joinpath(f"{name}.toml")
+    if not entry.is_file():
+        raise ScenarioError(
+            name,
+            [
+                Problem(
+                    "",
+                    "no such file, and no bundled sweep of that name "
+                    f"(bundled: {', '.join(sweep_names())})",
+                    None,
+                    False,
+                )
+            ],
+        )
+    return entry.read_text(encoding="utf-8")
+
+
+def sweep_descriptions() -> dict[str, str]:
+    out = {}
+    for name in sweep_names():
+        data = tomllib.loads(sweep_text(name))
+        out[name] = str(data.get("sweep", {}).get("description", ""))
+    return out

@@ -96,6 +96,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "warm",
+        help="compile and cache every kernel (once per environment)",
+        description="Compile every Numba kernel and store it in the cache (next to the "
+        "installed package, or NUMBA_CACHE_DIR), so that later processes, Dask workers "
+        "included, load it instead of compiling.",
+    )
+    p.set_defaults(func=cmd_warm)
+
+    p = sub.add_parser(
+        "sweep",
+        help="simulate a scenario over a grid of values",
+        description="Run a sweep file (a path or a bundled sweep's name) and write a Parquet "
+        "dataset partitioned by grid point. Rerunning into the same folder resumes: points "
+        "already complete are skipped; a folder holding a different sweep is refused.",
+    )
+    p.add_argument("sweep", metavar="SWEEP", help="a sweep file or a bundled sweep's name")
+    p.add_argument("--out", type=Path, required=True, help="folder for the Parquet dataset")
+    p.add_argument("--trials", type=_positive_int, default=None, help="trials per point")
+    p.add_argument("--seed", type=_seed, default=None)
+    p.add_argument("--backend", choices=["local", "dask"], default="local")
+    p.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)"
+    )
+    p.add_argument("--threads", type=_positive_int, default=None, help="Numba threads (local)")
+    p.add_argument("--keep-trials", action="store_true", help="also store per-trial tables")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -126,7 +155,7 @@ def _print_warnings(caught) -> None:
 
 
 def cmd_scenarios(args) -> int:
-    from costx.bundled import DEFAULT_SCENARIO, scenario_descriptions
+    from costx.bundled import DEFAULT_SCENARIO, scenario_descriptions, sweep_descriptions
 
     table = Table(title="Bundled scenarios", title_justify="left")
     table.add_column("name", style="bold")
@@ -135,6 +164,12 @@ def cmd_scenarios(args) -> int:
         label = f"{name} (default)" if name == DEFAULT_SCENARIO else name
         table.add_row(label, description)
     stdout.print(table)
+    sweeps = Table(title="Bundled sweeps (costx sweep NAME --out DIR)", title_justify="left")
+    sweeps.add_column("name", style="bold")
+    sweeps.add_column("description")
+    for name, description in sweep_descriptions().items():
+        sweeps.add_row(name, description)
+    stdout.print(sweeps)
     return 0
 
 
@@ -165,7 +200,9 @@ def cmd_validate(args) -> int:
 class _DelayedProgress:
     """A rich progress bar that appears only if the run lasts longer than ``delay_s``."""
 
-    def __init__(self, total: int, description: str, delay_s: float = 1.0, enabled=True):
+    def __init__(
+        self, total: int, description: str, delay_s: float = 1.0, enabled=True, unit="trials"
+    ):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -180,7 +217,7 @@ class _DelayedProgress:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("trials"),
+            TextColumn(unit),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=stderr,
@@ -264,6 +301,86 @@ def cmd_run(args) -> int:
     stdout.print(
         f"{args.trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s in the kernels); wrote {out}"
     )
+    return 0
+
+
+def cmd_warm(args) -> int:
+    import numba
+
+    from costx.bundled import scenario_names
+    from costx.scenario import load_scenario
+    from costx.simulation import simulate
+
+    started = time.perf_counter()
+    for name in scenario_names():
+        data = load_scenario(name).to_dict()
+        for policy in ("layered", "cost_aware"):
+            data["scenario"]["policy"] = policy
+            simulate(data, trials=64, seed=0, keep_trials=False)
+    stdout.print(
+        f"kernels compiled and cached in {time.perf_counter() - started:.1f} s "
+        f"(cache: {numba.config.CACHE_DIR or 'next to the installed package'})"
+    )
+    return 0
+
+
+SWEEP_COLUMNS = [
+    "leakers",
+    "p_any_leak",
+    "defense_cost_usd",
+    "cost_per_kill_usd",
+    "cost_exchange_defense_over_attack",
+    "damage_usd",
+    "runway_closed_h",
+    "cost_exchange_total_over_attack",
+    "salvos_before_first_leak",
+]
+
+
+def cmd_sweep(args) -> int:
+    from costx.sweeps import load_sweep_spec, sweep
+
+    spec = load_sweep_spec(args.sweep)
+    trials = args.trials if args.trials is not None else spec.trials
+    seed = args.seed if args.seed is not None else spec.seed
+    from costx.sweeps import build_points, expand_grid
+
+    n_points = len(build_points(spec.scenario, expand_grid(spec.grid)))
+    started = time.perf_counter()
+    with _DelayedProgress(
+        n_points, f"{spec.scenario.name} sweep", enabled=not args.no_progress, unit="points"
+    ) as bar:
+        result = sweep(
+            spec.scenario,
+            spec.grid,
+            trials=trials,
+            seed=seed,
+            backend=args.backend,
+            keep_trials=args.keep_trials or spec.keep_trials,
+            baseline=spec.baseline,
+            out=args.out,
+            scheduler=args.scheduler,
+            threads=args.threads,
+            progress=bar,
+        )
+    wall = time.perf_counter() - started
+    table = result.table
+    title = (
+        f"{spec.scenario.name}: {n_points} points x {trials:,} trials, seed {seed} "
+        "(means; 95 % intervals in the dataset)"
+    )
+    out = Table(title=title, title_justify="left")
+    shown = [c for c in SWEEP_COLUMNS if c in table.columns]
+    for c in result.grid_columns + shown:
+        out.add_column(c, justify="right")
+    for i in range(len(table)):
+        cells = [str(table[c].iloc[i]) for c in result.grid_columns]
+        for c in shown:
+            unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
+            cells.append(_fmt(float(table[c].iloc[i]), unit))
+        out.add_row(*cells)
+    stdout.print(out)
+    stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
     return 0
 
 

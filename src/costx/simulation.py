@@ -180,30 +180,14 @@ def simulate(
     trials = _check_int("trials", trials, 1, 10**12)
     seed = _check_int("seed", seed, 0, MAX_SEED)
     block_trials = _check_int("block_trials", block_trials, 1, 10**9)
-    arrays = lower(scenario)
-    base = lower_base(scenario)
-    shape = (
-        len(scenario.threats),
-        len(scenario.effectors),
-        None if base is None else base.site_assets.shape,
-    )
-    n_salvos = arrays.counts.shape[0]
-    raw_all = RawTrials.allocate(trials, n_salvos, *shape) if keep_trials else None
+    plan = Lowered(scenario)
+    raw_all = plan.allocate(trials) if keep_trials else None
     moments = Moments.empty(moment_columns(scenario))
     started = time.perf_counter()
     with numba_threads(threads):
         for first in range(0, trials, block_trials):
             n = min(block_trials, trials - first)
-            raw = raw_all.rows(first, n) if keep_trials else RawTrials.allocate(n, n_salvos, *shape)
-            simulate_trials(
-                first, np.uint64(seed), *arrays.kernel_args(),
-                raw.leaked, raw.shots, raw.kills, raw.avail, raw.rounds_end,
-            )  # fmt: skip
-            if base is not None:
-                damage_trials(
-                    first, np.uint64(seed), arrays.counts, raw.leaked, *base.kernel_args(),
-                    raw.destroyed, raw.site_destroyed, raw.closed_min,
-                )  # fmt: skip
+            raw = plan.run(first, n, seed, raw_all.rows(first, n) if keep_trials else None)
             moments = moments + Moments.of(trial_integers(scenario, raw))
             if progress is not None:
                 progress(first + n, trials)
@@ -214,3 +198,35 @@ def simulate(
         if scenario.campaign is not None:
             salvos = salvos_frame(scenario, 0, raw_all)
     return SimulationResult(scenario, seed, trials, moments, frame, elapsed, salvos)
+
+
+class Lowered:
+    """A scenario lowered to kernel arrays, ready to simulate any range of trials."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.arrays = lower(scenario)
+        self.base = lower_base(scenario)
+        self.shape = (
+            self.arrays.counts.shape[0],
+            len(scenario.threats),
+            len(scenario.effectors),
+            None if self.base is None else self.base.site_assets.shape,
+        )
+
+    def allocate(self, n: int) -> RawTrials:
+        return RawTrials.allocate(n, *self.shape)
+
+    def run(self, first: int, n: int, seed: int, raw: RawTrials | None = None) -> RawTrials:
+        """Simulate trials ``first .. first + n - 1`` (into ``raw`` if given)."""
+        raw = self.allocate(n) if raw is None else raw
+        simulate_trials(
+            first, np.uint64(seed), *self.arrays.kernel_args(),
+            raw.leaked, raw.shots, raw.kills, raw.avail, raw.rounds_end,
+        )  # fmt: skip
+        if self.base is not None:
+            damage_trials(
+                first, np.uint64(seed), self.arrays.counts, raw.leaked, *self.base.kernel_args(),
+                raw.destroyed, raw.site_destroyed, raw.closed_min,
+            )  # fmt: skip
+        return raw
