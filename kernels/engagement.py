@@ -407,6 +407,7 @@ def _run_salvo(
     slot_mag,
     ptr,
     det_ptr,
+    entry_ptr,
     leaked_row,
     shots_row,
     kills_row,
@@ -475,6 +476,7 @@ def _run_salvo(
         for g in range(n_groups):
             a = gstart[g]
             b = gstart[g + 1]
+            entry_ptr[e, g] = a
             head[e, g] = a if (can[e, g] and b > a) else -1
             for p in range(a, b):
                 nxt[e, p] = p + 1 if p + 1 < b else -1
@@ -692,9 +694,29 @@ def _run_salvo(
                 if ch_free[e, k] > t:
                     t_next = min(t_next, ch_free[e, k])
         if policy == POLICY_COST_AWARE:
+            # Holding fire depends on when decisions are taken, so under cost_aware every
+            # event of docs/model.md counts, also those at which the effector concerned
+            # cannot act: detections, launchers becoming ready, threats (not known dead)
+            # entering any effector's envelope.
             for g in range(n_groups):
                 if det_ptr[g] < gstart[g + 1]:
                     t_next = min(t_next, t_seen[det_ptr[g]])
+            for e in range(n_eff):
+                if eff_i[e, EI_KIND] != KIND_LASER and next_launch[e] > t:
+                    t_next = min(t_next, next_launch[e])
+                for g in range(n_groups):
+                    if not can[e, g]:
+                        continue
+                    r0 = threat_f[g, TF_RANGE_KM]
+                    v = threat_f[g, TF_SPEED_MPS]
+                    p = entry_ptr[e, g]
+                    while p < gstart[g + 1] and (
+                        state[p] == DEAD or _entry_time(r0, v, t_seen[p], r_first[e, g]) <= t
+                    ):
+                        p += 1
+                    entry_ptr[e, g] = p
+                    if p < gstart[g + 1]:
+                        t_next = min(t_next, _entry_time(r0, v, t_seen[p], r_first[e, g]))
         if t_next == math.inf:
             break
         t = t_next
@@ -882,6 +904,7 @@ def simulate_trials(
         slot_mag = np.empty(max_ch)
         ptr = np.empty(n_groups, np.int64)
         det_ptr = np.empty(n_groups, np.int64)
+        entry_ptr = np.empty((n_eff, n_groups), np.int64)
         first = task * TRIALS_PER_TASK
         last = min(n_trials, first + TRIALS_PER_TASK)
         for i in range(first, last):
@@ -934,6 +957,7 @@ def simulate_trials(
                     slot_mag,
                     ptr,
                     det_ptr,
+                    entry_ptr,
                     leaked[i, s],
                     shots[i, s],
                     kills[i, s],
