@@ -32,6 +32,12 @@ EXPECTED = [
     "costx/data/__init__.py",
     "costx/data/scenarios/ddg_mixed_raid.toml",
     "costx/data/sweeps/ddg_magazine_laser.toml",
+    "costx/data/catalog/effectors.toml",
+    "costx/data/catalog/threats.toml",
+    "costx/data/catalog/assets.toml",
+    "costx/data/catalog/sources.toml",
+    "costx/data/catalog/price_index.toml",
+    "costx/catalog.py",
 ]
 
 

@@ -90,12 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=_positive_int, default=None, help="Numba threads")
     p.add_argument(
+        "--dollar-year",
+        type=int,
+        default=None,
+        help="report costs in constant dollars of this year (bundled CPI-U index)",
+    )
+    p.add_argument(
         "--summary-only",
         action="store_true",
         help="aggregate in constant memory and write only the summary",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "catalog",
+        help="list the cited parameter catalog",
+        description="List catalog entries with their values and sources: all, one section, "
+        "or one entry (costx catalog effectors sm6).",
+    )
+    p.add_argument("section", nargs="?", choices=["effectors", "threats", "assets"])
+    p.add_argument("name", nargs="?", help="an entry of that section")
+    p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser(
         "warm",
@@ -272,7 +288,7 @@ def cmd_run(args) -> int:
     from costx.scenario import load_scenario
     from costx.simulation import simulate
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
     out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
     if out.exists() and out.is_dir():
         raise _usage(f"--out {out}: is a folder; give a file name")
@@ -297,6 +313,7 @@ def cmd_run(args) -> int:
         f"{scenario.scenario.policy}"
     )
     stdout.print(summary_rich_table(result.summary(), title))
+    _print_assumptions(scenario)
     rate = args.trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
     stdout.print(
         f"{args.trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s in the kernels); wrote {out}"
@@ -381,6 +398,75 @@ def cmd_sweep(args) -> int:
         out.add_row(*cells)
     stdout.print(out)
     stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
+    return 0
+
+
+def _print_assumptions(scenario) -> None:
+    """Every assumed input, so that nobody mistakes it for data."""
+    rows = scenario.assumptions()
+    if not rows:
+        return
+    table = Table(
+        title="Assumptions: inputs no public source gives (sweep them)", title_justify="left"
+    )
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", justify="right")
+    table.add_column("why")
+    for path, value, rationale in rows:
+        table.add_row(path, str(value), rationale)
+    stdout.print(table)
+
+
+def cmd_catalog(args) -> int:
+    from costx.catalog import SECTIONS, load_catalog
+
+    catalog = load_catalog()
+    sections = [args.section] if args.section else list(SECTIONS)
+    if args.name:
+        entry = catalog.entry(sections[0], args.name)
+        if entry is None:
+            known = ", ".join(sorted(catalog.entries.get(sections[0], {})))
+            raise _usage(f"no {sections[0]} entry {args.name!r} in the catalog ({known})")
+        table = Table(title=f"{entry.label} ({sections[0]}.{entry.key}): {entry.description}",
+                      title_justify="left")  # fmt: skip
+        for column in ("field", "value", "source / assumption", "year", "$ year", "tier", "note"):
+            table.add_column(column)
+        for name, rec in entry.fields.items():
+            if rec.assumption:
+                origin = f"ASSUMPTION: {rec.rationale}"
+            else:
+                origin = ", ".join(
+                    f"{k} {catalog.sources.get(k, {}).get('publisher', '?')}" for k in rec.sources
+                )
+            table.add_row(
+                name,
+                str(rec.value),
+                origin,
+                str(rec.year or ""),
+                str(rec.dollar_year or ""),
+                rec.confidence or "",
+                rec.note,
+            )
+        stdout.print(table)
+        used = sorted({k for rec in entry.fields.values() for k in rec.sources})
+        for key in used:
+            src = catalog.sources.get(key, {})
+            stdout.print(
+                f"[{key}] {src.get('title', '?')}. {src.get('publisher', '')}, "
+                f"{src.get('date', '')}. {src.get('url', '')} (tier {src.get('tier', '?')})",
+                soft_wrap=True,
+            )
+        return 0
+    for section in sections:
+        table = Table(title=f"Catalog: {section}", title_justify="left")
+        for column in ("name", "label", "kind", "figures", "assumed", "sources"):
+            table.add_column(column)
+        for key, entry in sorted(catalog.entries.get(section, {}).items()):
+            assumed = sum(rec.assumption for rec in entry.fields.values())
+            sources = sorted({k for rec in entry.fields.values() for k in rec.sources})
+            table.add_row(key, entry.label, entry.kind or "", str(len(entry.fields) - assumed),
+                          str(assumed), ", ".join(sources))  # fmt: skip
+        stdout.print(table)
     return 0
 
 

@@ -9,6 +9,7 @@ value found. Loading parses TOML only and never executes anything from the file.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import tomllib
@@ -85,6 +86,10 @@ class ScenarioInfo(_Model):
     name: Identifier
     description: Annotated[str, Strict()] = ""
     policy: Literal["layered", "cost_aware"] = "layered"
+    dollar_year: Annotated[int, Strict(), Field(ge=1900, le=2100)] | None = None
+    assumptions: Annotated[dict[str, Annotated[str, Strict()]], AfterValidator(FrozenDict)] = Field(
+        default_factory=FrozenDict
+    )
 
 
 class Unitary(_Model):
@@ -114,10 +119,16 @@ WARHEAD_KINDS = ("unitary", "submunition")
 RUNWAY = "runway"  # the target name for the runways in a threat's ``targets``
 
 
+CatalogKey = Annotated[
+    str, Strict(), StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+]
+
+
 class Threat(_Model):
     """One ``[[threats]]`` group: ``count`` identical threats."""
 
     name: Identifier
+    use: CatalogKey | None = None
     count: Count
     unit_cost_usd: NonNegative
     speed_mps: Positive
@@ -134,6 +145,7 @@ class Threat(_Model):
 
 class _Kinetic(_Model):
     name: Identifier
+    use: CatalogKey | None = None
     rounds: Count
     cost_per_shot_usd: NonNegative
     pk: PkTable = Field(default_factory=FrozenDict)
@@ -186,6 +198,7 @@ class Laser(_Model):
     """A high-energy laser: ``units`` identical beam directors."""
 
     name: Identifier
+    use: CatalogKey | None = None
     kind: Literal["laser"]
     units: Units = 1
     power_kw: Positive
@@ -221,6 +234,7 @@ class Asset(_Model):
     """A group of identical assets on the base (aircraft, shelters, fuel)."""
 
     name: Identifier
+    use: CatalogKey | None = None
     count: Annotated[int, Strict(), Field(ge=0, le=MAX_ASSETS)]
     unit_cost_usd: NonNegative
     sheltered: Annotated[bool, Strict()] = False
@@ -276,6 +290,7 @@ class Scenario(_Model):
     campaign: Campaign | None = None
 
     _source: str = PrivateAttr(default="<scenario>")
+    _provenance: dict = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_semantics(self) -> Scenario:
@@ -303,6 +318,26 @@ class Scenario(_Model):
     def source(self) -> str:
         """Where the scenario was loaded from (a path, ``bundled:NAME`` or ``<mapping>``)."""
         return self._source
+
+    @property
+    def provenance(self) -> dict[str, dict]:
+        """Where each field value came from: ``{"from": "scenario"}``, or the catalog entry
+        with its sources, year, dollar year and confidence, or an assumption with its
+        rationale (and any conversion to constant dollars)."""
+        return copy.deepcopy(self._provenance)
+
+    def assumptions(self) -> list[tuple[str, Any, str]]:
+        """(field path, value, rationale) of every assumed value: those taken from catalog
+        assumptions and those the file declares in ``[scenario.assumptions]``."""
+        out = [
+            (path, rec.get("value"), rec.get("rationale", ""))
+            for path, rec in self._provenance.items()
+            if rec.get("assumption")
+        ]
+        data = self.to_dict()
+        for path, rationale in self.scenario.assumptions.items():
+            out.append((path, _lookup(data, path), rationale))
+        return out
 
     @property
     def lasers(self) -> tuple[Laser, ...]:
@@ -348,6 +383,19 @@ class Scenario(_Model):
     def to_toml(self) -> str:
         """The scenario as TOML text; ``load_scenario`` of it gives an equal scenario."""
         return tomli_w.dumps(self.to_dict())
+
+
+def _lookup(data: Any, path: str) -> Any:
+    """The value at a dotted path (list items by name), or None."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
 
 
 def _may_engage(effector, threat: Threat) -> bool:
@@ -674,8 +722,21 @@ def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
     return problems
 
 
-def scenario_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Scenario:
-    """Validate a mapping with the structure of a scenario file."""
+def scenario_from_mapping(
+    data: Mapping[str, Any], source: str = "<mapping>", dollar_year: int | None = None
+) -> Scenario:
+    """Validate a mapping with the structure of a scenario file.
+
+    Items that ``use`` a catalog entry are completed from the catalog first; with
+    ``dollar_year`` every cost is converted to constant dollars of that year.
+    """
+    from costx import catalog
+
+    data, provenance, problems = catalog.resolve(data)
+    if dollar_year is not None and not problems:
+        data, problems = catalog.to_dollar_year(data, provenance, dollar_year)
+    if problems:
+        raise ScenarioError(source, problems)
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
@@ -686,6 +747,7 @@ def scenario_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") ->
     except _SemanticErrors as err:
         raise ScenarioError(source, err.problems) from None
     scenario._source = source
+    scenario._provenance = provenance
     for message in scenario.warnings():
         warnings.warn(f"{source}: {message}", CostxWarning, stacklevel=3)
     return scenario
@@ -710,7 +772,9 @@ def read_toml_file(path: Path) -> dict[str, Any]:
     return parse_toml(text, str(path))
 
 
-def load_scenario(source: Scenario | Mapping[str, Any] | str | Path) -> Scenario:
+def load_scenario(
+    source: Scenario | Mapping[str, Any] | str | Path, dollar_year: int | None = None
+) -> Scenario:
     """Load and validate a scenario.
 
     Parameters
@@ -718,6 +782,11 @@ def load_scenario(source: Scenario | Mapping[str, Any] | str | Path) -> Scenario
     source
         A path to a TOML file, a mapping with the same structure as the file, the name of
         a bundled scenario (see ``costx scenarios``), or a Scenario (returned unchanged).
+
+    dollar_year
+        Convert every cost to constant dollars of this year with the bundled price index
+        (catalog figures carry their dollar year; values written in the file take the
+        file's ``[scenario] dollar_year``).
 
     Returns
     -------
@@ -732,18 +801,20 @@ def load_scenario(source: Scenario | Mapping[str, Any] | str | Path) -> Scenario
     from costx import bundled
 
     if isinstance(source, Scenario):
-        return source
+        if dollar_year is None:
+            return source
+        return scenario_from_mapping(source.to_dict(), source.source, dollar_year)
     if isinstance(source, Mapping):
-        return scenario_from_mapping(source)
+        return scenario_from_mapping(source, dollar_year=dollar_year)
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_file() or (isinstance(source, Path) or path.suffix == ".toml"):
             if not path.exists():
                 raise ScenarioError(str(path), [Problem("", "no such file", None, False)])
-            return scenario_from_mapping(read_toml_file(path), str(path))
+            return scenario_from_mapping(read_toml_file(path), str(path), dollar_year)
         text = bundled.scenario_text(str(source))
         label = f"bundled:{source}"
-        return scenario_from_mapping(parse_toml(text, label), label)
+        return scenario_from_mapping(parse_toml(text, label), label, dollar_year)
     raise TypeError(
         f"load_scenario takes a path, a mapping, a bundled scenario name or a Scenario, "
         f"not {type(source).__name__}"

@@ -1,0 +1,300 @@
+"""The cited parameter catalog (data/catalog, installed as costx.data.catalog).
+
+Scenarios refer to entries with ``use = "sm6"``; :func:`resolve` fills in every field the
+scenario does not give from the entry and records where each value came from (the
+catalog entry and its sources, an assumption with its rationale, or the scenario file).
+:func:`to_dollar_year` converts costs to constant dollars of one year with the bundled,
+cited price index. docs/catalog.md describes the format.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from costx.errors import InputError, Problem
+
+SECTIONS = ("effectors", "threats", "assets")
+COST_FIELDS = ("unit_cost_usd", "cost_per_shot_usd", "barrel_cost_usd")
+
+
+@dataclass(frozen=True)
+class FieldRecord:
+    """One catalog figure: its value and where it comes from (or why it is assumed)."""
+
+    value: Any
+    sources: tuple[str, ...] = ()
+    year: int | None = None
+    dollar_year: int | None = None
+    confidence: str | None = None
+    note: str = ""
+    assumption: bool = False
+    rationale: str = ""
+
+    def as_dict(self) -> dict:
+        out: dict[str, Any] = {"value": self.value}
+        if self.assumption:
+            out.update(assumption=True, rationale=self.rationale)
+        else:
+            out.update(sources=list(self.sources), year=self.year, confidence=self.confidence)
+            if self.dollar_year is not None:
+                out["dollar_year"] = self.dollar_year
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    section: str
+    key: str
+    label: str
+    kind: str | None
+    description: str
+    fields: dict[str, FieldRecord] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    entries: dict[str, dict[str, Entry]]
+    sources: dict[str, dict[str, Any]]
+    price_index: dict[int, float]
+    price_source: dict[str, Any]
+
+    def entry(self, section: str, key: str) -> Entry | None:
+        return self.entries.get(section, {}).get(key)
+
+    def assumptions(self) -> list[tuple[str, str, FieldRecord]]:
+        """(section, entry, field) of every figure marked as an assumption."""
+        return [
+            (section, entry.key, name)
+            for section, entries in self.entries.items()
+            for entry in entries.values()
+            for name, rec in entry.fields.items()
+            if rec.assumption
+        ]
+
+
+def _read(name: str) -> dict:
+    entry = resources.files("costx.data").joinpath("catalog", name)
+    if not entry.is_file():
+        return {}
+    return tomllib.loads(entry.read_text(encoding="utf-8"))
+
+
+def _record(raw: Any, where: str) -> FieldRecord:
+    if not isinstance(raw, Mapping) or "value" not in raw:
+        raise InputError(f"catalog {where}: expected a table with a value")
+    sources = raw.get("sources", ())
+    if isinstance(sources, str):
+        sources = (sources,)
+    return FieldRecord(
+        value=raw["value"],
+        sources=tuple(sources),
+        year=raw.get("year"),
+        dollar_year=raw.get("dollar_year"),
+        confidence=raw.get("confidence"),
+        note=str(raw.get("note", "")),
+        assumption=bool(raw.get("assumption", False)),
+        rationale=str(raw.get("rationale", "")),
+    )
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """The bundled catalog (read once per process)."""
+    entries: dict[str, dict[str, Entry]] = {}
+    for section in SECTIONS:
+        raw = _read(f"{section}.toml")
+        entries[section] = {}
+        for key, table in raw.items():
+            if not isinstance(table, Mapping):
+                continue
+            fields = {
+                name: _record(rec, f"{section}.{key}.fields.{name}")
+                for name, rec in dict(table.get("fields", {})).items()
+            }
+            entries[section][key] = Entry(
+                section=section,
+                key=key,
+                label=str(table.get("label", key)),
+                kind=table.get("kind"),
+                description=str(table.get("description", "")),
+                fields=fields,
+                info=dict(table.get("info", {})),
+            )
+    prices = _read("price_index.toml")
+    index = {int(year): float(v) for year, v in dict(prices.get("index", {})).items()}
+    return Catalog(entries, _read("sources.toml"), index, dict(prices.get("source", {})))
+
+
+def _unknown_entry(path: str, section: str, key: str, catalog: Catalog) -> Problem:
+    known = sorted(catalog.entries.get(section, {}))
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return Problem(
+        path,
+        f"no catalog entry of that name in {section} (see `costx catalog {section}`){hint}",
+        key,
+    )
+
+
+def resolve(data: Mapping[str, Any]) -> tuple[dict, dict[str, dict], list[Problem]]:
+    """Fill in the fields of items that ``use`` a catalog entry.
+
+    Returns the completed data, the provenance of every field of every item (path ->
+    record: ``{"from": "catalog", "entry": ..., **figure}`` or ``{"from": "scenario"}``)
+    and problems (unknown entries, kind mismatches). Items without ``use`` are left as
+    they are and their fields recorded as coming from the scenario file.
+    """
+    out = copy.deepcopy(dict(data)) if isinstance(data, Mapping) else data
+    provenance: dict[str, dict] = {}
+    problems: list[Problem] = []
+    if not isinstance(out, dict):
+        return out, provenance, problems
+    catalog = load_catalog()
+    uses: dict[str, str] = {}  # scenario threat name -> catalog threat entry
+    lists = [("threats", out.get("threats")), ("effectors", out.get("effectors"))]
+    base = out.get("base")
+    if isinstance(base, dict):
+        lists.append(("assets", base.get("assets")))
+    for section, items in lists:
+        if not isinstance(items, list):
+            continue
+        prefix = "base.assets" if section == "assets" else section
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            path = _item_path(prefix, i, item)
+            where = f"{prefix}[{i}]"  # error messages use index paths, as validation does
+            for name in item:
+                if name not in ("use", "name"):
+                    provenance[f"{path}.{name}"] = {"from": "scenario"}
+            key = item.get("use")
+            if key is None:
+                continue
+            entry = catalog.entry(section, key) if isinstance(key, str) else None
+            if entry is None:
+                problems.append(_unknown_entry(f"{where}.use", section, key, catalog))
+                continue
+            if section == "effectors":
+                kind = item.get("kind", entry.kind)
+                if entry.kind is not None and kind != entry.kind:
+                    problems.append(
+                        Problem(
+                            f"{where}.kind",
+                            f"catalog entry {key!r} is a {entry.kind}, not a {kind}",
+                            kind,
+                        )
+                    )
+                    continue
+                item.setdefault("kind", entry.kind)
+            if section == "threats" and isinstance(item.get("name"), str):
+                uses[item["name"]] = key
+            for name, rec in entry.fields.items():
+                if name == "pk" or name in item:
+                    continue
+                item[name] = copy.deepcopy(rec.value)
+                provenance[f"{path}.{name}"] = {
+                    "from": "catalog",
+                    "entry": f"{section}.{key}",
+                    **rec.as_dict(),
+                }
+    # Effectors that use an entry and give no pk: the entry's pk against the scenario's
+    # threats that use catalog threats.
+    effectors = out.get("effectors")
+    if isinstance(effectors, list):
+        for i, item in enumerate(effectors):
+            if not isinstance(item, dict) or "pk" in item or not isinstance(item.get("use"), str):
+                continue
+            entry = catalog.entry("effectors", item["use"])
+            if entry is None or "pk" not in entry.fields or item.get("kind") == "laser":
+                continue
+            rec = entry.fields["pk"]
+            table = {}
+            for threat_name, threat_entry in uses.items():
+                if isinstance(rec.value, Mapping) and threat_entry in rec.value:
+                    table[threat_name] = rec.value[threat_entry]
+                    provenance[f"{_item_path('effectors', i, item)}.pk.{threat_name}"] = {
+                        "from": "catalog",
+                        "entry": f"effectors.{item['use']}",
+                        **{**rec.as_dict(), "value": rec.value[threat_entry]},
+                    }
+            item["pk"] = table
+    return out, provenance, problems
+
+
+def _item_path(prefix: str, index: int, item: dict) -> str:
+    """``effectors.sm2`` (by name, like sweep grid paths), or ``effectors[3]`` if unnamed."""
+    name = item.get("name")
+    return f"{prefix}.{name}" if isinstance(name, str) else f"{prefix}[{index}]"
+
+
+def _cost_paths(data: dict):
+    """(container, key, path) of every cost field in scenario data."""
+    lists = [("threats", data.get("threats")), ("effectors", data.get("effectors"))]
+    base = data.get("base")
+    if isinstance(base, dict):
+        lists.append(("base.assets", base.get("assets")))
+    for prefix, items in lists:
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            for key in COST_FIELDS:
+                if key in item:
+                    yield item, key, f"{_item_path(prefix, i, item)}.{key}"
+
+
+def to_dollar_year(
+    data: dict, provenance: dict[str, dict], year: int
+) -> tuple[dict, list[Problem]]:
+    """Convert every cost to constant dollars of ``year`` with the bundled price index.
+
+    A cost's dollar year is the catalog figure's ``dollar_year``, or for values written in
+    the scenario file the file's ``[scenario] dollar_year``. value x index[year] /
+    index[dollar year]; the factor is recorded in the provenance.
+    """
+    catalog = load_catalog()
+    index = catalog.price_index
+    problems: list[Problem] = []
+    if year not in index:
+        years = f"{min(index)}-{max(index)}" if index else "none"
+        raise InputError(f"dollar year {year}: the bundled price index covers {years}")
+    info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
+    file_year = info.get("dollar_year")
+    for item, key, path in list(_cost_paths(data)):
+        record = provenance.setdefault(path, {"from": "scenario"})
+        source_year = record.get("dollar_year") if record.get("from") == "catalog" else file_year
+        if source_year is None:
+            problems.append(
+                Problem(
+                    path,
+                    f"cannot convert to {year} dollars: no dollar year (set [scenario] "
+                    "dollar_year for costs written in the file)",
+                    None,
+                    False,
+                )
+            )
+            continue
+        if int(source_year) not in index:
+            problems.append(
+                Problem(path, f"no price index for dollar year {source_year}", None, False)
+            )
+            continue
+        factor = index[year] / index[int(source_year)]
+        if isinstance(item[key], int | float) and not isinstance(item[key], bool):
+            item[key] = float(item[key]) * factor
+            record["converted"] = {"from_year": int(source_year), "to_year": year,
+                                   "factor": factor}  # fmt: skip
+    if isinstance(data.get("scenario"), dict):
+        data["scenario"]["dollar_year"] = year
+    return data, problems

@@ -1,0 +1,177 @@
+"""The cited catalog: every figure sourced or marked as an assumption; `use` and provenance."""
+
+import math
+
+import pytest
+
+import costx
+from costx import bundled
+from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
+from costx.cli import main
+from costx.errors import ScenarioError
+
+REQUIRED = {
+    "effectors": [
+        "sm2", "sm3_ib", "sm3_iia", "sm6", "essm", "ram", "pac3_mse", "thaad", "tamir",
+        "davids_sling", "arrow3", "coyote", "apkws", "hvp_railgun", "hvp_5in_gun", "laws",
+        "helios", "de_mshorad", "iron_beam", "dragonfire", "hel_300kw",
+    ],
+    "threats": [
+        "shahed_136", "houthi_owa_drone", "subsonic_ascm", "supersonic_ascm", "lacm", "srbm",
+        "mrbm", "asbm", "hgv",
+    ],
+    "assets": ["f35a", "f15ex", "kc46", "e3", "hardened_shelter", "runway"],
+}  # fmt: skip
+
+
+def test_the_catalog_has_every_required_entry():
+    catalog = load_catalog()
+    for section, names in REQUIRED.items():
+        missing = [n for n in names if catalog.entry(section, n) is None]
+        assert not missing, f"{section}: {missing}"
+
+
+def test_every_figure_has_a_source_or_is_an_assumption_with_a_rationale():
+    catalog = load_catalog()
+    problems = []
+    for section in SECTIONS:
+        for entry in catalog.entries[section].values():
+            for name, rec in entry.fields.items():
+                where = f"{section}.{entry.key}.{name}"
+                if rec.assumption:
+                    if len(rec.rationale) < 10:
+                        problems.append(f"{where}: assumption without a rationale")
+                    continue
+                if not rec.sources:
+                    problems.append(f"{where}: no source")
+                for key in rec.sources:
+                    if key not in catalog.sources:
+                        problems.append(f"{where}: unknown source {key}")
+                if rec.confidence not in ("A", "B", "C"):
+                    problems.append(f"{where}: confidence {rec.confidence!r}")
+                if rec.year is None:
+                    problems.append(f"{where}: no year")
+                if name in COST_FIELDS and rec.dollar_year is None:
+                    problems.append(f"{where}: a cost without its dollar year")
+    assert not problems, "\n".join(problems)
+
+
+def test_single_shot_kill_probabilities_and_laser_fluences_are_assumptions():
+    """The survey found no public Pk, lethal fluence or weather availability."""
+    catalog = load_catalog()
+    for section in SECTIONS:
+        for entry in catalog.entries[section].values():
+            for name in ("pk", "kill_fluence_j_cm2", "availability"):
+                if name in entry.fields:
+                    assert entry.fields[name].assumption, f"{section}.{entry.key}.{name}"
+    threats = set(catalog.entries["threats"])
+    for entry in catalog.entries["effectors"].values():
+        pk = entry.fields.get("pk")
+        if pk is not None:
+            assert set(pk.value) <= threats, entry.key
+
+
+def test_sources_have_title_publisher_and_tier():
+    for key, src in load_catalog().sources.items():
+        assert src.get("title") and src.get("publisher") and src.get("tier"), key
+
+
+def test_price_index_is_cited_and_increasing_over_the_decade():
+    catalog = load_catalog()
+    index = catalog.price_index
+    assert catalog.price_source.get("publisher") and catalog.price_source.get("url")
+    years = sorted(index)
+    assert years[0] <= 2015 and years[-1] >= 2023
+    assert index[2023] / index[2013] == pytest.approx(304.702 / 232.957)
+
+
+def _uses(threat_use="shahed_136", effector_use="sm2", **over):
+    data = {
+        "scenario": {"name": "cat"},
+        "threats": [{"name": "drone", "use": threat_use, "count": 4}],
+        "effectors": [{"name": "sam", "use": effector_use, "rounds": 8, **over}],
+    }
+    return data
+
+
+def test_use_fills_fields_and_records_provenance():
+    scenario = costx.load_scenario(_uses())
+    catalog = load_catalog()
+    sm2 = catalog.entry("effectors", "sm2")
+    sam = scenario.effectors[0]
+    assert sam.kind == "interceptor"
+    assert sam.cost_per_shot_usd == sm2.fields["cost_per_shot_usd"].value
+    assert sam.pk["drone"] == sm2.fields["pk"].value["shahed_136"]  # keyed by the threat's use
+    prov = scenario.provenance
+    cost = prov["effectors.sam.cost_per_shot_usd"]
+    assert cost["from"] == "catalog" and cost["entry"] == "effectors.sm2"
+    assert cost["sources"] and cost["dollar_year"] == 2024
+    assert prov["effectors.sam.rounds"] == {"from": "scenario"}
+    assert prov["effectors.sam.pk.drone"]["assumption"] is True
+    assumed = {path for path, _, _ in scenario.assumptions()}
+    assert "effectors.sam.pk.drone" in assumed and "threats.drone.detect_range_km" in assumed
+
+
+def test_scenario_values_override_the_catalog():
+    scenario = costx.load_scenario(_uses(cost_per_shot_usd=1.0, pk={"drone": 0.1}))
+    assert scenario.effectors[0].cost_per_shot_usd == 1.0
+    assert scenario.effectors[0].pk == {"drone": 0.1}
+    assert scenario.provenance["effectors.sam.cost_per_shot_usd"] == {"from": "scenario"}
+
+
+def test_unknown_entries_and_kind_mismatches_are_clear_errors():
+    with pytest.raises(ScenarioError) as err:
+        costx.load_scenario(_uses(effector_use="sm66"))
+    message = str(err.value)
+    assert "effectors[0].use: no catalog entry of that name in effectors" in message
+    assert "did you mean 'sm6'?" in message
+    with pytest.raises(ScenarioError, match=r"effectors\[0\].kind: catalog entry 'helios' is a "):
+        costx.load_scenario(_uses(effector_use="helios", kind="interceptor"))
+
+
+def test_constant_dollars_use_the_price_index():
+    catalog = load_catalog()
+    year = max(catalog.price_index)
+    plain = costx.load_scenario(_uses())
+    real = costx.load_scenario(_uses(), dollar_year=year)
+    factor = catalog.price_index[year] / catalog.price_index[2024]
+    assert real.effectors[0].cost_per_shot_usd == pytest.approx(
+        plain.effectors[0].cost_per_shot_usd * factor
+    )
+    converted = real.provenance["effectors.sam.cost_per_shot_usd"]["converted"]
+    assert converted == {"from_year": 2024, "to_year": year, "factor": factor}
+    assert real.scenario.dollar_year == year
+    with pytest.raises(ScenarioError, match="no dollar year"):
+        costx.load_scenario(
+            {**_uses(), "effectors": [{"name": "s", "kind": "interceptor", "rounds": 1,
+                                       "cost_per_shot_usd": 5.0, "pk": {"drone": 0.5},
+                                       "speed_mps": 900.0, "max_range_km": 20.0}]},
+            dollar_year=year,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", bundled.scenario_names())
+def test_every_bundled_scenario_runs_and_lists_its_assumptions(name):
+    scenario = costx.load_scenario(name)
+    result = costx.simulate(scenario, trials=300, seed=1, keep_trials=False)
+    summary = result.summary()
+    assert math.isfinite(summary.loc["defense_cost_usd", "mean"])
+    assert scenario.assumptions(), "every bundled scenario rests on some assumptions"
+
+
+def test_catalog_command_lists_entries_with_sources(capsys):
+    assert main(["catalog"]) == 0
+    out = capsys.readouterr().out
+    for name in ("sm6", "shahed_136", "f35a"):
+        assert name in out
+    assert main(["catalog", "effectors", "sm6"]) == 0
+    out = capsys.readouterr().out
+    assert "cost_per_shot_usd" in out and "[S2]" in out and "ASSUMPTION" in out
+    assert main(["catalog", "effectors", "nope"]) == 2
+
+
+def test_run_prints_the_assumptions(tmp_path, capsys):
+    out_file = str(tmp_path / "r.parquet")
+    assert main(["run", "red_sea_2024", "--trials", "200", "--out", out_file]) == 0
+    out = capsys.readouterr().out
+    assert "Assumptions" in out and "pk" in out
