@@ -352,17 +352,22 @@ def paired_difference_table(
 ) -> pd.DataFrame:
     """Measure(point) - measure(baseline), with intervals from the paired trials.
 
-    ``joint`` holds the moments of the point's columns followed by the baseline's (same
-    trials, same seed: common random numbers), so the variance of the difference uses
-    their covariance: by the delta method, se^2 = g' S g / n with g the gradient of the
-    difference with respect to the joint means.
+    ``joint`` holds the moments of the point's columns (``p:``) followed by the baseline's
+    (``b:``; same trials, same seed: common random numbers), so the variance of the
+    difference uses their covariance: by the delta method, se^2 = g' S g / n with g the
+    gradient of the difference with respect to the joint means. Measures the baseline
+    lacks are left out.
     """
-    k = len(joint.columns) // 2
-    columns = [c.removeprefix("p:") for c in joint.columns[:k]]
+    k = sum(1 for c in joint.columns if c.startswith("p:"))  # point columns come first
+    point_columns = [c.removeprefix("p:") for c in joint.columns[:k]]
+    base_columns = [c.removeprefix("b:") for c in joint.columns[k:]]
     mu, cov, n = joint.mean(), joint.cov(), joint.n
     rows = []
-    pairs = zip(measures(scenario, columns), measures(base_scenario, columns), strict=True)
-    for mp, mb in pairs:
+    base_measures = {m.name: m for m in measures(base_scenario, base_columns)}
+    for mp in measures(scenario, point_columns):
+        mb = base_measures.get(mp.name)
+        if mb is None:  # e.g. damage at a dispersal site the baseline does not have
+            continue
         diff = mp.value(mu[:k]) - mb.value(mu[k:])
         grad = np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])])
         se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan

@@ -129,15 +129,16 @@ def python_single_layer(
     return leaked, fired
 
 
-def rng_ns_per_draw(draws: int = 20_000_000) -> float:
-    """Measured cost of one keyed uniform draw (the random-number floor), ns per draw."""
-    from costx.kernels.rng import uniforms
+def rng_ns_per_draw(draws: int = 50_000_000) -> float:
+    """Measured cost of one keyed uniform draw (the random-number floor), ns per draw.
 
-    counters = np.arange(draws, dtype=np.uint64)
-    out = np.empty(draws)
-    uniforms(np.uint64(1), 0, counters[:1000], out[:1000])  # compile or load
+    Sums the draws in a loop (no memory traffic), one thread.
+    """
+    from costx.kernels.rng import sum_uniforms
+
+    sum_uniforms(np.uint64(1), 1000)  # compile or load
     started = time.perf_counter()
-    uniforms(np.uint64(1), 0, counters, out)
+    sum_uniforms(np.uint64(1), draws)
     return (time.perf_counter() - started) / draws * 1e9
 
 
@@ -183,3 +184,58 @@ def startup_seconds(trials: int = 10_000, cold: bool = False) -> float:
             capture_output=True,
         )  # fmt: skip
         return time.perf_counter() - started
+
+
+# -- the suite of `costx bench` -----------------------------------------------------------
+
+PARTS = ("single_layer", "mixed_raid", "campaign", "rng")
+
+
+def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
+    """Measure the benchmark workloads on this machine (what `costx bench` prints).
+
+    Each row: workload, variant, trials, seconds, trials per second. ``scenario`` adds the
+    user's own scenario (1 and all threads).
+    """
+    import numba
+
+    from costx.scenario import load_scenario
+
+    threads = numba.config.NUMBA_NUM_THREADS
+    rows: list[dict] = []
+
+    def add(workload, variant, n, seconds):
+        rows.append({"workload": workload, "variant": variant, "trials": n,
+                     "seconds": seconds, "trials_per_s": n / seconds})  # fmt: skip
+
+    if scenario is not None:
+        s = load_scenario(scenario)
+        for t in sorted({1, threads}):
+            add(s.name, f"{t} thread(s)", trials, time_simulate(s, trials, threads=t))
+    if "single_layer" in parts:
+        s = single_layer()
+        for t in sorted({1, threads}):
+            add("single_layer", f"kernel, {t} thread(s)", trials, time_simulate(s, trials, t))
+        n = min(trials, 200_000)
+        started = time.perf_counter()
+        numpy_single_layer(n)
+        add("single_layer", "NumPy reference", n, time.perf_counter() - started)
+        n = min(trials, 3_000)
+        started = time.perf_counter()
+        python_single_layer(n)
+        add("single_layer", "pure Python reference", n, time.perf_counter() - started)
+    if "mixed_raid" in parts:
+        for policy in ("layered", "cost_aware"):
+            data = load_scenario("ddg_mixed_raid").to_dict()
+            data["scenario"]["policy"] = policy
+            n = trials if policy == "layered" else max(trials // 20, 1000)
+            add("mixed_raid", f"{policy}, {threads} thread(s)", n, time_simulate(data, n))
+    if "campaign" in parts:
+        n = max(trials // 4, 1000)
+        add("campaign", f"pacific_airbase, {threads} thread(s)", n,
+            time_simulate("pacific_airbase", n))  # fmt: skip
+    if "rng" in parts:
+        ns = rng_ns_per_draw()
+        rows.append({"workload": "rng", "variant": "ns per keyed uniform draw (1 thread)",
+                     "trials": 0, "seconds": ns * 1e-9, "trials_per_s": 1e9 / ns})  # fmt: skip
+    return rows

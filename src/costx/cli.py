@@ -114,6 +114,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser(
+        "plot",
+        help="draw the figures of a result file or a sweep folder",
+        description="Write PNG and SVG figures of a result (a Parquet file written by costx "
+        'run) or a sweep (its folder). Needs matplotlib: pip install "costx[plot]".',
+    )
+    p.add_argument("results", type=Path, metavar="RESULTS")
+    p.add_argument("--out", type=Path, required=True, help="folder for the figures")
+    p.add_argument("--format", action="append", choices=["png", "svg", "pdf"], default=None)
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report of a result or a sweep",
+        description="One HTML file with the scenario, the summary tables, the figures, the "
+        "assumptions and the sources of every catalog figure used; it opens offline.",
+    )
+    p.add_argument("results", type=Path, metavar="RESULTS")
+    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
         "warm",
         help="compile and cache every kernel (once per environment)",
         description="Compile every Numba kernel and store it in the cache (next to the "
@@ -321,6 +342,28 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_plot(args) -> int:
+    from costx.plotting import load_results, plot_all
+
+    result = load_results(args.results)
+    if args.out.exists() and not args.out.is_dir():
+        raise _usage(f"--out {args.out}: not a folder")
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = plot_all(result, args.out, formats=tuple(args.format or ("png", "svg")))
+    for path in written:
+        stdout.print(f"wrote {path}", soft_wrap=True)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from costx.plotting import load_results
+    from costx.report import write_report
+
+    path = write_report(load_results(args.results), args.out)
+    stdout.print(f"wrote {path}", soft_wrap=True)
+    return 0
+
+
 def cmd_warm(args) -> int:
     import numba
 
@@ -352,6 +395,17 @@ SWEEP_COLUMNS = [
     "cost_exchange_total_over_attack",
     "salvos_before_first_leak",
 ]
+
+
+SWEEP_HEADERS = {
+    "defense_cost_usd": "defense $",
+    "cost_per_kill_usd": "$ per kill",
+    "cost_exchange_defense_over_attack": "defense/attack",
+    "damage_usd": "damage $",
+    "runway_closed_h": "runway closed h",
+    "cost_exchange_total_over_attack": "total/attack",
+    "salvos_before_first_leak": "salvos before leak",
+}
 
 
 def cmd_sweep(args) -> int:
@@ -388,15 +442,18 @@ def cmd_sweep(args) -> int:
     )
     out = Table(title=title, title_justify="left")
     shown = [c for c in SWEEP_COLUMNS if c in table.columns]
-    for c in result.grid_columns + shown:
-        out.add_column(c, justify="right")
+    for c in result.grid_columns:  # the last two parts of a path say what it is
+        out.add_column(".".join(c.split(".")[-2:]), justify="right")
+    for c in shown:
+        out.add_column(SWEEP_HEADERS.get(c, c), justify="right")
     for i in range(len(table)):
         cells = [str(table[c].iloc[i]) for c in result.grid_columns]
         for c in shown:
             unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
             cells.append(_fmt(float(table[c].iloc[i]), unit))
         out.add_row(*cells)
-    stdout.print(out)
+    wide = stdout if stdout.is_terminal else Console(highlight=False, soft_wrap=True, width=240)
+    wide.print(out)
     stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
     return 0
 

@@ -28,6 +28,13 @@ METADATA_KEY = b"costx"
 FORMAT = "costx.simulation/1"
 
 
+def _usual_mode(fd: int) -> None:
+    """Give a temporary file the mode a plain open() would (mkstemp makes it 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)
+
+
 def write_table_atomic(table: pa.Table, path: Path) -> Path:
     """Write ``table`` to ``path`` via a temporary file and an atomic rename."""
     path = Path(path)
@@ -36,6 +43,7 @@ def write_table_atomic(table: pa.Table, path: Path) -> Path:
         raise InputError(f"{path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        _usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
             fh.flush()
@@ -50,8 +58,11 @@ def write_table_atomic(table: pa.Table, path: Path) -> Path:
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
     """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -72,6 +83,7 @@ def result_metadata(result: SimulationResult) -> dict:
         "costx_version": __version__,
         "scenario_name": result.scenario.name,
         "scenario_toml": result.scenario.to_toml(),
+        "provenance": result.scenario.provenance,
         "seed": result.seed,
         "trials": result.n_trials,
         "kind": "trials" if result.has_trials else "summary",
@@ -136,6 +148,7 @@ def read_result(path: str | Path) -> SimulationResult:
     scenario = scenario_from_mapping(
         parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
     )
+    scenario._provenance = meta.get("provenance", {})  # where each value came from
     trials = pd.read_parquet(path) if meta["kind"] == "trials" else None
     salvos = None
     if meta.get("salvos_file"):

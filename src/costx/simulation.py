@@ -116,6 +116,14 @@ class SimulationResult:
     def has_salvos(self) -> bool:
         return self._salvos is not None
 
+    @property
+    def plot(self):
+        """Figures: ``result.plot.cost_per_kill()``, ``.leakers()``, ``.campaign()``
+        (matplotlib Axes; needs ``pip install "costx[plot]"``)."""
+        from costx.plotting import SimulationPlots
+
+        return SimulationPlots(self)
+
     def summary(self) -> pd.DataFrame:
         """Means with 95 % confidence intervals, one row per measure (see aggregate.py)."""
         if self._summary is None:

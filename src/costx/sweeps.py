@@ -134,12 +134,13 @@ def build_points(scenario: Scenario, points: list[dict]) -> list[Scenario]:
                             for p in err.problems)  # fmt: skip
     if problems:
         raise ScenarioError("sweep", problems)
-    columns = {tuple(_columns(s)) for s in out}
-    if len(columns) > 1:
-        raise InputError(
-            "grid: the points have different result columns (a grid may change values, "
-            "not the structure of the scenario)"
-        )
+    # The grid sets explicit values, so each point's provenance is the base scenario's
+    # with the grid's paths marked as such.
+    for point, s in zip(points, out, strict=True):
+        provenance = scenario.provenance
+        for path, value in point.items():
+            provenance[path] = {"from": "sweep grid", "value": _jsonable(value)}
+        s._provenance = provenance
     return out
 
 
@@ -242,19 +243,20 @@ class SweepResult:
         self._table: pd.DataFrame | None = None
 
     def moments(self, index: int) -> Moments:
-        """The point's own moments (the first half of its joint moments)."""
-        joint = self._joint[index]
-        k = len(joint.columns) // 2
-        return Moments(
-            tuple(c[2:] for c in joint.columns[:k]),
-            joint.n,
-            joint.s1[:k],
-            tuple(row[:k] for row in joint.s2[:k]),
-        )
+        """The point's own moments (the ``p:`` part of its joint moments)."""
+        return _own(self._joint[index])
 
     def summary(self, index: int) -> pd.DataFrame:
         """The summary table of one point, as ``SimulationResult.summary()``."""
         return summary_table(self.scenarios[index], self.moments(index))
+
+    @property
+    def plot(self):
+        """Figures: ``result.plot.cost_per_kill(x=..., hue=...)``, ``.p_any_leak()``,
+        ``.measure(name)``, ``.heatmap(x, y)`` (matplotlib Axes; ``costx[plot]``)."""
+        from costx.plotting import SweepPlots
+
+        return SweepPlots(self)
 
     @property
     def grid_columns(self) -> list[str]:
@@ -317,6 +319,22 @@ class SweepResult:
         raise InputError(f"baseline: a point index or its grid values, not {key!r}")
 
     @property
+    def has_trials(self) -> bool:
+        return self._trials is not None
+
+    @property
+    def has_salvos(self) -> bool:
+        return self._salvos is not None
+
+    @property
+    def salvos(self) -> pd.DataFrame:
+        """Campaigns: per-salvo tables of every point (``keep_trials=True``), with ``point``."""
+        if self._salvos is None:
+            raise InputError("this sweep kept no per-salvo tables (not a campaign, or "
+                             "keep_trials=False, or read back from a folder)")  # fmt: skip
+        return self._salvos
+
+    @property
     def trials(self) -> pd.DataFrame:
         """Per-trial tables of every point (``keep_trials=True``), with grid columns."""
         if self._trials is None:
@@ -354,6 +372,7 @@ def manifest(scenario, points, seed, trials, baseline, keep_trials) -> dict:
         "format": SWEEP_FORMAT,
         "costx_version": __version__,
         "scenario_toml": scenario.to_toml(),
+        "provenance": _jsonable(scenario.provenance),
         "points": _jsonable(points),
         "seed": seed,
         "trials": trials,
@@ -470,6 +489,7 @@ def read_sweep(folder: str | Path) -> SweepResult:
         raise InputError(f"{folder}: not a costx sweep folder (no {MANIFEST})")
     m = json.loads(path.read_text(encoding="utf-8"))
     scenario = load_scenario_text(m["scenario_toml"], f"{path}[scenario]")
+    scenario._provenance = m.get("provenance", {})
     points = m["points"]
     scenarios = build_points(scenario, points)
     store = SweepStore(folder, m)
@@ -608,7 +628,8 @@ def sweep(
 
 
 def _own(joint: Moments) -> Moments:
-    k = len(joint.columns) // 2
+    """The point's own moments out of its joint moments with the baseline."""
+    k = sum(1 for c in joint.columns if c.startswith("p:"))
     return Moments(tuple(c[2:] for c in joint.columns[:k]), joint.n, joint.s1[:k],
                    tuple(row[:k] for row in joint.s2[:k]))  # fmt: skip
 

@@ -1,0 +1,562 @@
+"""One self-contained HTML report of a simulation or sweep result.
+
+``write_report(result, path)`` writes a single HTML file that opens offline: inline CSS,
+figures embedded as inline SVG (text kept as text), no scripts and no external assets.
+Sections, each with an ``id``: ``scenario`` (name, description, the scenario as TOML),
+``summary`` (means and 95 % intervals; for a sweep the key measures of every point),
+``figures`` (every figure of :func:`costx.plotting.plot_all`), ``assumptions`` and
+``sources`` (the scenario's catalog provenance when it records one, else the fields
+left at their model default). All text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from costx.errors import InputError
+
+SECTIONS = ("scenario", "summary", "figures", "assumptions", "sources")
+NO_PROVENANCE = "no catalog provenance recorded for this scenario"
+
+# Columns of a sweep's summary in the report (those the sweep has), after the grid.
+SWEEP_MEASURES = (
+    "leakers",
+    "p_any_leak",
+    "defense_cost_usd",
+    "cost_per_kill_usd",
+    "cost_exchange_defense_over_attack",
+    "damage_usd",
+    "runway_closed_h",
+    "total_cost_usd",
+    "cost_exchange_total_over_attack",
+    "salvos_before_first_leak",
+)
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+       margin: 0 auto; max-width: 70rem; padding: 1rem 2rem 3rem; color: #1d1d1f;
+       line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.25rem; border-bottom: 1px solid #ccc; padding-bottom: 0.2rem;
+     margin-top: 2.2rem; }
+h3 { font-size: 1.05rem; }
+nav a { margin-right: 1rem; }
+.meta { color: #555; }
+pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: 0.8rem; overflow-x: auto;
+      font-size: 0.82rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; vertical-align: top; }
+th { background: #f6f8fa; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+figure { margin: 1.5rem 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: 0.85rem; }
+.note { background: #fff8c5; border: 1px solid #e3d38a; padding: 0.5rem 0.8rem; }
+"""
+
+
+def e(value: Any) -> str:
+    """HTML-escaped text of any value."""
+    return html.escape(str(value), quote=True)
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    """A number for a table cell, by unit (as the command line prints it)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "n/a"
+    if unit.startswith("USD"):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+    if unit == "probability":
+        return f"{v:.4f}"
+    return f"{v:,.3f}"
+
+
+def _interval(low: float, high: float, unit: str) -> str:
+    if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        return "n/a"
+    if low == high:
+        return "exact"
+    return f"{fmt(low, unit)} to {fmt(high, unit)}"
+
+
+def _measure_unit(measure: str, units: Mapping[str, str]) -> str:
+    if measure in units:
+        return units[measure]
+    if measure.endswith("_usd"):
+        return "USD"
+    return "probability" if measure.startswith("p_") else ""
+
+
+# -- sections -------------------------------------------------------------------------------
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[tuple[str, bool]]]) -> str:
+    """An HTML table; cells are (escaped html, numeric?)."""
+    out = ["<table>", "<thead><tr>"]
+    out.extend(f"<th>{e(h)}</th>" for h in header)
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>")
+        for cell, numeric in row:
+            out.append(f'<td class="num">{cell}</td>' if numeric else f"<td>{cell}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _cells(*texts: Any) -> list[tuple[str, bool]]:
+    """Escaped, non-numeric table cells."""
+    return [(e(t), False) for t in texts]
+
+
+def _scenario_section(result, is_sweep: bool) -> str:
+    from costx import __version__
+
+    s = result.scenario
+    parts = [f"<h2>Scenario: {e(s.name)}</h2>"]
+    if s.scenario.description:
+        parts.append(f"<p>{e(s.scenario.description)}</p>")
+    facts = [
+        ("scenario", s.name),
+        ("loaded from", s.source),
+        ("policy", s.scenario.policy),
+        ("threats launched", f"{s.launched:,}"),
+        ("cost of the raid", f"{s.attack_cost_usd:,.0f} USD"),
+        ("seed", result.seed),
+        ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
+        ("costx version", __version__),
+    ]
+    if s.campaign is not None:
+        facts.insert(
+            4,
+            (
+                "campaign",
+                f"{s.campaign.n_salvos} salvos, one every {s.campaign.interval_h:g} hours",
+            ),
+        )
+    if is_sweep:
+        facts.append(("grid points", len(result.points)))
+        facts.append(("grid variables", ", ".join(result.grid_columns)))
+        facts.append(("paired differences against point", result.baseline))
+    parts.append(_table(["", ""], [[(e(k), False), (e(v), False)] for k, v in facts]))
+    parts.append("<h3>Scenario file (TOML)</h3>")
+    parts.append(f"<pre>{e(s.to_toml())}</pre>")
+    return _section("scenario", "".join(parts))
+
+
+def _summary_section(result, is_sweep: bool) -> str:
+    if not is_sweep:
+        summary = result.summary()
+        rows = []
+        for measure, r in summary.iterrows():
+            unit = r["unit"]
+            rows.append(
+                [
+                    (e(measure), False),
+                    (e(fmt(r["mean"], unit)), True),
+                    (e(_interval(r["ci95_low"], r["ci95_high"], unit)), True),
+                    (e(fmt(r["std_error"], unit)), True),
+                    (e(unit), False),
+                ]
+            )
+        body = (
+            "<h2>Summary</h2><p>Means over trials with 95 % confidence intervals (normal "
+            "intervals for means; delta-method intervals for cost per kill, a ratio of "
+            "totals). In a campaign every measure is a total over the salvos.</p>"
+            + _table(["measure", "mean", "95 % interval", "std. error", "unit"], rows)
+        )
+        return _section("summary", body)
+    table = result.table
+    units = result.summary(0)["unit"].to_dict()
+    measures = [m for m in SWEEP_MEASURES if m in table.columns]
+    header = ["point", *result.grid_columns]
+    for m in measures:
+        header.append(f"{m} ({units.get(m, '')})" if units.get(m) else m)
+    rows = []
+    for i in range(len(table)):
+        row = [(e(table["point"].iloc[i]), True)]
+        row.extend((e(table[c].iloc[i]), True) for c in result.grid_columns)
+        for m in measures:
+            unit = _measure_unit(m, units)
+            mean = fmt(table[m].iloc[i], unit)
+            interval = _interval(
+                table[f"{m}_ci95_low"].iloc[i], table[f"{m}_ci95_high"].iloc[i], unit
+            )
+            cell = (
+                e(mean)
+                if interval in ("exact", "n/a")
+                else (f"{e(mean)}<br><small>{e(interval)}</small>")
+            )
+            row.append((cell, True))
+        rows.append(row)
+    body = (
+        "<h2>Summary</h2><p>Every point of the sweep: mean and, below it, the 95 % "
+        "confidence interval of the key measures. All points share their random numbers "
+        "(common random numbers), so differences between points are less noisy than the "
+        "intervals suggest; the sweep's <code>compare()</code> gives paired intervals.</p>"
+        + _table(header, rows)
+    )
+    return _section("summary", body)
+
+
+_SVG_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
+
+
+def inline_svg(fig, key: str) -> str:
+    """A figure as inline SVG: no XML prologue, ids prefixed with ``key`` so that several
+    figures in one page do not share ids, text kept as text."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": key, "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = _SVG_PROLOGUE.sub("", buffer.getvalue(), count=1)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
+    svg = svg.replace(' id="', f' id="{key}-')
+    svg = svg.replace('href="#', f'href="#{key}-')
+    svg = svg.replace("url(#", f"url(#{key}-")
+    return svg
+
+
+def _figures_section(result) -> str:
+    from costx.plotting import figures
+
+    parts = ["<h2>Figures</h2>"]
+    count = 0
+    for i, (stem, fig) in enumerate(figures(result)):
+        title = fig.axes[0].get_title(loc="left").split("\n", 1)[0] if fig.axes else stem
+        parts.append(
+            f'<figure id="figure-{e(stem)}">{inline_svg(fig, f"f{i}")}'
+            f"<figcaption>{e(title)}</figcaption></figure>"
+        )
+        count += 1
+    if not count:
+        parts.append("<p>No figure applies to this result.</p>")
+    return _section("figures", "".join(parts))
+
+
+def _section(section_id: str, body: str) -> str:
+    return f'<section id="{section_id}">{body}</section>\n'
+
+
+# -- provenance -----------------------------------------------------------------------------
+
+
+def _record(value: Any) -> dict:
+    """A provenance record as a dict (a mapping, a pydantic model or a dataclass)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    if hasattr(value, "__dict__"):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_")}
+    return {"value": value}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} = {_text(v)}" for k, v in value.items())
+    if isinstance(value, Iterable):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+def _value(path: str, value: Any) -> str:
+    """A field value for a table: costs with thousands separators, empty text named."""
+    if value is None:
+        return "not set"
+    if isinstance(value, str) and not value:
+        return "empty"
+    if isinstance(value, int | float) and not isinstance(value, bool) and path.endswith("_usd"):
+        return f"{value:,.0f} USD" if abs(value) >= 100 else f"{value:,.2f} USD"
+    if isinstance(value, Mapping) and not value:
+        return "empty table"
+    return _text(value)
+
+
+def _keys(value: Any) -> list[str]:
+    """Source keys of a record (a key, a list of keys, or nothing)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [_text(value)]
+    if isinstance(value, Iterable):
+        return [_text(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+_INDEXED = re.compile(r"^(threats|effectors|base\.assets)\[(\d+)\]")
+
+
+def named_path(scenario, path: str) -> str:
+    """``effectors[1].rounds`` -> ``effectors.sm6.rounds`` (list items by name, as in
+    sweep grids); other paths unchanged."""
+    match = _INDEXED.match(path)
+    if not match:
+        return path
+    section, index = match.group(1), int(match.group(2))
+    items = scenario.base.assets if section == "base.assets" and scenario.base else ()
+    if section != "base.assets":
+        items = getattr(scenario, section)
+    if index >= len(items):
+        return path
+    return f"{section}.{items[index].name}{path[match.end() :]}"
+
+
+def _catalog_sources() -> dict[str, dict]:
+    """The catalog's source list (key -> title, publisher, date, url, tier), if any."""
+    try:
+        from costx.catalog import load_catalog
+
+        return dict(load_catalog().sources)
+    except Exception:  # no catalog in this installation, or an unreadable one
+        return {}
+
+
+def _is_cited(record: dict) -> bool:
+    """A record that says more than 'the scenario file gave this value'."""
+    if record.get("assumption"):
+        return True
+    if record.get("from", "scenario") != "scenario":
+        return True
+    return bool(record.get("sources") or record.get("catalog") or record.get("entry"))
+
+
+def _entry(record: dict) -> str:
+    return _text(record.get("entry") or record.get("catalog"))
+
+
+def _assumption_rows(scenario, records: dict[str, dict]) -> list[tuple[str, Any, str, str]]:
+    """(path, value, rationale, catalog entry) of every assumed value."""
+    rows: list[tuple[str, Any, str, str]] = []
+    method = getattr(scenario, "assumptions", None)
+    if callable(method):
+        for path, value, rationale in method():
+            rows.append((path, value, rationale, _entry(records.get(path, {}))))
+        return rows
+    for path, r in records.items():
+        if r.get("assumption"):
+            rationale = r.get("rationale") or ("" if r["assumption"] is True else r["assumption"])
+            rows.append((path, r.get("value"), _text(rationale), _entry(r)))
+    return rows
+
+
+def _provenance_sections(scenario) -> str:
+    provenance = getattr(scenario, "provenance", None)
+    records = {str(p): _record(r) for p, r in dict(provenance or {}).items()}
+    cited = {p: r for p, r in records.items() if _is_cited(r)}
+    note = "" if cited else f'<p class="note">{e(NO_PROVENANCE)}.</p>'
+
+    # Assumptions: values no source gives, then the model defaults the file relies on.
+    body = "<h2>Assumptions</h2>" + note
+    assumed = _assumption_rows(scenario, records)
+    if assumed:
+        body += (
+            "<p>Values that no public source gives: modelling choices, each with its "
+            "reason. Treat them as inputs to sweep, not as findings.</p>"
+            + _table(
+                ["field", "value", "rationale", "catalog entry"],
+                [
+                    _cells(named_path(scenario, p), _value(p, v), why, entry)
+                    for p, v, why, entry in assumed
+                ],
+            )
+        )
+    elif cited:
+        body += "<p>The scenario's provenance marks no value as an assumption.</p>"
+    defaults = default_fields(scenario)
+    body += (
+        "<h3>Model defaults</h3><p>Fields the scenario leaves at the model's default (the "
+        "value the model assumes when a file does not set it); check that each fits the "
+        "case.</p>"
+    )
+    rows = [_cells(p, _value(p, v)) for p, v in defaults]
+    body += _table(["field", "model default"], rows) if rows else "<p>None.</p>"
+    parts = [_section("assumptions", body)]
+
+    # Sources: every value taken from the catalog, and the sources it cites.
+    body = "<h2>Sources</h2>" + note
+    if not cited:
+        body += (
+            f"<p>The scenario was loaded from <code>{e(scenario.source)}</code>; its values "
+            "are the analyst's inputs. Bundled scenario files cite the source, year, dollar "
+            "year and confidence tier of each number in comments, which a result file does "
+            "not keep; see the scenario file and docs/sources.md.</p>"
+        )
+        return "".join(parts) + _section("sources", body)
+    library = _catalog_sources()
+    citing: dict[str, list[str]] = {}
+    rows = []
+    for path, r in cited.items():
+        if r.get("assumption") and not r.get("sources"):
+            continue
+        name = named_path(scenario, path)
+        keys = _keys(r.get("sources", r.get("source")))
+        for key in keys:
+            citing.setdefault(key, []).append(name)
+        details = [
+            f"{k.replace('_', ' ')}: {_text(r[k])}"
+            for k in ("year", "dollar_year")
+            if r.get(k) is not None
+        ]
+        converted = r.get("converted")
+        if isinstance(converted, Mapping):
+            details.append(
+                f"converted from {converted.get('from_year')} to {converted.get('to_year')} "
+                f"dollars (x {float(converted.get('factor', math.nan)):.4f})"
+            )
+        if r.get("note"):
+            details.append(_text(r["note"]))
+        rows.append(
+            [
+                (e(name), False),
+                (e(_value(path, r.get("value"))), False),
+                (e(_entry(r)), False),
+                (e(", ".join(keys)) or "&mdash;", False),
+                (e(_text(r.get("confidence"))), False),
+                ("<br>".join(e(d) for d in details), False),
+            ]
+        )
+    body += "<h3>Values from the catalog</h3>"
+    body += (
+        _table(["field", "value", "catalog entry", "sources", "confidence", "details"], rows)
+        if rows
+        else "<p>None.</p>"
+    )
+    if citing:
+        items = []
+        for key in sorted(citing, key=_source_order):
+            info = library.get(key, {})
+            described = ", ".join(
+                _text(info[k]) for k in ("title", "publisher", "date") if info.get(k)
+            )
+            tier = f" (tier {_text(info['tier'])})" if info.get("tier") else ""
+            urls = _keys(info.get("url"))
+            link = "".join(
+                f' <a href="{e(u)}">{e(u)}</a>'
+                for u in urls
+                if u.startswith("https://") or u.startswith("http://")
+            )
+            items.append(
+                f"<li><b>{e(key)}</b> {e(described) or '(not in the catalog source list)'}"
+                f"{e(tier)}{link}<br><span class='meta'>cited for "
+                f"{e(', '.join(citing[key]))}</span></li>"
+            )
+        body += "<h3>Sources cited</h3><ul>" + "".join(items) + "</ul>"
+    parts.append(_section("sources", body))
+    return "".join(parts)
+
+
+def _source_order(key: str) -> tuple:
+    match = re.match(r"^([A-Za-z]*)(\d+)$", key)
+    return (match.group(1), int(match.group(2)), key) if match else (key, 0, key)
+
+
+def default_fields(scenario) -> list[tuple[str, Any]]:
+    """Fields whose value equals the model default, as (dotted path, value); list items
+    are addressed by name, as in sweep grids (``effectors.sm2.channels``). Catalog
+    references (``use``) are left out."""
+    from pydantic import BaseModel
+
+    out: list[tuple[str, Any]] = []
+
+    def walk(model: BaseModel, prefix: str) -> None:
+        for name, field in type(model).model_fields.items():
+            value = getattr(model, name)
+            path = f"{prefix}{name}"
+            if isinstance(value, BaseModel):
+                walk(value, f"{path}.")
+                continue
+            if isinstance(value, tuple) and value and all(isinstance(v, BaseModel) for v in value):
+                for i, item in enumerate(value):
+                    walk(item, f"{path}.{getattr(item, 'name', i)}.")
+                continue
+            if field.is_required() or name in ("use", "assumptions"):
+                continue
+            default = field.get_default(call_default_factory=True)
+            if value == default and type(value) is type(default):
+                out.append((path, value))
+
+    walk(scenario, "")
+    return out
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def render_report(result) -> str:
+    """The report as an HTML string (see :func:`write_report`)."""
+    from costx.plotting import is_sweep_result
+    from costx.simulation import SimulationResult
+
+    is_sweep = is_sweep_result(result)
+    if not is_sweep and not isinstance(result, SimulationResult):
+        raise InputError(
+            f"expected a SimulationResult or a SweepResult, not {type(result).__name__}"
+        )
+    s = result.scenario
+    kind = "sweep" if is_sweep else "simulation"
+    title = f"costx {kind} report: {s.name}"
+    nav = "".join(f'<a href="#{sid}">{sid}</a>' for sid in SECTIONS)
+    body = [
+        f"<h1>{e(title)}</h1>",
+        f'<p class="meta">{e(s.scenario.description)}</p>' if s.scenario.description else "",
+        f"<nav>{nav}</nav>\n",
+        _scenario_section(result, is_sweep),
+        _summary_section(result, is_sweep),
+        _figures_section(result),
+        _provenance_sections(s),
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        + "".join(body)
+        + "</body>\n</html>\n"
+    )
+
+
+def write_report(result, path: str | Path) -> Path:
+    """Write one self-contained HTML report of a SimulationResult or SweepResult to
+    ``path`` (atomically); returns the path. Needs matplotlib for the figures."""
+    from costx.io import write_bytes_atomic
+    from costx.plotting import _require_matplotlib
+
+    _require_matplotlib()
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for the report")
+    if not folder.is_dir():
+        raise InputError(f"{path}: folder {folder} does not exist")
+    return write_bytes_atomic(render_report(result).encode("utf-8"), path)
