@@ -24,8 +24,8 @@ The rules (README, "What it computes") in brief:
 * Nobody engages a dead threat or one inside another engagement; threats are served in
   order of urgency (earliest impact first, ties by lower index).
 * Policies: ``LAYERED`` engages the most urgent eligible threat as soon as possible;
-  ``COST_AWARE`` holds fire while a cheaper effector is predicted to engage the threat in
-  time (see ``_should_hold`` for the prediction rule).
+  ``COST_AWARE`` holds fire while a cheaper effector is predicted to be done with the
+  threat before the holder's last chance (``_plan`` and the hold rule in ``_run_trials``).
 
 Cost per trial is linear in the number of threats for the layered policy: each effector
 keeps, per threat group, a linked list of threats it may still engage (sorted by arrival,
@@ -103,6 +103,7 @@ ENGAGED = 1
 DEAD = 2
 
 KILL_TABLE_CELLS = 128  # cells of the planning table of laser kill range vs start range
+SCAN = -2  # marks a group whose candidate must be looked for (see _run_trials)
 EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
 TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
 
@@ -137,12 +138,12 @@ def _sift(keys, idx, root, n):
             return
 
 
-@jit
+@jit(inline="always")
 def _range_km(r0, v, t_seen, t):
     return r0 - v * (t - t_seen) * 1e-3
 
 
-@jit
+@jit(inline="always")
 def _entry_time(r0, v, t_seen, r_start_max):
     """First time at which the threat's range is at most ``r_start_max``."""
     if r0 <= r_start_max:
@@ -150,7 +151,7 @@ def _entry_time(r0, v, t_seen, r_start_max):
     return t_seen + (r0 - r_start_max) * 1e3 / v
 
 
-@jit
+@jit(inline="always")
 def _last_start(r0, v, t_seen, r_start_min):
     """Last time at which the threat's range is at least ``r_start_min``."""
     return t_seen + (r0 - r_start_min) * 1e3 / v
@@ -204,45 +205,7 @@ def _planned_kill_range(kplan, eff_f, e, g, r_last_eg, r_start):
     return (1.0 - w) * kplan[e, g, k] + w * kplan[e, g, k + 1]
 
 
-@jit
-def _scan_group(
-    e, g, t, prev, p, max_eng, r_first, r_last, r0, v, state, t_seen, t_imp, eng_cnt, nxt, head
-):
-    """Walk effector e's list of group g from position p (prev: its predecessor or -1).
-
-    Unlinks threats that are permanently out of e's reach. Returns (candidate, its
-    predecessor, entry time): the first threat e may engage now, or -1 and the time at
-    which the first not-yet-reachable threat of the group comes within reach (inf if none).
-    """
-    while p >= 0:
-        s = state[p]
-        q = nxt[e, p]
-        gone = (
-            s == DEAD
-            or (s == FREE and t >= t_imp[p])
-            or eng_cnt[e, p] >= max_eng
-            or (t >= t_seen[p] and _range_km(r0, v, t_seen[p], t) < r_last - EPS_KM)
-        )
-        if gone:
-            if prev < 0:
-                head[e, g] = q
-            else:
-                nxt[e, prev] = q
-            p = q
-            continue
-        if s == ENGAGED:
-            prev = p
-            p = q
-            continue
-        if t < t_seen[p]:
-            return -1, prev, _entry_time(r0, v, t_seen[p], r_first)
-        if _range_km(r0, v, t_seen[p], t) > r_first + EPS_KM:
-            return -1, prev, _entry_time(r0, v, t_seen[p], r_first)
-        return p, prev, math.inf
-    return -1, prev, math.inf
-
-
-@jit
+@jit(inline="always")
 def _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen, start):
     """Duration of one engagement by kinetic effector c starting at ``start``."""
     u = eff_f[c, EF_SPEED_MPS]
@@ -363,9 +326,13 @@ def _plan(
 
 
 @jit
-def _run_salvo(
-    key,
-    counts,
+def _run_trials(
+    first,
+    last,
+    trial0,
+    seed,
+    counts_all,
+    resupply,
     policy,
     threat_f,
     threat_i,
@@ -408,418 +375,378 @@ def _run_salvo(
     ptr,
     det_ptr,
     entry_ptr,
-    leaked_row,
-    shots_row,
-    kills_row,
-    avail_row,
+    leaked,
+    shots,
+    kills,
+    avail,
+    rounds_end,
 ):
-    """Play one salvo; ``rounds_left`` carries the magazines in and out (campaigns)."""
-    n_groups = threat_i.shape[0]
-    n_eff = eff_i.shape[0]
-    gstart[0] = 0
-    for g in range(n_groups):
-        gstart[g + 1] = gstart[g] + counts[g]
-    n_threats = gstart[n_groups]
+    """Play trials first .. last - 1 (trial numbers trial0 + i), each a campaign of salvos.
 
-    # --- threats: arrival times, sorted within each group by (time, index) ---
-    t0 = math.inf
-    for g in range(n_groups):
-        n = counts[g]
-        kind = threat_i[g, TI_ARRIVAL]
-        start = threat_f[g, TF_START_S]
-        window = threat_f[g, TF_WINDOW_S]
-        for j in range(n):
-            if kind == ARRIVAL_SIMULTANEOUS:
-                ts = start
-            elif kind == ARRIVAL_STREAM:
-                ts = start + j * window / n
-            else:
-                ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
-            sort_key[j] = ts
-            sort_idx[j] = j
-        if kind == ARRIVAL_UNIFORM:
-            _sort_pairs(sort_key, sort_idx, n)
-        flight = threat_f[g, TF_RANGE_KM] * 1e3 / threat_f[g, TF_SPEED_MPS]
-        base = gstart[g]
-        for r in range(n):
-            p = base + r
-            t_seen[p] = sort_key[r]
-            t_imp[p] = sort_key[r] + flight
-            ident[p] = sort_idx[r]
-            grp[p] = g
-            state[p] = FREE
-        if n > 0 and sort_key[0] < t0:
-            t0 = sort_key[0]
-        det_ptr[g] = base
-
-    # --- effectors ---
-    weather = uniform(key, event_counter(WEATHER, 0, 0, 0, 0, 0))
-    for e in range(n_eff):
-        kind = eff_i[e, EI_KIND]
-        n_ch = eff_i[e, EI_CHANNELS]
-        shots_row[e] = 0
-        kills_row[e] = 0
-        next_launch[e] = -math.inf
-        plan_ver[e] = -1
-        if kind == KIND_LASER:
-            avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] else 0
-            active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
-        else:
-            avail_row[e] = 1
-            active[e] = 1 if (rounds_left[e] > 0 and n_ch > 0) else 0
-        for k in range(n_ch):
-            ch_free[e, k] = -math.inf
-            ch_rel[e, k] = math.inf
-            ch_thr[e, k] = -1
-            ch_kill[e, k] = 0
-            mag[e, k] = eff_f[e, EF_MAGAZINE_S]
-        for g in range(n_groups):
-            a = gstart[g]
-            b = gstart[g + 1]
-            entry_ptr[e, g] = a
-            head[e, g] = a if (can[e, g] and b > a) else -1
-            for p in range(a, b):
-                nxt[e, p] = p + 1 if p + 1 < b else -1
-                eng_cnt[e, p] = 0
-
-    # --- event loop ---
-    version = 0
-    t = t0
-    while n_threats > 0:
-        # Engagements whose outcome is known by now release their threats.
-        for e in range(n_eff):
-            for k in range(eff_i[e, EI_CHANNELS]):
-                if ch_thr[e, k] >= 0 and ch_rel[e, k] <= t:
-                    state[ch_thr[e, k]] = DEAD if ch_kill[e, k] else FREE
-                    ch_thr[e, k] = -1
-                    version += 1
-        for g in range(n_groups):
-            while det_ptr[g] < gstart[g + 1] and t_seen[det_ptr[g]] <= t:
-                det_ptr[g] += 1
-
-        t_next = math.inf
-        for oi in range(n_eff):
-            e = order[oi]
-            if not active[e]:
-                continue
-            kind = eff_i[e, EI_KIND]
-            n_ch = eff_i[e, EI_CHANNELS]
-            max_eng = eff_i[e, EI_MAX_ENGAGEMENTS]
-            while True:
-                # Capacity: a free channel (unit), rounds or lasing time, a ready launcher.
-                k_free = -1
-                for k in range(n_ch):
-                    if ch_thr[e, k] < 0 and ch_free[e, k] <= t:
-                        if kind != KIND_LASER or mag[e, k] > 0.0:
-                            k_free = k
-                            break
-                if k_free < 0:
-                    break
-                if kind != KIND_LASER:
-                    if rounds_left[e] <= 0:
-                        break
-                    if next_launch[e] > t:
-                        t_next = min(t_next, next_launch[e])
-                        break
-                # The most urgent threat e may engage now (cost_aware: and need not leave
-                # to a cheaper effector).
-                hold_end = math.inf
-                for g in range(n_groups):
-                    cand[g] = -1
-                    if can[e, g] and head[e, g] >= 0:
-                        c_, cp_, entry = _scan_group(
-                            e,
-                            g,
-                            t,
-                            -1,
-                            head[e, g],
-                            max_eng,
-                            r_first[e, g],
-                            r_last[e, g],
-                            threat_f[g, TF_RANGE_KM],
-                            threat_f[g, TF_SPEED_MPS],
-                            state,
-                            t_seen,
-                            t_imp,
-                            eng_cnt,
-                            nxt,
-                            head,
-                        )
-                        cand[g] = c_
-                        cand_prev[g] = cp_
-                        t_next = min(t_next, entry)
-                target = -1
-                while True:
-                    best_g = -1
-                    for g in range(n_groups):
-                        p = cand[g]
-                        if p >= 0 and (best_g < 0 or t_imp[p] < t_imp[cand[best_g]]):
-                            best_g = g
-                    if best_g < 0:
-                        break
-                    p = cand[best_g]
-                    if policy != POLICY_COST_AWARE:
-                        target = p
-                        break
-                    hold, until = _should_hold(
-                        e,
-                        p,
-                        best_g,
-                        t,
-                        version,
-                        threat_f,
-                        gstart,
-                        eff_f,
-                        eff_i,
-                        cpk,
-                        can,
-                        r_first,
-                        r_last,
-                        ltab,
-                        kplan,
-                        state,
-                        t_seen,
-                        t_imp,
-                        grp,
-                        eng_cnt,
-                        nxt,
-                        head,
-                        ch_free,
-                        ch_rel,
-                        ch_thr,
-                        mag,
-                        next_launch,
-                        rounds_left,
-                        active,
-                        plan,
-                        plan_t,
-                        plan_ver,
-                        slot,
-                        slot_mag,
-                        ptr,
-                    )
-                    if not hold:
-                        target = p
-                        break
-                    hold_end = min(hold_end, until)
-                    c_, cp_, entry = _scan_group(
-                        e,
-                        best_g,
-                        t,
-                        p,
-                        nxt[e, p],
-                        max_eng,
-                        r_first[e, best_g],
-                        r_last[e, best_g],
-                        threat_f[best_g, TF_RANGE_KM],
-                        threat_f[best_g, TF_SPEED_MPS],
-                        state,
-                        t_seen,
-                        t_imp,
-                        eng_cnt,
-                        nxt,
-                        head,
-                    )
-                    cand[best_g] = c_
-                    cand_prev[best_g] = cp_
-                    t_next = min(t_next, entry)
-                if hold_end > t:
-                    t_next = min(t_next, hold_end)
-                if target < 0:
-                    break
-
-                # Engage.
-                g = grp[target]
-                r0 = threat_f[g, TF_RANGE_KM]
-                v = threat_f[g, TF_SPEED_MPS]
-                state[target] = ENGAGED
-                ch_thr[e, k_free] = target
-                eng = eng_cnt[e, target]
-                eng_cnt[e, target] = eng + 1
-                version += 1
-                if kind == KIND_LASER:
-                    r_start = _range_km(r0, v, t_seen[target], t)
-                    r_kill = _laser_kill_range(
-                        ltab, eff_f, e, r_start, v, threat_f[g, TF_FLUENCE_J_CM2]
-                    )
-                    if math.isnan(r_kill):  # start within EPS_KM of the last chance
-                        r_kill = eff_f[e, EF_MIN_KM]
-                    dwell = (r_start - r_kill) * 1e3 / v
-                    shots_row[e] += 1
-                    if dwell <= mag[e, k_free]:
-                        mag[e, k_free] -= dwell
-                        kills_row[e] += 1
-                        ch_kill[e, k_free] = 1
-                        ch_rel[e, k_free] = t + dwell
-                        ch_free[e, k_free] = t + dwell + eff_f[e, EF_RETARGET_S]
-                    else:  # the unit runs out of lasing time and gives the threat up
-                        ch_kill[e, k_free] = 0
-                        ch_rel[e, k_free] = t + mag[e, k_free]
-                        ch_free[e, k_free] = ch_rel[e, k_free]
-                        mag[e, k_free] = 0.0
-                else:
-                    u = eff_f[e, EF_SPEED_MPS]
-                    interval = eff_f[e, EF_INTERVAL_S]
-                    p_kill = pk[e, g]
-                    killed = False
-                    last_meet = t
-                    last_launch = t
-                    for rd in range(eff_i[e, EI_SALVO]):
-                        if rounds_left[e] <= 0:
-                            break
-                        t_launch = t + rd * interval
-                        r_now = _range_km(r0, v, t_seen[target], t_launch)
-                        if rd > 0 and r_now < r_last[e, g] - EPS_KM:
-                            break  # too close for another round of this salvo
-                        rounds_left[e] -= 1
-                        shots_row[e] += 1
-                        last_launch = t_launch
-                        last_meet = t_launch + r_now * 1e3 / (u + v)
-                        if not killed:
-                            ctr = event_counter(KILL, e, eng, rd, g, ident[target])
-                            if uniform(key, ctr) < p_kill:
-                                killed = True
-                    if killed:
-                        kills_row[e] += 1
-                    ch_kill[e, k_free] = 1 if killed else 0
-                    ch_rel[e, k_free] = last_meet + eff_f[e, EF_ASSESS_S]
-                    ch_free[e, k_free] = ch_rel[e, k_free]
-                    next_launch[e] = last_launch + interval
-
-        # Next event: a release, a laser unit ready again, (cost_aware) a detection.
-        for e in range(n_eff):
-            for k in range(eff_i[e, EI_CHANNELS]):
-                if ch_thr[e, k] >= 0 and ch_rel[e, k] > t:
-                    t_next = min(t_next, ch_rel[e, k])
-                if ch_free[e, k] > t:
-                    t_next = min(t_next, ch_free[e, k])
-        if policy == POLICY_COST_AWARE:
-            # Holding fire depends on when decisions are taken, so under cost_aware every
-            # event of docs/model.md counts, also those at which the effector concerned
-            # cannot act: detections, launchers becoming ready, threats (not known dead)
-            # entering any effector's envelope.
-            for g in range(n_groups):
-                if det_ptr[g] < gstart[g + 1]:
-                    t_next = min(t_next, t_seen[det_ptr[g]])
-            for e in range(n_eff):
-                if eff_i[e, EI_KIND] != KIND_LASER and next_launch[e] > t:
-                    t_next = min(t_next, next_launch[e])
-                for g in range(n_groups):
-                    if not can[e, g]:
-                        continue
-                    r0 = threat_f[g, TF_RANGE_KM]
-                    v = threat_f[g, TF_SPEED_MPS]
-                    p = entry_ptr[e, g]
-                    while p < gstart[g + 1] and (
-                        state[p] == DEAD or _entry_time(r0, v, t_seen[p], r_first[e, g]) <= t
-                    ):
-                        p += 1
-                    entry_ptr[e, g] = p
-                    if p < gstart[g + 1]:
-                        t_next = min(t_next, _entry_time(r0, v, t_seen[p], r_first[e, g]))
-        if t_next == math.inf:
-            break
-        t = t_next
-
-    for g in range(n_groups):
-        n_leak = 0
-        for p in range(gstart[g], gstart[g + 1]):
-            if state[p] != DEAD:
-                n_leak += 1
-        leaked_row[g] = n_leak
-
-
-@jit
-def _should_hold(
-    e,
-    p,
-    g,
-    t,
-    version,
-    threat_f,
-    gstart,
-    eff_f,
-    eff_i,
-    cpk,
-    can,
-    r_first,
-    r_last,
-    ltab,
-    kplan,
-    state,
-    t_seen,
-    t_imp,
-    grp,
-    eng_cnt,
-    nxt,
-    head,
-    ch_free,
-    ch_rel,
-    ch_thr,
-    mag,
-    next_launch,
-    rounds_left,
-    active,
-    plan,
-    plan_t,
-    plan_ver,
-    slot,
-    slot_mag,
-    ptr,
-):
-    """Cost-aware prediction rule: should effector e hold fire on threat p now?
-
-    e holds if some effector c that is cheaper against p's type (lower expected cost per
-    kill; equal cost: lower index) is predicted by ``_plan`` to be done with p (laser: to
-    have killed it; kinetic: to have assessed its engagement) no later than e's own last
-    launch opportunity on p, so that e can still fire if the prediction fails or c
-    misses. Returns (hold, time at which e must decide again: that last opportunity).
+    One call per parallel task, so that arrays are passed (and reference-counted) once per
+    task rather than once per trial or per event.
     """
-    my_cost = cpk[e, g]
-    r0 = threat_f[g, TF_RANGE_KM]
-    v = threat_f[g, TF_SPEED_MPS]
-    for c in range(eff_i.shape[0]):
-        if c == e or not active[c] or not can[c, g]:
-            continue
-        if not (cpk[c, g] < my_cost or (cpk[c, g] == my_cost and c < e)):
-            continue
-        if plan_ver[c] != version or plan_t[c] != t:
-            _plan(
-                c,
-                t,
-                threat_f,
-                gstart,
-                eff_f,
-                eff_i,
-                can,
-                r_first,
-                r_last,
-                ltab,
-                kplan,
-                state,
-                t_seen,
-                t_imp,
-                grp,
-                eng_cnt,
-                nxt,
-                head,
-                ch_free,
-                ch_rel,
-                ch_thr,
-                mag,
-                next_launch,
-                rounds_left,
-                plan,
-                slot,
-                slot_mag,
-                ptr,
-            )
-            plan_ver[c] = version
-            plan_t[c] = t
-        my_last = _last_start(r0, v, t_seen[p], r_last[e, g])
-        if plan[c, p] <= my_last:
-            return True, my_last
-    return False, math.inf
+    n_salvos = counts_all.shape[0]
+    for i in range(first, last):
+        trial_key_i = trial_key(seed, trial0 + i)
+        for e in range(eff_i.shape[0]):
+            rounds_left[e] = eff_i[e, EI_ROUNDS]
+        for s in range(n_salvos):
+            key = trial_key_i if s == 0 else salvo_key(trial_key_i, s)
+            counts = counts_all[s]
+            leaked_row = leaked[i, s]
+            shots_row = shots[i, s]
+            kills_row = kills[i, s]
+            avail_row = avail[i, s]
+            n_groups = threat_i.shape[0]
+            n_eff = eff_i.shape[0]
+            gstart[0] = 0
+            for g in range(n_groups):
+                gstart[g + 1] = gstart[g] + counts[g]
+            n_threats = gstart[n_groups]
+
+            # --- threats: arrival times, sorted within each group by (time, index) ---
+            t0 = math.inf
+            for g in range(n_groups):
+                n = counts[g]
+                kind = threat_i[g, TI_ARRIVAL]
+                start = threat_f[g, TF_START_S]
+                window = threat_f[g, TF_WINDOW_S]
+                for j in range(n):
+                    if kind == ARRIVAL_SIMULTANEOUS:
+                        ts = start
+                    elif kind == ARRIVAL_STREAM:
+                        ts = start + j * window / n
+                    else:
+                        ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
+                    sort_key[j] = ts
+                    sort_idx[j] = j
+                if kind == ARRIVAL_UNIFORM:
+                    _sort_pairs(sort_key, sort_idx, n)
+                flight = threat_f[g, TF_RANGE_KM] * 1e3 / threat_f[g, TF_SPEED_MPS]
+                base = gstart[g]
+                for r in range(n):
+                    p = base + r
+                    t_seen[p] = sort_key[r]
+                    t_imp[p] = sort_key[r] + flight
+                    ident[p] = sort_idx[r]
+                    grp[p] = g
+                    state[p] = FREE
+                if n > 0 and sort_key[0] < t0:
+                    t0 = sort_key[0]
+                det_ptr[g] = base
+
+            # --- effectors ---
+            weather = uniform(key, event_counter(WEATHER, 0, 0, 0, 0, 0))
+            for e in range(n_eff):
+                kind = eff_i[e, EI_KIND]
+                n_ch = eff_i[e, EI_CHANNELS]
+                shots_row[e] = 0
+                kills_row[e] = 0
+                next_launch[e] = -math.inf
+                plan_ver[e] = -1
+                if kind == KIND_LASER:
+                    avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] else 0
+                    active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
+                else:
+                    avail_row[e] = 1
+                    active[e] = 1 if (rounds_left[e] > 0 and n_ch > 0) else 0
+                for k in range(n_ch):
+                    ch_free[e, k] = -math.inf
+                    ch_rel[e, k] = math.inf
+                    ch_thr[e, k] = -1
+                    ch_kill[e, k] = 0
+                    mag[e, k] = eff_f[e, EF_MAGAZINE_S]
+                for g in range(n_groups):
+                    a = gstart[g]
+                    b = gstart[g + 1]
+                    entry_ptr[e, g] = a
+                    head[e, g] = a if (can[e, g] and b > a) else -1
+                    for p in range(a, b):
+                        nxt[e, p] = p + 1 if p + 1 < b else -1
+                        eng_cnt[e, p] = 0
+
+            # --- event loop ---
+            version = 0
+            t = t0
+            while n_threats > 0:
+                # Engagements whose outcome is known by now release their threats.
+                for e in range(n_eff):
+                    for k in range(eff_i[e, EI_CHANNELS]):
+                        if ch_thr[e, k] >= 0 and ch_rel[e, k] <= t:
+                            state[ch_thr[e, k]] = DEAD if ch_kill[e, k] else FREE
+                            ch_thr[e, k] = -1
+                            version += 1
+                for g in range(n_groups):
+                    while det_ptr[g] < gstart[g + 1] and t_seen[det_ptr[g]] <= t:
+                        det_ptr[g] += 1
+
+                t_next = math.inf
+                for oi in range(n_eff):
+                    e = order[oi]
+                    if not active[e]:
+                        continue
+                    kind = eff_i[e, EI_KIND]
+                    n_ch = eff_i[e, EI_CHANNELS]
+                    max_eng = eff_i[e, EI_MAX_ENGAGEMENTS]
+                    while True:
+                        # Capacity: a free channel (unit), rounds or lasing time, a ready launcher.
+                        k_free = -1
+                        for k in range(n_ch):
+                            if ch_thr[e, k] < 0 and ch_free[e, k] <= t:
+                                if kind != KIND_LASER or mag[e, k] > 0.0:
+                                    k_free = k
+                                    break
+                        if k_free < 0:
+                            break
+                        if kind != KIND_LASER:
+                            if rounds_left[e] <= 0:
+                                break
+                            if next_launch[e] > t:
+                                t_next = min(t_next, next_launch[e])
+                                break
+                        # The most urgent threat e may engage now (cost_aware: and need not leave
+                        # to a cheaper effector).
+                        hold_end = math.inf
+                        for g in range(n_groups):
+                            # SCAN: walk e's list of g from the head (cand_prev = -1)
+                            cand[g] = SCAN if (can[e, g] and head[e, g] >= 0) else -1
+                            cand_prev[g] = -1
+                        target = -1
+                        while True:
+                            # Walk e's list of each group marked SCAN (from the head, or
+                            # after the candidate just held) to the first threat e may
+                            # engage now, unlinking threats permanently out of e's reach and
+                            # noting when the first one not yet in reach comes within it.
+                            for g in range(n_groups):
+                                if cand[g] != SCAN:
+                                    continue
+                                prev = cand_prev[g]
+                                p = head[e, g] if prev < 0 else nxt[e, prev]
+                                r0 = threat_f[g, TF_RANGE_KM]
+                                v = threat_f[g, TF_SPEED_MPS]
+                                found = -1
+                                while p >= 0:
+                                    st = state[p]
+                                    q = nxt[e, p]
+                                    seen = t >= t_seen[p]
+                                    if (
+                                        st == DEAD
+                                        or (st == FREE and t >= t_imp[p])
+                                        or eng_cnt[e, p] >= max_eng
+                                        or (
+                                            seen
+                                            and _range_km(r0, v, t_seen[p], t)
+                                            < r_last[e, g] - EPS_KM
+                                        )
+                                    ):
+                                        if prev < 0:
+                                            head[e, g] = q
+                                        else:
+                                            nxt[e, prev] = q
+                                        p = q
+                                        continue
+                                    if st == ENGAGED:
+                                        prev = p
+                                        p = q
+                                        continue
+                                    if (
+                                        not seen
+                                        or _range_km(r0, v, t_seen[p], t) > r_first[e, g] + EPS_KM
+                                    ):
+                                        t_next = min(
+                                            t_next, _entry_time(r0, v, t_seen[p], r_first[e, g])
+                                        )
+                                    else:
+                                        found = p
+                                    break
+                                cand[g] = found
+                                cand_prev[g] = prev
+                            best_g = -1
+                            for g in range(n_groups):
+                                p = cand[g]
+                                if p >= 0 and (best_g < 0 or t_imp[p] < t_imp[cand[best_g]]):
+                                    best_g = g
+                            if best_g < 0:
+                                break
+                            p = cand[best_g]
+                            if policy != POLICY_COST_AWARE:
+                                target = p
+                                break
+                            # Cost-aware prediction rule (docs/model.md, "Policies"): e holds
+                            # fire on p if an effector c cheaper against p's type (expected cost
+                            # per kill; ties: lower index) is predicted by _plan to be done with
+                            # p (laser: killed; kinetic: assessed) no later than e's own last
+                            # launch opportunity on p; e decides again then.
+                            hold = False
+                            until = math.inf
+                            g_p = best_g
+                            my_cost = cpk[e, g_p]
+                            my_last = _last_start(
+                                threat_f[g_p, TF_RANGE_KM],
+                                threat_f[g_p, TF_SPEED_MPS],
+                                t_seen[p],
+                                r_last[e, g_p],
+                            )
+                            for c in range(n_eff):
+                                if c == e or not active[c] or not can[c, g_p]:
+                                    continue
+                                if not (
+                                    cpk[c, g_p] < my_cost or (cpk[c, g_p] == my_cost and c < e)
+                                ):
+                                    continue
+                                if plan_ver[c] != version or plan_t[c] != t:
+                                    _plan(
+                                        c,
+                                        t,
+                                        threat_f,
+                                        gstart,
+                                        eff_f,
+                                        eff_i,
+                                        can,
+                                        r_first,
+                                        r_last,
+                                        ltab,
+                                        kplan,
+                                        state,
+                                        t_seen,
+                                        t_imp,
+                                        grp,
+                                        eng_cnt,
+                                        nxt,
+                                        head,
+                                        ch_free,
+                                        ch_rel,
+                                        ch_thr,
+                                        mag,
+                                        next_launch,
+                                        rounds_left,
+                                        plan,
+                                        slot,
+                                        slot_mag,
+                                        ptr,
+                                    )
+                                    plan_ver[c] = version
+                                    plan_t[c] = t
+                                if plan[c, p] <= my_last:
+                                    hold = True
+                                    until = my_last
+                                    break
+                            if not hold:
+                                target = p
+                                break
+                            hold_end = min(hold_end, until)
+                            cand[best_g] = SCAN  # continue the walk after p
+                            cand_prev[best_g] = p
+                        if hold_end > t:
+                            t_next = min(t_next, hold_end)
+                        if target < 0:
+                            break
+
+                        # Engage.
+                        g = grp[target]
+                        r0 = threat_f[g, TF_RANGE_KM]
+                        v = threat_f[g, TF_SPEED_MPS]
+                        state[target] = ENGAGED
+                        ch_thr[e, k_free] = target
+                        eng = eng_cnt[e, target]
+                        eng_cnt[e, target] = eng + 1
+                        version += 1
+                        if kind == KIND_LASER:
+                            r_start = _range_km(r0, v, t_seen[target], t)
+                            r_kill = _laser_kill_range(
+                                ltab, eff_f, e, r_start, v, threat_f[g, TF_FLUENCE_J_CM2]
+                            )
+                            if math.isnan(r_kill):  # start within EPS_KM of the last chance
+                                r_kill = eff_f[e, EF_MIN_KM]
+                            dwell = (r_start - r_kill) * 1e3 / v
+                            shots_row[e] += 1
+                            if dwell <= mag[e, k_free]:
+                                mag[e, k_free] -= dwell
+                                kills_row[e] += 1
+                                ch_kill[e, k_free] = 1
+                                ch_rel[e, k_free] = t + dwell
+                                ch_free[e, k_free] = t + dwell + eff_f[e, EF_RETARGET_S]
+                            else:  # the unit runs out of lasing time and gives the threat up
+                                ch_kill[e, k_free] = 0
+                                ch_rel[e, k_free] = t + mag[e, k_free]
+                                ch_free[e, k_free] = ch_rel[e, k_free]
+                                mag[e, k_free] = 0.0
+                        else:
+                            u = eff_f[e, EF_SPEED_MPS]
+                            interval = eff_f[e, EF_INTERVAL_S]
+                            p_kill = pk[e, g]
+                            killed = False
+                            last_meet = t
+                            last_launch = t
+                            for rd in range(eff_i[e, EI_SALVO]):
+                                if rounds_left[e] <= 0:
+                                    break
+                                t_launch = t + rd * interval
+                                r_now = _range_km(r0, v, t_seen[target], t_launch)
+                                if rd > 0 and r_now < r_last[e, g] - EPS_KM:
+                                    break  # too close for another round of this salvo
+                                rounds_left[e] -= 1
+                                shots_row[e] += 1
+                                last_launch = t_launch
+                                last_meet = t_launch + r_now * 1e3 / (u + v)
+                                if not killed:
+                                    ctr = event_counter(KILL, e, eng, rd, g, ident[target])
+                                    if uniform(key, ctr) < p_kill:
+                                        killed = True
+                            if killed:
+                                kills_row[e] += 1
+                            ch_kill[e, k_free] = 1 if killed else 0
+                            ch_rel[e, k_free] = last_meet + eff_f[e, EF_ASSESS_S]
+                            ch_free[e, k_free] = ch_rel[e, k_free]
+                            next_launch[e] = last_launch + interval
+
+                # Next event: a release, a laser unit ready again, (cost_aware) a detection.
+                for e in range(n_eff):
+                    for k in range(eff_i[e, EI_CHANNELS]):
+                        if ch_thr[e, k] >= 0 and ch_rel[e, k] > t:
+                            t_next = min(t_next, ch_rel[e, k])
+                        if ch_free[e, k] > t:
+                            t_next = min(t_next, ch_free[e, k])
+                if policy == POLICY_COST_AWARE:
+                    # Holding fire depends on when decisions are taken, so under cost_aware every
+                    # event of docs/model.md counts, also those at which the effector concerned
+                    # cannot act: detections, launchers becoming ready, threats (not known dead)
+                    # entering any effector's envelope.
+                    for g in range(n_groups):
+                        if det_ptr[g] < gstart[g + 1]:
+                            t_next = min(t_next, t_seen[det_ptr[g]])
+                    for e in range(n_eff):
+                        if eff_i[e, EI_KIND] != KIND_LASER and next_launch[e] > t:
+                            t_next = min(t_next, next_launch[e])
+                        for g in range(n_groups):
+                            if not can[e, g]:
+                                continue
+                            r0 = threat_f[g, TF_RANGE_KM]
+                            v = threat_f[g, TF_SPEED_MPS]
+                            p = entry_ptr[e, g]
+                            while p < gstart[g + 1] and (
+                                state[p] == DEAD
+                                or _entry_time(r0, v, t_seen[p], r_first[e, g]) <= t
+                            ):
+                                p += 1
+                            entry_ptr[e, g] = p
+                            if p < gstart[g + 1]:
+                                t_next = min(t_next, _entry_time(r0, v, t_seen[p], r_first[e, g]))
+                if t_next == math.inf:
+                    break
+                t = t_next
+
+            for g in range(n_groups):
+                n_leak = 0
+                for p in range(gstart[g], gstart[g + 1]):
+                    if state[p] != DEAD:
+                        n_leak += 1
+                leaked_row[g] = n_leak
+            for e in range(eff_i.shape[0]):
+                rounds_end[i, s, e] = rounds_left[e]
+                if eff_i[e, EI_KIND] != KIND_LASER:
+                    rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])
 
 
 @pjit
@@ -907,63 +834,58 @@ def simulate_trials(
         entry_ptr = np.empty((n_eff, n_groups), np.int64)
         first = task * TRIALS_PER_TASK
         last = min(n_trials, first + TRIALS_PER_TASK)
-        for i in range(first, last):
-            trial_key_i = trial_key(seed, trial0 + i)
-            for e in range(n_eff):
-                rounds_left[e] = eff_i[e, EI_ROUNDS]
-            for s in range(n_salvos):
-                key = trial_key_i if s == 0 else salvo_key(trial_key_i, s)
-                _run_salvo(
-                    key,
-                    counts[s],
-                    policy,
-                    threat_f,
-                    threat_i,
-                    gstart,
-                    eff_f,
-                    eff_i,
-                    pk,
-                    cpk,
-                    r_first,
-                    r_last,
-                    can,
-                    ltab,
-                    kplan,
-                    order,
-                    t_seen,
-                    t_imp,
-                    ident,
-                    grp,
-                    state,
-                    eng_cnt,
-                    nxt,
-                    head,
-                    ch_free,
-                    ch_rel,
-                    ch_thr,
-                    ch_kill,
-                    mag,
-                    next_launch,
-                    rounds_left,
-                    active,
-                    sort_key,
-                    sort_idx,
-                    plan,
-                    plan_t,
-                    plan_ver,
-                    cand,
-                    cand_prev,
-                    slot,
-                    slot_mag,
-                    ptr,
-                    det_ptr,
-                    entry_ptr,
-                    leaked[i, s],
-                    shots[i, s],
-                    kills[i, s],
-                    avail[i, s],
-                )
-                for e in range(n_eff):
-                    rounds_end[i, s, e] = rounds_left[e]
-                    if eff_i[e, EI_KIND] != KIND_LASER:
-                        rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])
+        _run_trials(
+            first,
+            last,
+            trial0,
+            seed,
+            counts,
+            resupply,
+            policy,
+            threat_f,
+            threat_i,
+            gstart,
+            eff_f,
+            eff_i,
+            pk,
+            cpk,
+            r_first,
+            r_last,
+            can,
+            ltab,
+            kplan,
+            order,
+            t_seen,
+            t_imp,
+            ident,
+            grp,
+            state,
+            eng_cnt,
+            nxt,
+            head,
+            ch_free,
+            ch_rel,
+            ch_thr,
+            ch_kill,
+            mag,
+            next_launch,
+            rounds_left,
+            active,
+            sort_key,
+            sort_idx,
+            plan,
+            plan_t,
+            plan_ver,
+            cand,
+            cand_prev,
+            slot,
+            slot_mag,
+            ptr,
+            det_ptr,
+            entry_ptr,
+            leaked,
+            shots,
+            kills,
+            avail,
+            rounds_end,
+        )

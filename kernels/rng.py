@@ -50,7 +50,11 @@ def mix64(z):
 
 @jit
 def splitmix64_next(state):
-    """One step of the SplitMix64 generator: returns (new_state, output)."""
+    """One step of the SplitMix64 generator: returns (new_state, output).
+
+    Called from Python, both come back as Python ints: wrap the state in np.uint64 before
+    passing it back in (a state above 2**63 would otherwise compile an int64 version).
+    """
     state = state + GOLDEN
     return state, mix64(state)
 
@@ -103,3 +107,13 @@ def uniforms(seed, trial, counters, out):
     key = trial_key(np.uint64(seed), trial)
     for i in range(counters.shape[0]):
         out[i] = uniform(key, counters[i])
+
+
+@jit
+def sum_uniforms(seed, n):
+    """Sum of n keyed uniforms of trial 0 (measures the cost of a draw without memory)."""
+    key = trial_key(seed, 0)
+    total = 0.0
+    for i in range(n):
+        total += uniform(key, np.uint64(i))
+    return total

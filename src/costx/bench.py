@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -140,18 +139,6 @@ def rng_ns_per_draw(draws: int = 50_000_000) -> float:
     started = time.perf_counter()
     sum_uniforms(np.uint64(1), draws)
     return (time.perf_counter() - started) / draws * 1e9
-
-
-@dataclass
-class BenchRow:
-    name: str
-    trials: int
-    seconds: float
-    threads: int | None = None
-
-    @property
-    def trials_per_s(self) -> float:
-        return self.trials / self.seconds if self.seconds > 0 else math.nan
 
 
 def time_simulate(scenario, trials: int, threads: int | None = None, repeat: int = 3) -> float:

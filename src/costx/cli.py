@@ -135,6 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
+        "bench",
+        help="measure how fast costx runs on this machine",
+        description="Time the benchmark workloads (single_layer against NumPy and pure "
+        "Python references, mixed_raid under both policies, the air-base campaign, the "
+        "random-number floor), or with SCENARIO your own scenario, and print trials per "
+        "second, to size a sweep before launching it. The full pytest-benchmark suite is "
+        "in benchmarks/ (see the README).",
+    )
+    p.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO")
+    p.add_argument("--trials", type=_positive_int, default=200_000)
+    p.add_argument(
+        "--part",
+        action="append",
+        choices=["single_layer", "mixed_raid", "campaign", "rng"],
+        default=None,
+        help="run only this part (repeatable)",
+    )
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
         "warm",
         help="compile and cache every kernel (once per environment)",
         description="Compile every Numba kernel and store it in the cache (next to the "
@@ -361,6 +381,25 @@ def cmd_report(args) -> int:
 
     path = write_report(load_results(args.results), args.out)
     stdout.print(f"wrote {path}", soft_wrap=True)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from costx.bench import PARTS, suite
+
+    parts = tuple(args.part) if args.part else (() if args.scenario else PARTS)
+    with stderr.status("measuring (compiles the kernels on first use)..."):
+        rows = suite(parts, trials=args.trials, scenario=args.scenario)
+    table = Table(title="costx bench (best of 3 runs, warm kernels)", title_justify="left")
+    for column in ("workload", "variant", "trials", "seconds", "trials/s"):
+        table.add_column(column, justify="right" if column != "variant" else "left")
+    for row in rows:
+        if row["workload"] == "rng":
+            table.add_row("rng", row["variant"], "", f"{row['seconds'] * 1e9:.2f} ns", "")
+            continue
+        table.add_row(row["workload"], row["variant"], f"{row['trials']:,}",
+                      f"{row['seconds']:.3f}", f"{row['trials_per_s']:,.0f}")  # fmt: skip
+    stdout.print(table)
     return 0
 
 

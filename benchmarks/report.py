@@ -1,0 +1,141 @@
+"""Turn pytest-benchmark JSON into the README's speed table.
+
+    pytest benchmarks --benchmark-enable --benchmark-json=bench.json
+    python benchmarks/report.py bench.json [--readme README.md]
+
+Prints a Markdown table (machine, date, versions, trials per second, and the ratios the
+performance targets are stated in) and, with --readme, replaces the part of the README
+between the markers ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _rows(data: dict) -> dict[str, dict]:
+    out = {}
+    for b in data["benchmarks"]:
+        stats, info = b["stats"], b.get("extra_info", {})
+        out[b["name"]] = {
+            "seconds": stats["min"],
+            "trials": info.get("trials"),
+            "info": info,
+        }
+    return out
+
+
+def _rate(row) -> float | None:
+    if row is None or not row["trials"]:
+        return None
+    return row["trials"] / row["seconds"]
+
+
+def table(data: dict) -> str:
+    rows = _rows(data)
+    machine = data.get("machine_info", {})
+    versions = data.get("commit_info", {})
+    cpu = machine.get("cpu", {})
+    lines = [
+        f"Measured {data.get('datetime', '?')[:19]} on {cpu.get('brand_raw', '?')}"
+        f" ({cpu.get('count', '?')} cores), Python "
+        f"{machine.get('python_version', '?')}, commit {versions.get('id', '?')[:10]}; "
+        "best of the timed rounds.",
+        "",
+        "| workload | variant | trials/s |",
+        "|---|---|---:|",
+    ]
+    for name, row in rows.items():
+        rate = _rate(row)
+        if rate is None:
+            continue
+        workload, _, variant = name.removeprefix("test_").partition("[")
+        lines.append(f"| {workload} | {variant.rstrip(']') or '-'} | {rate:,.0f} |")
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+
+    def ratio_line(label, value, target, fmt="{:.2f}x"):
+        if value is None:
+            return
+        met = "yes" if value >= target else "no"
+        lines.append(f"| {label} (target >= {fmt.format(target)}) | {fmt.format(value)} | {met} |")
+
+    k1 = _rate(rows.get("test_single_layer_kernel[1]"))
+    k2 = _rate(rows.get("test_single_layer_kernel[2]"))
+    npy = _rate(rows.get("test_single_layer_numpy"))
+    py = _rate(rows.get("test_single_layer_python"))
+    best = k2 or k1
+    ratio_line("single_layer kernel / NumPy reference", best / npy if best and npy else None, 3)
+    ratio_line("single_layer kernel / pure Python", best / py if best and py else None, 50)
+    ratio_line("single_layer 2 threads / 1 thread", k2 / k1 if k1 and k2 else None, 1.8)
+    floor = rows.get("test_rng_floor")
+    kernel = rows.get("test_single_layer_kernel[1]")
+    if floor and kernel:
+        ns = floor["seconds"] / floor["info"]["draws"] * 1e9
+        per_trial = kernel["seconds"] / kernel["trials"]
+        draws = kernel["info"].get("draws_per_trial", float("nan"))
+        over = per_trial / (draws * ns * 1e-9)
+        lines.append(
+            f"| kernel time / (draws x {ns:.2f} ns per draw), 1 thread (target <= 3) | "
+            f"{over:.1f} | {'yes' if over <= 3 else 'no'} |"
+        )
+    mixed = _rate(rows.get("test_mixed_raid[layered]"))
+    if mixed:
+        lines.append(
+            f"| mixed_raid layered, all threads (target >= 100,000 trials/s) | {mixed:,.0f} | "
+            f"{'yes' if mixed >= 100_000 else 'no'} |"
+        )
+    warm = rows.get("test_startup_warm")
+    cold = rows.get("test_startup_cold")
+    if warm:
+        lines.append(
+            f"| start-up, warm cache, 10k trials (target < 2 s) | {warm['seconds']:.2f} s | "
+            f"{'yes' if warm['seconds'] < 2 else 'no'} |"
+        )
+    if cold:
+        lines.append(
+            f"| start-up, cold cache (compilation), 10k trials (target < 30 s) | "
+            f"{cold['seconds']:.1f} s | {'yes' if cold['seconds'] < 30 else 'no'} |"
+        )
+    scaling = [(r["info"]["threats"], r["info"]["threads"], r["seconds"] / r["trials"])
+               for n, r in rows.items() if n.startswith("test_scaling_threats")]  # fmt: skip
+    if scaling:
+        lines += ["", "Cost per trial against threats (magazine 1.5 rounds per threat):", ""]
+        lines += ["| threats | threads | us per trial | us per threat |", "|---:|---:|---:|---:|"]
+        for threats, threads, per_trial in sorted(scaling):
+            lines.append(
+                f"| {threats} | {threads} | {per_trial * 1e6:.1f} | "
+                f"{per_trial * 1e6 / threats:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", type=Path)
+    parser.add_argument("--readme", type=Path, default=None)
+    args = parser.parse_args(argv)
+    text = table(json.loads(args.json.read_text()))
+    print(text)
+    if args.readme:
+        readme = args.readme.read_text()
+        if START not in readme or END not in readme:
+            print(f"{args.readme}: no {START} ... {END} markers", file=sys.stderr)
+            return 2
+        new = re.sub(
+            re.escape(START) + ".*?" + re.escape(END),
+            lambda _: f"{START}\n{text}\n{END}",
+            readme,
+            flags=re.S,
+        )
+        args.readme.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""single_layer: 64 threats in sequence, one interceptor, 96 rounds, pk 0.7, shoot-look-
+shoot, against a NumPy reference vectorized over trials and a pure-Python one.
+
+The three implement the same doctrine (costx.bench explains why it can be written
+exactly without the event machinery); test_the_three_agree checks that, so the speed
+ratios compare like with like. The RNG floor: a keyed uniform draw costs a few ns.
+"""
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from benchutil import run
+
+from costx import bench
+from costx.simulation import simulate
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return bench.single_layer()
+
+
+@pytest.mark.parametrize("threads", sorted({1, numba.config.NUMBA_NUM_THREADS}))
+def test_single_layer_kernel(benchmark, scenario, full, threads):
+    trials = 1_000_000 if full else 20_000
+    result = run(benchmark, simulate, scenario, trials=trials, seed=0, threads=threads,
+                 keep_trials=False)  # fmt: skip
+    summary = result.summary()
+    draws = summary.loc["shots_sam", "mean"] + 1  # kill draws (at most one per round) + weather
+    benchmark.extra_info.update(trials=trials, threads=threads, draws_per_trial=draws)
+    assert summary.loc["shots_sam", "mean"] <= 96
+
+
+def test_single_layer_numpy(benchmark, full):
+    trials = 1_000_000 if full else 20_000
+    _, fired = run(benchmark, bench.numpy_single_layer, trials, seed=1)
+    benchmark.extra_info.update(trials=trials)
+    assert fired.max() <= 96
+
+
+def test_single_layer_python(benchmark, full):
+    trials = 3_000 if full else 300
+    _, fired = run(benchmark, bench.python_single_layer, trials, seed=1)
+    benchmark.extra_info.update(trials=trials)
+    assert max(fired) <= 96
+
+
+def test_rng_floor(benchmark, full):
+    draws = 100_000_000 if full else 1_000_000
+    from costx.kernels.rng import sum_uniforms
+
+    total = run(benchmark, sum_uniforms, np.uint64(1), draws)
+    benchmark.extra_info.update(draws=draws)
+    assert abs(total / draws - 0.5) < 5 * math.sqrt(1 / 12 / draws)  # 5 standard errors
+
+
+def test_the_three_agree(scenario):
+    """Kernel, NumPy and pure Python play the same doctrine: the distribution of leakers
+    agrees within 5 standard errors of the mean (fixed seeds, independent streams)."""
+    n = 40_000
+    kernel = simulate(scenario, trials=n, seed=3).trials
+    k_leak, k_fired = kernel["leaked"].to_numpy(float), kernel["shots_sam"].to_numpy(float)
+    n_leak, n_fired = bench.numpy_single_layer(n, seed=4)
+    p_leak, _ = map(np.asarray, bench.python_single_layer(4000, seed=5))
+    for a, b, m in ((k_leak, n_leak, n), (k_fired, n_fired, n), (k_leak, p_leak, 4000)):
+        se = math.sqrt(a.var() / len(a) + b.var() / m)
+        assert abs(a.mean() - b.mean()) < 5 * se
+    # Whole distributions: total variation distance below 0.02 (sampling noise ~0.005).
+    bins = np.arange(66)
+    tv = 0.5 * np.abs(np.histogram(k_leak, bins)[0] / n - np.histogram(n_leak, bins)[0] / n)
+    assert tv.sum() < 0.02
