@@ -324,6 +324,20 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
 
 COLUMNS = ["measure", "mean", "ci95_low", "ci95_high", "std_error", "unit"]
 
+# The measures a sweep's overview shows (those the sweep has), in this order.
+KEY_MEASURES = (
+    "leakers",
+    "p_any_leak",
+    "defense_cost_usd",
+    "cost_per_kill_usd",
+    "cost_exchange_defense_over_attack",
+    "damage_usd",
+    "runway_closed_h",
+    "total_cost_usd",
+    "cost_exchange_total_over_attack",
+    "salvos_before_first_leak",
+)
+
 
 def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
     """Means with 95 % confidence intervals of every summary measure.
@@ -336,15 +350,19 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
     total over the salvos unless its name says otherwise.
     """
     mu, cov, n = m.mean(), m.cov(), m.n
-    rows = []
-    for measure in measures(scenario, m.columns):
-        value = measure.value(mu)
-        grad = measure.gradient(mu)
-        se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
-        if math.isnan(value):
-            se = math.nan
-        rows.append((measure.name, value, value - Z95 * se, value + Z95 * se, se, measure.unit))
+    rows = [
+        _row(measure.name, measure.value(mu), measure.gradient(mu), cov, n, measure.unit)
+        for measure in measures(scenario, m.columns)
+    ]
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
+
+
+def _row(name, value, grad, cov, n, unit) -> tuple:
+    """A table row: the value with its delta-method standard error and 95 % interval."""
+    se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
+    if math.isnan(value):
+        se = math.nan
+    return (name, value, value - Z95 * se, value + Z95 * se, se, unit)
 
 
 def paired_difference_table(
@@ -370,10 +388,7 @@ def paired_difference_table(
             continue
         diff = mp.value(mu[:k]) - mb.value(mu[k:])
         grad = np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])])
-        se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
-        if math.isnan(diff):
-            se = math.nan
-        rows.append((mp.name, diff, diff - Z95 * se, diff + Z95 * se, se, mp.unit))
+        rows.append(_row(mp.name, diff, grad, cov, n, mp.unit))
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
 
 

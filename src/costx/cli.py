@@ -423,25 +423,13 @@ def cmd_warm(args) -> int:
     return 0
 
 
-SWEEP_COLUMNS = [
-    "leakers",
-    "p_any_leak",
-    "defense_cost_usd",
-    "cost_per_kill_usd",
-    "cost_exchange_defense_over_attack",
-    "damage_usd",
-    "runway_closed_h",
-    "cost_exchange_total_over_attack",
-    "salvos_before_first_leak",
-]
-
-
 SWEEP_HEADERS = {
     "defense_cost_usd": "defense $",
     "cost_per_kill_usd": "$ per kill",
     "cost_exchange_defense_over_attack": "defense/attack",
     "damage_usd": "damage $",
     "runway_closed_h": "runway closed h",
+    "total_cost_usd": "total $",
     "cost_exchange_total_over_attack": "total/attack",
     "salvos_before_first_leak": "salvos before leak",
 }
@@ -480,7 +468,9 @@ def cmd_sweep(args) -> int:
         "(means; 95 % intervals in the dataset)"
     )
     out = Table(title=title, title_justify="left")
-    shown = [c for c in SWEEP_COLUMNS if c in table.columns]
+    from costx.aggregate import KEY_MEASURES
+
+    shown = [c for c in KEY_MEASURES if c in table.columns]
     for c in result.grid_columns:  # the last two parts of a path say what it is
         out.add_column(".".join(c.split(".")[-2:]), justify="right")
     for c in shown:

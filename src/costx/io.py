@@ -35,8 +35,9 @@ def _usual_mode(fd: int) -> None:
     os.fchmod(fd, 0o666 & ~mask)
 
 
-def write_table_atomic(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` to ``path`` via a temporary file and an atomic rename."""
+def _write_atomic(path: Path, write) -> Path:
+    """Call ``write(file)`` on a temporary file in the target folder, then rename it into
+    place; on any error (or interruption) the temporary file is removed."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -45,7 +46,7 @@ def write_table_atomic(table: pa.Table, path: Path) -> Path:
     try:
         _usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -53,25 +54,16 @@ def write_table_atomic(table: pa.Table, path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to ``path`` as Parquet via a temporary file and an atomic rename."""
+    return _write_atomic(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
 
 
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
     """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        _usual_mode(fd)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _write_atomic(path, lambda fh: fh.write(data))
 
 
 def result_metadata(result: SimulationResult) -> dict:

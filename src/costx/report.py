@@ -19,24 +19,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from costx.aggregate import KEY_MEASURES
 from costx.errors import InputError
 
 SECTIONS = ("scenario", "summary", "figures", "assumptions", "sources")
 NO_PROVENANCE = "no catalog provenance recorded for this scenario"
 
-# Columns of a sweep's summary in the report (those the sweep has), after the grid.
-SWEEP_MEASURES = (
-    "leakers",
-    "p_any_leak",
-    "defense_cost_usd",
-    "cost_per_kill_usd",
-    "cost_exchange_defense_over_attack",
-    "damage_usd",
-    "runway_closed_h",
-    "total_cost_usd",
-    "cost_exchange_total_over_attack",
-    "salvos_before_first_leak",
-)
+SWEEP_MEASURES = KEY_MEASURES  # columns of a sweep's summary, after the grid
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
