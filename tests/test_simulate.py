@@ -156,3 +156,16 @@ def test_bad_arguments_are_clear_errors():
         costx.simulate(mixed(), trials=10, seed=1.5)
     with pytest.raises(InputError, match="threads must be between 1"):
         costx.simulate(mixed(), trials=10, threads=10_000)
+
+
+def test_kernels_are_compiled_once_whatever_the_chunking():
+    """Views into a larger table would have Numba layout 'A' instead of 'F' and compile
+    (and cache) every kernel a second time: the kernels always get fresh arrays."""
+    from costx.kernels.damage import damage_trials
+    from costx.kernels.engagement import simulate_trials
+
+    costx.simulate(mixed(), trials=3000, seed=1, block_trials=1000)  # kept, several blocks
+    costx.simulate(mixed(), trials=500, seed=1, keep_trials=False)
+    costx.simulate("pacific_airbase", trials=300, seed=1, block_trials=100)
+    assert len(simulate_trials.signatures) == 1
+    assert len(damage_trials.signatures) == 1

@@ -40,11 +40,14 @@ class RawTrials:
     closed_min: np.ndarray | None = None
 
     @classmethod
-    def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None) -> RawTrials:
-        """Zeroed, column-major outputs: every per-trial column is a contiguous view."""
+    def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F") -> RawTrials:
+        """Zeroed outputs. Column-major (``order="F"``, for kept tables): every per-trial
+        column is then a contiguous view. The kernels get row-major blocks (``"C"``),
+        which Numba types the same whatever the shape (an F-ordered (n, 1, 1) array is
+        also C-contiguous, and would compile the kernels again)."""
 
         def z(shape, dtype):
-            return np.zeros(shape, dtype, order="F")
+            return np.zeros(shape, dtype, order=order)
 
         raw = cls(
             leaked=z((n, n_salvos, n_groups), np.int32),

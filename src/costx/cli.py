@@ -356,10 +356,20 @@ def cmd_run(args) -> int:
     stdout.print(summary_rich_table(result.summary(), title))
     _print_assumptions(scenario)
     rate = args.trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
+    note = ""
+    if _kernels_compiled():
+        note = " (this run compiled the kernels; later runs load them from the cache)"
     stdout.print(
-        f"{args.trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s in the kernels); wrote {out}"
+        f"{args.trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s){note}; wrote {out}"
     )
     return 0
+
+
+def _kernels_compiled() -> bool:
+    """Whether this process compiled the engagement kernel instead of loading it."""
+    from costx.kernels.engagement import simulate_trials
+
+    return sum(simulate_trials.stats.cache_misses.values()) > 0
 
 
 def cmd_plot(args) -> int:

@@ -226,15 +226,27 @@ class Lowered:
         return RawTrials.allocate(n, *self.shape)
 
     def run(self, first: int, n: int, seed: int, raw: RawTrials | None = None) -> RawTrials:
-        """Simulate trials ``first .. first + n - 1`` (into ``raw`` if given)."""
-        raw = self.allocate(n) if raw is None else raw
+        """Simulate trials ``first .. first + n - 1`` (copied into ``raw`` if given).
+
+        The kernels always get freshly allocated row-major arrays: a view into a larger
+        table, or a column-major array, can have another Numba type (layout 'A' or 'F'
+        instead of 'C') and would compile, and cache, every kernel a second time.
+        """
+        out = RawTrials.allocate(n, *self.shape, order="C")
         simulate_trials(
             first, np.uint64(seed), *self.arrays.kernel_args(),
-            raw.leaked, raw.shots, raw.kills, raw.avail, raw.rounds_end,
+            out.leaked, out.shots, out.kills, out.avail, out.rounds_end,
         )  # fmt: skip
         if self.base is not None:
             damage_trials(
-                first, np.uint64(seed), self.arrays.counts, raw.leaked, *self.base.kernel_args(),
-                raw.destroyed, raw.site_destroyed, raw.closed_min,
+                first, np.uint64(seed), self.arrays.counts, out.leaked, *self.base.kernel_args(),
+                out.destroyed, out.site_destroyed, out.closed_min,
             )  # fmt: skip
+        if raw is None:
+            return out
+        for name in ("leaked", "shots", "kills", "avail", "rounds_end", "destroyed",
+                     "site_destroyed", "closed_min"):  # fmt: skip
+            target = getattr(raw, name)
+            if target is not None:
+                target[...] = getattr(out, name)
         return raw
