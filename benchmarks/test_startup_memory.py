@@ -31,13 +31,14 @@ def test_summary_only_memory(full):
     Target: under 500 MB for 10 million trials (the timed run); CI checks 200,000.
     """
     trials = 10_000_000 if full else 200_000
+    # Peak resident set of the process itself: VmHWM. (getrusage's ru_maxrss would also
+    # count the memory of the parent at the time of the fork, here all of pytest.)
     code = (
-        "import resource, costx, costx.simulation\n"
+        "import costx, costx.simulation\n"
         "from costx.kernels.engagement import simulate_trials\n"
-        "print('after imports', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
         f"costx.simulate('ddg_mixed_raid', trials={trials}, seed=0, keep_trials=False)\n"
         "print(sum(simulate_trials.stats.cache_misses.values()))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)  # fmt: skip
@@ -45,4 +46,4 @@ def test_summary_only_memory(full):
     peak_mb = peak_kb / 1024
     # Compiling the kernels takes a few hundred MB of its own: measure the run itself.
     assert not compiled, "the kernels were compiled in this process (the cache was cold)"
-    assert peak_mb < 500, f"{peak_mb:.0f} MB; the process printed: {done.stdout!r}"
+    assert peak_mb < 500, f"{peak_mb:.0f} MB"
