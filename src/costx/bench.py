@@ -154,6 +154,16 @@ def time_simulate(scenario, trials: int, threads: int | None = None, repeat: int
     return best
 
 
+def _best(fn, *args, repeat: int = 3) -> float:
+    """Best wall time of ``fn(*args)`` over ``repeat`` calls."""
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def startup_seconds(trials: int = 10_000, cold: bool = False) -> float:
     """Wall time of ``costx run`` in a fresh process; cold: with an empty Numba cache."""
     import os
@@ -204,13 +214,9 @@ def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
         for t in sorted({1, threads}):
             add("single_layer", f"kernel, {t} thread(s)", trials, time_simulate(s, trials, t))
         n = min(trials, 200_000)
-        started = time.perf_counter()
-        numpy_single_layer(n)
-        add("single_layer", "NumPy reference", n, time.perf_counter() - started)
+        add("single_layer", "NumPy reference", n, _best(numpy_single_layer, n))
         n = min(trials, 3_000)
-        started = time.perf_counter()
-        python_single_layer(n)
-        add("single_layer", "pure Python reference", n, time.perf_counter() - started)
+        add("single_layer", "pure Python reference", n, _best(python_single_layer, n))
     if "mixed_raid" in parts:
         for policy in ("layered", "cost_aware"):
             data = load_scenario("ddg_mixed_raid").to_dict()
