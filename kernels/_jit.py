@@ -5,9 +5,12 @@ source, or under ``NUMBA_CACHE_DIR``); ``error_model="numpy"`` lets division by 
 inf/nan instead of raising inside hot loops. No ``fastmath``: the laser integration and
 the cost sums need IEEE semantics, and reproducibility across machines depends on it.
 
-Numba's cache does not notice edits to module-level constants imported from another
-module, so any constant a kernel uses is defined in the kernel's own module or passed
-as an argument.
+Numba's cache checks only the timestamp of the file that defines a kernel: it does not
+notice edits to functions or constants the kernel takes from another module. Numbers that
+describe a scenario therefore always reach the kernels as arguments (costx.lowering);
+what kernels share across modules are fixed codes (the random-number purposes of rng.py)
+and helper functions, and after editing rng.py or laser.py the cache must be cleared
+(README, "Development").
 """
 
 import numba

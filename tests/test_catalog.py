@@ -141,7 +141,7 @@ def test_constant_dollars_use_the_price_index():
     converted = real.provenance["effectors.sam.cost_per_shot_usd"]["converted"]
     assert converted == {"from_year": 2024, "to_year": year, "factor": factor}
     assert real.scenario.dollar_year == year
-    with pytest.raises(ScenarioError, match="no dollar year"):
+    with pytest.raises(ScenarioError, match=r"set \[scenario\] dollar_year"):
         costx.load_scenario(
             {**_uses(), "effectors": [{"name": "s", "kind": "interceptor", "rounds": 1,
                                        "cost_per_shot_usd": 5.0, "pk": {"drone": 0.5},
@@ -175,3 +175,27 @@ def test_run_prints_the_assumptions(tmp_path, capsys):
     assert main(["run", "red_sea_2024", "--trials", "200", "--out", out_file]) == 0
     out = capsys.readouterr().out
     assert "Assumptions" in out and "pk" in out
+
+
+@pytest.mark.parametrize("name", bundled.scenario_names())
+def test_every_bundled_scenario_converts_to_constant_dollars(name):
+    """Every cost has a dollar year; years past the index are flagged as assumptions."""
+    catalog = load_catalog()
+    last = max(catalog.price_index)
+    plain = costx.load_scenario(name)
+    for year in (2015, last, last + 1):
+        real = costx.load_scenario(name, dollar_year=year)
+        assert real.scenario.dollar_year == year
+        again = costx.load_scenario(plain, dollar_year=year)  # from a Scenario: same
+        assert again.to_dict() == real.to_dict()
+    flagged = [p for p, _, why in real.assumptions() if "no price index" in why]
+    assert flagged  # the target year is past the index
+
+
+def test_converting_twice_equals_converting_once():
+    once = costx.load_scenario("red_sea_2024", dollar_year=2020)
+    twice = costx.load_scenario(costx.load_scenario("red_sea_2024", dollar_year=2015), 2020)
+    assert twice.effectors[0].cost_per_shot_usd == pytest.approx(
+        once.effectors[0].cost_per_shot_usd, rel=1e-12
+    )
+    assert twice.provenance["effectors.sm6.cost_per_shot_usd"]["from"] == "catalog"

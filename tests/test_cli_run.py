@@ -64,3 +64,14 @@ def test_python_m_costx_run_default_scenario(tmp_path):
     assert "ddg_mixed_raid" in done.stdout and "cost_per_kill_usd" in done.stdout
     assert "Traceback" not in done.stderr
     assert (tmp_path / "d.parquet").is_file()
+
+
+def test_messages_with_brackets_are_printed_as_they_are(tmp_path, capsys):
+    bad = mixed()
+    bad["threats"][0]["targets"] = {"jet": 1.0}
+    bad["threats"][0]["warhead"] = {"kind": "unitary"}
+    path = _write(tmp_path, bad)
+    assert main(["validate", str(path)]) == 2
+    assert "needs a [base] section" in capsys.readouterr().err
+    assert main(["run", "[/oops]"]) == 2
+    assert "[/oops]: no such file" in capsys.readouterr().err

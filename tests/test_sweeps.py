@@ -202,3 +202,34 @@ def test_dask_backend_gives_identical_results(result):
     finally:
         for p in (a, b, script):
             p.unlink(missing_ok=True)
+
+
+def test_a_grid_cannot_switch_catalog_entries():
+    with pytest.raises(InputError, match=r"cannot change which catalog entry"):
+        costx.sweep("red_sea_2024", {"effectors.sm2.use": ["sm2", "sm6"]}, trials=10)
+
+
+def test_dataset_grid_columns_have_one_type(tmp_path):
+    """100 and 150.5 for a float field: one float column, readable by pandas."""
+    grid = {"effectors.sm2.max_range_km": [100, 150.5]}
+    costx.sweep(_scenario(), grid, trials=200, seed=1, out=tmp_path / "m")
+    frame = pd.read_parquet(tmp_path / "m")
+    assert frame["effectors.sm2.max_range_km"].tolist().count(150.5) > 0
+
+
+def test_resumed_campaign_sweep_with_trials_is_consistent(tmp_path):
+    """Per-site columns exist in every partition; a resume gives the same trial tables."""
+    data = costx.load_scenario("pacific_airbase").to_dict()
+    data["campaign"]["salvos"] = 2
+    grid = {"base.dispersal_sites": [1, 2]}
+    out = tmp_path / "c"
+    full = costx.sweep(data, grid, trials=300, seed=2, keep_trials=True, out=out)
+    assert full.has_salvos
+    frame = pd.read_parquet(out)
+    assert {"damage_site0_usd", "damage_site1_usd"} <= set(frame.columns)
+    for part in out.glob("point=0001/*.parquet"):
+        part.unlink()
+    again = costx.sweep(data, grid, trials=300, seed=2, keep_trials=True, out=out)
+    pd.testing.assert_frame_equal(again.trials, full.trials, check_dtype=False)
+    assert not again.has_salvos  # point 0 came from disk, which keeps no per-salvo table
+    assert list(again.trials.columns[:2]) == ["point", "base.dispersal_sites"]

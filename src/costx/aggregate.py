@@ -164,7 +164,10 @@ class Moments:
         x = np.empty((len(next(iter(values.values()))), len(columns)), np.int64)
         for j, name in enumerate(columns):
             x[:, j] = values[name]
-        s1 = x.sum(axis=0, dtype=np.int64)
+        largest = int(np.abs(x).max()) if x.size else 0
+        if x.shape[0] * largest * largest >= 2**62:  # int64 products could overflow:
+            x = x.astype(object)  # exact Python integers (slow, only for huge values)
+        s1 = x.sum(axis=0)
         s2 = x.T @ x
         return cls(
             columns,

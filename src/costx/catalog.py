@@ -43,8 +43,8 @@ class FieldRecord:
             out.update(assumption=True, rationale=self.rationale)
         else:
             out.update(sources=list(self.sources), year=self.year, confidence=self.confidence)
-            if self.dollar_year is not None:
-                out["dollar_year"] = self.dollar_year
+        if self.dollar_year is not None:
+            out["dollar_year"] = self.dollar_year
         if self.note:
             out["note"] = self.note
         return out
@@ -259,42 +259,62 @@ def to_dollar_year(
 ) -> tuple[dict, list[Problem]]:
     """Convert every cost to constant dollars of ``year`` with the bundled price index.
 
-    A cost's dollar year is the catalog figure's ``dollar_year``, or for values written in
-    the scenario file the file's ``[scenario] dollar_year``. value x index[year] /
-    index[dollar year]; the factor is recorded in the provenance.
+    A cost's dollar year is that of its catalog figure, or for values written in the
+    scenario file the file's ``[scenario] dollar_year``; a cost converted before is in
+    the dollars it was converted to. value x index[year] / index[dollar year]; the factor
+    is recorded in the provenance. A year after the last of the index (the current year's
+    average is published only in January) takes the last year's index: no inflation
+    after it, an assumption recorded in the provenance and listed with the others.
     """
     catalog = load_catalog()
     index = catalog.price_index
     problems: list[Problem] = []
-    if year not in index:
-        years = f"{min(index)}-{max(index)}" if index else "none"
-        raise InputError(f"dollar year {year}: the bundled price index covers {years}")
+    first, last = (min(index), max(index)) if index else (None, None)
+    if not index or year < first:
+        raise InputError(
+            f"dollar year {year}: the bundled price index covers {first}-{last} (later years "
+            f"are taken at the {last} level)"
+        )
     info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
     file_year = info.get("dollar_year")
+
+    def level(y: int) -> float:
+        return index[min(y, last)]
+
     for item, key, path in list(_cost_paths(data)):
         record = provenance.setdefault(path, {"from": "scenario"})
-        source_year = record.get("dollar_year") if record.get("from") == "catalog" else file_year
+        if "converted" in record:
+            source_year = record["converted"]["to_year"]
+        elif record.get("from") == "catalog":
+            source_year = record.get("dollar_year")
+        else:
+            source_year = file_year
         if source_year is None:
+            where = (
+                f"catalog figure {record.get('entry')} has no dollar year"
+                if record.get("from") == "catalog"
+                else "set [scenario] dollar_year, the dollar year of costs written in the file"
+            )
             problems.append(
-                Problem(
-                    path,
-                    f"cannot convert to {year} dollars: no dollar year (set [scenario] "
-                    "dollar_year for costs written in the file)",
-                    None,
-                    False,
-                )
+                Problem(path, f"cannot convert to {year} dollars: {where}", None, False)
             )
             continue
-        if int(source_year) not in index:
+        source_year = int(source_year)
+        if source_year < first:
             problems.append(
                 Problem(path, f"no price index for dollar year {source_year}", None, False)
             )
             continue
-        factor = index[year] / index[int(source_year)]
+        factor = 1.0 if source_year == year else level(year) / level(source_year)
         if isinstance(item[key], int | float) and not isinstance(item[key], bool):
             item[key] = float(item[key]) * factor
-            record["converted"] = {"from_year": int(source_year), "to_year": year,
-                                   "factor": factor}  # fmt: skip
+            record["converted"] = {"from_year": source_year, "to_year": year, "factor": factor}
+            beyond = sorted({y for y in (source_year, year) if y > last})
+            if beyond and source_year != year:
+                record["converted"]["assumption"] = (
+                    f"no price index for {', '.join(map(str, beyond))} yet: taken at the "
+                    f"{last} level (no inflation after {last})"
+                )
     if isinstance(data.get("scenario"), dict):
         data["scenario"]["dollar_year"] = year
     return data, problems

@@ -15,15 +15,17 @@ import warnings
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from costx.errors import CostxError
 
 EXIT_USAGE = 2
-stdout = Console(highlight=False, soft_wrap=True)
+# Results never use markup: scenario text and paths may contain [brackets].
+stdout = Console(highlight=False, soft_wrap=True, markup=False)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 if not stdout.is_terminal:  # files and pipes: wide enough that tables never truncate
-    stdout = Console(highlight=False, soft_wrap=True, width=132)
+    stdout = Console(highlight=False, soft_wrap=True, width=132, markup=False)
 
 
 def _positive_int(text: str) -> int:
@@ -196,11 +198,16 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except CostxError as err:
         for line in str(err).splitlines():
-            stderr.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+            _error(line)
         return EXIT_USAGE
     except KeyboardInterrupt:
         stderr.print("interrupted; no output was written")
         return 130
+
+
+def _error(line: str) -> None:
+    """One error line; its text is escaped (scenario messages contain [brackets])."""
+    stderr.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
 
 
 def _print_warnings(caught) -> None:
@@ -208,7 +215,7 @@ def _print_warnings(caught) -> None:
 
     for w in caught:
         if issubclass(w.category, CostxWarning):
-            stderr.print(f"[yellow]warning:[/] {w.message}", markup=True, highlight=False)
+            stderr.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
 
 
 def cmd_scenarios(args) -> int:
@@ -243,7 +250,7 @@ def cmd_validate(args) -> int:
         except ScenarioError as err:
             status = EXIT_USAGE
             for line in str(err).splitlines():
-                stderr.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+                _error(line)
             continue
         _print_warnings(caught)
         stdout.print(
@@ -451,9 +458,13 @@ def cmd_sweep(args) -> int:
     spec = load_sweep_spec(args.sweep)
     trials = args.trials if args.trials is not None else spec.trials
     seed = args.seed if args.seed is not None else spec.seed
+    from costx.errors import InputError
     from costx.sweeps import build_points, expand_grid
 
-    n_points = len(build_points(spec.scenario, expand_grid(spec.grid)))
+    try:
+        n_points = len(build_points(spec.scenario, expand_grid(spec.grid), spec.source))
+    except InputError as err:
+        raise InputError(f"{spec.source}: {err}") from None
     started = time.perf_counter()
     with _DelayedProgress(
         n_points, f"{spec.scenario.name} sweep", enabled=not args.no_progress, unit="points"
@@ -470,6 +481,7 @@ def cmd_sweep(args) -> int:
             scheduler=args.scheduler,
             threads=args.threads,
             progress=bar,
+            source=spec.source,
         )
     wall = time.perf_counter() - started
     table = result.table
@@ -491,7 +503,9 @@ def cmd_sweep(args) -> int:
             unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
             cells.append(_fmt(float(table[c].iloc[i]), unit))
         out.add_row(*cells)
-    wide = stdout if stdout.is_terminal else Console(highlight=False, soft_wrap=True, width=240)
+    wide = stdout
+    if not stdout.is_terminal:
+        wide = Console(highlight=False, soft_wrap=True, width=240, markup=False)
     wide.print(out)
     stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
     return 0

@@ -144,7 +144,13 @@ def read_result(path: str | Path) -> SimulationResult:
     trials = pd.read_parquet(path) if meta["kind"] == "trials" else None
     salvos = None
     if meta.get("salvos_file"):
-        salvos = pd.read_parquet(Path(path).with_name(meta["salvos_file"]))
+        salvos_file = Path(path).with_name(meta["salvos_file"])
+        if not salvos_file.is_file():
+            raise InputError(
+                f"{path}: its per-salvo table {salvos_file.name} is missing (keep the two "
+                "files together)"
+            )
+        salvos = pd.read_parquet(salvos_file)
     return SimulationResult(
         scenario,
         int(meta["seed"]),

@@ -1,8 +1,8 @@
 """Lowering: a validated Scenario becomes the plain arrays the kernels take.
 
-Every number a kernel uses passes through here, as an argument (never as a module
-constant imported into a kernel: Numba's cache would not notice a change). The column
-layout is defined next to the kernel, in ``costx.kernels.engagement``.
+Every number of a scenario reaches the kernels through here, as an argument (never as a
+module constant: Numba's cache would not notice a change). The column layout is defined
+next to the kernels, in ``costx.kernels.engagement`` and ``costx.kernels.damage``.
 """
 
 from __future__ import annotations

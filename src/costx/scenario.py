@@ -247,7 +247,7 @@ class Base(_Model):
     assets: tuple[Asset, ...] = ()
     runways: Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)] = 0
     cuts_to_close: Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)] = 1
-    repair_h_per_cut: NonNegative = 0.0
+    repair_h_per_cut: Annotated[float, Strict(), Field(ge=0.0, le=8_760.0)] = 0.0
     repair_teams: Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)] = 0
     dispersal_sites: Annotated[int, Strict(), Field(ge=1, le=64)] = 1
 
@@ -259,7 +259,7 @@ class Campaign(_Model):
     """Repeated salvos (the ``[campaign]`` table)."""
 
     salvos: Annotated[int, Strict(), Field(ge=1, le=MAX_SALVOS)] | tuple[SalvoCounts, ...] = 1
-    interval_h: NonNegative = 24.0
+    interval_h: Annotated[float, Strict(), Field(ge=0.0, le=8_760.0)] = 24.0
     resupply_rounds: Annotated[dict[Identifier, Count], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
     )
@@ -333,6 +333,11 @@ class Scenario(_Model):
             (path, rec.get("value"), rec.get("rationale", ""))
             for path, rec in self._provenance.items()
             if rec.get("assumption")
+        ]
+        out += [
+            (path, rec["converted"]["factor"], rec["converted"]["assumption"])
+            for path, rec in self._provenance.items()
+            if "assumption" in rec.get("converted", {})
         ]
         data = self.to_dict()
         for path, rationale in self.scenario.assumptions.items():
@@ -592,6 +597,16 @@ def _base_campaign_problems(data, threats, effectors, threat_names) -> list[Prob
         for k, counts in enumerate(salvos):
             if not isinstance(counts, Mapping):
                 continue
+            total = sum(
+                c for c in counts.values() if isinstance(c, int) and not isinstance(c, bool)
+            )
+            if total > MAX_THREATS:
+                problems.append(
+                    Problem(
+                        f"campaign.salvos[{k}]", f"at most {MAX_THREATS:,} threats in one raid",
+                        total,
+                    )
+                )  # fmt: skip
             for key in counts:
                 if isinstance(key, str) and key not in threat_names:
                     problems.append(
@@ -803,7 +818,17 @@ def load_scenario(
     if isinstance(source, Scenario):
         if dollar_year is None:
             return source
-        return scenario_from_mapping(source.to_dict(), source.source, dollar_year)
+        # Convert with the scenario's own provenance: its catalog values keep their dollar
+        # years (rebuilding from to_dict() would take them for values written in a file).
+        from costx import catalog
+
+        provenance = source.provenance
+        data, problems = catalog.to_dollar_year(source.to_dict(), provenance, dollar_year)
+        if problems:
+            raise ScenarioError(source.source, problems)
+        converted = scenario_from_mapping(data, source.source)
+        converted._provenance = provenance
+        return converted
     if isinstance(source, Mapping):
         return scenario_from_mapping(source, dollar_year=dollar_year)
     if isinstance(source, str | Path):

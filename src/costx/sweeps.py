@@ -66,13 +66,14 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]])
                 raise InputError(f"grid[{path!r}]: the list of values is empty")
         return [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*grid.values())]
     if isinstance(grid, Sequence) and not isinstance(grid, str | bytes):
+        for i, case in enumerate(grid):
+            if not isinstance(case, Mapping):
+                raise InputError(f"cases[{i}]: expected a table of path = value, got {case!r}")
         points = [dict(case) for case in grid]
         if not points:
             raise InputError("grid: the list of cases is empty")
         keys = set(points[0])
         for i, case in enumerate(points):
-            if not isinstance(case, Mapping):
-                raise InputError(f"grid[{i}]: expected a table of path = value")
             if set(case) != keys:
                 raise InputError(
                     f"grid[{i}]: every case must set the same paths ({', '.join(sorted(keys))})"
@@ -115,10 +116,16 @@ def set_path(data: dict, path: str, value: Any, entry: str) -> None:
         walked.append(part)
 
 
-def build_points(scenario: Scenario, points: list[dict]) -> list[Scenario]:
-    """Validate every point before anything runs; errors name the grid entry."""
+def build_points(scenario: Scenario, points: list[dict], source: str = "sweep") -> list[Scenario]:
+    """Validate every point before anything runs; errors name the sweep and the grid entry."""
     base = scenario.to_dict()
     for path, value in points[0].items():  # paths are structural: check them once
+        if path.split(".")[-1] == "use":
+            raise InputError(
+                f"grid[{path!r}]: a grid cannot change which catalog entry an item uses "
+                "(its fields are already filled in); sweep the fields themselves, or "
+                "give each variant its own scenario file"
+            )
         set_path(copy.deepcopy(base), path, value, f"grid[{path!r}]")
     out = []
     problems = []
@@ -133,7 +140,7 @@ def build_points(scenario: Scenario, points: list[dict]) -> list[Scenario]:
             problems.extend(Problem(f"{label}: {p.path}", p.message, p.value, p.show_value)
                             for p in err.problems)  # fmt: skip
     if problems:
-        raise ScenarioError("sweep", problems)
+        raise ScenarioError(source, problems)
     # The grid sets explicit values, so each point's provenance is the base scenario's
     # with the grid's paths marked as such.
     for point, s in zip(points, out, strict=True):
@@ -336,7 +343,8 @@ class SweepResult:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """Per-trial tables of every point (``keep_trials=True``), with grid columns."""
+        """Per-trial tables of every point (``keep_trials=True``): ``point``, the grid
+        values, then the per-trial columns."""
         if self._trials is None:
             raise InputError("this sweep kept no per-trial tables (keep_trials=False)")
         return self._trials
@@ -344,7 +352,8 @@ class SweepResult:
     def to_parquet(self, folder: str | Path) -> Path:
         """Write the sweep as a Parquet dataset partitioned by point (see ``write_point``)."""
         folder = Path(folder)
-        store = SweepStore(folder, self._manifest())
+        columns = None if self._trials is None else _union_trial_columns(self.scenarios)
+        store = SweepStore(folder, self._manifest(), columns)
         store.prepare()
         for i in range(len(self.points)):
             trials = None if self._trials is None else self._trials[self._trials["point"] == i]
@@ -399,10 +408,14 @@ class SweepStore:
     every point whose file verifies.
     """
 
-    def __init__(self, folder: Path, manifest_: dict):
+    def __init__(self, folder: Path, manifest_: dict, trial_columns: list[str] | None = None):
         self.folder = Path(folder)
         self.manifest = manifest_
         self.fingerprint = _fingerprint(manifest_)
+        # One schema for every partition, so that readers that take the schema of the
+        # first file (pandas, pyarrow.dataset) see every column with one type.
+        self.grid_dtypes = _grid_dtypes(manifest_["points"])
+        self.trial_columns = trial_columns
 
     def prepare(self) -> None:
         """Create the folder or check that it holds this very sweep."""
@@ -421,9 +434,14 @@ class SweepStore:
                     f"{', '.join(differs) or 'format'}); use a new folder or remove it"
                 )
             return
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(f"{self.folder}: is a file, not a folder")
         if self.folder.exists() and any(self.folder.iterdir()):
             raise InputError(f"{self.folder}: exists and is not a costx sweep folder")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"{self.folder}: cannot create the folder ({err.strerror})") from None
         write_bytes_atomic(json.dumps(self.manifest, indent=1).encode(), path)
 
     def point_path(self, index: int) -> Path:
@@ -456,12 +474,14 @@ class SweepStore:
 
         if trials is not None:
             frame = trials.drop(columns=["point", *point.keys()], errors="ignore").copy()
+            if self.trial_columns is not None:  # columns other points have (per-site damage)
+                frame = frame.reindex(columns=self.trial_columns)
             kind = "trials"
         else:
             frame = summary.reset_index()
             kind = "summary"
         for k, v in reversed(list(point.items())):
-            frame.insert(0, k, [v] * len(frame))
+            frame.insert(0, k, pd.Series([v] * len(frame), dtype=self.grid_dtypes[k]))
         table = pa.Table.from_pandas(frame, preserve_index=False)
         meta = {
             "format": SWEEP_FORMAT,
@@ -481,14 +501,55 @@ class SweepStore:
         return write_table_atomic(table.replace_schema_metadata(merged), path)
 
 
+def _grid_dtypes(points: list[dict]) -> dict[str, str]:
+    """One column type per grid path over all points (e.g. 100 and 150.5: float)."""
+    out = {}
+    for key in points[0]:
+        values = [p[key] for p in points]
+        if all(isinstance(v, bool) for v in values):
+            out[key] = "bool"
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            out[key] = "int64" if all(isinstance(v, int) for v in values) else "float64"
+        else:
+            out[key] = "string"
+    return out
+
+
+def _union_trial_columns(scenarios: list[Scenario]) -> list[str]:
+    """The per-trial columns of every point, in order (dispersal adds per-site ones)."""
+    from costx.aggregate import RawTrials, n_salvos, trial_integers
+
+    columns: list[str] = []
+    for s in scenarios:
+        base = None if s.base is None else (s.base.dispersal_sites, len(s.base.assets))
+        raw = RawTrials.allocate(1, n_salvos(s), len(s.threats), len(s.effectors), base)
+        for c in trials_frame(s, 0, raw, trial_integers(s, raw)).columns:
+            if c not in columns:
+                columns.append(c)
+    return columns
+
+
+def _with_grid(frame: pd.DataFrame, index: int, point: dict) -> pd.DataFrame:
+    """A point's table with ``point`` and its grid values as the first columns."""
+    frame = frame.drop(columns=["point", *point], errors="ignore")
+    frame.insert(0, "point", index)
+    for position, (k, v) in enumerate(point.items(), start=1):
+        frame.insert(position, k, [v] * len(frame))
+    return frame
+
+
 def read_sweep(folder: str | Path) -> SweepResult:
     """Read a complete sweep folder written by ``sweep(..., out=...)`` or ``to_parquet``."""
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
         raise InputError(f"{folder}: not a costx sweep folder (no {MANIFEST})")
-    m = json.loads(path.read_text(encoding="utf-8"))
-    scenario = load_scenario_text(m["scenario_toml"], f"{path}[scenario]")
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+        scenario_text = m["scenario_toml"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: unreadable sweep manifest ({err})") from None
+    scenario = load_scenario_text(scenario_text, f"{path}[scenario]")
     scenario._provenance = m.get("provenance", {})
     points = m["points"]
     scenarios = build_points(scenario, points)
@@ -500,7 +561,7 @@ def read_sweep(folder: str | Path) -> SweepResult:
             raise InputError(f"{folder}: point {i} is missing or incomplete; rerun the sweep")
         joint.append(done.joint)
         if done.trials is not None:
-            frames.append(done.trials.assign(point=i))
+            frames.append(_with_grid(done.trials, i, point))
     trials = pd.concat(frames, ignore_index=True) if frames else None
     return SweepResult(scenario, points, scenarios, m["seed"], m["trials"], m["baseline"], joint,
                        trials)  # fmt: skip
@@ -544,6 +605,7 @@ def sweep(
     chunk_trials: int | None = None,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    source: str = "sweep",
 ) -> SweepResult:
     """Simulate a scenario at every point of a grid.
 
@@ -572,21 +634,29 @@ def sweep(
         Numba threads (local backend).
     progress
         ``progress(done_points, total_points)`` after each point.
+    source
+        How errors name the sweep (the CLI passes the sweep file).
     """
     scenario = load_scenario(scenario)
     trials = _check_int("trials", trials, 1, 10**12)
     seed = _check_int("seed", seed, 0, 2**64 - 1)
     if backend not in ("local", "dask"):
         raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
-    points = expand_grid(grid)
-    scenarios = build_points(scenario, points)
-    result = SweepResult(scenario, points, scenarios, seed, trials, 0, [None] * len(points))
-    base_index = result._index(baseline)
+    try:
+        points = expand_grid(grid)
+        scenarios = build_points(scenario, points, source)
+        result = SweepResult(scenario, points, scenarios, seed, trials, 0, [None] * len(points))
+        base_index = result._index(baseline)
+    except InputError as err:
+        raise InputError(f"{source}: {err}") from None
     result.baseline = base_index
     store = None
     if out is not None:
-        store = SweepStore(Path(out), manifest(scenario, points, seed, trials, base_index,
-                                               keep_trials))  # fmt: skip
+        store = SweepStore(
+            Path(out),
+            manifest(scenario, points, seed, trials, base_index, keep_trials),
+            _union_trial_columns(scenarios) if keep_trials else None,
+        )
         store.prepare()
 
     done: dict[int, PointResult] = {}
@@ -617,12 +687,15 @@ def sweep(
     result._joint = [done[i].joint for i in range(len(points))]
     if keep_trials:
         result._trials = pd.concat(
-            [done[i].trials.assign(point=i) for i in range(len(points))], ignore_index=True
+            [_with_grid(done[i].trials, i, points[i]) for i in range(len(points))],
+            ignore_index=True,
         )
-        salvo_parts = [done[i].salvos for i in range(len(points)) if done[i].salvos is not None]
-        if salvo_parts:
+        # Per-salvo tables are not stored in the dataset: after a resume some points lack
+        # them, and then the sweep has none rather than a partial one.
+        if all(done[i].salvos is not None for i in range(len(points))):
             result._salvos = pd.concat(
-                [done[i].salvos.assign(point=i) for i in range(len(points))], ignore_index=True
+                [_with_grid(done[i].salvos, i, points[i]) for i in range(len(points))],
+                ignore_index=True,
             )
     return result
 
@@ -781,9 +854,21 @@ def load_sweep_spec(source: str | Path) -> SweepSpec:
     target = info["scenario"]
     if folder is not None and (folder / target).is_file():
         target = folder / target
+    try:
+        scenario = load_scenario(target)
+    except ScenarioError as err:
+        if err.source != str(target) or Path(str(target)).exists():
+            raise
+        where = f"{folder} and the current folder" if folder else "the current folder"
+        problem = Problem(
+            "sweep.scenario",
+            f"no such file (looked in {where}) and no bundled scenario of that name",
+            info["scenario"],
+        )
+        raise ScenarioError(label, [problem]) from None
     return SweepSpec(
         source=label,
-        scenario=load_scenario(target),
+        scenario=scenario,
         grid=data["grid"] if has_grid else data["cases"],
         description=str(info.get("description", "")),
         trials=info.get("trials", 20_000),
