@@ -100,7 +100,11 @@ def test_use_fills_fields_and_records_provenance():
     sm2 = catalog.entry("effectors", "sm2")
     sam = scenario.effectors[0]
     assert sam.kind == "interceptor"
-    assert sam.cost_per_shot_usd == sm2.fields["cost_per_shot_usd"].value
+    # Costs come in constant dollars of the index's last year (no year named anywhere).
+    year = max(catalog.price_index)
+    factor = catalog.price_index[year] / catalog.price_index[2024]
+    assert scenario.scenario.dollar_year == year
+    assert sam.cost_per_shot_usd == sm2.fields["cost_per_shot_usd"].value * factor
     assert sam.pk["drone"] == sm2.fields["pk"].value["shahed_136"]  # keyed by the threat's use
     prov = scenario.provenance
     cost = prov["effectors.sam.cost_per_shot_usd"]
@@ -132,15 +136,22 @@ def test_unknown_entries_and_kind_mismatches_are_clear_errors():
 def test_constant_dollars_use_the_price_index():
     catalog = load_catalog()
     year = max(catalog.price_index)
-    plain = costx.load_scenario(_uses())
-    real = costx.load_scenario(_uses(), dollar_year=year)
-    factor = catalog.price_index[year] / catalog.price_index[2024]
-    assert real.effectors[0].cost_per_shot_usd == pytest.approx(
-        plain.effectors[0].cost_per_shot_usd * factor
-    )
+    cost = catalog.entry("effectors", "sm2").fields["cost_per_shot_usd"].value  # 2024 dollars
+    real = costx.load_scenario(_uses(), dollar_year=2016)
+    factor = catalog.price_index[2016] / catalog.price_index[2024]
+    assert real.effectors[0].cost_per_shot_usd == pytest.approx(cost * factor, rel=1e-15)
     converted = real.provenance["effectors.sam.cost_per_shot_usd"]["converted"]
-    assert converted == {"from_year": 2024, "to_year": year, "factor": factor}
-    assert real.scenario.dollar_year == year
+    assert converted == {"from_year": 2024, "to_year": 2016, "factor": factor, "from_value": cost}
+    assert real.scenario.dollar_year == 2016
+    same = costx.load_scenario(_uses(), dollar_year=2024)  # the figure's own year: unchanged
+    assert same.effectors[0].cost_per_shot_usd == cost
+    assert "converted" not in same.provenance["effectors.sam.cost_per_shot_usd"]
+    default = costx.load_scenario(_uses())  # no year named: the index's last year
+    assert default.scenario.dollar_year == year
+    assert default.to_dict() == costx.load_scenario(_uses(), dollar_year=year).to_dict()
+    # A file's own dollar year is the run's default, and its written costs are in it.
+    own = costx.load_scenario({**_uses(), "scenario": {"name": "cat", "dollar_year": 2016}})
+    assert own.to_dict() == real.to_dict()
     with pytest.raises(ScenarioError, match=r"set \[scenario\] dollar_year"):
         costx.load_scenario(
             {**_uses(), "effectors": [{"name": "s", "kind": "interceptor", "rounds": 1,
@@ -199,3 +210,44 @@ def test_converting_twice_equals_converting_once():
         once.effectors[0].cost_per_shot_usd, rel=1e-12
     )
     assert twice.provenance["effectors.sm6.cost_per_shot_usd"]["from"] == "catalog"
+
+
+def test_runs_and_sweeps_say_and_choose_their_dollar_year(tmp_path, capsys):
+    last = max(load_catalog().price_index)
+    out_file = str(tmp_path / "r.parquet")
+    assert main(["run", "red_sea_2024", "--trials", "200", "--out", out_file]) == 0
+    assert f"costs in {last} dollars" in capsys.readouterr().out
+    assert main(["run", "red_sea_2024", "--trials", "200", "--out", out_file,
+                 "--dollar-year", "2016"]) == 0  # fmt: skip
+    assert "costs in 2016 dollars" in capsys.readouterr().out
+
+    from costx.sweeps import load_sweep_spec
+
+    assert load_sweep_spec("ddg_magazine_laser").scenario.scenario.dollar_year == last
+    assert load_sweep_spec("ddg_magazine_laser", 2016).scenario.scenario.dollar_year == 2016
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nscenario = "red_sea_2024"\ndollar_year = 2018\ntrials = 100\n'
+                    '[grid]\n"effectors.sm2.rounds" = [4, 8]\n')  # fmt: skip
+    loaded = load_sweep_spec(spec)
+    assert loaded.scenario.scenario.dollar_year == 2018
+    reference = costx.load_scenario("red_sea_2024", dollar_year=2018)
+    assert loaded.scenario.to_dict() == reference.to_dict()
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "sw"), "--no-progress"]) == 0
+    assert "costs in 2018 dollars" in capsys.readouterr().out
+    spec.write_text(spec.read_text().replace("2018", '"2018"'))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "sw2"), "--no-progress"]) == 2
+    assert "sweep.dollar_year: must be int" in capsys.readouterr().err
+
+
+def test_assumed_conversions_show_the_converted_cost():
+    """A cost taken past the price index is listed with its value, not the factor."""
+    last = max(load_catalog().price_index)
+    scenario = costx.load_scenario("red_sea_2024", dollar_year=last + 1)
+    rows = {p: (v, why) for p, v, why in scenario.assumptions() if "no price index" in why}
+    assert rows
+    data = scenario.to_dict()
+    for path, (value, why) in rows.items():
+        section, name, field = path.split(".")
+        item = next(x for x in data[section] if x["name"] == name)
+        assert value == item[field] and value > 100, path  # a cost in dollars, not x 1.0
+        assert f"to {last + 1} dollars x " in why

@@ -429,6 +429,7 @@ def test_report_of_a_campaign(campaign, tmp_path):
     assert "&lt;tag&gt;" in text and "<tag>" not in text
     assert "name = &quot;plotcampaign&quot;" in text  # the scenario TOML, escaped
     assert "cost_per_kill_usd" in text and "95 % interval" in text
+    assert f"constant {campaign.scenario.scenario.dollar_year} dollars" in text
     if not getattr(campaign.scenario, "provenance", None) or all(
         r.get("from", "scenario") == "scenario" for r in campaign.scenario.provenance.values()
     ):

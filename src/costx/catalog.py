@@ -254,14 +254,21 @@ def _cost_paths(data: dict):
                     yield item, key, f"{_item_path(prefix, i, item)}.{key}"
 
 
+def default_dollar_year() -> int:
+    """The dollar year of a run that names none: the last year of the bundled price index."""
+    return max(load_catalog().price_index)
+
+
 def to_dollar_year(
-    data: dict, provenance: dict[str, dict], year: int
+    data: dict, provenance: dict[str, dict], year: int, file_year: int | None = None
 ) -> tuple[dict, list[Problem]]:
     """Convert every cost to constant dollars of ``year`` with the bundled price index.
 
     A cost's dollar year is that of its catalog figure, or for values written in the
-    scenario file the file's ``[scenario] dollar_year``; a cost converted before is in
-    the dollars it was converted to. value x index[year] / index[dollar year]; the factor
+    scenario file the file's ``[scenario] dollar_year`` (else ``file_year``; with neither,
+    converting such a value is a problem); a cost converted before is converted again from
+    its original value and year (recorded in the provenance), so that converting twice
+    gives exactly what converting once does. value x index[year] / index[dollar year]; the factor
     is recorded in the provenance. A year after the last of the index (the current year's
     average is published only in January) takes the last year's index: no inflation
     after it, an assumption recorded in the provenance and listed with the others.
@@ -276,15 +283,17 @@ def to_dollar_year(
             f"are taken at the {last} level)"
         )
     info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
-    file_year = info.get("dollar_year")
+    file_year = info.get("dollar_year", file_year)
 
     def level(y: int) -> float:
         return index[min(y, last)]
 
     for item, key, path in list(_cost_paths(data)):
         record = provenance.setdefault(path, {"from": "scenario"})
-        if "converted" in record:
-            source_year = record["converted"]["to_year"]
+        value = item[key]
+        if "converted" in record:  # convert again from the original figure, not the result
+            source_year = record["converted"]["from_year"]
+            value = record["converted"]["from_value"]
         elif record.get("from") == "catalog":
             source_year = record.get("dollar_year")
         else:
@@ -306,9 +315,17 @@ def to_dollar_year(
             )
             continue
         factor = 1.0 if source_year == year else level(year) / level(source_year)
-        if isinstance(item[key], int | float) and not isinstance(item[key], bool):
-            item[key] = float(item[key]) * factor
-            record["converted"] = {"from_year": source_year, "to_year": year, "factor": factor}
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            item[key] = float(value) * factor
+            if source_year == year:
+                record.pop("converted", None)
+                continue
+            record["converted"] = {
+                "from_year": source_year,
+                "to_year": year,
+                "factor": factor,
+                "from_value": value,
+            }
             beyond = sorted({y for y in (source_year, year) if y > last})
             if beyond and source_year != year:
                 record["converted"]["assumption"] = (

@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=_positive_int, default=None, help="Numba threads (local)")
     p.add_argument("--keep-trials", action="store_true", help="also store per-trial tables")
+    p.add_argument(
+        "--dollar-year", type=int, default=None, metavar="Y",
+        help="report costs in constant dollars of this year (bundled CPI-U index)",
+    )  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.set_defaults(func=cmd_sweep)
     return parser
@@ -358,7 +362,7 @@ def cmd_run(args) -> int:
     result.to_parquet(out)
     title = (
         f"{scenario.name}: {args.trials:,} trials, seed {args.seed}, policy "
-        f"{scenario.scenario.policy}"
+        f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
     )
     stdout.print(summary_rich_table(result.summary(), title))
     _print_assumptions(scenario)
@@ -455,7 +459,7 @@ SWEEP_HEADERS = {
 def cmd_sweep(args) -> int:
     from costx.sweeps import load_sweep_spec, sweep
 
-    spec = load_sweep_spec(args.sweep)
+    spec = load_sweep_spec(args.sweep, dollar_year=args.dollar_year)
     trials = args.trials if args.trials is not None else spec.trials
     seed = args.seed if args.seed is not None else spec.seed
     from costx.errors import InputError
@@ -486,8 +490,8 @@ def cmd_sweep(args) -> int:
     wall = time.perf_counter() - started
     table = result.table
     title = (
-        f"{spec.scenario.name}: {n_points} points x {trials:,} trials, seed {seed} "
-        "(means; 95 % intervals in the dataset)"
+        f"{spec.scenario.name}: {n_points} points x {trials:,} trials, seed {seed}, costs in "
+        f"{spec.scenario.scenario.dollar_year} dollars (means; 95 % intervals in the dataset)"
     )
     out = Table(title=title, title_justify="left")
     from costx.aggregate import KEY_MEASURES

@@ -128,6 +128,7 @@ def _scenario_section(result, is_sweep: bool) -> str:
         ("policy", s.scenario.policy),
         ("threats launched", f"{s.launched:,}"),
         ("cost of the raid", f"{s.attack_cost_usd:,.0f} USD"),
+        ("costs in", f"constant {s.scenario.dollar_year} dollars (CPI-U)"),
         ("seed", result.seed),
         ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
         ("costx version", __version__),

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from costx.errors import Problem, ScenarioError
+from costx.errors import InputError, Problem, ScenarioError
 
 MAX_GROUPS = 255  # threat groups and effectors: 8 bits each in the random-number keys
 MAX_PER_GROUP = 2**24 - 1  # threats per group: 24 bits in the random-number keys
@@ -334,12 +334,12 @@ class Scenario(_Model):
             for path, rec in self._provenance.items()
             if rec.get("assumption")
         ]
-        out += [
-            (path, rec["converted"]["factor"], rec["converted"]["assumption"])
-            for path, rec in self._provenance.items()
-            if "assumption" in rec.get("converted", {})
-        ]
         data = self.to_dict()
+        for path, rec in self._provenance.items():
+            conv = rec.get("converted", {})
+            if "assumption" in conv:
+                how = f"{conv['from_year']} to {conv['to_year']} dollars x {conv['factor']:.4f}"
+                out.append((path, _lookup(data, path), f"{conv['assumption']}; {how}"))
         for path, rationale in self.scenario.assumptions.items():
             out.append((path, _lookup(data, path), rationale))
         return out
@@ -742,14 +742,27 @@ def scenario_from_mapping(
 ) -> Scenario:
     """Validate a mapping with the structure of a scenario file.
 
-    Items that ``use`` a catalog entry are completed from the catalog first; with
-    ``dollar_year`` every cost is converted to constant dollars of that year.
+    Items that ``use`` a catalog entry are completed from the catalog first; then every
+    cost is converted to constant dollars of one year (see :func:`load_scenario`).
     """
     from costx import catalog
 
     data, provenance, problems = catalog.resolve(data)
-    if dollar_year is not None and not problems:
-        data, problems = catalog.to_dollar_year(data, provenance, dollar_year)
+    if not problems:
+        info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
+        file_year = info.get("dollar_year")
+        if dollar_year is not None:
+            data, problems = catalog.to_dollar_year(data, provenance, dollar_year)
+        elif isinstance(file_year, int) and not isinstance(file_year, bool):
+            try:
+                data, problems = catalog.to_dollar_year(data, provenance, file_year)
+            except InputError as err:
+                problems = [Problem("scenario.dollar_year", str(err), file_year)]
+        elif file_year is None:
+            # Neither the run nor the file names a year: the index's last year, and costs
+            # written in the file are taken to be in its dollars already.
+            year = catalog.default_dollar_year()
+            data, problems = catalog.to_dollar_year(data, provenance, year, file_year=year)
     if problems:
         raise ScenarioError(source, problems)
     try:
@@ -801,7 +814,10 @@ def load_scenario(
     dollar_year
         Convert every cost to constant dollars of this year with the bundled price index
         (catalog figures carry their dollar year; values written in the file take the
-        file's ``[scenario] dollar_year``).
+        file's ``[scenario] dollar_year``). None: the file's ``dollar_year`` if it has
+        one, else the last year of the index (costs written in such a file are taken to
+        be in that year's dollars). Every loaded scenario is thus in constant dollars of
+        one year, ``scenario.scenario.dollar_year``.
 
     Returns
     -------

@@ -798,11 +798,15 @@ class SweepSpec:
     keep_trials: bool = False
 
 
-_SWEEP_KEYS = {"scenario", "description", "trials", "seed", "baseline", "keep_trials"}
+_SWEEP_KEYS = {"scenario", "description", "trials", "seed", "baseline", "keep_trials",
+               "dollar_year"}  # fmt: skip
 
 
-def load_sweep_spec(source: str | Path) -> SweepSpec:
+def load_sweep_spec(source: str | Path, dollar_year: int | None = None) -> SweepSpec:
     """Read a sweep file (a path or a bundled sweep's name).
+
+    ``dollar_year`` (else the file's ``dollar_year``, else the scenario's default, see
+    ``load_scenario``) is the year of the constant dollars every point reports in.
 
     Format::
 
@@ -811,6 +815,8 @@ def load_sweep_spec(source: str | Path) -> SweepSpec:
         trials = 20000                # optional
         seed = 0                      # optional
         baseline = 0                  # optional: point index for paired differences
+        keep_trials = false           # optional: store per-trial tables too
+        dollar_year = 2024            # optional: constant dollars of this year
         [grid]
         "effectors.sm2.rounds" = [16, 32, 64]
 
@@ -843,7 +849,8 @@ def load_sweep_spec(source: str | Path) -> SweepSpec:
     has_grid, has_cases = "grid" in data, "cases" in data
     if has_grid == has_cases:
         problems.append(Problem("grid", "give exactly one of [grid] or [[cases]]", None, False))
-    for key, kind in (("trials", int), ("seed", int), ("baseline", int), ("keep_trials", bool)):
+    for key, kind in (("trials", int), ("seed", int), ("baseline", int), ("keep_trials", bool),
+                      ("dollar_year", int)):  # fmt: skip
         if key in info and (type(info[key]) is not kind):
             problems.append(Problem(f"sweep.{key}", f"must be {kind.__name__}", info[key]))
     if not isinstance(info.get("scenario"), str):
@@ -855,7 +862,7 @@ def load_sweep_spec(source: str | Path) -> SweepSpec:
     if folder is not None and (folder / target).is_file():
         target = folder / target
     try:
-        scenario = load_scenario(target)
+        scenario = load_scenario(target, dollar_year=dollar_year or info.get("dollar_year"))
     except ScenarioError as err:
         if err.source != str(target) or Path(str(target)).exists():
             raise
