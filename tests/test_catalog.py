@@ -71,6 +71,29 @@ def test_single_shot_kill_probabilities_and_laser_fluences_are_assumptions():
             assert set(pk.value) <= threats, entry.key
 
 
+def _read_tier(tier: str) -> str:
+    """The tier of what was read (docs/catalog.md): 'A via B' is A, 'A via C' is C."""
+    origin, _, relay = tier.partition(" via ")
+    worst = max(origin.split("/"))
+    if relay:
+        worst = max(worst, max(relay.split("/")) if max(relay.split("/")) > "B" else "A")
+    return worst
+
+
+def test_confidence_is_no_better_than_the_sources_read():
+    catalog = load_catalog()
+    assert [_read_tier(t) for t in ("A", "A via B", "A via C", "B via C", "A/B", "B/C")] == list(
+        "AACCBC"
+    )
+    for section in SECTIONS:
+        for entry in catalog.entries[section].values():
+            for name, rec in entry.fields.items():
+                if rec.assumption:
+                    continue
+                best = min(_read_tier(catalog.sources[k]["tier"]) for k in rec.sources)
+                assert rec.confidence >= best, (section, entry.key, name, rec.confidence, best)
+
+
 def test_sources_have_title_publisher_and_tier():
     for key, src in load_catalog().sources.items():
         assert src.get("title") and src.get("publisher") and src.get("tier"), key
@@ -175,9 +198,11 @@ def test_catalog_command_lists_entries_with_sources(capsys):
     out = capsys.readouterr().out
     for name in ("sm6", "shahed_136", "f35a"):
         assert name in out
+    assert "3,900,000 (2024)" in out  # the list shows each entry's cost and its dollar year
     assert main(["catalog", "effectors", "sm6"]) == 0
     out = capsys.readouterr().out
     assert "cost_per_shot_usd" in out and "[S2]" in out and "ASSUMPTION" in out
+    assert "['http" not in out and "https://thedefensepost.com" in out  # S33 has two URLs
     assert main(["catalog", "effectors", "nope"]) == 2
 
 

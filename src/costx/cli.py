@@ -532,7 +532,7 @@ def _print_assumptions(scenario) -> None:
 
 
 def cmd_catalog(args) -> int:
-    from costx.catalog import SECTIONS, load_catalog
+    from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
 
     catalog = load_catalog()
     sections = [args.section] if args.section else list(SECTIONS)
@@ -554,7 +554,7 @@ def cmd_catalog(args) -> int:
                 )
             table.add_row(
                 name,
-                str(rec.value),
+                _catalog_value(rec.value),
                 origin,
                 str(rec.year or ""),
                 str(rec.dollar_year or ""),
@@ -565,23 +565,42 @@ def cmd_catalog(args) -> int:
         used = sorted({k for rec in entry.fields.values() for k in rec.sources})
         for key in used:
             src = catalog.sources.get(key, {})
+            urls = src.get("url", "")
+            urls = " ; ".join(urls) if isinstance(urls, list) else urls
             stdout.print(
                 f"[{key}] {src.get('title', '?')}. {src.get('publisher', '')}, "
-                f"{src.get('date', '')}. {src.get('url', '')} (tier {src.get('tier', '?')})",
+                f"{src.get('date', '')}. {urls} (tier {src.get('tier', '?')})",
                 soft_wrap=True,
             )
         return 0
     for section in sections:
         table = Table(title=f"Catalog: {section}", title_justify="left")
-        for column in ("name", "label", "kind", "figures", "assumed", "sources"):
-            table.add_column(column)
+        for column in ("name", "label", "kind", "cost (USD, $ year)", "figures", "assumed",
+                       "sources"):  # fmt: skip
+            table.add_column(column, justify="right" if column.startswith("cost") else "left")
         for key, entry in sorted(catalog.entries.get(section, {}).items()):
             assumed = sum(rec.assumption for rec in entry.fields.values())
             sources = sorted({k for rec in entry.fields.values() for k in rec.sources})
-            table.add_row(key, entry.label, entry.kind or "", str(len(entry.fields) - assumed),
-                          str(assumed), ", ".join(sources))  # fmt: skip
+            cost = next((entry.fields[f] for f in COST_FIELDS if f in entry.fields), None)
+            cost_text = ""
+            if cost is not None:
+                mark = " (assumed)" if cost.assumption else ""
+                cost_text = f"{_catalog_value(cost.value)} ({cost.dollar_year or '?'}){mark}"
+            figures = str(len(entry.fields) - assumed)
+            table.add_row(key, entry.label, entry.kind or "", cost_text, figures, str(assumed),
+                          ", ".join(sources))  # fmt: skip
         stdout.print(table)
+        stdout.print(f"costx catalog {section} NAME: every figure of an entry, with its source")
     return 0
+
+
+def _catalog_value(value) -> str:
+    """A catalog figure as text: costs and other large floats without spurious digits."""
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
+        return f"{value:,}"
+    return str(value)
 
 
 def _usage(message: str) -> CostxError:
