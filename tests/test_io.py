@@ -80,3 +80,29 @@ def test_reading_something_else_is_a_clear_error(tmp_path):
 def test_missing_folder_is_a_clear_error(result, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         result.to_parquet(tmp_path / "nowhere" / "r.parquet")
+
+
+def test_a_failing_disk_is_a_clear_error_and_leaves_nothing(result, tmp_path, monkeypatch, capsys):
+    """Disk full (or permission denied) while writing: InputError naming the file, exit 2
+    from the CLI, no traceback, the previous file untouched and no temporary left."""
+    import errno
+    import os
+
+    from costx.cli import main
+
+    target = tmp_path / "r.parquet"
+    target.write_bytes(b"previous result")
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(InputError, match=r"r\.parquet: cannot write: No space left on device"):
+        result.to_parquet(target)
+    assert target.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.parquet"]
+    code = main(["run", "ddg_mixed_raid", "--trials", "50", "--out", str(target), "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot write: No space left on device" in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["r.parquet"]

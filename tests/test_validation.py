@@ -261,6 +261,17 @@ _CASES = [
             ("names no kinetic effector", "kinetic effectors are: pac3"),
         ),
     ),
+    case(
+        "campaign_salvos_zero.toml", Line("campaign.salvos", ("greater than or equal to 1",), "0")
+    ),
+    case(
+        "campaign_salvos_string.toml",
+        Line("campaign.salvos", ("a number of salvos (1 to 1000) or a list of tables",), "'three'"),
+    ),
+    case(
+        "campaign_salvos_negative.toml",
+        Line("campaign.salvos[0].srbm", AT_LEAST_0, "-1"),
+    ),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
 ]

@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="simulate a scenario and write its results",
-        description="Simulate a scenario, print the summary (means with 95 %% confidence "
+        description="Simulate a scenario, print the summary (means with 95 % confidence "
         "intervals) and write the results as Parquet.",
     )
     p.add_argument(

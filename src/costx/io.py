@@ -42,7 +42,10 @@ def _write_atomic(path: Path, write) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
     try:
         _usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
@@ -50,6 +53,9 @@ def _write_atomic(path: Path, write) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # disk full, permission denied, a folder in the way...
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -697,9 +697,33 @@ def _inner_model(annotation: Any, node: Any) -> type[BaseModel] | None:
     return None
 
 
+def _salvos_errors(errors: list[dict], data: Any) -> list[dict]:
+    """``campaign.salvos`` is a number or a list: keep the errors of the branch the value
+    takes, with pydantic's branch label removed from the location, or one error if the
+    value is neither."""
+    campaign = data.get("campaign") if isinstance(data, Mapping) else None
+    value = campaign.get("salvos") if isinstance(campaign, Mapping) else None
+    is_list = isinstance(value, list | tuple)
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    out, neither = [], False
+    for e in errors:
+        loc = e["loc"]
+        if loc[:2] != ("campaign", "salvos") or len(loc) < 3 or not isinstance(loc[2], str):
+            out.append(e)
+        elif (is_list and loc[2].startswith("tuple")) or (
+            is_int and not loc[2].startswith("tuple")
+        ):
+            out.append({**e, "loc": loc[:2] + loc[3:]})
+        elif not (is_list or is_int) and not neither:
+            neither = True
+            message = f"Must be a number of salvos (1 to {MAX_SALVOS}) or a list of tables"
+            out.append({"type": "salvos", "loc": loc[:2], "msg": message, "input": value})
+    return out
+
+
 def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
     problems = []
-    for e in err.errors(include_url=False):
+    for e in _salvos_errors(err.errors(include_url=False), data):
         kind = e["type"]
         loc = e["loc"]
         path = _path(loc)
