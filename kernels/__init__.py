@@ -6,7 +6,12 @@ pandas, pyarrow or anything from ``costx`` outside this subpackage. Import them 
 second copy and compile everything twice (ruff rule TID251 bans it).
 
 Numba caches compiled kernels (``cache=True``) and checks only the timestamp of the file
-that defines each kernel: after editing ``rng.py`` or ``laser.py`` during development,
-clear ``kernels/__pycache__`` (or your ``NUMBA_CACHE_DIR``) so that the engagement
-kernel, which calls them, is compiled again.
+that defines each kernel, not of the modules it takes functions and constants from; on
+import, ``_stamp.check`` compares a digest of every kernel source with the one stored
+next to the cache and, after any edit, makes every kernel compile again.
 """
+
+from costx.kernels import damage, engagement, laser, rng
+from costx.kernels._stamp import check as _check_cache
+
+_check_cache((damage, engagement, laser, rng))

@@ -9,8 +9,8 @@ Numba's cache checks only the timestamp of the file that defines a kernel: it do
 notice edits to functions or constants the kernel takes from another module. Numbers that
 describe a scenario therefore always reach the kernels as arguments (costx.lowering);
 what kernels share across modules are fixed codes (the random-number purposes of rng.py)
-and helper functions, and after editing rng.py or laser.py the cache must be cleared
-(README, "Development").
+and helper functions; kernels/_stamp.py makes every kernel compile again after an edit
+to any kernel source.
 """
 
 import numba

@@ -25,6 +25,7 @@ EXPECTED = [
     "costx/simulation.py",
     "costx/kernels/__init__.py",
     "costx/kernels/_jit.py",
+    "costx/kernels/_stamp.py",
     "costx/kernels/engagement.py",
     "costx/kernels/damage.py",
     "costx/kernels/laser.py",
@@ -120,3 +121,32 @@ def test_installed_wheel_loads_bundled_scenarios_from_another_directory(wheel, t
     )
     assert listed.returncode == 0, listed.stderr
     assert "ddg_mixed_raid" in listed.stdout
+
+
+def test_an_edited_kernel_source_makes_every_kernel_compile_again(tmp_path):
+    """Numba's cache would keep kernels compiled against an older rng.py or laser.py; the
+    stamp next to the cache (kernels/_stamp.py) makes them compile again. A changed stamp
+    stands in for an edited source here (the installed sources are not ours to edit)."""
+    script = (
+        "import numpy as np\n"
+        "from costx.kernels.rng import sum_uniforms\n"
+        "sum_uniforms(np.uint64(1), 10)\n"
+        "print(sum(sum_uniforms.stats.cache_hits.values()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def cache_hits() -> int:
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        return int(out.stdout.split()[-1])
+
+    assert cache_hits() == 0  # compiled and cached
+    assert cache_hits() == 1  # loaded from the cache
+    (stamp,) = tmp_path.rglob("costx-kernels.sha256")
+    from costx.kernels._stamp import source_digest
+
+    assert stamp.read_text().strip() == source_digest()
+    stamp.write_text("digest of an older source\n")
+    assert cache_hits() == 0  # compiled again
+    assert stamp.read_text().strip() == source_digest()
+    assert cache_hits() == 1
