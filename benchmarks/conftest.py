@@ -16,3 +16,19 @@ def full(request) -> bool:
     # --benchmark-disable of pyproject's addopts.
     disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
     return not disabled
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record the versions the numbers depend on (benchmarks/report.py prints them)."""
+    import numba
+    import numpy
+    import pandas
+
+    import costx
+
+    machine_info["versions"] = {
+        "costx": costx.__version__,
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "pandas": pandas.__version__,
+    }

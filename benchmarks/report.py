@@ -42,11 +42,12 @@ def table(data: dict) -> str:
     machine = data.get("machine_info", {})
     versions = data.get("commit_info", {})
     cpu = machine.get("cpu", {})
+    libs = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
     lines = [
         f"Measured {data.get('datetime', '?')[:19]} on {cpu.get('brand_raw', '?')}"
         f" ({cpu.get('count', '?')} cores), Python "
-        f"{machine.get('python_version', '?')}, commit {versions.get('id', '?')[:10]}; "
-        "best of the timed rounds.",
+        f"{machine.get('python_version', '?')}{', ' + libs if libs else ''}, commit "
+        f"{versions.get('id', '?')[:10]}; best of the timed rounds.",
         "",
         "| workload | variant | trials/s |",
         "|---|---|---:|",
@@ -101,6 +102,22 @@ def table(data: dict) -> str:
         lines.append(
             f"| start-up, cold cache (compilation), 10k trials (target < 30 s) | "
             f"{cold['seconds']:.1f} s | {'yes' if cold['seconds'] < 30 else 'no'} |"
+        )
+    memory = rows.get("test_summary_only_memory")
+    if memory and "peak_mb" in memory["info"]:
+        peak, n = memory["info"]["peak_mb"], memory["info"]["trials"]
+        lines.append(
+            f"| peak memory, mixed_raid summary-only, {n:,} trials (target < 500 MB) | "
+            f"{peak:.0f} MB | {'yes' if peak < 500 else 'no'} |"
+        )
+    kept = rows.get("test_kept_tables_memory")
+    if kept and "extra_mb" in kept["info"]:
+        info = kept["info"]
+        per_trial = info["extra_mb"] * 2**20 / info["trials"]
+        lines.append(
+            f"| memory beyond the tables, pacific_airbase with tables, {info['trials']:,} trials "
+            f"(a few hundred MB at 10M) | {info['extra_mb']:.0f} MB ({per_trial:.0f} B/trial) | "
+            f"{'yes' if per_trial * 1e7 / 2**20 < 1000 else 'no'} |"
         )
     scaling = [(r["info"]["threats"], r["info"]["threads"], r["seconds"] / r["trials"])
                for n, r in rows.items() if n.startswith("test_scaling_threats")]  # fmt: skip

@@ -41,13 +41,18 @@ class RawTrials:
 
     @classmethod
     def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F") -> RawTrials:
-        """Zeroed outputs. Column-major (``order="F"``, for kept tables): every per-trial
-        column is then a contiguous view. The kernels get row-major blocks (``"C"``),
+        """Zeroed outputs. ``order="F"`` (for kept tables): the last index outermost, so
+        that ``a[:, :, j]`` is a row-major (trial, salvo) block and every per-trial column
+        (one salvo) or trial-major per-salvo column (campaigns) is a contiguous view the
+        tables can share without a copy. The kernels get row-major blocks (``"C"``),
         which Numba types the same whatever the shape (an F-ordered (n, 1, 1) array is
         also C-contiguous, and would compile the kernels again)."""
 
         def z(shape, dtype):
-            return np.zeros(shape, dtype, order=order)
+            if order == "C" or len(shape) != 3:
+                return np.zeros(shape, dtype, order=order)
+            a, b, c = shape
+            return np.zeros((c, a, b), dtype).transpose(1, 2, 0)
 
         raw = cls(
             leaked=z((n, n_salvos, n_groups), np.int32),
@@ -505,4 +510,4 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
         cumulative_damage = damage.reshape(n, salvos).cumsum(axis=1).reshape(-1)
         cols["cumulative_damage_usd"] = cumulative_damage
         cols["cumulative_cost_usd"] = cols["cumulative_defense_cost_usd"] + cumulative_damage
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # the columns are ours: no second copy
