@@ -282,6 +282,42 @@ def test_sweep_heatmap_over_base_variables(base_sweep):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1", "3"]
 
 
+def test_heatmaps_choose_the_variables_that_move_the_measure(mpl, tmp_path):
+    """Repair teams change runway closure but never the dollars (damage is to aircraft);
+    sheltering changes the dollars but never the runway: each heatmap shows the two base
+    variables that move its measure, and the trade heatmap pits the interceptor magazine
+    against the most effective passive defense."""
+    from costx.plotting import SweepPlots, plot_all
+
+    grid = {
+        "base.assets.jet.sheltered": [False, True],
+        "base.repair_teams": [1, 3],
+        "base.dispersal_sites": [1, 2],
+        "effectors.sm2.rounds": [4, 16],
+    }
+    data = _base_campaign()
+    data["effectors"] = data["effectors"][:1]  # the interceptor alone: some drones leak
+    result = costx.sweep(data, grid, trials=400, seed=3)
+    plots = SweepPlots(result)
+    cer = "cost_exchange_total_over_attack"
+    assert plots.effect("base.repair_teams", cer) == 0.0  # common random numbers: exactly
+    assert plots.effect("base.assets.jet.sheltered", "runway_closed_h") == 0.0
+    assert plots.effect("base.assets.jet.sheltered", cer) > 0
+    assert plots.heatmap_columns(cer) == ("base.assets.jet.sheltered", "base.dispersal_sites")
+    assert plots.heatmap_columns("runway_closed_h") == (
+        "base.repair_teams",
+        "base.dispersal_sites",
+    )
+    assert plots.trade_columns(cer) == ("effectors.sm2.rounds", "base.assets.jet.sheltered")
+    names = {p.stem for p in plot_all(result, tmp_path, formats=["png"])}
+    for stem in (
+        "heatmap_cost_exchange_total_base_assets_jet_sheltered_by_base_dispersal_sites",
+        "heatmap_cost_exchange_total_effectors_sm2_rounds_by_base_assets_jet_sheltered",
+        "heatmap_runway_closed_base_repair_teams_by_base_dispersal_sites",
+    ):
+        assert f"plotbase_{stem}" in names
+
+
 def test_sweep_bad_names_are_explained(swept):
     from costx.plotting import SweepPlots
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 from scenarios import interceptor, laser, scenario, threat
 
@@ -98,6 +99,20 @@ def test_dataset_is_readable_by_pandas_and_pyarrow(result, tmp_path):
     pd.testing.assert_frame_equal(back.table, result.table)
     manifest = json.loads((folder / "_costx_sweep.json").read_text())
     assert manifest["seed"] == 4 and manifest["trials"] == 3000
+    # Every file carries the sweep in its own metadata: scenario, grid, seed, trials, version.
+    for part in sorted(folder.glob("point=*/*.parquet")):
+        meta = json.loads(pq.read_schema(part).metadata[b"costx"])
+        assert meta["scenario_toml"] == result.scenario.to_toml()
+        assert meta["grid_points"] == json.loads(json.dumps(result.points))
+        assert (meta["seed"], meta["trials"]) == (4, 3000)
+        assert meta["costx_version"] == costx.__version__
+    duckdb = pytest.importorskip("duckdb")
+    rows = duckdb.sql(
+        f"SELECT point, count(*) AS n FROM read_parquet('{folder}/*/*.parquet', "
+        "hive_partitioning = true) GROUP BY point ORDER BY point"
+    ).fetchall()
+    assert [int(p) for p, _ in rows] == [0, 1, 2, 3]
+    assert sum(n for _, n in rows) == len(frame)
 
 
 def test_resume_skips_completed_points_and_refuses_another_sweep(tmp_path):

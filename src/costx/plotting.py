@@ -729,14 +729,40 @@ class SweepPlots:
         defense-only ratio."""
         return _CER_TOTAL if _CER_TOTAL in self.units else _CER_DEFENSE
 
-    def heatmap_columns(self) -> tuple[str, str]:
+    def effect(self, column: str, measure: str) -> float:
+        """How much ``measure`` moves with grid variable ``column``: the spread (largest
+        minus smallest) of its mean over each value of ``column``, all points averaged."""
+        means = self.table.groupby(column, sort=False)[measure].mean()
+        spread = float(means.max() - means.min()) if len(means) else 0.0
+        return spread if math.isfinite(spread) else 0.0
+
+    def _by_effect(self, columns: Sequence[str], measure: str | None) -> list[str]:
+        """``columns`` ordered by their effect on ``measure`` (ties: grid order)."""
+        if measure is None or measure not in self.units:
+            return list(columns)
+        return sorted(columns, key=lambda c: -self.effect(c, measure))
+
+    def heatmap_columns(self, measure: str | None = None) -> tuple[str, str]:
         """Two base-resilience grid variables (paths ``base.``) when there are at least
-        two, else the first two grid variables."""
+        two, else the first two grid variables; given a ``measure``, the two that move it
+        most (:meth:`effect`), in grid order."""
         base = [c for c in self.grid_columns if c.startswith("base.")]
-        chosen = base[:2] if len(base) >= 2 else self.grid_columns[:2]
-        if len(chosen) < 2:
+        pool = base if len(base) >= 2 else self.grid_columns
+        if len(pool) < 2:
             raise InputError("a heatmap needs a sweep over at least two grid variables")
-        return chosen[0], chosen[1]
+        chosen = set(self._by_effect(pool, measure)[:2])
+        first, second = (c for c in pool if c in chosen)
+        return first, second
+
+    def trade_columns(self, measure: str | None = None) -> tuple[str, str] | None:
+        """(active, passive): the numeric effector variable (``effectors.``) and the
+        base variable that move ``measure`` most, for the shelter-versus-interceptor
+        heatmap; None unless the grid has both kinds."""
+        active = [c for c in self.numeric_columns if c.startswith("effectors.")]
+        passive = [c for c in self.grid_columns if c.startswith("base.")]
+        if not active or not passive:
+            return None
+        return self._by_effect(active, measure)[0], self._by_effect(passive, measure)[0]
 
     def heatmap(
         self,
@@ -837,8 +863,11 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     kill and P(any leak) against each numeric grid variable (against the first grid
     variable when none is numeric), one line per value of another grid variable, with a
     base also the total cost-exchange ratio and runway closure; a heatmap of the
-    cost-exchange ratio over two base-resilience variables (else the first two grid
-    variables) when the grid has two or more variables.
+    cost-exchange ratio over the two base-resilience variables that move it most (else
+    the first two grid variables) when the grid has two or more variables; with a base
+    and an effector variable, the cost-exchange ratio over the two (passive against
+    active defense); with two or more base variables, runway closure over the two that
+    move it most.
     """
     from costx.simulation import SimulationResult
 
@@ -865,13 +894,29 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
         for measure, stem in measures:
             yield f"{stem}_vs_{_slug(x)}", plots.measure(measure, x=x).figure
     if len(plots.grid_columns) >= 2:
-        x, y = plots.heatmap_columns()
         measure = plots.cost_exchange_measure()
         name = "cost_exchange_total" if measure == _CER_TOTAL else "cost_exchange_defense"
+        x, y = plots.heatmap_columns(measure)
         yield (
             f"heatmap_{name}_{_slug(x)}_by_{_slug(y)}",
             plots.heatmap(x, y, measure=measure).figure,
         )
+        trade = plots.trade_columns(measure)
+        if trade is not None:  # passive against active defense: shelters vs interceptors
+            x, y = trade
+            yield (
+                f"heatmap_{name}_{_slug(x)}_by_{_slug(y)}",
+                plots.heatmap(x, y, measure=measure).figure,
+            )
+        if (
+            "runway_closed_h" in plots.units
+            and sum(c.startswith("base.") for c in plots.grid_columns) >= 2
+        ):
+            x, y = plots.heatmap_columns("runway_closed_h")
+            yield (
+                f"heatmap_runway_closed_{_slug(x)}_by_{_slug(y)}",
+                plots.heatmap(x, y, measure="runway_closed_h").figure,
+            )
 
 
 def save_figure(fig: Figure, path: Path, fmt: str) -> Path:

@@ -493,6 +493,9 @@ class SweepStore:
             "seed": self.manifest["seed"],
             "trials": self.manifest["trials"],
             "costx_version": self.manifest["costx_version"],
+            # the sweep itself, so that every file says what it is without the manifest
+            "scenario_toml": self.manifest["scenario_toml"],
+            "grid_points": self.manifest["points"],
         }
         merged = dict(table.schema.metadata or {})
         merged[b"costx"] = json.dumps(meta).encode()
