@@ -3,9 +3,11 @@ HTML report is self-contained, and missing inputs or a missing matplotlib are ex
 
 import io
 import itertools
+import os
 import re
 import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from scenarios import interceptor, laser, mixed, scenario, threat
@@ -206,6 +208,33 @@ def test_same_result_gives_identical_png_bytes(sim):
 
     first = png()
     assert first.startswith(b"\x89PNG") and first == png()
+
+
+REFERENCE = Path(__file__).parent / "reference_images"
+# The matplotlib the reference images were drawn with: text rendering may change between
+# minor versions, so the comparison runs only where it is stable (the same one).
+REFERENCE_MATPLOTLIB = "3.11"
+
+
+def test_cost_per_kill_matches_the_reference_image(sim, tmp_path):
+    """The figure against a stored rendering (matplotlib's compare_images, RMS tolerance
+    0.5 on 0-255: the same matplotlib draws identical pixels, and changing one letter of
+    one label gives 1.4). Set COSTX_UPDATE_IMAGES=1 to redraw the reference after a
+    deliberate change, and look at it before committing."""
+    import matplotlib
+    from matplotlib.testing.compare import compare_images
+
+    from costx.plotting import SimulationPlots, save_figure
+
+    reference = REFERENCE / "cost_per_kill.png"
+    actual = save_figure(SimulationPlots(sim).cost_per_kill().figure,
+                         tmp_path / "cost_per_kill.png", "png")  # fmt: skip
+    if os.environ.get("COSTX_UPDATE_IMAGES"):
+        REFERENCE.mkdir(exist_ok=True)
+        reference.write_bytes(actual.read_bytes())
+    if ".".join(matplotlib.__version__.split(".")[:2]) != REFERENCE_MATPLOTLIB:
+        pytest.skip(f"reference drawn with matplotlib {REFERENCE_MATPLOTLIB}")
+    assert compare_images(str(reference), str(actual), tol=0.5) is None
 
 
 # -- sweep figures --------------------------------------------------------------------------
