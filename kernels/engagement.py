@@ -31,7 +31,9 @@ Cost per trial is linear in the number of threats for the layered policy: each e
 keeps, per threat group, a linked list of threats it may still engage (sorted by arrival,
 which within a group is also urgency order and range order) and unlinks a threat the
 moment it becomes permanently ineligible, so a decision looks at O(groups + engagements
-in progress) entries.
+in progress) entries. Under the layered policy an effector whose last look found nothing
+to engage does not look again until a threat is released alive or the earliest entry
+into its reach it noted then (a lower bound on the next one) has come.
 """
 
 import math
@@ -368,6 +370,8 @@ def _run_trials(
     plan,
     plan_t,
     plan_ver,
+    scan_ver,
+    scan_wake,
     cand,
     cand_prev,
     slot,
@@ -445,6 +449,7 @@ def _run_trials(
                 kills_row[e] = 0
                 next_launch[e] = -math.inf
                 plan_ver[e] = -1
+                scan_ver[e] = -1
                 if kind == KIND_LASER:
                     avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] else 0
                     active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
@@ -468,13 +473,16 @@ def _run_trials(
 
             # --- event loop ---
             version = 0
+            freed = 0  # threats released alive so far (see the layered shortcut below)
             t = t0
             while n_threats > 0:
                 # Engagements whose outcome is known by now release their threats.
                 for e in range(n_eff):
                     for k in range(eff_i[e, EI_CHANNELS]):
                         if ch_thr[e, k] >= 0 and ch_rel[e, k] <= t:
-                            state[ch_thr[e, k]] = DEAD if ch_kill[e, k] else FREE
+                            killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
+                            state[ch_thr[e, k]] = DEAD if killed else FREE
+                            freed += 1 - killed
                             ch_thr[e, k] = -1
                             version += 1
                 for g in range(n_groups):
@@ -505,6 +513,16 @@ def _run_trials(
                             if next_launch[e] > t:
                                 t_next = min(t_next, next_launch[e])
                                 break
+                        # Layered shortcut: e's last walk found no threat to engage, and no
+                        # threat has been released alive since. Between walks threats only
+                        # die, get engaged, leak, pass out of reach or use up their
+                        # engagements (none of which makes one eligible), or come within
+                        # reach, which the walk's wake time (the earliest such entry then)
+                        # bounds from below: until then a new walk would find nothing.
+                        if policy == POLICY_LAYERED and scan_ver[e] == freed and t < scan_wake[e]:
+                            t_next = min(t_next, scan_wake[e])
+                            break
+                        wake = math.inf
                         # The most urgent threat e may engage now (cost_aware: and need not leave
                         # to a cheaper effector).
                         hold_end = math.inf
@@ -554,8 +572,8 @@ def _run_trials(
                                         not seen
                                         or _range_km(r0, v, t_seen[p], t) > r_first[e, g] + EPS_KM
                                     ):
-                                        t_next = min(
-                                            t_next, _entry_time(r0, v, t_seen[p], r_first[e, g])
+                                        wake = min(
+                                            wake, _entry_time(r0, v, t_seen[p], r_first[e, g])
                                         )
                                     else:
                                         found = p
@@ -638,9 +656,12 @@ def _run_trials(
                             hold_end = min(hold_end, until)
                             cand[best_g] = SCAN  # continue the walk after p
                             cand_prev[best_g] = p
+                        t_next = min(t_next, wake)
                         if hold_end > t:
                             t_next = min(t_next, hold_end)
                         if target < 0:
+                            scan_ver[e] = freed
+                            scan_wake[e] = wake
                             break
 
                         # Engage.
@@ -825,6 +846,8 @@ def simulate_trials(
         plan = np.empty((n_eff, n_threats))
         plan_t = np.empty(n_eff)
         plan_ver = np.empty(n_eff, np.int64)
+        scan_ver = np.empty(n_eff, np.int64)
+        scan_wake = np.empty(n_eff)
         cand = np.empty(n_groups, np.int64)
         cand_prev = np.empty(n_groups, np.int64)
         slot = np.empty(max_ch)
@@ -876,6 +899,8 @@ def simulate_trials(
             plan,
             plan_t,
             plan_ver,
+            scan_ver,
+            scan_wake,
             cand,
             cand_prev,
             slot,
