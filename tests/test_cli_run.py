@@ -75,3 +75,21 @@ def test_messages_with_brackets_are_printed_as_they_are(tmp_path, capsys):
     assert "needs a [base] section" in capsys.readouterr().err
     assert main(["run", "[/oops]"]) == 2
     assert "[/oops]: no such file" in capsys.readouterr().err
+
+
+def test_bench_prints_the_parts_asked_for_and_a_users_scenario(capsys):
+    import argparse
+
+    from costx import bench
+    from costx.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    part = next(a for a in sub.choices["bench"]._actions if a.dest == "part")
+    assert tuple(part.choices) == bench.PARTS  # the CLI offers every part of the suite
+    assert main(["bench", "--part", "sweep", "--part", "rng", "--trials", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "ddg_magazine_laser, 12 points x 1,000 trials" in out and "ns per keyed" in out
+    assert "single_layer" not in out
+    assert main(["bench", "red_sea_2024", "--trials", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "red_sea_2024" in out and "1 thread(s)" in out

@@ -185,7 +185,7 @@ def startup_seconds(trials: int = 10_000, cold: bool = False) -> float:
 
 # -- the suite of `costx bench` -----------------------------------------------------------
 
-PARTS = ("single_layer", "mixed_raid", "campaign", "rng")
+PARTS = ("single_layer", "mixed_raid", "campaign", "sweep", "startup", "rng")
 
 
 def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
@@ -227,6 +227,20 @@ def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
         n = max(trials // 4, 1000)
         add("campaign", f"pacific_airbase, {threads} thread(s)", n,
             time_simulate("pacific_airbase", n))  # fmt: skip
+    if "sweep" in parts:
+        from costx.sweeps import load_sweep_spec, sweep
+
+        spec = load_sweep_spec("ddg_magazine_laser")
+        n = max(trials // 20, 1000)
+        sweep(spec.scenario, spec.grid, trials=n, seed=0)  # load the kernels
+        seconds = _best(lambda: sweep(spec.scenario, spec.grid, trials=n, seed=0))
+        points = len(sweep(spec.scenario, spec.grid, trials=1, seed=0).points)
+        add("sweep", f"ddg_magazine_laser, {points} points x {n:,} trials, {threads} thread(s)",
+            points * n, seconds)  # fmt: skip
+    if "startup" in parts:
+        startup_seconds(trials=1_000)  # a warm cache
+        seconds = min(startup_seconds(trials=10_000) for _ in range(3))
+        add("startup", "costx run, 10,000 trials, fresh process, warm cache", 10_000, seconds)
     if "rng" in parts:
         ns = rng_ns_per_draw()
         rows.append({"workload": "rng", "variant": "ns per keyed uniform draw (1 thread)",

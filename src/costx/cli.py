@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="measure how fast costx runs on this machine",
         description="Time the benchmark workloads (single_layer against NumPy and pure "
-        "Python references, mixed_raid under both policies, the air-base campaign, the "
-        "random-number floor), or with SCENARIO your own scenario, and print trials per "
+        "Python references, mixed_raid under both policies, the air-base campaign, a "
+        "bundled sweep, start-up of a fresh process, the random-number floor), or with "
+        "SCENARIO your own scenario, and print trials per "
         "second, to size a sweep before launching it. The full pytest-benchmark suite is "
         "in benchmarks/ (see the README).",
     )
@@ -150,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--part",
         action="append",
-        choices=["single_layer", "mixed_raid", "campaign", "rng"],
+        choices=["single_layer", "mixed_raid", "campaign", "sweep", "startup", "rng"],
         default=None,
         help="run only this part (repeatable)",
     )
