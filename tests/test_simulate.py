@@ -169,3 +169,23 @@ def test_kernels_are_compiled_once_whatever_the_chunking():
     costx.simulate("pacific_airbase", trials=300, seed=1, block_trials=100)
     assert len(simulate_trials.signatures) == 1
     assert len(damage_trials.signatures) == 1
+
+
+@pytest.mark.parametrize(
+    ("largest", "n"),
+    [(2**20, 2**12), (2**20 - 1, 2**13 - 1), (2**25, 2**11), (2**31, 2**4), (0, 5)],
+    ids=["float-path-at-2^52", "float-path-just-below-2^53", "int64-path", "object-path", "zeros"],
+)
+def test_moments_are_exact_on_every_path(largest, n):
+    """Sums and cross-products equal Python's exact integers, whichever arithmetic the
+    size of the numbers selects (float64 below 2**53, int64 below 2**62, else objects)."""
+    from costx.aggregate import Moments
+
+    rng = np.random.default_rng(largest + n)
+    cols = {f"c{j}": rng.integers(0, largest + 1, n, dtype=np.int64) for j in range(4)}
+    cols["c0"][0] = largest  # the bound is reached
+    m = Moments.of(cols)
+    rows = list(zip(*(c.tolist() for c in cols.values()), strict=True))
+    assert m.n == n
+    assert m.s1 == tuple(sum(r[j] for r in rows) for j in range(4))
+    assert m.s2 == tuple(tuple(sum(r[i] * r[j] for r in rows) for j in range(4)) for i in range(4))

@@ -170,10 +170,19 @@ class Moments:
         for j, name in enumerate(columns):
             x[:, j] = values[name]
         largest = int(np.abs(x).max()) if x.size else 0
-        if x.shape[0] * largest * largest >= 2**62:  # int64 products could overflow:
-            x = x.astype(object)  # exact Python integers (slow, only for huge values)
+        bound = x.shape[0] * largest * largest  # no product or partial sum exceeds it
+        if bound < 2**53:
+            # Every product and partial sum is an integer below 2**53, exact in float64
+            # whatever the order of summation: BLAS, 30 times faster than NumPy's integer
+            # matrix product, gives the exact result.
+            xf = x.astype(np.float64)
+            s2 = np.rint(xf.T @ xf).astype(np.int64)
+        elif bound < 2**62:
+            s2 = x.T @ x
+        else:  # int64 products could overflow: exact Python integers (slow, huge values)
+            x = x.astype(object)
+            s2 = x.T @ x
         s1 = x.sum(axis=0)
-        s2 = x.T @ x
         return cls(
             columns,
             int(x.shape[0]),
