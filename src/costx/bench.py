@@ -228,13 +228,13 @@ def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
         add("campaign", f"pacific_airbase, {threads} thread(s)", n,
             time_simulate("pacific_airbase", n))  # fmt: skip
     if "sweep" in parts:
-        from costx.sweeps import load_sweep_spec, sweep
+        from costx.sweeps import expand_grid, load_sweep_spec, sweep
 
         spec = load_sweep_spec("ddg_magazine_laser")
         n = max(trials // 20, 1000)
         sweep(spec.scenario, spec.grid, trials=n, seed=0)  # load the kernels
         seconds = _best(lambda: sweep(spec.scenario, spec.grid, trials=n, seed=0))
-        points = len(sweep(spec.scenario, spec.grid, trials=1, seed=0).points)
+        points = len(expand_grid(spec.grid))
         add("sweep", f"ddg_magazine_laser, {points} points x {n:,} trials, {threads} thread(s)",
             points * n, seconds)  # fmt: skip
     if "startup" in parts:
