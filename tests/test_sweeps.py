@@ -58,8 +58,19 @@ def test_paired_differences_use_the_common_random_numbers(result):
     assert row["ci95_high"] < 0  # more rounds: fewer leakers, clearly
     zero = cmp[cmp["point"] == 0]
     assert (zero["diff"].fillna(0) == 0).all()
-    with pytest.raises(InputError, match="baseline"):
-        result.compare(baseline=3)
+    with pytest.raises(InputError, match="baseline: no point 9"):
+        result.compare(baseline=9)
+
+
+def test_compare_against_another_baseline_equals_a_sweep_run_with_it(result):
+    """Another baseline is paired by simulating the points again (same seed, same
+    trials): identical to a sweep run with that baseline, by index or by grid values."""
+    other = costx.sweep(_scenario(), GRID, trials=3000, seed=4, baseline=3)
+    expected = other.compare()
+    pd.testing.assert_frame_equal(result.compare(baseline=3), expected)
+    by_values = result.compare(baseline={"effectors.sm2.rounds": 12, "effectors.las.units": 1})
+    pd.testing.assert_frame_equal(by_values, expected)
+    assert (expected.loc[expected["point"] == 3, "diff"].fillna(0) == 0).all()
 
 
 def test_paired_interval_agrees_with_the_per_trial_differences():

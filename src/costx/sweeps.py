@@ -245,6 +245,7 @@ class SweepResult:
         self.n_trials = n_trials
         self.baseline = baseline
         self._joint = joint  # per point: Moments of (point columns, baseline columns)
+        self._other_joints: dict[int, list[Moments]] = {}  # against other baselines
         self._trials = trials
         self._salvos = salvos
         self._table: pd.DataFrame | None = None
@@ -289,22 +290,20 @@ class SweepResult:
     def compare(self, baseline: int | Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Each point's difference to the baseline, with intervals from the paired trials.
 
-        ``baseline`` is a point index or its grid values; it must be the baseline the sweep
-        was run with (``sweep(..., baseline=...)``, default the first point), whose
-        cross-moments with every point were accumulated trial by trial. One row per
-        (point, measure): ``diff``, ``ci95_low``, ``ci95_high``, ``std_error``.
+        ``baseline`` is a point index or its grid values (default: the sweep's baseline,
+        ``sweep(..., baseline=...)``, whose cross-moments with every point were
+        accumulated as the sweep ran). Against another point the points are simulated
+        again here, on this machine, to pair their trials with it: the same seed gives
+        the same trials, so the result is what a sweep run with that baseline gives, at
+        the cost of the sweep's run time once per new baseline. One row per (point,
+        measure): ``diff``, ``ci95_low``, ``ci95_high``, ``std_error``.
         """
         index = self._index(baseline) if baseline is not None else self.baseline
-        if index != self.baseline:
-            raise InputError(
-                f"paired differences are available against point {self.baseline} (the "
-                f"sweep's baseline); run the sweep with baseline={index} to compare with "
-                "that point"
-            )
+        joints = self._joint if index == self.baseline else self._joints_against(index)
         frames = []
         for i, point in enumerate(self.points):
             table = paired_difference_table(
-                self.scenarios[i], self.scenarios[self.baseline], self._joint[i]
+                self.scenarios[i], self.scenarios[index], joints[i]
             ).reset_index()
             table = table.rename(columns={"mean": "diff"})
             for k, v in point.items():
@@ -312,6 +311,16 @@ class SweepResult:
             table.insert(0, "point", i)
             frames.append(table)
         return pd.concat(frames, ignore_index=True)
+
+    def _joints_against(self, index: int) -> list[Moments]:
+        """Joint moments of every point with point ``index`` (simulated again, kept)."""
+        if index not in self._other_joints:
+            out: dict[int, Moments] = {}
+            data = [s.to_dict() for s in self.scenarios]
+            _run_local(list(range(len(self.points))), data, index, self.n_trials, self.seed,
+                       False, None, lambda res: out.__setitem__(res.index, res.joint))  # fmt: skip
+            self._other_joints[index] = [out[i] for i in range(len(self.points))]
+        return self._other_joints[index]
 
     def _index(self, key) -> int:
         if isinstance(key, int | np.integer) and not isinstance(key, bool):
