@@ -284,3 +284,20 @@ def test_salvos_survived_and_magazine_exhaustion_measures():
     assert summary.loc["p_dry_pac3", "mean"] == pytest.approx((dry < 5).mean())
     total_cer = summary.loc["cost_exchange_total_over_attack", "mean"]
     assert total_cer == pytest.approx(frame["total_cost_usd"].mean() / (5 * 14 * 30_000.0))
+
+
+@pytest.mark.parametrize("salvos", [1, 3])
+def test_kept_tables_share_no_memory(salvos):
+    """The tables take the kernel's output without copying it; no two of them may share a
+    column (a one-salvo campaign once did: editing result.trials changed result.salvos)."""
+    data = _airbase(salvos=salvos)
+    data["campaign"] = {"salvos": salvos, "interval_h": 24.0}  # a campaign, also of one salvo
+    result = _run(data, 200, seed=1)
+    frames = {"trials": result.trials, "salvos": result.salvos}
+    columns = [(f"{k}.{c}", f[c].to_numpy()) for k, f in frames.items() for c in f.columns]
+    for i, (name_a, a) in enumerate(columns):
+        for name_b, b in columns[i + 1 :]:
+            assert not np.shares_memory(a, b), (name_a, name_b)
+    before = result.salvos["shots_pac3"].copy()
+    result.trials.loc[0, "shots_pac3"] = 12345
+    assert result.salvos["shots_pac3"].equals(before)

@@ -491,6 +491,8 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
     }
 
     def flat(a: np.ndarray) -> np.ndarray:  # (n, salvos) -> trial-major long column
+        if salvos == 1:  # the per-trial table holds views of the same columns: copy
+            return np.array(a.reshape(-1))
         return np.ascontiguousarray(a).reshape(-1)
 
     for g, t in enumerate(scenario.threats):
