@@ -347,6 +347,24 @@ def test_heatmaps_choose_the_variables_that_move_the_measure(mpl, tmp_path):
         assert f"plotbase_{stem}" in names
 
 
+def test_figures_of_a_sweep_over_a_table_valued_variable(mpl, tmp_path):
+    """A grid over pk (a table per point) has unhashable values: every figure still builds,
+    and the trade heatmap is not drawn twice over the same two variables."""
+    from costx.plotting import plot_all
+
+    grid = {
+        "effectors.sm2.rounds": [4, 16],
+        "effectors.sm2.pk": [{"drone": 0.5}, {"drone": 0.9}],
+        "base.assets.jet.sheltered": [False, True],
+    }
+    data = _base_campaign()
+    data["effectors"] = data["effectors"][:1]
+    result = costx.sweep(data, grid, trials=200, seed=1)
+    stems = sorted(p.stem for p in plot_all(result, tmp_path, formats=["png"]))
+    heatmaps = [s for s in stems if "heatmap" in s]
+    assert len(heatmaps) == len({frozenset(s.split("_by_")) for s in heatmaps}) >= 1
+
+
 def test_sweep_bad_names_are_explained(swept):
     from costx.plotting import SweepPlots
 

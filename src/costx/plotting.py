@@ -732,7 +732,8 @@ class SweepPlots:
     def effect(self, column: str, measure: str) -> float:
         """How much ``measure`` moves with grid variable ``column``: the spread (largest
         minus smallest) of its mean over each value of ``column``, all points averaged."""
-        means = self.table.groupby(column, sort=False)[measure].mean()
+        values = self.table[column].map(repr)  # hashable keys, also for dict values (pk)
+        means = self.table[measure].groupby(values, sort=False).mean()
         spread = float(means.max() - means.min()) if len(means) else 0.0
         return spread if math.isfinite(spread) else 0.0
 
@@ -902,7 +903,7 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
             plots.heatmap(x, y, measure=measure).figure,
         )
         trade = plots.trade_columns(measure)
-        if trade is not None:  # passive against active defense: shelters vs interceptors
+        if trade is not None and set(trade) != {x, y}:  # passive against active defense
             x, y = trade
             yield (
                 f"heatmap_{name}_{_slug(x)}_by_{_slug(y)}",
