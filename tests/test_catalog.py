@@ -175,13 +175,17 @@ def test_constant_dollars_use_the_price_index():
     # A file's own dollar year is the run's default, and its written costs are in it.
     own = costx.load_scenario({**_uses(), "scenario": {"name": "cat", "dollar_year": 2016}})
     assert own.to_dict() == real.to_dict()
-    with pytest.raises(ScenarioError, match=r"set \[scenario\] dollar_year"):
-        costx.load_scenario(
-            {**_uses(), "effectors": [{"name": "s", "kind": "interceptor", "rounds": 1,
+    # Costs written in a file without a dollar_year are in the index's last year's dollars,
+    # whether or not the run names a year.
+    plain = {**_uses(), "effectors": [{"name": "s", "kind": "interceptor", "rounds": 1,
                                        "cost_per_shot_usd": 5.0, "pk": {"drone": 0.5},
-                                       "speed_mps": 900.0, "max_range_km": 20.0}]},
-            dollar_year=year,
-        )  # fmt: skip
+                                       "speed_mps": 900.0, "max_range_km": 20.0}]}  # fmt: skip
+    assert costx.load_scenario(plain).effectors[0].cost_per_shot_usd == 5.0
+    assert costx.load_scenario(plain, dollar_year=year).effectors[0].cost_per_shot_usd == 5.0
+    earlier = costx.load_scenario(plain, dollar_year=2016).effectors[0].cost_per_shot_usd
+    assert earlier == pytest.approx(5.0 * catalog.price_index[2016] / catalog.price_index[year])
+    again = costx.load_scenario(costx.load_scenario(plain), dollar_year=2016)
+    assert again.effectors[0].cost_per_shot_usd == earlier
 
 
 @pytest.mark.parametrize("name", bundled.scenario_names())

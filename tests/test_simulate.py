@@ -176,14 +176,17 @@ def test_kernels_are_compiled_once_whatever_the_chunking():
     [(2**20, 2**12), (2**20 - 1, 2**13 - 1), (2**25, 2**11), (2**31, 2**4), (0, 5)],
     ids=["float-path-at-2^52", "float-path-just-below-2^53", "int64-path", "object-path", "zeros"],
 )
-def test_moments_are_exact_on_every_path(largest, n):
+@pytest.mark.parametrize("fill", ["random", "all-largest"])
+def test_moments_are_exact_on_every_path(largest, n, fill):
     """Sums and cross-products equal Python's exact integers, whichever arithmetic the
     size of the numbers selects (float64 below 2**53, int64 below 2**62, else objects)."""
     from costx.aggregate import Moments
 
     rng = np.random.default_rng(largest + n)
     cols = {f"c{j}": rng.integers(0, largest + 1, n, dtype=np.int64) for j in range(4)}
-    cols["c0"][0] = largest  # the bound is reached
+    cols["c0"][0] = largest
+    if fill == "all-largest":  # the sums themselves reach n * largest**2, the bound
+        cols = {k: np.full(n, largest, np.int64) for k in cols}
     m = Moments.of(cols)
     rows = list(zip(*(c.tolist() for c in cols.values()), strict=True))
     assert m.n == n

@@ -776,7 +776,10 @@ def scenario_from_mapping(
         info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
         file_year = info.get("dollar_year")
         if dollar_year is not None:
-            data, problems = catalog.to_dollar_year(data, provenance, dollar_year)
+            # Costs written in a file without a dollar_year are in the default year's
+            # dollars, as when no year is named (docs/model.md).
+            default = catalog.default_dollar_year()
+            data, problems = catalog.to_dollar_year(data, provenance, dollar_year, default)
         elif isinstance(file_year, int) and not isinstance(file_year, bool):
             try:
                 data, problems = catalog.to_dollar_year(data, provenance, file_year)
@@ -838,10 +841,10 @@ def load_scenario(
     dollar_year
         Convert every cost to constant dollars of this year with the bundled price index
         (catalog figures carry their dollar year; values written in the file take the
-        file's ``[scenario] dollar_year``). None: the file's ``dollar_year`` if it has
-        one, else the last year of the index (costs written in such a file are taken to
-        be in that year's dollars). Every loaded scenario is thus in constant dollars of
-        one year, ``scenario.scenario.dollar_year``.
+        file's ``[scenario] dollar_year``, else are taken to be in dollars of the index's
+        last year). None: the file's ``dollar_year`` if it has one, else the index's last
+        year. Every loaded scenario is thus in constant dollars of one year,
+        ``scenario.scenario.dollar_year``.
 
     Returns
     -------
