@@ -519,10 +519,17 @@ def _run_trials(
                         # engagements (none of which makes one eligible), or come within
                         # reach, which the walk's wake time (the earliest such entry then)
                         # bounds from below: until then a new walk would find nothing.
-                        if policy == POLICY_LAYERED and scan_ver[e] == freed and t < scan_wake[e]:
-                            t_next = min(t_next, scan_wake[e])
+                        if (
+                            policy == POLICY_LAYERED
+                            and scan_ver[e] == freed
+                            and t < scan_wake[e, 1]
+                        ):
+                            t_next = min(t_next, scan_wake[e, 0])
                             break
                         wake = math.inf
+                        # The walk admits a threat within EPS_KM of reach: a new walk may find
+                        # one from when it is within 2 EPS_KM (a margin over rounding) on.
+                        wake_eps = math.inf
                         # The most urgent threat e may engage now (cost_aware: and need not leave
                         # to a cheaper effector).
                         hold_end = math.inf
@@ -574,6 +581,12 @@ def _run_trials(
                                     ):
                                         wake = min(
                                             wake, _entry_time(r0, v, t_seen[p], r_first[e, g])
+                                        )
+                                        wake_eps = min(
+                                            wake_eps,
+                                            _entry_time(
+                                                r0, v, t_seen[p], r_first[e, g] + 2 * EPS_KM
+                                            ),
                                         )
                                     else:
                                         found = p
@@ -661,7 +674,8 @@ def _run_trials(
                             t_next = min(t_next, hold_end)
                         if target < 0:
                             scan_ver[e] = freed
-                            scan_wake[e] = wake
+                            scan_wake[e, 0] = wake
+                            scan_wake[e, 1] = wake_eps
                             break
 
                         # Engage.
@@ -847,7 +861,7 @@ def simulate_trials(
         plan_t = np.empty(n_eff)
         plan_ver = np.empty(n_eff, np.int64)
         scan_ver = np.empty(n_eff, np.int64)
-        scan_wake = np.empty(n_eff)
+        scan_wake = np.empty((n_eff, 2))  # entry time; the same within EPS_KM of reach
         cand = np.empty(n_groups, np.int64)
         cand_prev = np.empty(n_groups, np.int64)
         slot = np.empty(max_ch)
