@@ -112,7 +112,20 @@ TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
 
 @jit
 def _sort_pairs(keys, idx, n):
-    """Heap sort keys[:n] ascending, ties by idx, carrying idx along (no allocation)."""
+    """Sort keys[:n] ascending, ties by idx, carrying idx along (no allocation): insertion
+    sort for small n, heap sort otherwise (both give the one order of (key, idx))."""
+    if n <= 32:
+        for i in range(1, n):
+            k = keys[i]
+            j = idx[i]
+            m = i - 1
+            while m >= 0 and (keys[m] > k or (keys[m] == k and idx[m] > j)):
+                keys[m + 1] = keys[m]
+                idx[m + 1] = idx[m]
+                m -= 1
+            keys[m + 1] = k
+            idx[m + 1] = j
+        return
     for start in range(n // 2 - 1, -1, -1):
         _sift(keys, idx, start, n)
     for end in range(n - 1, 0, -1):

@@ -192,3 +192,20 @@ def test_moments_are_exact_on_every_path(largest, n, fill):
     assert m.n == n
     assert m.s1 == tuple(sum(r[j] for r in rows) for j in range(4))
     assert m.s2 == tuple(tuple(sum(r[i] * r[j] for r in rows) for j in range(4)) for i in range(4))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 31, 32, 33, 100])
+def test_arrival_sort_orders_by_time_then_index(n):
+    """The kernel's in-place sort of arrival times (insertion sort up to 32, heap sort
+    above) gives the one order of (time, index), ties included, as NumPy's lexsort."""
+    from costx.kernels.engagement import _sort_pairs
+
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, max(n // 3, 1), n).astype(np.float64)  # many ties
+    idx = rng.permutation(n).astype(np.int64)
+    order = np.lexsort((idx, keys))
+    expected_keys, expected_idx = keys[order], idx[order]
+    k, i = keys.copy(), idx.copy()
+    _sort_pairs(k, i, n)
+    np.testing.assert_array_equal(k, expected_keys)
+    np.testing.assert_array_equal(i, expected_idx)
