@@ -486,6 +486,11 @@ def _run_trials(
 
             # --- event loop ---
             version = 0
+            # A walk admits a threat within EPS_KM of reach, up to EPS_KM / v before its
+            # exact entry time: the layered shortcut stops skipping twice that early.
+            skip_margin = 0.0
+            for g in range(n_groups):
+                skip_margin = max(skip_margin, 2.0 * EPS_KM * 1e3 / threat_f[g, TF_SPEED_MPS])
             freed = 0  # threats released alive so far (see the layered shortcut below)
             t = t0
             while n_threats > 0:
@@ -535,14 +540,11 @@ def _run_trials(
                         if (
                             policy == POLICY_LAYERED
                             and scan_ver[e] == freed
-                            and t < scan_wake[e, 1]
+                            and t < scan_wake[e] - skip_margin
                         ):
-                            t_next = min(t_next, scan_wake[e, 0])
+                            t_next = min(t_next, scan_wake[e])
                             break
                         wake = math.inf
-                        # The walk admits a threat within EPS_KM of reach: a new walk may find
-                        # one from when it is within 2 EPS_KM (a margin over rounding) on.
-                        wake_eps = math.inf
                         # The most urgent threat e may engage now (cost_aware: and need not leave
                         # to a cheaper effector).
                         hold_end = math.inf
@@ -594,12 +596,6 @@ def _run_trials(
                                     ):
                                         wake = min(
                                             wake, _entry_time(r0, v, t_seen[p], r_first[e, g])
-                                        )
-                                        wake_eps = min(
-                                            wake_eps,
-                                            _entry_time(
-                                                r0, v, t_seen[p], r_first[e, g] + 2 * EPS_KM
-                                            ),
                                         )
                                     else:
                                         found = p
@@ -687,8 +683,7 @@ def _run_trials(
                             t_next = min(t_next, hold_end)
                         if target < 0:
                             scan_ver[e] = freed
-                            scan_wake[e, 0] = wake
-                            scan_wake[e, 1] = wake_eps
+                            scan_wake[e] = wake
                             break
 
                         # Engage.
@@ -874,7 +869,7 @@ def simulate_trials(
         plan_t = np.empty(n_eff)
         plan_ver = np.empty(n_eff, np.int64)
         scan_ver = np.empty(n_eff, np.int64)
-        scan_wake = np.empty((n_eff, 2))  # entry time; the same within EPS_KM of reach
+        scan_wake = np.empty(n_eff)
         cand = np.empty(n_groups, np.int64)
         cand_prev = np.empty(n_groups, np.int64)
         slot = np.empty(max_ch)
