@@ -30,6 +30,7 @@ from refimpl import closed_forms as cf
 from refimpl import laser as rl
 from refimpl import markov
 from refimpl.engagement import simulate_trial
+from scenarios import laser
 from scipy.stats import chi2
 
 import costx
@@ -248,24 +249,8 @@ def test_single_threat_closed_form_check_has_power():
 
 
 def laser_fields(name="las", **overrides) -> dict:
-    fields = {
-        "name": name,
-        "kind": "laser",
-        "units": 1,
-        "power_kw": 60.0,
-        "aperture_m": 0.3,
-        "wavelength_um": 1.064,
-        "beam_quality": 1.5,
-        "jitter_urad": 5.0,
-        "blur_urad": 20.0,
-        "extinction_per_km": 0.2,
-        "max_range_km": 8.0,
-        "min_range_km": 0.5,
-        "retarget_s": 2.0,
-        "cost_per_shot_usd": 10.0,
-    }
-    fields.update(overrides)
-    return fields
+    """tests/scenarios.py's laser, with a 0.5 km minimum range."""
+    return laser(name, **{"min_range_km": 0.5, **overrides})
 
 
 def threat_fields(name="d", **overrides) -> dict:

@@ -16,6 +16,7 @@ from refimpl import closed_forms as cf
 from refimpl import laser as rl
 from refimpl import markov
 from refimpl import rng as rr
+from scenarios import laser
 from scipy.integrate import quad
 
 import costx
@@ -219,22 +220,7 @@ def test_markov_shoot_look_shoot_runs_out():
 
 
 def _laser(**overrides):
-    fields = {
-        "name": "las",
-        "kind": "laser",
-        "units": 1,
-        "power_kw": 60.0,
-        "aperture_m": 0.3,
-        "wavelength_um": 1.064,
-        "beam_quality": 1.5,
-        "jitter_urad": 5.0,
-        "blur_urad": 20.0,
-        "extinction_per_km": 0.2,
-        "max_range_km": 8.0,
-        "min_range_km": 0.2,
-        "cost_per_shot_usd": 10.0,
-    }
-    fields.update(overrides)
+    fields = laser(**{"retarget_s": 0.0, **overrides})  # tests/scenarios.py
     scenario = costx.load_scenario(
         {
             "scenario": {"name": "laser_only"},
