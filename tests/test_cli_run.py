@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 import tomli_w
 from scenarios import mixed
 
@@ -93,3 +94,20 @@ def test_bench_prints_the_parts_asked_for_and_a_users_scenario(capsys):
     assert main(["bench", "red_sea_2024", "--trials", "2000"]) == 0
     out = capsys.readouterr().out
     assert "red_sea_2024" in out and "1 thread(s)" in out
+
+
+def test_run_to_a_precision_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "p.parquet"
+    status = main(["run", "ddg_mixed_raid", "--precision", "0.05", "--trials", "40000",
+                   "--out", str(out), "--no-progress"])  # fmt: skip
+    text = capsys.readouterr().out
+    assert status == 0
+    assert "precision reached" in text and "cost_exchange_defense_over_attack" in text
+    result = costx.read_result(out)
+    assert result.n_trials in list(costx.simulation._precision_checks(40_000))
+    assert main(["run", "--measure", "leakers", "--out", str(out)]) == 2
+    assert "give --precision too" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--precision", "2", "--out", str(out)])
+    assert info.value.code == 2
+    assert "must be between 0 and 1" in capsys.readouterr().err

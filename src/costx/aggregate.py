@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,11 @@ class RawTrials:
     destroyed: np.ndarray | None = None
     site_destroyed: np.ndarray | None = None
     closed_min: np.ndarray | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "leaked", "shots", "kills", "avail", "rounds_end", "destroyed", "site_destroyed",
+        "closed_min",
+    )  # fmt: skip
 
     @classmethod
     def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F") -> RawTrials:
@@ -72,11 +78,8 @@ class RawTrials:
         """A view of trials first .. first + n - 1."""
         part = slice(first, first + n)
         return RawTrials(
-            *(None if a is None else a[part] for a in (
-                self.leaked, self.shots, self.kills, self.avail, self.rounds_end,
-                self.destroyed, self.site_destroyed, self.closed_min,
-            ))
-        )  # fmt: skip
+            *(None if a is None else a[part] for a in (getattr(self, f) for f in self.FIELDS))
+        )
 
 
 def n_salvos(scenario: Scenario) -> int:

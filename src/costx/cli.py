@@ -38,6 +38,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (0.01 for 1 %), not {text}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
@@ -85,8 +95,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SCENARIO",
         help=f"a path or a bundled name (default: {DEFAULT_SCENARIO})",
     )
-    p.add_argument("--trials", type=_positive_int, default=100_000, help="default: 100000")
+    p.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=None,
+        help="default: 100000; with --precision, the most trials to run (default: 10000000)",
+    )
     p.add_argument("--seed", type=_seed, default=0, help="default: 0")
+    p.add_argument(
+        "--precision",
+        type=_fraction,
+        default=None,
+        metavar="F",
+        help="run until the 95 %% half-width of --measure is at most F times its mean "
+        "(0.01: 1 %%), checking at fixed trial counts",
+    )
+    p.add_argument(
+        "--measure",
+        default=None,
+        help="the measure of --precision (default: cost_exchange_defense_over_attack)",
+    )
     p.add_argument(
         "--out", type=Path, default=None, help="Parquet file to write (default: NAME.parquet)"
     )
@@ -348,32 +376,41 @@ def cmd_run(args) -> int:
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise _usage(f"--out {out}: folder {out.parent} does not exist")
 
+    from costx.simulation import PRECISION_CAP
+
+    if args.measure is not None and args.precision is None:
+        raise _usage("--measure is the measure of --precision; give --precision too")
+    cap = args.trials
+    if cap is None:
+        cap = 100_000 if args.precision is None else PRECISION_CAP
     started = time.perf_counter()
-    with _DelayedProgress(args.trials, f"{scenario.name}", enabled=not args.no_progress) as bar:
+    with _DelayedProgress(cap, f"{scenario.name}", enabled=not args.no_progress) as bar:
         result = simulate(
             scenario,
-            trials=args.trials,
+            trials=cap,
             seed=args.seed,
             keep_trials=not args.summary_only,
             threads=args.threads,
             progress=bar,
-            block_trials=min(32_768, args.trials),
+            precision=args.precision,
+            measure=args.measure,
         )
     wall = time.perf_counter() - started
     result.to_parquet(out)
+    trials = result.n_trials
     title = (
-        f"{scenario.name}: {args.trials:,} trials, seed {args.seed}, policy "
+        f"{scenario.name}: {trials:,} trials, seed {args.seed}, policy "
         f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
     )
     stdout.print(summary_rich_table(result.summary(), title))
     _print_assumptions(scenario)
-    rate = args.trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
+    if result.precision is not None:
+        stdout.print(result.precision.describe())
+    rate = trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
     note = ""
     if _kernels_compiled():
         note = " (this run compiled the kernels; later runs load them from the cache)"
-    stdout.print(
-        f"{args.trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s){note}; wrote {out}"
-    )
+    stdout.print(f"{trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s){note}; wrote {out}")
     return 0
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import difflib
+import math
 import operator
 import time
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ import pandas as pd
 from costx.aggregate import (
     Moments,
     RawTrials,
+    measures,
     moment_columns,
     salvos_frame,
     summary_table,
@@ -29,6 +33,12 @@ from costx.scenario import Scenario, load_scenario
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
 MAX_SEED = 2**64 - 1
+PROGRESS_EVERY_S = 0.5  # with a progress callback, a kernel call lasts about this long
+FIRST_PROGRESS_BLOCK = 1024  # trials of the first call when the speed is not yet known
+PRECISION_MEASURE = "cost_exchange_defense_over_attack"  # default measure of precision=
+PRECISION_FIRST_CHECK = 10_000  # trials before the first precision check
+PRECISION_GROWTH = 1.25  # each precision check at about 1.25 times the trials of the last
+PRECISION_CAP = 10_000_000  # default trial cap of a run to a precision (CLI)
 
 
 def _check_int(name: str, value, low: int, high: int) -> int:
@@ -87,6 +97,7 @@ class SimulationResult:
         self._salvos = salvos
         self.elapsed_s = elapsed_s
         self._summary: pd.DataFrame | None = None
+        self.precision: Precision | None = None  # set by simulate(..., precision=...)
 
     @property
     def trials(self) -> pd.DataFrame:
@@ -158,6 +169,8 @@ def simulate(
     threads: int | None = None,
     progress=None,
     block_trials: int = BLOCK_TRIALS,
+    precision: float | None = None,
+    measure: str | None = None,
 ) -> SimulationResult:
     """Simulate ``trials`` independent raids (or campaigns of raids) of a scenario.
 
@@ -166,7 +179,7 @@ def simulate(
     scenario
         A Scenario, a path, a mapping or a bundled scenario name (see ``load_scenario``).
     trials
-        Number of Monte Carlo trials.
+        Number of Monte Carlo trials; with ``precision``, the most trials to run.
     seed
         Randomness enters only here: the same seed gives bit-identical results for any
         thread count or chunking, and trial i of a long run equals trial i of a short one.
@@ -176,9 +189,21 @@ def simulate(
     threads
         Numba threads for this call (None: Numba's current setting).
     progress
-        A callable ``progress(done, total)`` called after each block, or None.
+        A callable ``progress(done, total)``, or None. It is called after each kernel
+        call, and the calls are sized to last about half a second each so that a
+        progress bar moves (the results do not depend on the sizes).
     block_trials
-        Trials per kernel call (memory per block; does not change results).
+        The most trials per kernel call (memory per block; does not change results).
+    precision
+        Run to a precision instead of a fixed number of trials: stop at the first check
+        at which the 95 % half-width of ``measure`` is at most ``precision`` times the
+        absolute value of its mean (or at ``trials``). Checks come at fixed trial counts
+        (10,000, then about 1.25 times the last, in whole blocks of 1,024), so the trials
+        used, and so every result, depend only on the scenario, the seed and the target.
+        ``result.precision`` tells what was reached.
+    measure
+        The summary measure of ``precision`` (default: the cost-exchange ratio,
+        ``cost_exchange_defense_over_attack``).
 
     Returns
     -------
@@ -188,24 +213,146 @@ def simulate(
     trials = _check_int("trials", trials, 1, 10**12)
     seed = _check_int("seed", seed, 0, MAX_SEED)
     block_trials = _check_int("block_trials", block_trials, 1, 10**9)
+    target = None
+    if precision is not None:
+        target = _check_precision(scenario, precision, measure)
+    elif measure is not None:
+        raise InputError("measure= is the measure of precision=; give precision too")
     plan = Lowered(scenario)
-    raw_all = plan.allocate(trials) if keep_trials else None
+    checks = _precision_checks(trials) if target is not None else iter(())
+    check_at = next(checks, trials)
+    raw_all = plan.allocate(trials) if keep_trials and target is None else None
+    blocks: list[RawTrials] = []  # kept blocks of a run to a precision (length unknown)
     moments = Moments.empty(moment_columns(scenario))
+    sizer = _BlockSizer(block_trials, progress is not None)
+    reached = None
     started = time.perf_counter()
+    done = 0
     with numba_threads(threads):
-        for first in range(0, trials, block_trials):
-            n = min(block_trials, trials - first)
-            raw = plan.run(first, n, seed, raw_all.rows(first, n) if keep_trials else None)
+        while done < trials:
+            n = min(sizer.next(), trials - done, check_at - done)
+            tick = time.perf_counter()
+            if raw_all is not None:
+                raw = plan.run(done, n, seed, raw_all.rows(done, n))
+            else:
+                raw = plan.run(done, n, seed)
+                if keep_trials:
+                    blocks.append(raw)
+            sizer.took(n, time.perf_counter() - tick)
             moments = moments + Moments.of(trial_integers(scenario, raw))
+            done += n
             if progress is not None:
-                progress(first + n, trials)
+                progress(done, trials)
+            if target is not None and done == check_at:
+                reached = target.check(summary_table(scenario, moments), done)
+                if reached.reached:
+                    break
+                check_at = next(checks, trials)
     elapsed = time.perf_counter() - started
+    if blocks:
+        raw_all = plan.allocate(done)
+        first = 0
+        for raw in blocks:
+            rows = raw_all.rows(first, raw.leaked.shape[0])
+            for name in RawTrials.FIELDS:
+                part = getattr(rows, name)
+                if part is not None:
+                    part[...] = getattr(raw, name)
+            first += raw.leaked.shape[0]
     frame = salvos = None
     if keep_trials:
         frame = trials_frame(scenario, 0, raw_all, trial_integers(scenario, raw_all))
         if scenario.campaign is not None:
             salvos = salvos_frame(scenario, 0, raw_all)
-    return SimulationResult(scenario, seed, trials, moments, frame, elapsed, salvos)
+    result = SimulationResult(scenario, seed, done, moments, frame, elapsed, salvos)
+    result.precision = reached
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Precision:
+    """What a run to a precision reached: the measure, the target (a fraction of the
+    mean), the relative 95 % half-width at the end and the trials it took."""
+
+    measure: str
+    target: float
+    half_width: float  # 95 % half-width over |mean| (inf when the mean is 0)
+    trials: int
+    reached: bool
+
+    def describe(self) -> str:
+        got = "n/a" if math.isinf(self.half_width) else f"{100 * self.half_width:.2f} %"
+        verdict = "reached" if self.reached else "NOT reached (trial cap)"
+        return (
+            f"precision {verdict}: 95 % half-width of {self.measure} is {got} of its mean "
+            f"after {self.trials:,} trials (target {100 * self.target:g} %)"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _PrecisionTarget:
+    measure: str
+    target: float
+
+    def check(self, summary: pd.DataFrame, trials: int) -> Precision:
+        row = summary.loc[self.measure]
+        mean = float(row["mean"])
+        half = (float(row["ci95_high"]) - float(row["ci95_low"])) / 2.0
+        relative = half / abs(mean) if mean != 0.0 and math.isfinite(mean) else math.inf
+        ok = math.isfinite(relative) and relative <= self.target
+        return Precision(self.measure, self.target, relative, trials, ok)
+
+
+def _check_precision(scenario: Scenario, precision, measure) -> _PrecisionTarget:
+    try:
+        value = float(precision)
+    except (TypeError, ValueError):
+        raise InputError(f"precision must be a number, not {precision!r}") from None
+    if not 0.0 < value < 1.0:
+        raise InputError(
+            f"precision must be a fraction of the mean between 0 and 1 (0.01 for 1 %), "
+            f"not {precision!r}"
+        )
+    name = PRECISION_MEASURE if measure is None else measure
+    known = [m.name for m in measures(scenario, moment_columns(scenario))]
+    if name not in known:
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InputError(f"measure {name!r} is not a measure of {scenario.name}{hint}")
+    return _PrecisionTarget(name, value)
+
+
+def _precision_checks(cap: int) -> Iterator[int]:
+    """Trial counts at which a run to a precision checks it: 10,000, then about 1.25
+    times the last in whole 1,024-trial units, then the cap."""
+    n = min(PRECISION_FIRST_CHECK, cap)
+    while n < cap:
+        yield n
+        n = min(cap, -(-int(n * PRECISION_GROWTH) // 1024) * 1024)
+    yield cap
+
+
+class _BlockSizer:
+    """Trials per kernel call: ``block_trials``, or with a progress bar a size that
+    takes about PROGRESS_EVERY_S at the speed measured so far (results do not depend on
+    it: draws are keyed by trial and moments are exact integer sums)."""
+
+    def __init__(self, block_trials: int, paced: bool):
+        self.limit = block_trials
+        self.paced = paced
+        self.size = min(block_trials, FIRST_PROGRESS_BLOCK) if paced else block_trials
+
+    def next(self) -> int:
+        return self.size
+
+    def took(self, n: int, seconds: float) -> None:
+        if not self.paced:
+            return
+        rate = n / max(seconds, 1e-6)
+        # Round to whole parallel tasks; at most double from one call to the next (the
+        # first call includes compilation and says nothing about the speed).
+        want = int(rate * PROGRESS_EVERY_S) // 256 * 256
+        self.size = max(256, min(self.limit, want, 2 * max(n, 256)))
 
 
 class Lowered:
@@ -244,8 +391,7 @@ class Lowered:
             )  # fmt: skip
         if raw is None:
             return out
-        for name in ("leaked", "shots", "kills", "avail", "rounds_end", "destroyed",
-                     "site_destroyed", "closed_min"):  # fmt: skip
+        for name in RawTrials.FIELDS:
             target = getattr(raw, name)
             if target is not None:
                 target[...] = getattr(out, name)

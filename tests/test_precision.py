@@ -1,0 +1,98 @@
+"""simulate(..., precision=...): runs to a precision, deterministically; paced progress."""
+
+import itertools
+import math
+
+import pandas as pd
+import pytest
+from scenarios import mixed
+
+import costx
+from costx import simulation
+from costx.errors import InputError
+
+
+def test_precision_checks_are_a_fixed_schedule():
+    checks = list(simulation._precision_checks(50_000))
+    assert checks[0] == 10_000
+    assert checks[-1] == 50_000
+    assert all(b > a for a, b in itertools.pairwise(checks))
+    # about 1.25 times the last, in whole units of 1,024 trials (but the cap)
+    for a, b in itertools.pairwise(checks[:-1]):
+        assert b % 1024 == 0 and 1.25 * a <= b < 1.25 * a + 1024
+    assert list(simulation._precision_checks(3000)) == [3000]
+
+
+def test_run_to_a_precision_stops_at_the_first_check_that_meets_it():
+    """The stop is where the half-width first meets the target, and the trials run equal a
+    fixed run of that many trials (so the result depends only on scenario, seed, target)."""
+    target = 0.02
+    run = costx.simulate(mixed(), trials=200_000, seed=3, precision=target, measure="leakers")
+    p = run.precision
+    assert p.reached and p.trials == run.n_trials and p.measure == "leakers"
+    fixed = costx.simulate(mixed(), trials=run.n_trials, seed=3)
+    pd.testing.assert_frame_equal(run.trials, fixed.trials)
+    pd.testing.assert_frame_equal(run.summary(), fixed.summary())
+    row = fixed.summary().loc["leakers"]
+    half = (row["ci95_high"] - row["ci95_low"]) / 2
+    assert half <= target * abs(row["mean"])
+    assert p.half_width == pytest.approx(half / abs(row["mean"]), rel=1e-12)
+    # ... and the check before it did not meet the target
+    checks = list(simulation._precision_checks(200_000))
+    k = checks.index(run.n_trials)
+    if k > 0:
+        earlier = costx.simulate(mixed(), trials=checks[k - 1], seed=3).summary().loc["leakers"]
+        assert (earlier["ci95_high"] - earlier["ci95_low"]) / 2 > target * abs(earlier["mean"])
+    # summary-only gives the same trials and summary
+    lean = costx.simulate(
+        mixed(), trials=200_000, seed=3, precision=target, measure="leakers", keep_trials=False
+    )
+    assert lean.n_trials == run.n_trials
+    pd.testing.assert_frame_equal(lean.summary(), run.summary())
+
+
+def test_precision_out_of_reach_stops_at_the_cap():
+    run = costx.simulate(mixed(), trials=12_000, seed=3, precision=1e-6, measure="leakers")
+    assert run.n_trials == 12_000 and not run.precision.reached
+    assert "NOT reached" in run.precision.describe()
+
+
+def test_precision_arguments_are_checked():
+    with pytest.raises(InputError, match="between 0 and 1"):
+        costx.simulate(mixed(), trials=100, precision=1.5)
+    with pytest.raises(InputError, match="did you mean 'leakers'"):
+        costx.simulate(mixed(), trials=100, precision=0.1, measure="leakerz")
+    with pytest.raises(InputError, match="give precision too"):
+        costx.simulate(mixed(), trials=100, measure="leakers")
+
+
+def test_paced_blocks_aim_at_half_a_second():
+    sizer = simulation._BlockSizer(131_072, paced=True)
+    assert sizer.next() == simulation.FIRST_PROGRESS_BLOCK
+    sizer.took(1024, 2.0)  # slow: 512 trials/s -> 256 trials in half a second
+    assert sizer.next() == 256
+    sizer.took(256, 0.001)  # fast: grows, but at most doubles per call
+    assert sizer.next() == 512
+    for _ in range(20):
+        sizer.took(sizer.next(), sizer.next() / 1e6)  # 1e6 trials/s
+    assert sizer.next() == 131_072  # capped at block_trials
+    fixed = simulation._BlockSizer(5000, paced=False)
+    fixed.took(5000, 100.0)
+    assert fixed.next() == 5000
+
+
+def test_progress_is_called_often_and_ends_at_the_total():
+    calls = []
+    run = costx.simulate(mixed(), trials=5000, seed=3, progress=lambda d, n: calls.append((d, n)))
+    assert calls[-1] == (5000, 5000)
+    assert len(calls) >= 2 and all(n == 5000 for _, n in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    quiet = costx.simulate(mixed(), trials=5000, seed=3)
+    pd.testing.assert_frame_equal(run.trials, quiet.trials)
+
+
+def test_relative_half_width_of_a_zero_mean_is_not_met():
+    target = simulation._PrecisionTarget("leakers", 0.5)
+    frame = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [0.0]}, index=["leakers"])
+    got = target.check(frame, 10_000)
+    assert math.isinf(got.half_width) and not got.reached
