@@ -281,7 +281,13 @@ def kernel_key(scenario: Scenario, plan=None) -> str:
     plan = Lowered(scenario) if plan is None else plan
     digest = hashlib.sha256()
     base = plan.base
-    parts = (*plan.arrays.kernel_args(), *(base.kernel_args() if base is not None else ()))
+    arrays = plan.arrays
+    if scenario.scenario.policy == "layered":
+        # The expected costs per kill (cpk) steer only the cost-aware decisions; under the
+        # layered policy the kernels never read them (tests/test_analysis.py checks that a
+        # round's price then leaves every trial as it is).
+        arrays = dataclasses.replace(arrays, cpk=np.isfinite(arrays.cpk))
+    parts = (*arrays.kernel_args(), *(base.kernel_args() if base is not None else ()))
     for a in parts:
         if isinstance(a, np.ndarray):
             digest.update(f"{a.dtype}{a.shape}".encode())
@@ -344,6 +350,7 @@ class Evaluator:
         self._plans: dict[str, Any] = {}
         self._own: dict[str, Moments] = {}
         self._joint: dict[tuple[str, str], Moments] = {}
+        self._references: set[str] = set()
         self._reference_cache: dict[tuple[str, int, int], dict] = {}
         self._reference_bytes = 0
         self._client = None
@@ -387,6 +394,11 @@ class Evaluator:
             self._extend([(k, s, None, None) for k, s in todo.items()], n)
         return [_take(self._own[self.key(s)], n) for s in scenarios]
 
+    def mark_reference(self, scenario: Scenario) -> None:
+        """Keep this scenario's per-trial values whenever they are simulated (up to
+        REFERENCE_CACHE_BYTES), for pairing with many points later."""
+        self._references.add(self.key(scenario))
+
     def joint(self, pairs: Sequence[tuple[Scenario, Scenario]], n: int) -> list[Moments]:
         """Joint moments (``p:`` point, ``b:`` reference) of trials 0 .. n-1 of every
         (point, reference) pair: the moments behind paired differences."""
@@ -394,8 +406,12 @@ class Evaluator:
         for p, r in pairs:
             key = (self.key(p), self.key(r))
             have = self._joint[key].n if key in self._joint else 0
-            if have < n:
-                todo.setdefault(key, (p, r))
+            if have >= n:
+                continue
+            if key[0] == key[1]:  # the same trials twice: the joint moments follow exactly
+                self._joint[key] = _doubled(self.own([p], n)[0])
+                continue
+            todo.setdefault(key, (p, r))
         if todo:
             self._extend([(k[0], p, k[1], r) for k, (p, r) in todo.items()], n)
         return [_take(self._joint[(self.key(p), self.key(r))], n) for p, r in pairs]
@@ -434,6 +450,8 @@ class Evaluator:
                     for key, s, _ in items:
                         if ref_ints is not None and key == ref_key:
                             ints = ref_ints
+                        elif key in self._references:
+                            ints = self._reference_ints(key, s, first, m)
                         else:
                             ints = self._ints(key, s, first, m)
                         if ref_ints is not None:
@@ -496,6 +514,14 @@ class Evaluator:
                                          dashboard_address=None)  # fmt: skip
             self._client = Client(self._cluster)
         return self._client
+
+
+def _doubled(m: Moments) -> Moments:
+    """Joint moments of a scenario with itself (``p:`` and ``b:`` the same columns)."""
+    k = len(m.columns)
+    s2 = tuple(tuple(m.s2[i % k][j % k] for j in range(2 * k)) for i in range(2 * k))
+    columns = (*(f"p:{c}" for c in m.columns), *(f"b:{c}" for c in m.columns))
+    return Moments(columns, m.n, m.s1 + m.s1, s2)
 
 
 def _take(m: Moments, n: int) -> Moments:
@@ -817,6 +843,7 @@ def marginal_exchange(
     stock_before = procurement_value_usd(scenario)
 
     with Evaluator(seed, backend, scheduler, threads) as ev:
+        ev.mark_reference(scenario)
         before = estimate(scenario, ev.own([scenario], trials)[0], hold)
         absorbed = ev.joint([(attacked, scenario)], trials)[0]
         attacked_hold = estimate(attacked, own_part(absorbed), hold)
@@ -1086,6 +1113,7 @@ def break_even(
     points: dict[float, Scenario] = {}
     cache: dict[float, tuple[Estimate, Estimate]] = {}
     with Evaluator(seed, backend, scheduler, threads) as ev:
+        ev.mark_reference(other)
 
         def evaluate(xs: Iterable[float]) -> None:
             new = [x for x in dict.fromkeys(xs) if x not in cache]
@@ -1855,6 +1883,7 @@ def sensitivity(
 
     rows = []
     with Evaluator(seed, backend, scheduler, threads) as ev:
+        ev.mark_reference(scenario)
         if other is None:
             base = estimate(scenario, ev.own([scenario], trials)[0], measure)
         else:

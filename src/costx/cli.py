@@ -587,6 +587,9 @@ def cmd_catalog(args) -> int:
         for name, rec in entry.fields.items():
             if rec.assumption:
                 origin = f"ASSUMPTION: {rec.rationale}"
+                if rec.low is not None:
+                    origin += (f" Plausible range {_catalog_value(rec.low)} to "
+                               f"{_catalog_value(rec.high)}: {rec.range_rationale}")  # fmt: skip
             else:
                 origin = ", ".join(
                     f"{k} {catalog.sources.get(k, {}).get('publisher', '?')}" for k in rec.sources
