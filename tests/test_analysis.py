@@ -340,6 +340,19 @@ def test_evaluator_extends_runs_and_matches_simulate():
     assert analysis.paired(s, s, joint, "leakers").mean == 0.0
 
 
+def test_paired_interval_is_that_of_the_per_trial_differences():
+    """The delta-method interval of a paired difference from joint moments equals the
+    plain interval of the per-trial differences (a linear measure: exactly)."""
+    a = costx.load_scenario(mixed())
+    b = analysis.with_values(a, {"effectors.sm2.rounds": 12, "effectors.las.units": 0}, "b")
+    with analysis.Evaluator(seed=4) as ev:
+        diff = analysis.paired(a, b, ev.joint([(a, b)], 3000)[0], "defense_cost_usd")
+    per_trial = (costx.simulate(a, trials=3000, seed=4).trials["defense_cost_usd"]
+                 - costx.simulate(b, trials=3000, seed=4).trials["defense_cost_usd"])  # fmt: skip
+    assert diff.mean == pytest.approx(per_trial.mean(), rel=1e-12)
+    assert diff.se == pytest.approx(per_trial.std(ddof=1) / math.sqrt(3000), rel=1e-9)
+
+
 @pytest.mark.parametrize("policy", ["layered", "cost_aware"])
 def test_kernel_key_leaves_out_only_what_the_kernels_ignore(policy):
     """Under the layered policy a round's price never changes a trial (the key leaves it
