@@ -980,11 +980,12 @@ def _describe_margin(r: AnalysisResult) -> str:
             lines.append(f"* {row['option']} (+{row['step']:g} a step): {row['note']}.")
             continue
         steps = _range_text(row["steps"], row["steps_ci95_low"], row["steps_ci95_high"])
+        verb = "adds" if row["per_raid_usd"] >= 0 else "saves"
         lines.append(
             f"* {row['option']} (+{row['step']:g} a step): {steps} steps ({row['option']} = "
             f"{row['value_after']:g}) bring {hold} back to {_fmt(row['hold_after'], unit)}; "
-            f"the defender adds {_usd(row['per_raid_usd'])} per raid "
-            f"({_usd(row['per_raid_ci95_low'])} to {_usd(row['per_raid_ci95_high'])}), a "
+            f"the defender {verb} {_usd(abs(row['per_raid_usd']))} per raid "
+            f"({_signed_range(row['per_raid_ci95_low'], row['per_raid_ci95_high'], verb)}), a "
             f"marginal ratio of {_ratio(row['ratio_per_raid'])} "
             f"({_ratio(row['ratio_per_raid_ci95_low'])} to "
             f"{_ratio(row['ratio_per_raid_ci95_high'])}); buying it costs "
@@ -998,7 +999,8 @@ def _describe_margin(r: AnalysisResult) -> str:
             f"Cheapest at the margin: {a['cheapest_per_raid']} per raid, "
             f"{a['cheapest_procurement']} to buy. A ratio below 1: the defense keeps pace "
             "for less than the attacker adds (cost imposed on the attacker); above 1: the "
-            "attacker imposes cost on the defense."
+            "attacker imposes cost on the defense; below 0: the response saves the defender "
+            "more than it costs."
         )
     lines.append(_trials_line(r))
     return "\n".join(lines)
@@ -1238,6 +1240,13 @@ def _interpolate(g: Callable[[float], float], a: float, b: float) -> float:
     if a == b or ga == gb:
         return a if ga >= 0 else b
     return float(min(max(a + (b - a) * (0 - ga) / (gb - ga), a), b))
+
+
+def _signed_range(low: float, high: float, verb: str) -> str:
+    """An interval of a cost change as amounts added (or, for "saves", saved)."""
+    if verb == "saves":
+        low, high = -high, -low
+    return f"{_usd(low)} to {_usd(high)}"
 
 
 def _describe_break_even(r: AnalysisResult) -> str:
