@@ -56,6 +56,8 @@ def table(data: dict) -> str:
         rate = _rate(row)
         if rate is None or "peak_mb" in row["info"]:  # memory checks: in the targets below
             continue
+        if "analysis" in row["info"]:  # decision analyses: their own table below
+            continue
         workload, _, variant = name.removeprefix("test_").partition("[")
         lines.append(f"| {workload} | {variant.rstrip(']') or '-'} | {rate:,.0f} |")
     lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
@@ -128,6 +130,18 @@ def table(data: dict) -> str:
             lines.append(
                 f"| {threats} | {threads} | {per_trial * 1e6:.1f} | "
                 f"{per_trial * 1e6 / threats:.3f} |"
+            )
+    analyses = [(n, r) for n, r in rows.items() if "analysis" in r["info"]]
+    if analyses:
+        lines += ["", "Decision analyses (`costx analyze`), one whole analysis each:", ""]
+        lines += ["| analysis | scenario | trials per evaluation | trials simulated | wall time |",
+                  "|---|---|---:|---:|---:|"]  # fmt: skip
+        for _, r in analyses:
+            info = r["info"]
+            lines.append(
+                f"| {info['analysis']} | {info['scenario']} | "
+                f"{info.get('trials_per_evaluation', 0):,} | {r['trials']:,} | "
+                f"{r['seconds']:.1f} s |"
             )
     return "\n".join(lines)
 
