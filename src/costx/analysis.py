@@ -30,6 +30,7 @@ import itertools
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from costx.aggregate import (
     trial_integers,
 )
 from costx.errors import InputError, ScenarioError
-from costx.scenario import Scenario, load_scenario, scenario_from_mapping
+from costx.scenario import CostxWarning, Scenario, load_scenario, scenario_from_mapping
 from costx.sweeps import set_path
 
 FORMAT = "costx.analysis/1"
@@ -162,18 +163,25 @@ def _check_path(path, what: str) -> str:
     return path
 
 
-def with_values(scenario: Scenario, overrides: Mapping[str, Any], what: str) -> Scenario:
+def with_values(
+    scenario: Scenario, overrides: Mapping[str, Any], what: str, warn: bool = False
+) -> Scenario:
     """The scenario with ``overrides`` (dotted path -> value) set, validated.
 
     Any problem is one InputError line naming ``what``, the path and what is allowed
-    (an unknown item, an unknown field, a value outside the field's limits).
+    (an unknown item, an unknown field, a value outside the field's limits). The
+    scenario's warnings (``CostxWarning``) are issued only with ``warn``: an analysis
+    builds many variants of a scenario whose own warnings were shown when it was loaded.
     """
     data = scenario.to_dict()
     for path, value in overrides.items():
         _check_path(path, what)
         set_path(data, path, value, what)
     try:
-        out = scenario_from_mapping(data, what)
+        with warnings.catch_warnings():
+            if not warn:
+                warnings.simplefilter("ignore", CostxWarning)
+            out = scenario_from_mapping(data, what)
     except ScenarioError as err:
         shown = ", ".join(f"{k} = {v!r}" for k, v in overrides.items())
         lines = [f"{p.path}: {p.message}" + (f" (got {p.value!r})" if p.show_value else "")
@@ -2063,7 +2071,7 @@ def _trials_line(r: AnalysisResult) -> str:
 # The columns `costx analyze` prints and the report puts last, by kind.
 KEY_COLUMNS = {
     "margin": ["option", "steps", "value_after", "per_raid_usd", "ratio_per_raid",
-               "procurement_usd", "ratio_procurement", "cheapest"],
+               "procurement_usd", "ratio_procurement", "cheapest", "note"],
     "break_even": ["value", "measure", "against", "diff", "diff_ci95_low", "diff_ci95_high"],
     "cheapest": ["status", "rank", "trials", "reason"],
     "worst_raid": ["attack_cost_usd_raid", "status", "rank", "trials"],

@@ -899,7 +899,9 @@ def cmd_analyze(args) -> int:
     kind = args.analysis.replace("-", "_")
     scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
     if args.set:
-        scenario = analysis.with_values(scenario, _duplicates(args.set, "--set"), "--set")
+        scenario = analysis.with_values(
+            scenario, _duplicates(args.set, "--set"), "--set", warn=True
+        )
     label = "margin" if kind == "margin" else kind
     out = args.out if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
     _check_out(out)
