@@ -245,10 +245,10 @@ def test_sweep_measure_lines_bands_and_legend(swept):
 
     ax = SweepPlots(swept).cost_per_kill()
     # x: the first numeric grid variable; one line (and band) per value of the other
-    assert ax.get_xlabel() == "effectors.sm2.rounds (rounds)"
+    assert ax.get_xlabel() == "sm2: magazine (rounds)"
     assert len(ax.lines) == 2 and len(ax.collections) == 2
     legend = ax.get_legend()
-    assert legend.get_title().get_text() == "effectors.las.units (units)"
+    assert legend.get_title().get_text() == "las: beam directors"
     assert [t.get_text() for t in legend.get_texts()] == ["0", "1"]
     table = swept.table
     rows = table[table["effectors.las.units"] == 0].sort_values("effectors.sm2.rounds")
@@ -288,9 +288,9 @@ def test_sweep_heatmap_cells_and_colorbar(swept):
     assert len(ax.texts) == 4  # every cell annotated
     table = swept.table
     value = table.loc[0, "cost_exchange_defense_over_attack"]
-    assert any(t.get_text().startswith(f"{value:,.2f}") for t in ax.texts)
-    assert ax.get_xlabel().startswith("effectors.sm2.rounds")
-    assert ax.get_ylabel().startswith("effectors.las.units")
+    assert any(t.get_text().startswith(f"{value:.3g}") for t in ax.texts)
+    assert ax.get_xlabel() == "sm2: magazine (rounds)"
+    assert ax.get_ylabel() == "las: beam directors"
 
 
 def test_sweep_heatmap_over_base_variables(base_sweep):
@@ -303,7 +303,7 @@ def test_sweep_heatmap_over_base_variables(base_sweep):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["False", "True"]
     ax = plots.measure("runway_closed_h")
     assert ax.get_ylabel() == "runway closure (hours)"
-    assert ax.get_xlabel() == "base.repair_teams (teams)"
+    assert ax.get_xlabel() == "repair teams"
     # a boolean x is categorical: points with interval bars, one set per hue value
     ax = plots.measure("damage_usd", x="base.assets.jet.sheltered")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["False", "True"]

@@ -30,6 +30,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from costx.errors import InputError
+from costx.formatting import (
+    measure_label,
+    measure_title,
+    path_label,
+    percent,
+    usd,
+    usd_tick,
+)
+from costx.formatting import value as format_value
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -49,54 +58,6 @@ INTERVAL = "95 % interval"
 _CPK = "cost_per_kill_usd"
 _CER_TOTAL = "cost_exchange_total_over_attack"
 _CER_DEFENSE = "cost_exchange_defense_over_attack"
-
-_LABELS = {
-    "leakers": "leakers",
-    "p_any_leak": "P(any leak)",
-    "killed": "threats killed",
-    "defense_cost_usd": "defense cost",
-    "attack_cost_usd": "attack cost",
-    "cost_per_kill_usd": "cost per kill",
-    "cost_exchange_defense_over_attack": "defense cost / attack cost",
-    "cost_exchange_total_over_attack": "(defense + damage) / attack cost",
-    "damage_usd": "damage to the base",
-    "total_cost_usd": "total cost (defense + damage)",
-    "runway_closed_h": "runway closure",
-    "salvos_before_first_leak": "salvos before the first leak",
-}
-
-# Units of grid variables, by the last part of their path (then by suffix).
-_PATH_UNITS = {
-    "rounds": "rounds",
-    "units": "units",
-    "count": "threats",
-    "repair_teams": "teams",
-    "dispersal_sites": "sites",
-    "runways": "runways",
-    "cuts_to_close": "craters",
-    "channels": "channels",
-    "salvo_size": "rounds per salvo",
-    "max_engagements": "engagements",
-    "salvos": "salvos",
-    "availability": "probability",
-    "rate_per_min": "rounds per minute",
-    "beam_quality": "M²",
-    "barrel_life_rounds": "rounds",
-    "kill_fluence_j_cm2": "J/cm²",
-}
-_SUFFIX_UNITS = (
-    ("_usd", "USD"),
-    ("_mps", "m/s"),
-    ("_km", "km"),
-    ("_kw", "kW"),
-    ("_urad", "µrad"),
-    ("_um", "µm"),
-    ("_per_km", "per km"),
-    ("_h", "hours"),
-    ("_s", "s"),
-    ("_m", "m"),
-)
-
 
 # -- matplotlib, lazily -------------------------------------------------------------------
 
@@ -136,81 +97,6 @@ def _axes(ax: Axes | None) -> Axes:
 # -- text and number formatting -------------------------------------------------------------
 
 
-def usd(value: float) -> str:
-    """Compact dollars: $950, $98.6k, $2.65M, $3.84B."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            x = v / scale
-            digits = 2 if x < 10 else 1 if x < 100 else 0
-            return f"{sign}${x:.{digits}f}{suffix}"
-    return f"{sign}${v:.2f}" if v < 10 and v != int(v) else f"{sign}${v:.0f}"
-
-
-def usd_tick(value: float) -> str:
-    """Dollars for axis ticks, without trailing zeros: $10M, $2.5M, $100k, $0."""
-    if not math.isfinite(value):
-        return ""
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            return f"{sign}${v / scale:.4g}{suffix}"
-    return f"{sign}${v:.4g}"
-
-
-def format_value(value: float, unit: str) -> str:
-    """A value for a cell or a bar label, by unit."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit.startswith("USD"):
-        return usd(value)
-    if unit == "probability":
-        return f"{100 * value:.1f} %"
-    if unit == "ratio":
-        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-
-
-def measure_label(measure: str, unit: str = "") -> str:
-    """An axis label: readable name and unit, ``cost per kill (USD per kill)``."""
-    name = _LABELS.get(measure)
-    if name is None:
-        name = measure.removesuffix("_usd").replace("_", " ")
-    if unit and unit not in name:
-        return f"{name} ({unit})"
-    return name
-
-
-def measure_title(measure: str) -> str:
-    """A measure's name at the start of a title."""
-    if measure.startswith("cost_exchange_"):
-        return f"Cost-exchange ratio: {measure_label(measure)}"
-    name = measure_label(measure)
-    return name[0].upper() + name[1:]
-
-
-def path_unit(path: str) -> str:
-    """The unit of a grid variable, from its field name ('' when unknown)."""
-    field = path.rsplit(".", 1)[-1]
-    if field in _PATH_UNITS:
-        return _PATH_UNITS[field]
-    if field.startswith("p_") or field == "pk" or ".pk." in path:
-        return "probability"
-    for suffix, unit in _SUFFIX_UNITS:
-        if field.endswith(suffix):
-            return unit
-    return ""
-
-
-def path_label(path: str) -> str:
-    unit = path_unit(path)
-    return f"{path} ({unit})" if unit else path
-
-
 def scenario_line(scenario) -> str:
     """``name: description`` of a scenario, for titles."""
     description = scenario.scenario.description.strip()
@@ -232,7 +118,7 @@ def _set_title(ax: Axes, *lines: str) -> None:
 def _usd_axis(axis) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: usd_tick(v)))
+    axis.set_major_formatter(FuncFormatter(usd_tick))
     axis.set_minor_formatter(NullFormatter())
 
 
@@ -366,7 +252,7 @@ class SimulationPlots:
         probability = counts / leaked.size
         bars = ax.bar(values, probability, width=0.8, color="#4C72B0", label="P(leakers = k)")
         if values.size <= 12:
-            ax.bar_label(bars, labels=[_percent(p) for p in probability], padding=2, fontsize=8)
+            ax.bar_label(bars, labels=[percent(p) for p in probability], padding=2, fontsize=8)
         mean = float(leaked.mean())
         ax.axvline(mean, color="#C44E52", linestyle="--", linewidth=1.2, label=f"mean {mean:.3g}")
         whole = ", whole campaign" if self.scenario.campaign is not None else ""
@@ -479,12 +365,6 @@ class SimulationPlots:
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 _DASHES = ("-", "--", "-.", ":")
-
-
-def _percent(p: float) -> str:
-    if p >= 0.001:
-        return f"{100 * p:.1f} %"
-    return f"{100 * p:.2g} %"
 
 
 def _colors() -> list[str]:

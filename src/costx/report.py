@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from costx import formatting
 from costx.aggregate import KEY_MEASURES
 from costx.errors import InputError
 
@@ -53,36 +54,6 @@ figcaption { color: #555; font-size: 0.85rem; }
 def e(value: Any) -> str:
     """HTML-escaped text of any value."""
     return html.escape(str(value), quote=True)
-
-
-# -- numbers --------------------------------------------------------------------------------
-
-
-def fmt(value: Any, unit: str = "") -> str:
-    """A number for a table cell, by unit (as the command line prints it)."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return str(value)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "n/a"
-    if unit.startswith("USD"):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
-    if unit == "probability":
-        return f"{v:.4f}"
-    return f"{v:,.3f}"
-
-
-def _interval(low: float, high: float, unit: str) -> str:
-    if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
-        return "n/a"
-    if low == high:
-        return "exact"
-    return f"{fmt(low, unit)} to {fmt(high, unit)}"
 
 
 def _measure_unit(measure: str, units: Mapping[str, str]) -> str:
@@ -160,9 +131,21 @@ def _summary_section(result, is_sweep: bool) -> str:
             rows.append(
                 [
                     (e(measure), False),
-                    (e(fmt(r["mean"], unit)), True),
-                    (e(_interval(r["ci95_low"], r["ci95_high"], unit)), True),
-                    (e(fmt(r["std_error"], unit)), True),
+                    (e(formatting.value(r["mean"], unit)), True),
+                    (
+                        e(
+                            formatting.interval(
+                                r["ci95_low"],
+                                r["ci95_high"],
+                                unit,
+                                mean=r["mean"],
+                                std_error=r["std_error"],
+                                n=result.n_trials,
+                            )
+                        ),
+                        True,
+                    ),
+                    (e(formatting.value(r["std_error"], unit)), True),
                     (e(unit), False),
                 ]
             )
@@ -185,13 +168,13 @@ def _summary_section(result, is_sweep: bool) -> str:
         row.extend((e(table[c].iloc[i]), True) for c in result.grid_columns)
         for m in measures:
             unit = _measure_unit(m, units)
-            mean = fmt(table[m].iloc[i], unit)
-            interval = _interval(
+            mean = formatting.value(table[m].iloc[i], unit)
+            interval = formatting.interval(
                 table[f"{m}_ci95_low"].iloc[i], table[f"{m}_ci95_high"].iloc[i], unit
             )
             cell = (
                 e(mean)
-                if interval in ("exact", "n/a")
+                if interval in (formatting.FIXED, formatting.NA)
                 else (f"{e(mean)}<br><small>{e(interval)}</small>")
             )
             row.append((cell, True))
