@@ -208,13 +208,16 @@ def estimate(
     n: int | None = None,
     signed: bool = False,
 ) -> str:
-    """A value with its interval in parentheses: ``$4.45M (95 %: $4.37M to $4.53M)``."""
+    """A value with its interval in parentheses: ``$4.45M (95 %: $4.37M to $4.53M)``,
+    ``0 % (95 %: up to 3.0 %; 0 of 100 trials)``."""
     text = value(mean, unit, signed)
     if text == NA:
         return text
     span = interval(low, high, unit, mean=mean, std_error=std_error, n=n, signed=signed)
     if span in (NA, FIXED):
         return text
+    if span.endswith(")"):  # no parentheses inside parentheses
+        span = span[:-1].replace(" (", "; ", 1)
     return f"{text} (95 %: {span})"
 
 
