@@ -78,6 +78,8 @@ def test_value_by_unit_and_signed_differences():
     assert f.value(13.04, "ratio") == "13.0"
     assert f.value(1.21, "threats") == "1.21"
     assert f.value(-0.041, "probability", signed=True) == "-4.1 pp"
+    assert f.value(-1.0, "probability", signed=True) == "-100 pp"
+    assert f.value(2.18e-6, "ratio", signed=True) == "+2.18e-06"
     assert f.value(2.5, "threats", signed=True) == "+2.50"
     assert f.with_unit(1.21, "threats") == "1.21 threats"
     assert f.with_unit(2e6, "USD") == "$2.00M"

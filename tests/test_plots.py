@@ -1,6 +1,7 @@
 """Figures and reports: every figure builds with its artists, plot_all writes files, the
 HTML report is self-contained, and missing inputs or a missing matplotlib are explained."""
 
+import html
 import io
 import itertools
 import os
@@ -724,6 +725,72 @@ def test_report_of_a_sweep(swept, tmp_path):
     assert "effectors.sm2.rounds" in text and "p_any_leak" in text
     # 2 measures x 2 variables, defense cost, total cost and the heatmap
     assert text.count("<svg") == 7
+
+
+def _section_text(text: str, section: str) -> str:
+    body = text[text.index(f'<section id="{section}">') :]
+    return body[: body.index("</section>")]
+
+
+def test_report_puts_the_headline_first_and_folds_the_scenario(tmp_path, mpl):
+    from costx import formatting
+    from costx.report import SECTIONS, write_report
+
+    result = costx.simulate(_base_campaign(), trials=300, seed=2)
+    text = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
+    starts = [text.index(f'<section id="{s}">') for s in SECTIONS]
+    assert starts == sorted(starts) and SECTIONS[:2] == ("headline", "summary")
+    headline = _section_text(text, "headline")
+    summary = result.summary()
+    headline_measures = (
+        "leakers",
+        "p_any_leak",
+        "defense_cost_usd",
+        "cost_per_kill_usd",
+        "cost_exchange_defense_over_attack",
+        "damage_usd",
+        "total_cost_usd",
+    )
+    for measure in headline_measures:
+        r = summary.loc[measure]
+        assert formatting.measure_name(measure) in headline, measure
+        assert formatting.with_unit(r["mean"], r["unit"]) in headline, measure
+        span = formatting.interval(r["ci95_low"], r["ci95_high"], r["unit"], mean=r["mean"],
+                                   std_error=r["std_error"], n=300)  # fmt: skip
+        assert f"95 %: {html.escape(span)}" in headline, measure
+    scenario_ = _section_text(text, "scenario")
+    folded = re.search(r"<details><summary>[^<]*TOML[^<]*</summary><pre>(.*?)</pre></details>",
+                       scenario_, re.DOTALL)  # fmt: skip
+    assert folded and "name = &quot;plotbase&quot;" in folded.group(1)
+    assert text.count("<pre>") == 1  # the TOML nowhere else
+    # every table scrolls inside its column instead of spilling out of it
+    assert text.count("<table>") == text.count('<div class="scroll"><table>') >= 3
+    assert "exact" not in text.lower().replace("exact bound", "")
+
+
+def test_report_of_a_sweep_has_paired_differences(swept, tmp_path):
+    from costx import formatting
+    from costx.report import SWEEP_SECTIONS, write_report
+
+    text = write_report(swept, tmp_path / "sweep.html").read_text(encoding="utf-8")
+    starts = [text.index(f'<section id="{s}">') for s in SWEEP_SECTIONS]
+    assert starts == sorted(starts)
+    differences = _section_text(text, "differences")
+    compare = swept.compare().set_index(["point", "measure"])
+    body = differences[differences.index("<tbody>") :]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    assert len(rows) == len(swept.points) - 1  # every point but the baseline
+    for i, row in zip(range(1, len(swept.points)), rows, strict=True):
+        r = compare.loc[(i, "leakers")]
+        diff = formatting.value(r["diff"], "threats", signed=True)
+        low = formatting.value(r["ci95_low"], "threats", signed=True)
+        assert f"{diff}<br><small>{low} to " in row
+        clear = r["ci95_low"] > 0 or r["ci95_high"] < 0
+        assert (f"<b>{diff}<br>" in row) == clear
+    assert "<b>" in differences  # a magazine twice as deep changes leakers, clearly
+    headline = _section_text(text, "headline")
+    lows = swept.table["cost_per_kill_usd"]
+    assert formatting.usd(lows.min()) in headline and formatting.usd(lows.max()) in headline
 
 
 def test_report_renders_catalog_provenance(sim, tmp_path, monkeypatch):

@@ -51,7 +51,8 @@ def _sign(v: float, signed: bool) -> str:
 def number(value: Any, signed: bool = False) -> str:
     """A count, a number of hours or a ratio: three significant digits below 100
     (``0.0412``, ``1.21``, ``15.8``), whole numbers without decimals (``8``) and with
-    separators (``1,579``) up to 10^15, scientific notation above (``1.23e+300``).
+    separators (``1,579``) up to 10^15, scientific notation above and below 10^-4
+    (``1.23e+300``, ``2.18e-06``).
     ``signed``: a leading ``+`` on positive values (differences)."""
     v = _finite(value)
     if v is None:
@@ -61,7 +62,7 @@ def number(value: Any, signed: bool = False) -> str:
     sign, a = _sign(v, signed), abs(v)
     if a == 0:
         return "0"
-    if a >= 1e15:
+    if a >= 1e15 or a < 1e-4:
         return f"{sign}{a:.2e}"
     if a >= 99.95 or a == int(a):
         return f"{sign}{a:,.0f}"
@@ -115,7 +116,7 @@ def percent(value: Any, signed: bool = False) -> str:
     if v is None:
         return NA
     p = 100.0 * v
-    if p in (0.0, 100.0):
+    if abs(p) in (0.0, 100.0) or math.isinf(p):
         return f"{_sign(p, signed)}{abs(p):.0f} %"
     distance = min(abs(p), abs(100.0 - abs(p)))
     decimals = 1 if distance >= 1 else min(8, 1 - math.floor(math.log10(distance)))
