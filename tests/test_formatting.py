@@ -3,6 +3,7 @@ as the command line, the report and the figures print them."""
 
 import math
 
+import numpy as np
 import pytest
 
 from costx import formatting as f
@@ -158,3 +159,5 @@ def test_grid_variables_have_readable_labels_without_doubled_units(path, label):
 def test_point_label():
     point = {"effectors.sm2.rounds": 16, "base.assets.jet.sheltered": True}
     assert f.point_label(point) == "sm2: magazine = 16, jet: sheltered = yes"
+    assert f.grid_value(np.bool_(False)) == "no" and f.grid_value(np.int64(3)) == "3"
+    assert f.grid_value({"drone": 0.7}) == "drone 0.7"

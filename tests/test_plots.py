@@ -4,6 +4,7 @@ HTML report is self-contained, and missing inputs or a missing matplotlib are ex
 import html
 import io
 import itertools
+import math
 import os
 import re
 import sys
@@ -143,6 +144,20 @@ def test_cost_per_kill_linear_when_values_are_close(mpl):
     ax = SimulationPlots(costx.simulate(data, trials=300, seed=1)).cost_per_kill()
     assert ax.get_xscale() == "linear"
     assert ax.get_xlim()[0] < 0 < min(r[2] for r in _dot_rows(ax))  # from 0, markers whole
+
+
+def test_interval_ends_beyond_the_axes_end_in_arrows(mpl):
+    """An interval from 0 on a log axis, or without an upper bound, is drawn to the
+    edge of the axes with an arrow there, not cut short at the dot."""
+    from costx.plotting import _dots, new_figure
+
+    ax = new_figure().axes[0]
+    rows = [(10.0, 0.0, math.inf), (1e6, 9e5, 1.1e6)]
+    _dots(ax, ["a", "b"], rows, "USD", ["C0", "C1"], log=True)
+    arrows = sorted(line.get_marker() for line in ax.lines if line.get_marker() in "<>")
+    assert arrows == ["<", ">"]
+    _, _, low, high = _dot_rows(ax)[0]
+    assert (low, high) == pytest.approx(ax.get_xlim())
 
 
 def test_defense_cost_by_effector_against_the_raid(sim):

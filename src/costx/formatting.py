@@ -385,7 +385,10 @@ def point_label(point: dict, dollar_year: int | None = None) -> str:
 
 
 def grid_value(v: Any) -> str:
-    """A grid value as text: ``yes``/``no`` for booleans, ``drone 0.7`` for a table."""
+    """A grid value as text: ``yes``/``no`` for booleans (NumPy's too), ``drone 0.7`` for
+    a table."""
+    if hasattr(v, "item") and not isinstance(v, str | bytes | dict):  # a NumPy scalar
+        v = v.item()
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, dict):

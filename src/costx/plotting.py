@@ -183,18 +183,21 @@ def _dots(
     log: bool = False,
 ) -> None:
     """A dot-and-interval plot, one row per label (top to bottom): the mean as a dot, its
-    95 % interval as a line with end caps, the value written beside it. An interval with
-    no upper bound runs to the edge of the axes and ends in an arrow."""
+    95 % interval as a line with end caps, the value written beside it. An interval end
+    beyond the axes (no upper bound; 0 or below on a log axis) runs to the edge of the
+    axes and ends in an arrow there."""
     y = np.arange(len(labels))[::-1]
     means = [r[0] for r in rows]
     ends = [v for r in rows for v in r if math.isfinite(v) and (not log or v > 0)]
     _value_axis(ax, "x", unit, ends, log)
-    right = ax.get_xlim()[1]
+    left, right = ax.get_xlim()
     for yi, (mean, low, high), color in zip(y, rows, colors, strict=True):
         if not math.isfinite(mean):
             continue
-        lo = low if math.isfinite(low) and (not log or low > 0) else mean
+        lo = low if math.isfinite(low) and (not log or low > 0) else left
         hi = high if math.isfinite(high) else right
+        if lo == left:
+            ax.plot([left], [yi], marker="<", color=color, markersize=7, clip_on=False)
         ax.errorbar(
             [mean],
             [yi],
