@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from costx import formatting
 from costx.errors import CostxError
 
 EXIT_USAGE = 2
@@ -339,19 +340,9 @@ class _DelayedProgress:
         return False
 
 
-def _fmt(value: float, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if unit.startswith("USD"):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-    if unit == "probability":
-        return f"{value:.4f}"
-    if unit == "ratio":
-        return f"{value:,.3f}"
-    return f"{value:,.3f}"
-
-
-def summary_rich_table(summary, title: str) -> Table:
+def summary_rich_table(summary, title: str, n: int | None = None) -> Table:
+    """The summary as a table: mean and 95 % interval by unit (costx.formatting); ``n``,
+    the number of trials, lets a value seen in every trial say so."""
     table = Table(title=title, title_justify="left")
     table.add_column("measure", no_wrap=True)
     table.add_column("mean", justify="right")
@@ -359,9 +350,9 @@ def summary_rich_table(summary, title: str) -> Table:
     table.add_column("unit")
     for measure, row in summary.iterrows():
         unit = row["unit"]
-        low, high = row["ci95_low"], row["ci95_high"]
-        interval = "" if low == high else f"{_fmt(low, unit)} .. {_fmt(high, unit)}"
-        table.add_row(str(measure), _fmt(row["mean"], unit), interval, unit)
+        low, high, se = row["ci95_low"], row["ci95_high"], row["std_error"]
+        interval = formatting.interval(low, high, unit, mean=row["mean"], std_error=se, n=n)
+        table.add_row(str(measure), formatting.value(row["mean"], unit), interval, unit)
     return table
 
 
@@ -402,7 +393,7 @@ def cmd_run(args) -> int:
         f"{scenario.name}: {trials:,} trials, seed {args.seed}, policy "
         f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
     )
-    stdout.print(summary_rich_table(result.summary(), title))
+    stdout.print(summary_rich_table(result.summary(), title, n=args.trials))
     _print_assumptions(scenario)
     if result.precision is not None:
         stdout.print(result.precision.describe())
@@ -543,7 +534,7 @@ def cmd_sweep(args) -> int:
         cells = [str(table[c].iloc[i]) for c in result.grid_columns]
         for c in shown:
             unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
-            cells.append(_fmt(float(table[c].iloc[i]), unit))
+            cells.append(formatting.value(table[c].iloc[i], unit))
         out.add_row(*cells)
     wide = stdout
     if not stdout.is_terminal:
