@@ -178,6 +178,8 @@ def test_capital_zero_reproduces_the_expended_results_bit_for_bit(name):
             assert a[column].equals(b[column]), column
     assert (a["capital_cost_usd"] == capital).all()
     assert (a["defense_total_cost_usd"] == a["defense_cost_usd"] + capital).all()
+    if "total_cost_usd" in a.columns:
+        assert (a["total_cost_usd"] == b["total_cost_usd"] + capital).all()
     sa, sb = with_capital.summary(), without.summary()
     for measure in sa.index:
         if "capital" in measure or "total" in measure:
@@ -248,19 +250,20 @@ def test_p_hit_one_reproduces_the_damage_of_the_kernel_before_p_hit():
     }
 
 
-def _undefended_base(p_hit=None, count=1) -> dict:
+def _undefended_base(p_hit=None, count=1, p_kill=1.0, sites=1, runway=1.0) -> dict:
     srbm = threat(
         "srbm", count, speed_mps=2000.0, detect_range_km=300.0, unit_cost_usd=5e6,
-        targets={"jet": 1.0, "runway": 1.0},
-        warhead={"kind": "unitary", "p_kill_open": 1.0, "p_cut_runway": 1.0},
+        targets={"jet": 1.0, "runway": runway} if runway else {"jet": 1.0},
+        warhead={"kind": "unitary", "p_kill_open": p_kill, "p_cut_runway": 1.0},
         p_hit=p_hit, kill_fluence_j_cm2=None,
     )  # fmt: skip
     data = scenario([srbm], [])
     data["base"] = {
-        "assets": [{"name": "jet", "count": 1, "unit_cost_usd": 80e6}],
+        "assets": [{"name": "jet", "count": sites, "unit_cost_usd": 80e6}],
         "runways": 1,
         "repair_h_per_cut": 3.0,
         "repair_teams": 1,
+        "dispersal_sites": sites,
     }
     return data
 
@@ -282,12 +285,25 @@ def test_p_hit_zero_means_no_damage_and_one_means_the_model_without_it():
 
 
 def test_p_hit_scales_damage_as_its_closed_form():
-    """One leaker aimed at one open jet (p_kill 1) or the runway: the jet is destroyed
-    with probability p_hit x 1/2."""
+    """One leaker aimed at one open jet (p_kill 0.6) or the runway: the jet is destroyed
+    with probability p_hit x 1/2 x 0.6 (a hit draw that shared the kill draw would give
+    1/2 x min(p_hit, 0.6))."""
     n, p_hit = 40_000, 0.3
-    destroyed = _run(_undefended_base(p_hit=p_hit), n, seed=4).trials["destroyed_jet"]
-    p = p_hit * 0.5
-    assert abs(destroyed.mean() - p) < SE5 * math.sqrt(p * (1 - p) / n)
+    trials = _run(_undefended_base(p_hit=p_hit, p_kill=0.6), n, seed=4).trials
+    p = p_hit * 0.5 * 0.6
+    assert abs(trials["destroyed_jet"].mean() - p) < SE5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_p_hit_draws_are_independent_of_the_site_draws():
+    """Two sites with one jet each, two leakers (one per site, sites drawn without
+    replacement), p_hit 1/2, p_kill 1: each jet is lost with probability 1/2. A hit
+    draw that reused the site draw would lose the first site's jet with 3/4."""
+    n = 40_000
+    data = _undefended_base(p_hit=0.5, count=2, sites=2, runway=0.0)
+    trials = _run(data, n, seed=9).trials
+    for site in (0, 1):
+        lost = trials[f"damage_site{site}_usd"].to_numpy() > 0
+        assert abs(lost.mean() - 0.5) < SE5 * math.sqrt(0.25 / n), site
 
 
 # -- the ship ---------------------------------------------------------------------------
