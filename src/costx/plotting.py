@@ -559,7 +559,8 @@ class SweepPlots:
         r = self.result
         return (
             f"Scenario {self.scenario.name} (sweep: {len(r.points)} points x "
-            f"{r.n_trials:,} trials, seed {r.seed})",
+            f"{r.n_trials:,} trials, seed {r.seed}; {self.scenario.scenario.dollar_year} "
+            "dollars)",
             self.scenario.scenario.description,
         )
 
