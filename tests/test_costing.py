@@ -431,3 +431,48 @@ def test_a_sweep_over_laser_units_charges_what_it_adds():
     capital = sweep.table["capital_cost_helios_usd"].to_list()
     assert capital[0] == 0.0 and capital[1] > 0.0
     assert capital[2] == pytest.approx(2 * capital[1], rel=1e-15)
+
+
+def test_ship_results_do_not_depend_on_chunking_or_threads():
+    data = _ship(3, p_kill_per_hit=0.5)
+    data["threats"][0]["p_hit"] = 0.7
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", costx.CostxWarning)
+        one = costx.simulate(data, trials=3000, seed=2, threads=1)
+        many = costx.simulate(data, trials=3000, seed=2, block_trials=700)
+    assert one.trials.equals(many.trials)
+    assert 0 < one.trials["ship_lost"].mean() < 1
+
+
+def test_a_sweep_over_raids_per_year_divides_the_capital_charge():
+    sweep = costx.sweep(
+        "red_sea_2024_laser", {"costing.raids_per_year": [6.0, 12.0, 24.0]}, trials=100
+    )
+    capital = sweep.table["capital_cost_usd"].to_list()
+    assert capital[0] == pytest.approx(2 * capital[1], rel=1e-15)
+    assert capital[2] == pytest.approx(capital[1] / 2, rel=1e-15)
+    expended = sweep.table["defense_cost_usd"].to_list()
+    assert expended[0] == expended[1] == expended[2]
+
+
+def test_docs_describe_every_new_field_and_measure():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    fields = (docs / "scenarios.md").read_text(encoding="utf-8")
+    model = (docs / "model.md").read_text(encoding="utf-8")
+    for name in (
+        "acquisition_usd", "fixed_acquisition_usd", "service_life_years", "acquisition_units",
+        "shelter_cost_usd", "shelter_service_life_years", "repair_team_cost_usd",
+        "repair_team_service_life_years", "dispersal_site_cost_usd",
+        "dispersal_site_service_life_years", "raids_per_year", "discount_rate", "p_hit",
+        "value_usd", "hits_to_kill", "p_kill_per_hit",
+    ):  # fmt: skip
+        assert f"`{name}`" in fields, name
+    for name in (
+        "capital_cost_usd", "defense_total_cost_usd", "cost_per_kill_total_usd",
+        "cost_exchange_total_defense_over_attack", "capital_cost_shelters_usd",
+        "capital_cost_repair_teams_usd", "capital_cost_dispersal_usd", "p_ship_lost",
+        "CRF(r, L) = r / (1 - (1 + r)^-L)",
+    ):  # fmt: skip
+        assert name in model, name
