@@ -507,7 +507,7 @@ def test_sweep_heatmap_over_base_variables(base_sweep):
     plots = SweepPlots(base_sweep)
     assert plots.heatmap_columns() == ("base.assets.jet.sheltered", "base.repair_teams")
     ax = plots.heatmap()
-    assert "(defense + damage) / attack cost" in _title(ax)
+    assert "(expended + capital + damage) / attack cost" in _title(ax)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["no", "yes"]
     ax = plots.measure("runway_closed_h")
     assert ax.get_ylabel() == "runway closure (hours)"

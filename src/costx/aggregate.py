@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from costx.costing import capital_items
 from costx.scenario import Laser, Scenario
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
@@ -29,7 +30,8 @@ class RawTrials:
     """Kernel outputs for a run of trials (first index: trial; ``s``: salvo).
 
     leaked[i, s, g], shots/kills/avail/rounds_end[i, s, e]; with a base also
-    destroyed[i, s, a], site_destroyed[i, k, a] and closed_min[i, s].
+    destroyed[i, s, a], site_destroyed[i, k, a] and closed_min[i, s]; with a ship
+    ship_hits[i, s] and ship_lost[i, s].
     """
 
     leaked: np.ndarray
@@ -40,14 +42,18 @@ class RawTrials:
     destroyed: np.ndarray | None = None
     site_destroyed: np.ndarray | None = None
     closed_min: np.ndarray | None = None
+    ship_hits: np.ndarray | None = None
+    ship_lost: np.ndarray | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "leaked", "shots", "kills", "avail", "rounds_end", "destroyed", "site_destroyed",
-        "closed_min",
+        "closed_min", "ship_hits", "ship_lost",
     )  # fmt: skip
 
     @classmethod
-    def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F") -> RawTrials:
+    def allocate(
+        cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F", ship=False
+    ) -> RawTrials:
         """Zeroed outputs. ``order="F"`` (for kept tables): the last index outermost, so
         that ``a[:, :, j]`` is a row-major (trial, salvo) block and every per-trial column
         (one salvo) or trial-major per-salvo column (campaigns) is a contiguous view the
@@ -73,6 +79,9 @@ class RawTrials:
             raw.destroyed = z((n, n_salvos, n_assets), np.int32)
             raw.site_destroyed = z((n, n_sites, n_assets), np.int32)
             raw.closed_min = z((n, n_salvos), np.int64)
+        if ship:
+            raw.ship_hits = z((n, n_salvos), np.int32)
+            raw.ship_lost = z((n, n_salvos), np.uint8)
         return raw
 
     def rows(self, first: int, n: int) -> RawTrials:
@@ -127,6 +136,9 @@ def trial_integers(scenario: Scenario, raw: RawTrials) -> dict[str, np.ndarray]:
                 for a, asset in enumerate(scenario.base.assets):
                     out[f"site{k}_destroyed_{asset.name}"] = raw.site_destroyed[:, k, a]
         out["runway_closed_min"] = raw.closed_min.sum(axis=1, dtype=np.int64)
+    if raw.ship_hits is not None:
+        out["ship_hits"] = raw.ship_hits.sum(axis=1, dtype=np.int64)
+        out["ship_lost"] = raw.ship_lost.sum(axis=1, dtype=np.int64)
     if is_campaign(scenario):
         out["salvos_before_first_leak"] = _salvos_before(leaks_per_salvo > 0)
         for e, eff in enumerate(scenario.effectors):
@@ -148,6 +160,7 @@ def moment_columns(scenario: Scenario) -> list[str]:
         None
         if scenario.base is None
         else (scenario.base.dispersal_sites, len(scenario.base.assets)),
+        ship=scenario.ship is not None,
     )
     return list(trial_integers(scenario, raw))
 
@@ -240,7 +253,8 @@ class Moments:
 class Measure:
     """A summary measure as a function of the means of the moment columns.
 
-    Linear: ``num . mean + const``; ratio of totals: ``(num . mean) / (den . mean)``.
+    Linear: ``num . mean + const``; ratio of totals: ``(num . mean + const) / (den . mean)``
+    (``const``: a charge that is the same in every trial, such as capital).
     """
 
     name: str
@@ -253,7 +267,7 @@ class Measure:
         if self.den is None:
             return float(self.num @ mu) + self.const
         den = float(self.den @ mu)
-        return float(self.num @ mu) / den if den != 0.0 else math.nan
+        return (float(self.num @ mu) + self.const) / den if den != 0.0 else math.nan
 
     def gradient(self, mu: np.ndarray) -> np.ndarray:
         """d value / d mean (for the delta method)."""
@@ -280,12 +294,12 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
     def linear(name, weights, const=0.0, unit=""):
         out.append(Measure(name, weights, unit, const))
 
-    def ratio(name, num, den, unit):
-        out.append(Measure(name, num, unit, 0.0, den))
+    def ratio(name, num, den, unit, const=0.0):
+        out.append(Measure(name, num, unit, const, den))
 
-    def cer(name, weights, attack):
+    def cer(name, weights, attack, const=0.0):
         if attack > 0:
-            linear(name, weights / attack, unit="ratio")
+            linear(name, weights / attack, const / attack, unit="ratio")
         else:
             linear(name, np.zeros(k), math.nan, unit="ratio")
 
@@ -312,17 +326,33 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
     linear("attack_cost_usd", np.zeros(k), attack, unit="USD")
     ratio("cost_per_kill_usd", cost_w, kill_w, "USD per kill")
     cer("cost_exchange_defense_over_attack", cost_w, attack)
+    # Capital (docs/model.md, "Capital costs"): the same charge in every trial.
+    capital = 0.0
+    for item in capital_items(scenario):
+        linear(item.measure, np.zeros(k), item.charge_usd, unit="USD")
+        capital += item.charge_usd
+    linear("capital_cost_usd", np.zeros(k), capital, unit="USD")
+    linear("defense_total_cost_usd", cost_w, capital, unit="USD")
+    ratio("cost_per_kill_total_usd", cost_w, kill_w, "USD per kill", const=capital)
+    cer("cost_exchange_total_defense_over_attack", cost_w, attack, const=capital)
     for e in scenario.lasers:
         linear(
             f"laser_available_{e.name}",
             w({f"laser_available_{e.name}": 1.0 / salvos}),
             unit="probability",
         )
+    damage_w = np.zeros(k)
     if scenario.base is not None:
         damage_w = w({f"destroyed_{a.name}": a.unit_cost_usd for a in scenario.base.assets})
         for a in scenario.base.assets:
             linear(f"destroyed_{a.name}", w({f"destroyed_{a.name}": 1.0}), unit="assets")
+    if scenario.ship is not None:
+        linear("ship_hits", w({"ship_hits": 1.0}), unit="hits")
+        linear("p_ship_lost", w({"ship_lost": 1.0}), unit="probability")
+        damage_w = damage_w + w({"ship_lost": scenario.ship.value_usd})
+    if scenario.base is not None or scenario.ship is not None:
         linear("damage_usd", damage_w, unit="USD")
+    if scenario.base is not None:
         if scenario.base.dispersal_sites > 1:
             for site in range(scenario.base.dispersal_sites):
                 site_w = w(
@@ -331,8 +361,9 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
                 )  # fmt: skip
                 linear(f"damage_site{site}_usd", site_w, unit="USD")
         linear("runway_closed_h", w({"runway_closed_min": 1.0 / 60.0}), unit="hours")
-        linear("total_cost_usd", cost_w + damage_w, unit="USD")
-        cer("cost_exchange_total_over_attack", cost_w + damage_w, attack)
+    if scenario.base is not None or scenario.ship is not None:
+        linear("total_cost_usd", cost_w + damage_w, capital, unit="USD")
+        cer("cost_exchange_total_over_attack", cost_w + damage_w, attack, const=capital)
     if is_campaign(scenario):
         unit = f"salvos (of {salvos})"
         linear("salvos_before_first_leak", w({"salvos_before_first_leak": 1.0}), unit=unit)
@@ -355,6 +386,9 @@ KEY_MEASURES = (
     "defense_cost_usd",
     "cost_per_kill_usd",
     "cost_exchange_defense_over_attack",
+    "capital_cost_usd",
+    "defense_total_cost_usd",
+    "cost_exchange_total_defense_over_attack",
     "damage_usd",
     "runway_closed_h",
     "total_cost_usd",
@@ -689,6 +723,8 @@ def trials_frame(
         else:  # the fraction of salvos in which weather allowed lasing
             for e, a in zip(lasers, available, strict=True):
                 cols[f"laser_available_{e.name}"] = a / salvos
+    capital = sum((item.charge_usd for item in capital_items(scenario)), 0.0)
+    damage = None
     if scenario.base is not None:
         damage = np.zeros(n)
         for a in scenario.base.assets:
@@ -703,7 +739,14 @@ def trials_frame(
                     site += ints[f"site{k}_destroyed_{a.name}"] * a.unit_cost_usd
                 cols[f"damage_site{k}_usd"] = site
         cols["runway_closed_h"] = ints["runway_closed_min"] / 60.0
-        cols["total_cost_usd"] = defense + damage
+    if scenario.ship is not None:
+        cols["ship_hits"] = ints["ship_hits"]
+        cols["ship_lost"] = ints["ship_lost"].astype(bool)
+        lost = ints["ship_lost"] * scenario.ship.value_usd
+        damage = lost if damage is None else damage + lost
+        cols["damage_usd"] = damage
+    if damage is not None:
+        cols["total_cost_usd"] = defense + damage + capital
     if is_campaign(scenario):
         before = ints["salvos_before_first_leak"]
         cols["salvos_before_first_leak"] = before
@@ -717,6 +760,9 @@ def trials_frame(
             salvo = pd.array(np.where(dry < salvos, dry + 1, 0), dtype="Int32")
             salvo[dry >= salvos] = pd.NA
             cols[f"dry_salvo_{eff.name}"] = salvo
+    # Capital: the same charge in every trial (a whole campaign is one raid).
+    cols["capital_cost_usd"] = np.full(n, capital)
+    cols["defense_total_cost_usd"] = defense + capital
     # copy=False: the count columns stay views of the kernel's (column-major) output.
     return pd.DataFrame(cols, copy=False)
 
@@ -749,6 +795,7 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
     cols["defense_cost_usd"] = defense
     cumulative = defense.reshape(n, salvos).cumsum(axis=1)
     cols["cumulative_defense_cost_usd"] = cumulative.reshape(-1)
+    damage = None
     if scenario.base is not None:
         damage = np.zeros(n * salvos)
         for a, asset in enumerate(scenario.base.assets):
@@ -757,6 +804,13 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
             damage += destroyed * asset.unit_cost_usd
         cols["damage_usd"] = damage
         cols["runway_closed_h"] = flat(raw.closed_min) / 60.0
+    if scenario.ship is not None:
+        cols["ship_hits"] = flat(raw.ship_hits)
+        cols["ship_lost"] = flat(raw.ship_lost).astype(bool)
+        lost = flat(raw.ship_lost) * scenario.ship.value_usd
+        damage = lost if damage is None else damage + lost
+        cols["damage_usd"] = damage
+    if damage is not None:
         cumulative_damage = damage.reshape(n, salvos).cumsum(axis=1).reshape(-1)
         cols["cumulative_damage_usd"] = cumulative_damage
         cols["cumulative_cost_usd"] = cols["cumulative_defense_cost_usd"] + cumulative_damage

@@ -393,7 +393,8 @@ def cmd_run(args) -> int:
         f"{scenario.name}: {trials:,} trials, seed {args.seed}, policy "
         f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
     )
-    stdout.print(summary_rich_table(result.summary(), title, n=args.trials))
+    stdout.print(summary_rich_table(result.summary(), title, n=trials))
+    _print_costs(scenario, result.summary())
     _print_assumptions(scenario)
     if result.precision is not None:
         stdout.print(result.precision.describe())
@@ -474,6 +475,9 @@ def cmd_warm(args) -> int:
 
 
 SWEEP_HEADERS = {
+    "capital_cost_usd": "capital $",
+    "defense_total_cost_usd": "defense+capital $",
+    "cost_exchange_total_defense_over_attack": "(def+cap)/attack",
     "defense_cost_usd": "defense $",
     "cost_per_kill_usd": "$ per kill",
     "cost_exchange_defense_over_attack": "defense/attack",
@@ -542,6 +546,51 @@ def cmd_sweep(args) -> int:
     wide.print(out)
     stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
     return 0
+
+
+def _print_costs(scenario, summary) -> None:
+    """Expended, capital and damage side by side, so that the reader sees which dominates,
+    then what the capital charge is made of."""
+    from costx.costing import cost_breakdown
+
+    costs = cost_breakdown(scenario, summary)
+    table = Table(
+        title=f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars",
+        title_justify="left",
+    )
+    for column in ("", "mean", "95 % interval", "share"):
+        table.add_column(column, justify="left" if not column else "right")
+    labels = {
+        "expended_usd": "expended (rounds, shots, barrel wear)",
+        "capital_usd": "capital (acquisition, amortized)",
+        "damage_usd": "damage (value lost to leakers)",
+        "total_usd": "total",
+    }
+    for key, label in labels.items():
+        part = costs[key]
+        if part is None:
+            continue
+        interval = formatting.interval(part["ci95_low"], part["ci95_high"], "USD")
+        share = "" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        table.add_row(label, formatting.usd(part["mean"]), interval, share)
+    stdout.print(table)
+    charged = [it for it in costs["capital_items"] if it["charge_usd"] > 0]
+    if charged:
+        c = costs["costing"]
+        lines = Table(
+            title=f"Capital per raid = acquisition x CRF / raids per year ({c['discount_rate']:g} "
+            f"real rate, {c['raids_per_year']:g} raids a year)",
+            title_justify="left",
+        )
+        for column in ("item", "units", "unit cost", "acquisition", "life (y)", "CRF", "per raid"):
+            lines.add_column(column, justify="left" if column == "item" else "right")
+        for it in charged:
+            lines.add_row(
+                it["item"], str(it["units"]), formatting.usd(it["unit_cost_usd"]),
+                formatting.usd(it["acquisition_usd"]), f"{it['service_life_years']:g}",
+                f"{it['crf']:.4f}", formatting.usd(it["charge_usd"]),
+            )  # fmt: skip
+        stdout.print(lines)
 
 
 def _print_assumptions(scenario) -> None:

@@ -255,6 +255,7 @@ def _summary_section(result, is_sweep: bool) -> str:
             "exact bound on how often a trial could differ; docs/model.md, 'Confidence "
             "intervals'). In a campaign every measure is a total over the salvos.</p>"
             + _table(["measure", "mean", "95 % interval", "std. error", "unit"], rows)
+            + _costs_html(result.scenario, summary)
         )
         return _section("summary", body)
     table = result.table
@@ -366,6 +367,62 @@ def _scenario_section(result, is_sweep: bool) -> str:
         f"<pre>{e(s.to_toml())}</pre></details>"
     )
     return _section("scenario", "".join(parts))
+
+
+def _costs_html(scenario, summary) -> str:
+    """Expended, capital, damage and total side by side, and what the capital charge is
+    made of (costx.costing.cost_breakdown)."""
+    from costx.costing import cost_breakdown
+
+    costs = cost_breakdown(scenario, summary)
+    labels = {
+        "expended_usd": "expended (rounds, shots, barrel wear)",
+        "capital_usd": "capital (acquisition, amortized)",
+        "damage_usd": "damage (value lost to leakers)",
+        "total_usd": "total",
+    }
+    rows = []
+    for key, label in labels.items():
+        part = costs[key]
+        if part is None:
+            continue
+        share = "n/a" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        rows.append(
+            [
+                (e(label), False),
+                (e(formatting.usd(part["mean"])), True),
+                (e(formatting.interval(part["ci95_low"], part["ci95_high"], "USD")), True),
+                (e(share), True),
+            ]
+        )
+    c = costs["costing"]
+    raids = "not set" if c["raids_per_year"] is None else f"{c['raids_per_year']:g}"
+    body = (
+        f"<h3>Cost of one raid ({e(c['raid'])}), {e(costs['dollar_year'])} dollars</h3>"
+        "<p>Capital is charged to each raid as acquisition &times; CRF(r, L) / raids per "
+        f"year, CRF = r / (1 - (1 + r)<sup>-L</sup>): real rate r = {e(c['discount_rate'])}, "
+        f"default service life L = {e(c['service_life_years'])} years, {e(raids)} raids a "
+        "year (docs/model.md, &ldquo;Capital costs&rdquo;).</p>"
+        + _table(["", "mean", "95 % interval", "share of total"], rows)
+    )
+    items = [it for it in costs["capital_items"] if it["charge_usd"] > 0]
+    if items:
+        body += _table(
+            ["capital item", "units", "unit cost", "acquisition", "life (y)", "CRF", "per raid"],
+            [
+                [
+                    (e(it["item"]), False),
+                    (e(it["units"]), True),
+                    (e(formatting.usd(it["unit_cost_usd"])), True),
+                    (e(formatting.usd(it["acquisition_usd"])), True),
+                    (e(f"{it['service_life_years']:g}"), True),
+                    (e(f"{it['crf']:.4f}"), True),
+                    (e(formatting.usd(it["charge_usd"])), True),
+                ]
+                for it in items
+            ],
+        )
+    return body
 
 
 _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
