@@ -9,6 +9,9 @@ arrays built by ``costx.lowering``; outputs are per-trial integer arrays. The ru
   group at site ``j % sites``. Which threats of a group leak is taken to be unrelated to
   their aim site, so the leakers of a group are a uniform random subset of its threats
   (sites drawn without replacement).
+* A leaker hits what it aims at with its group's ``p_hit`` (reliability and accuracy); one
+  that misses does nothing. With ``p_hit = 1`` no draw is made, so results are those of
+  a model without it.
 * A leaker picks its target from its group's ``targets`` weights (asset groups and the
   runway).
 * Unitary warhead against an asset group: aims at one of the group's parking slots at its
@@ -59,6 +62,8 @@ _RADIUS = 4
 _ANGLE = 5
 _CUT = 6
 _FOOTPRINT = 7  # one draw per covered asset: slot >> 8 and slot & 255 in the counter
+_HIT = 8  # does the leaker hit what it aims at (p_hit); no draw when p_hit = 1
+_SHIP_KILL = 9  # does this hit put the ship out of action (p_kill_per_hit)
 MAX_SLOTS = 65_535  # assets of one group at one site (16 bits in the counter)
 
 RAYLEIGH_PER_CEP = 1.0 / math.sqrt(2.0 * math.log(2.0))  # sigma = CEP / 1.1774
@@ -188,6 +193,7 @@ def damage_trials(
     targets_cum,
     warhead_kind,
     warhead_f,
+    p_hit,
     n_runways,
     cuts_to_close,
     repair_h,
@@ -199,6 +205,8 @@ def damage_trials(
 ):
     """Damage of trials ``trial0 ..`` from their leakers ``leaked[i, s, g]``.
 
+    ``p_hit[g]``: probability that a leaker of group g hits what it aims at (the draw
+    follows the site draw, so the sites of the other leakers do not depend on it);
     ``site_assets[k, a]``: assets of group a at site k; ``targets_cum[g, :]``: cumulative
     target weights of group g over the asset groups, then the runway (last column),
     normalized to end at 1 (all zero: the group aims at nothing). Outputs per trial i:
@@ -272,6 +280,10 @@ def damage_trials(
                             acc += remaining[site]
                         remaining[site] -= 1
                         total -= 1
+                        if p_hit[g] < 1.0:
+                            u = uniform(key, event_counter(DAMAGE, _HIT, 0, 0, g, leaker))
+                            if u >= p_hit[g]:
+                                continue  # a dud or a miss: no damage
                         u = uniform(key, event_counter(DAMAGE, _TARGET, 0, 0, g, leaker))
                         target = 0
                         while target < targets_cum.shape[1] - 1 and u >= targets_cum[g, target]:
@@ -334,3 +346,50 @@ def damage_trials(
                 teams, repair_h, cuts_to_close,
             )  # fmt: skip
             closed_min[i, n_salvos - 1] = round(hours * MINUTES_PER_HOUR)
+
+
+@pjit
+def ship_trials(trial0, seed, leaked, aims, p_hit, hits_to_kill, p_kill_per_hit, hits, lost):
+    """Hits on a defended ship and when it is put out of action (docs/model.md).
+
+    ``aims[g]`` (0/1): whether the leakers of group g aim at the ship; each hits it with
+    ``p_hit[g]`` (no draw when it is 1), keyed like the base-damage draws (salvo key,
+    group, index of the leaker among the group's leakers). The ship is out of action at
+    its ``hits_to_kill``-th hit over the campaign, or, when ``p_kill_per_hit`` is not
+    negative, at each hit with that probability (no draw when it is 1). Outputs per trial
+    i and salvo s: hits[i, s] hits in the salvo, lost[i, s] = 1 in the salvo in which the
+    ship was put out of action.
+    """
+    n_trials = leaked.shape[0]
+    n_salvos = leaked.shape[1]
+    n_groups = leaked.shape[2]
+    for i in prange(n_trials):
+        key0 = trial_key(seed, trial0 + i)
+        taken = 0
+        out = False
+        for s in range(n_salvos):
+            key = key0 if s == 0 else salvo_key(key0, s)
+            hits[i, s] = 0
+            lost[i, s] = 0
+            for g in range(n_groups):
+                if aims[g] == 0:
+                    continue
+                for leaker in range(leaked[i, s, g]):
+                    if p_hit[g] < 1.0:
+                        u = uniform(key, event_counter(DAMAGE, _HIT, 0, 0, g, leaker))
+                        if u >= p_hit[g]:
+                            continue
+                    hits[i, s] += 1
+                    taken += 1
+                    if out:
+                        continue
+                    if p_kill_per_hit >= 0.0:
+                        if p_kill_per_hit >= 1.0:
+                            out = True
+                        elif p_kill_per_hit > 0.0:
+                            ctr = event_counter(DAMAGE, _SHIP_KILL, 0, 0, g, leaker)
+                            out = uniform(key, ctr) < p_kill_per_hit
+                    else:
+                        out = taken >= hits_to_kill
+                    if out:
+                        lost[i, s] = 1

@@ -155,6 +155,61 @@ def test_break_even_availability_against_a_cheaper_interceptor():
     assert a["below"] == "higher"  # the laser posture costs more below the break-even
 
 
+def crf(rate: float, years: float) -> float:
+    """Capital recovery factor r / (1 - (1 + r)^-L), written here from its definition."""
+    return rate / (1 - (1 + rate) ** -years)
+
+
+@pytest.mark.parametrize("n_threats", [1, 4])
+def test_break_even_availability_is_capital_charge_over_the_saving(n_threats):
+    """Issue test (b). Under cost_aware the laser kills every threat when the weather
+    allows, the interceptor (pk 1, one round) otherwise. Adding the laser costs its capital
+    charge per raid, K = acquisition x CRF(r, L) / raids_per_year, and saves (ic - lc) on
+    each threat it kills: the defense's total cost per raid, K + N [x lc + (1 - x) ic],
+    equals that without the laser, N ic, at the availability x* = K / (N (ic - lc)) (with
+    one threat, K / (ic - lc)). The weather draws are shared, so the estimate is the
+    empirical quantile of x*: within its interval, of width about 2 x 1.96 sd."""
+    ic, lc, rate, life, raids = 1e6, 10.0, 0.07, 20.0, 12.0
+    x_target = 0.4
+    acquisition = x_target * n_threats * (ic - lc) * raids / crf(rate, life)
+    data = laser_or_interceptor(0.5, n_threats, ic)
+    data["effectors"][0]["acquisition_usd"] = acquisition
+    data["effectors"][1]["acquisition_usd"] = 0.0
+    data["costing"] = {"service_life_years": life, "discount_rate": rate, "raids_per_year": raids}
+    charge = acquisition * crf(rate, life) / raids
+    x_star = charge / (n_threats * (ic - lc))
+    assert x_star == pytest.approx(x_target)
+    trials = 20_000
+    result = costx.break_even(data, vary="effectors.las.availability", bounds=(0.0, 1.0),
+                              against={"effectors.las.units": 0},
+                              measure="defense_total_cost_usd", trials=trials)  # fmt: skip
+    a = result.answer
+    assert a["crossing"] and a["root_ci95_low"] <= x_star <= a["root_ci95_high"]
+    half = Z95 * math.sqrt(x_star * (1 - x_star) / trials)
+    assert 2 * half * 0.7 < a["root_ci95_high"] - a["root_ci95_low"] < 2 * half * 1.3
+    assert a["below"] == "higher"  # below the break-even the laser does not pay for itself
+    at_one = result.table.set_index("value").loc[1.0]
+    assert at_one["diff"] == pytest.approx(charge - n_threats * (ic - lc), rel=1e-9)
+
+
+def test_break_even_of_an_acquisition_cost_needs_one_simulation():
+    """The acquisition cost changes no trial: the break-even acquisition at which adding
+    the laser costs nothing more per raid is found on one simulation of each posture."""
+    ic, lc, rate, life, raids, x = 1e6, 10.0, 0.07, 20.0, 12.0, 0.5
+    data = laser_or_interceptor(x, 2, ic)
+    data["effectors"][0]["acquisition_usd"] = 1e6
+    data["costing"] = {"service_life_years": life, "discount_rate": rate, "raids_per_year": raids}
+    result = costx.break_even(data, vary="effectors.las.acquisition_usd", bounds=(0.0, 5e8),
+                              against={"effectors.las.units": 0},
+                              measure="defense_total_cost_usd", trials=4000)  # fmt: skip
+    assert result.trials_simulated == 2 * 4000
+    # root: acquisition x CRF / raids = the mean saving per raid, 2 (ic - lc) x (share of
+    # the trials in which the weather allowed the laser)
+    run = costx.simulate(data, trials=4000, seed=0).trials
+    saved = 2 * (ic - lc) * run["laser_available"].mean()
+    assert result.answer["root"] == pytest.approx(saved * raids / crf(rate, life), abs=5e8 / 1000)
+
+
 def test_break_even_says_when_there_is_no_crossing():
     data = laser_or_interceptor(0.5, 4, 1e6)
     other = laser_or_interceptor(0.5, 4, 1e6)
@@ -555,7 +610,7 @@ BAD = [
      "less than or equal to 1"),
     (["break-even", "red_sea_2024_laser", "--vary", "effectors.laser.availability",
       "--bounds", "0.1", "0.9", "--against", "effectors.laser.units=0", "--measure",
-      "damage_usd"], "'damage_usd' is not a measure"),
+      "runway_closed_h"], "'runway_closed_h' is not a measure"),
     (["cheapest", "red_sea_2024", "--choice", "effectors.sm2.rounds=8,-1", "--require",
       "leakers<=1"], "effectors.sm2.rounds = -1"),
     (["cheapest", "red_sea_2024", "--choice", "effectors.sm2.rounds=8", "--require",

@@ -1,8 +1,10 @@
 """Figures and reports: every figure builds with its artists, plot_all writes files, the
 HTML report is self-contained, and missing inputs or a missing matplotlib are explained."""
 
+import html
 import io
 import itertools
+import math
 import os
 import re
 import sys
@@ -89,28 +91,45 @@ def _title(ax):
 # -- simulation figures -------------------------------------------------------------------
 
 
-def test_cost_per_kill_bars_with_interval_error_bars(sim):
+def _dot_rows(ax):
+    """(label, mean, low, high) of each row of a dot-and-interval plot, top to bottom."""
+    from matplotlib.container import ErrorbarContainer
+
+    labels = {round(t.get_position()[1]): t.get_text() for t in ax.get_yticklabels()}
+    rows = []
+    for c in ax.containers:
+        if isinstance(c, ErrorbarContainer):
+            x, y = c.lines[0].get_data()
+            (segment,) = c.lines[2][0].get_segments()
+            rows.append((labels[round(y[0])], x[0], segment[0][0], segment[1][0], y[0]))
+    return [r[:4] for r in sorted(rows, key=lambda r: -r[4])]
+
+
+def test_cost_per_kill_dots_with_intervals(sim):
+    """Dots with interval lines, not bars: on a log axis a bar's length means nothing."""
     from matplotlib.container import BarContainer
 
+    from costx.formatting import measure_label
     from costx.plotting import SimulationPlots
 
     ax = SimulationPlots(sim).cost_per_kill()
-    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
-    assert len(bars) == 1
-    # one bar per effector with kills, plus "all effectors"
-    labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels[-1] == "all effectors"
-    assert set(labels[:-1]) <= {"sm2", "hvp", "las"}
-    assert len(bars[0].patches) == len(labels)
-    assert bars[0].errorbar is not None  # 95 % interval error bars
+    assert not [c for c in ax.containers if isinstance(c, BarContainer)]
+    rows = _dot_rows(ax)
+    names = [r[0] for r in rows]
+    assert names[-1] == "all effectors" and set(names[:-1]) <= {"sm2", "hvp", "las"}
     summary = sim.summary()
-    heights = [p.get_height() for p in bars[0].patches]
-    assert heights[-1] == pytest.approx(summary.loc["cost_per_kill_usd", "mean"])
-    assert "USD" in ax.get_ylabel()
-    assert "mixed" in _title(ax) and "500 trials" in _title(ax)
+    for name, mean, low, high in rows:
+        measure = "cost_per_kill_usd" if name == "all effectors" else f"cost_per_kill_{name}_usd"
+        row = summary.loc[measure]
+        assert mean == pytest.approx(row["mean"])
+        assert (low, high) == pytest.approx((row["ci95_low"], row["ci95_high"]))
     # $10 laser shots next to $2M interceptors: more than two decades, log scale
-    assert ax.get_yscale() == "log"
-    assert ax.yaxis.get_major_formatter()(2e6, 0) == "$2M"
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == measure_label("cost_per_kill_usd", "USD per kill", 2025) + (
+        ", log scale"
+    )
+    assert ax.xaxis.get_major_formatter()(2e6, 0) == "$2M"
+    assert "mixed" in _title(ax) and "500 trials" in _title(ax) and "2025 dollars" in _title(ax)
     assert ax.figure.get_figwidth() == pytest.approx(7.0)
 
 
@@ -123,7 +142,120 @@ def test_cost_per_kill_linear_when_values_are_close(mpl):
         name="close",
     )
     ax = SimulationPlots(costx.simulate(data, trials=300, seed=1)).cost_per_kill()
-    assert ax.get_yscale() == "linear"
+    assert ax.get_xscale() == "linear"
+    assert ax.get_xlim()[0] < 0 < min(r[2] for r in _dot_rows(ax))  # from 0, markers whole
+
+
+def test_interval_ends_beyond_the_axes_end_in_arrows(mpl):
+    """An interval from 0 on a log axis, or without an upper bound, is drawn to the
+    edge of the axes with an arrow there, not cut short at the dot."""
+    from costx.plotting import _dots, new_figure
+
+    ax = new_figure().axes[0]
+    rows = [(10.0, 0.0, math.inf), (1e6, 9e5, 1.1e6)]
+    _dots(ax, ["a", "b"], rows, "USD", ["C0", "C1"], log=True)
+    arrows = sorted(line.get_marker() for line in ax.lines if line.get_marker() in "<>")
+    assert arrows == ["<", ">"]
+    _, _, low, high = _dot_rows(ax)[0]
+    assert (low, high) == pytest.approx(ax.get_xlim())
+
+
+def test_defense_cost_by_effector_against_the_raid(sim):
+    from costx.plotting import SimulationPlots
+
+    ax = SimulationPlots(sim).defense_cost()
+    summary = sim.summary()
+    rows = dict((r[0], r[1:]) for r in _dot_rows(ax))
+    assert rows["all effectors"][0] == pytest.approx(summary.loc["defense_cost_usd", "mean"])
+    assert rows["sm2"][0] == pytest.approx(summary.loc["cost_sm2_usd", "mean"])
+    attack = sim.scenario.attack_cost_usd
+    assert any(line.get_xdata()[0] == attack for line in ax.lines)  # the raid, dashed
+    assert ax.get_xscale() == "linear" and ax.get_xlabel() == "defense cost (2025 USD)"
+
+
+def _segments(ax, y):
+    """(left, width, label) of the horizontal bar segments at height y."""
+    from matplotlib.container import BarContainer
+
+    return [
+        (p.get_x(), p.get_width(), c.get_label())
+        for c in ax.containers
+        if isinstance(c, BarContainer)
+        for p in c.patches
+        if abs(p.get_y() + p.get_height() / 2 - y) < 1e-9
+    ]
+
+
+def _has_total_interval(ax) -> bool:
+    from matplotlib.container import ErrorbarContainer
+
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    return len(bars) == 1 and "interval of the total" in " ".join(_title(ax).split())
+
+
+def test_total_cost_stacks_expended_and_damage_beside_the_raid(mpl):
+    from costx.plotting import SimulationPlots
+
+    result = costx.simulate(_base_campaign(), trials=300, seed=2)
+    ax = SimulationPlots(result).total_cost()
+    summary = result.summary()
+    defender = _segments(ax, 1)
+    assert [s[2].split(":")[0] for s in defender] == ["shots expended", "damage to the base"]
+    assert defender[0][1] == pytest.approx(summary.loc["defense_cost_usd", "mean"])
+    assert defender[1][0] == pytest.approx(defender[0][1])  # stacked
+    assert defender[1][1] == pytest.approx(summary.loc["damage_usd", "mean"])
+    (attacker,) = _segments(ax, 0)
+    assert attacker[1] == pytest.approx(result.scenario.attack_cost_usd)
+    assert ax.get_xlim()[0] == 0.0  # bars from 0: lengths compare
+    assert _has_total_interval(ax)  # total_cost_usd is the sum
+
+
+def test_total_cost_uses_capital_when_the_summary_has_it(sim, monkeypatch):
+    """Capital-cost measures come from another part of the model: when the summary has
+    capital_cost_usd the figure stacks it, and the interval of the total comes from the
+    measure whose mean is the sum."""
+    import pandas as pd
+
+    from costx.plotting import SimulationPlots
+
+    summary = sim.summary()
+    defense = summary.loc["defense_cost_usd", "mean"]
+    extra = pd.DataFrame(
+        {
+            "mean": [5e7, defense + 5e7],
+            "ci95_low": [5e7, defense + 4.9e7],
+            "ci95_high": [5e7, defense + 5.1e7],
+            "std_error": [0.0, 1.0],
+            "unit": ["USD", "USD"],
+        },
+        index=pd.Index(["capital_cost_usd", "defense_total_cost_usd"], name="measure"),
+    )
+    monkeypatch.setattr(type(sim), "summary", lambda self: pd.concat([summary, extra]))
+    ax = SimulationPlots(sim).total_cost()
+    labels = [s[2].split(":")[0] for s in _segments(ax, 1)]
+    assert labels == ["shots expended", "capital (effectors bought)"]
+    assert _has_total_interval(ax)
+
+
+def test_leakers_by_threat_type(sim):
+    from costx.plotting import SimulationPlots
+
+    ax = SimulationPlots(sim).leakers_by_threat()
+    rows = _dot_rows(ax)
+    assert [r[0] for r in rows] == [
+        "drone (of 12)",
+        "cruise (of 4)",
+        "ballistic (of 2)",
+        "all threats (of 18)",
+    ]
+    summary = sim.summary()
+    for (_, mean, low, high), measure in zip(
+        rows, ["leaked_drone", "leaked_cruise", "leaked_ballistic", "leakers"], strict=True
+    ):
+        assert (mean, low, high) == pytest.approx(
+            tuple(summary.loc[measure, ["mean", "ci95_low", "ci95_high"]])
+        )
+    assert ax.get_xlim()[0] < 0  # starts at 0 with room for a marker there
 
 
 def test_leakers_distribution(sim):
@@ -132,12 +264,19 @@ def test_leakers_distribution(sim):
     ax = SimulationPlots(sim).leakers()
     heights = [p.get_height() for p in ax.patches]
     assert sum(heights) == pytest.approx(1.0)
-    assert len(ax.patches) == sim.trials["leaked"].nunique()
+    # each bar split by threat type: the ballistic leakers' share over all bars is their
+    # share of all leakers
+    trials = sim.trials
+    (bars,) = [c for c in ax.containers if c.get_label() == "ballistic"]
+    ballistic = sum(p.get_height() * (p.get_x() + p.get_width() / 2) for p in bars.patches)
+    assert ballistic == pytest.approx(trials["leaked_ballistic"].mean(), rel=1e-9, abs=1e-12)
     p_any = sim.summary().loc["p_any_leak", "mean"]
     assert f"P(any leak) = {100 * p_any:.1f} %" in _title(ax)
-    assert ax.get_ylabel() == "probability"
+    assert ax.get_ylabel() == "share of trials"
+    assert ax.get_ylim()[0] == 0.0 and ax.get_ylim()[1] >= max(heights)
     assert "leakers per trial" in ax.get_xlabel()
-    assert len(ax.get_legend().get_texts()) == 2  # bars and the mean line
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "no leaker" in legend and "ballistic" in legend
 
 
 def test_leakers_needs_trials(mpl):
@@ -166,7 +305,7 @@ def test_campaign_magazines_and_cost(campaign):
     assert len(cost) == 1
     assert cost[0].get_ydata()[0] == 0
     assert "Campaign of 3 salvos" in _title(ax_mag)
-    assert "<tag>" in _title(ax_mag)
+    assert ax_cost.get_ylabel() == "cumulative cost (2025 USD)"
 
 
 def test_campaign_takes_a_pair_of_axes(campaign):
@@ -237,6 +376,75 @@ def test_cost_per_kill_matches_the_reference_image(sim, tmp_path):
     assert compare_images(str(reference), str(actual), tol=0.5) is None
 
 
+# -- every figure ---------------------------------------------------------------------------
+
+
+def _every_figure(*results):
+    from costx.plotting import figures
+
+    for result in results:
+        for stem, fig in figures(result):
+            yield result, stem, fig
+
+
+def test_every_figure_states_the_dollar_year_and_the_name(mpl, campaign, swept, base_sweep):
+    """In the SVG itself (text kept as text), so a figure cut out of the report still
+    says in which dollars its costs are and what it shows."""
+    from costx.report import inline_svg
+
+    data = mixed()
+    data["scenario"]["dollar_year"] = 2019
+    old_dollars = costx.simulate(data, trials=200, seed=1)
+    seen = 0
+    for result, stem, fig in _every_figure(old_dollars, campaign, swept, base_sweep):
+        svg = inline_svg(fig, "f")
+        year = result.scenario.scenario.dollar_year
+        assert f"constant {year} dollars" in svg, stem
+        assert result.scenario.name in svg, stem
+        seen += 1
+    assert seen >= 25
+
+
+RAW = re.compile(r"\b(effectors|threats|base|campaign)\.[a-z0-9_]+|_usd\b|[a-z]+_[a-z_]+\b")
+
+
+def test_axis_labels_come_from_the_table(mpl, sim, campaign, swept, base_sweep):
+    """No raw measure names or dotted paths on any axis or legend title; every label
+    is what costx.formatting makes of it, and no unit is given twice."""
+    from costx.formatting import measure_label, path_label
+    from costx.plotting import SweepPlots
+
+    for _, stem, fig in _every_figure(sim, campaign, swept, base_sweep):
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            texts = [ax.get_xlabel(), ax.get_ylabel()]
+            texts += [legend.get_title().get_text()] if legend else []
+            for text in filter(None, texts):
+                bare = re.sub(r"\((of|salvos)[^)]*\)", "", text)  # "(of 18 launched)"
+                assert not RAW.search(bare.replace("pac3_mse", "")), (stem, text)
+                name, _, unit = text.partition(" (")
+                assert not unit or unit.split(")")[0] not in name, (stem, text)
+    plots = SweepPlots(base_sweep)
+    ax = plots.measure("damage_usd", x="base.repair_teams")
+    assert ax.get_ylabel() == measure_label("damage_usd", "USD", 2025)
+    assert ax.get_xlabel() == path_label("base.repair_teams") == "repair teams"
+    assert ax.get_legend().get_title().get_text() == "jet: sheltered"
+
+
+def test_probability_axes_hide_nothing(swept, base_sweep):
+    """0 to 100 % once a value passes one half, never cut at the largest value seen."""
+    from costx.plotting import SweepPlots
+
+    for result in (swept, base_sweep):
+        for x in SweepPlots(result).grid_columns:
+            ax = SweepPlots(result).p_any_leak(x=x, hue=False)
+            low, high = ax.get_ylim()
+            values = result.table[["p_any_leak", "p_any_leak_ci95_high"]].to_numpy()
+            assert low < 0.0 <= values.min() and values.max() <= high
+            if values.max() > 0.5:
+                assert high >= 1.0
+
+
 # -- sweep figures --------------------------------------------------------------------------
 
 
@@ -245,18 +453,18 @@ def test_sweep_measure_lines_bands_and_legend(swept):
 
     ax = SweepPlots(swept).cost_per_kill()
     # x: the first numeric grid variable; one line (and band) per value of the other
-    assert ax.get_xlabel() == "effectors.sm2.rounds (rounds)"
+    assert ax.get_xlabel() == "sm2: magazine (rounds)"
     assert len(ax.lines) == 2 and len(ax.collections) == 2
     legend = ax.get_legend()
-    assert legend.get_title().get_text() == "effectors.las.units (units)"
+    assert legend.get_title().get_text() == "las: beam directors"
     assert [t.get_text() for t in legend.get_texts()] == ["0", "1"]
     table = swept.table
     rows = table[table["effectors.las.units"] == 0].sort_values("effectors.sm2.rounds")
     x, y = ax.lines[0].get_data()
     assert list(x) == [4.0, 8.0]
     assert list(y) == pytest.approx(list(rows["cost_per_kill_usd"]))
-    assert ax.get_ylabel() == "cost per kill (USD per kill)"
-    assert "sweep: 4 points x 500 trials" in _title(ax)
+    assert ax.get_ylabel() == "cost per kill (2025 USD per kill)"
+    assert "plotme: 4 points x 500 trials" in _title(ax)
 
 
 def test_sweep_p_any_leak_with_hue_and_fixed_variables(swept):
@@ -267,7 +475,7 @@ def test_sweep_p_any_leak_with_hue_and_fixed_variables(swept):
     assert len(ax.lines) == 1
     assert "P(any leak)" in ax.get_ylabel()
     # the other grid variable is fixed at its first value, and the title says so
-    assert "effectors.sm2.rounds\u00a0=\u00a04" in _title(ax)
+    assert "sm2:\u00a0magazine\u00a0(rounds)\u00a0=\u00a04" in _title(ax)
     x, _ = ax.lines[0].get_data()
     assert list(x) == [0.0, 1.0]
     ax = plots.p_any_leak(x="effectors.las.units")
@@ -288,9 +496,9 @@ def test_sweep_heatmap_cells_and_colorbar(swept):
     assert len(ax.texts) == 4  # every cell annotated
     table = swept.table
     value = table.loc[0, "cost_exchange_defense_over_attack"]
-    assert any(t.get_text().startswith(f"{value:,.2f}") for t in ax.texts)
-    assert ax.get_xlabel().startswith("effectors.sm2.rounds")
-    assert ax.get_ylabel().startswith("effectors.las.units")
+    assert any(t.get_text().startswith(f"{value:.3g}") for t in ax.texts)
+    assert ax.get_xlabel() == "sm2: magazine (rounds)"
+    assert ax.get_ylabel() == "las: beam directors"
 
 
 def test_sweep_heatmap_over_base_variables(base_sweep):
@@ -299,14 +507,14 @@ def test_sweep_heatmap_over_base_variables(base_sweep):
     plots = SweepPlots(base_sweep)
     assert plots.heatmap_columns() == ("base.assets.jet.sheltered", "base.repair_teams")
     ax = plots.heatmap()
-    assert "(defense + damage) / attack cost" in _title(ax)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["False", "True"]
+    assert "(expended + capital + damage) / attack cost" in _title(ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["no", "yes"]
     ax = plots.measure("runway_closed_h")
     assert ax.get_ylabel() == "runway closure (hours)"
-    assert ax.get_xlabel() == "base.repair_teams (teams)"
+    assert ax.get_xlabel() == "repair teams"
     # a boolean x is categorical: points with interval bars, one set per hue value
     ax = plots.measure("damage_usd", x="base.assets.jet.sheltered")
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["False", "True"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["no", "yes"]
     assert len(ax.containers) == 2 and ax.collections  # two ErrorbarContainers
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1", "3"]
 
@@ -385,9 +593,8 @@ def test_plot_all_writes_png_and_svg(sim, tmp_path):
 
     paths = plot_all(sim, tmp_path / "figs")
     names = sorted(p.name for p in paths)
-    assert names == sorted(
-        f"mixed_{stem}.{fmt}" for stem in ("cost_per_kill", "leakers") for fmt in ("png", "svg")
-    )
+    stems = ("cost_per_kill", "defense_cost", "total_cost", "leakers_by_threat", "leakers")
+    assert names == sorted(f"mixed_{stem}.{fmt}" for stem in stems for fmt in ("png", "svg"))
     for p in paths:
         data = p.read_bytes()
         assert data.startswith(b"\x89PNG") if p.suffix == ".png" else b"<svg" in data
@@ -506,8 +713,9 @@ def test_report_of_a_campaign(campaign, tmp_path):
         assert section in checker.ids
         assert f'<section id="{section}">' in text
     _assert_self_contained(text, checker)
-    # three figures (cost per kill, leakers, campaign) inline as SVG
-    assert text.count("<svg") == 3
+    # six figures (cost per kill, defense cost, total cost, leakers by threat type,
+    # leakers, campaign) inline as SVG
+    assert text.count("<svg") == 6
     # escaped text: the description's <tag> never becomes markup
     assert "&lt;tag&gt;" in text and "<tag>" not in text
     assert "name = &quot;plotcampaign&quot;" in text  # the scenario TOML, escaped
@@ -530,7 +738,74 @@ def test_report_of_a_sweep(swept, tmp_path):
     assert set(SECTIONS) <= checker.ids
     _assert_self_contained(text, checker)
     assert "effectors.sm2.rounds" in text and "p_any_leak" in text
-    assert text.count("<svg") == 5  # 2 measures x 2 variables, and the heatmap
+    # 2 measures x 2 variables, defense cost, total cost and the heatmap
+    assert text.count("<svg") == 7
+
+
+def _section_text(text: str, section: str) -> str:
+    body = text[text.index(f'<section id="{section}">') :]
+    return body[: body.index("</section>")]
+
+
+def test_report_puts_the_headline_first_and_folds_the_scenario(tmp_path, mpl):
+    from costx import formatting
+    from costx.report import SECTIONS, write_report
+
+    result = costx.simulate(_base_campaign(), trials=300, seed=2)
+    text = write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
+    starts = [text.index(f'<section id="{s}">') for s in SECTIONS]
+    assert starts == sorted(starts) and SECTIONS[:2] == ("headline", "summary")
+    headline = _section_text(text, "headline")
+    summary = result.summary()
+    headline_measures = (
+        "leakers",
+        "p_any_leak",
+        "defense_cost_usd",
+        "cost_per_kill_usd",
+        "cost_exchange_defense_over_attack",
+        "damage_usd",
+        "total_cost_usd",
+    )
+    for measure in headline_measures:
+        r = summary.loc[measure]
+        assert formatting.measure_name(measure) in headline, measure
+        assert formatting.with_unit(r["mean"], r["unit"]) in headline, measure
+        span = formatting.interval(r["ci95_low"], r["ci95_high"], r["unit"], mean=r["mean"],
+                                   std_error=r["std_error"], n=300)  # fmt: skip
+        assert f"95 %: {html.escape(span)}" in headline, measure
+    scenario_ = _section_text(text, "scenario")
+    folded = re.search(r"<details><summary>[^<]*TOML[^<]*</summary><pre>(.*?)</pre></details>",
+                       scenario_, re.DOTALL)  # fmt: skip
+    assert folded and "name = &quot;plotbase&quot;" in folded.group(1)
+    assert text.count("<pre>") == 1  # the TOML nowhere else
+    # every table scrolls inside its column instead of spilling out of it
+    assert text.count("<table>") == text.count('<div class="scroll"><table>') >= 3
+    assert "exact" not in text.lower().replace("exact bound", "")
+
+
+def test_report_of_a_sweep_has_paired_differences(swept, tmp_path):
+    from costx import formatting
+    from costx.report import SWEEP_SECTIONS, write_report
+
+    text = write_report(swept, tmp_path / "sweep.html").read_text(encoding="utf-8")
+    starts = [text.index(f'<section id="{s}">') for s in SWEEP_SECTIONS]
+    assert starts == sorted(starts)
+    differences = _section_text(text, "differences")
+    compare = swept.compare().set_index(["point", "measure"])
+    body = differences[differences.index("<tbody>") :]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    assert len(rows) == len(swept.points) - 1  # every point but the baseline
+    for i, row in zip(range(1, len(swept.points)), rows, strict=True):
+        r = compare.loc[(i, "leakers")]
+        diff = formatting.value(r["diff"], "threats", signed=True)
+        low = formatting.value(r["ci95_low"], "threats", signed=True)
+        assert f"{diff}<br><small>{low} to " in row
+        clear = r["ci95_low"] > 0 or r["ci95_high"] < 0
+        assert (f"<b>{diff}<br>" in row) == clear
+    assert "<b>" in differences  # a magazine twice as deep changes leakers, clearly
+    headline = _section_text(text, "headline")
+    lows = swept.table["cost_per_kill_usd"]
+    assert formatting.usd(lows.min()) in headline and formatting.usd(lows.max()) in headline
 
 
 def test_report_renders_catalog_provenance(sim, tmp_path, monkeypatch):

@@ -272,6 +272,42 @@ _CASES = [
         "campaign_salvos_negative.toml",
         Line("campaign.salvos[0].srbm", AT_LEAST_0, "-1"),
     ),
+    # -- capital, value at risk, p_hit ----------------------------------------------------
+    case(
+        "costing_missing_raids_per_year.toml",
+        Line(
+            "costing.raids_per_year",
+            (
+                "required when any capital cost is non-zero",
+                "raids like this one the defense is bought to meet in a year",
+                "effectors.laser.acquisition_usd",
+            ),
+        ),
+    ),
+    case(
+        "negative_capital_costs.toml",
+        Line("effectors[0].acquisition_usd", AT_LEAST_0, "-1.0"),
+        Line("base.shelter_cost_usd", AT_LEAST_0, "-3000000.0"),
+        Line("ship.value_usd", AT_LEAST_0, "-2500000000.0"),
+    ),
+    case(
+        "zero_service_life.toml",
+        Line("effectors[0].service_life_years", ABOVE_0, "0.0"),
+        Line("costing.service_life_years", ABOVE_0, "0"),
+    ),
+    case(
+        "discount_rate_out_of_range.toml",
+        Line("costing.discount_rate", ("less than 1",), "1.0"),
+    ),
+    case(
+        "discount_rate_negative.toml",
+        Line("costing.discount_rate", AT_LEAST_0, "-0.02"),
+    ),
+    case(
+        "ship_two_kill_rules.toml",
+        Line("ship.p_kill_per_hit", ("give hits_to_kill", "or p_kill_per_hit", "not both"), "0.5"),
+    ),
+    case("p_hit_above_one.toml", Line("threats[0].p_hit", ("less than or equal to 1",), "1.5")),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
 ]

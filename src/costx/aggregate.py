@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from fractions import Fraction
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from costx.costing import capital_items
 from costx.scenario import Laser, Scenario
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
@@ -28,7 +30,8 @@ class RawTrials:
     """Kernel outputs for a run of trials (first index: trial; ``s``: salvo).
 
     leaked[i, s, g], shots/kills/avail/rounds_end[i, s, e]; with a base also
-    destroyed[i, s, a], site_destroyed[i, k, a] and closed_min[i, s].
+    destroyed[i, s, a], site_destroyed[i, k, a] and closed_min[i, s]; with a ship
+    ship_hits[i, s] and ship_lost[i, s].
     """
 
     leaked: np.ndarray
@@ -39,14 +42,18 @@ class RawTrials:
     destroyed: np.ndarray | None = None
     site_destroyed: np.ndarray | None = None
     closed_min: np.ndarray | None = None
+    ship_hits: np.ndarray | None = None
+    ship_lost: np.ndarray | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "leaked", "shots", "kills", "avail", "rounds_end", "destroyed", "site_destroyed",
-        "closed_min",
+        "closed_min", "ship_hits", "ship_lost",
     )  # fmt: skip
 
     @classmethod
-    def allocate(cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F") -> RawTrials:
+    def allocate(
+        cls, n, n_salvos, n_groups, n_eff, base_shape=None, order="F", ship=False
+    ) -> RawTrials:
         """Zeroed outputs. ``order="F"`` (for kept tables): the last index outermost, so
         that ``a[:, :, j]`` is a row-major (trial, salvo) block and every per-trial column
         (one salvo) or trial-major per-salvo column (campaigns) is a contiguous view the
@@ -72,6 +79,9 @@ class RawTrials:
             raw.destroyed = z((n, n_salvos, n_assets), np.int32)
             raw.site_destroyed = z((n, n_sites, n_assets), np.int32)
             raw.closed_min = z((n, n_salvos), np.int64)
+        if ship:
+            raw.ship_hits = z((n, n_salvos), np.int32)
+            raw.ship_lost = z((n, n_salvos), np.uint8)
         return raw
 
     def rows(self, first: int, n: int) -> RawTrials:
@@ -126,6 +136,9 @@ def trial_integers(scenario: Scenario, raw: RawTrials) -> dict[str, np.ndarray]:
                 for a, asset in enumerate(scenario.base.assets):
                     out[f"site{k}_destroyed_{asset.name}"] = raw.site_destroyed[:, k, a]
         out["runway_closed_min"] = raw.closed_min.sum(axis=1, dtype=np.int64)
+    if raw.ship_hits is not None:
+        out["ship_hits"] = raw.ship_hits.sum(axis=1, dtype=np.int64)
+        out["ship_lost"] = raw.ship_lost.sum(axis=1, dtype=np.int64)
     if is_campaign(scenario):
         out["salvos_before_first_leak"] = _salvos_before(leaks_per_salvo > 0)
         for e, eff in enumerate(scenario.effectors):
@@ -147,6 +160,7 @@ def moment_columns(scenario: Scenario) -> list[str]:
         None
         if scenario.base is None
         else (scenario.base.dispersal_sites, len(scenario.base.assets)),
+        ship=scenario.ship is not None,
     )
     return list(trial_integers(scenario, raw))
 
@@ -239,7 +253,8 @@ class Moments:
 class Measure:
     """A summary measure as a function of the means of the moment columns.
 
-    Linear: ``num . mean + const``; ratio of totals: ``(num . mean) / (den . mean)``.
+    Linear: ``num . mean + const``; ratio of totals: ``(num . mean + const) / (den . mean)``
+    (``const``: a charge that is the same in every trial, such as capital).
     """
 
     name: str
@@ -252,7 +267,7 @@ class Measure:
         if self.den is None:
             return float(self.num @ mu) + self.const
         den = float(self.den @ mu)
-        return float(self.num @ mu) / den if den != 0.0 else math.nan
+        return (float(self.num @ mu) + self.const) / den if den != 0.0 else math.nan
 
     def gradient(self, mu: np.ndarray) -> np.ndarray:
         """d value / d mean (for the delta method)."""
@@ -279,12 +294,12 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
     def linear(name, weights, const=0.0, unit=""):
         out.append(Measure(name, weights, unit, const))
 
-    def ratio(name, num, den, unit):
-        out.append(Measure(name, num, unit, 0.0, den))
+    def ratio(name, num, den, unit, const=0.0):
+        out.append(Measure(name, num, unit, const, den))
 
-    def cer(name, weights, attack):
+    def cer(name, weights, attack, const=0.0):
         if attack > 0:
-            linear(name, weights / attack, unit="ratio")
+            linear(name, weights / attack, const / attack, unit="ratio")
         else:
             linear(name, np.zeros(k), math.nan, unit="ratio")
 
@@ -311,17 +326,33 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
     linear("attack_cost_usd", np.zeros(k), attack, unit="USD")
     ratio("cost_per_kill_usd", cost_w, kill_w, "USD per kill")
     cer("cost_exchange_defense_over_attack", cost_w, attack)
+    # Capital (docs/model.md, "Capital costs"): the same charge in every trial.
+    capital = 0.0
+    for item in capital_items(scenario):
+        linear(item.measure, np.zeros(k), item.charge_usd, unit="USD")
+        capital += item.charge_usd
+    linear("capital_cost_usd", np.zeros(k), capital, unit="USD")
+    linear("defense_total_cost_usd", cost_w, capital, unit="USD")
+    ratio("cost_per_kill_total_usd", cost_w, kill_w, "USD per kill", const=capital)
+    cer("cost_exchange_total_defense_over_attack", cost_w, attack, const=capital)
     for e in scenario.lasers:
         linear(
             f"laser_available_{e.name}",
             w({f"laser_available_{e.name}": 1.0 / salvos}),
             unit="probability",
         )
+    damage_w = np.zeros(k)
     if scenario.base is not None:
         damage_w = w({f"destroyed_{a.name}": a.unit_cost_usd for a in scenario.base.assets})
         for a in scenario.base.assets:
             linear(f"destroyed_{a.name}", w({f"destroyed_{a.name}": 1.0}), unit="assets")
+    if scenario.ship is not None:
+        linear("ship_hits", w({"ship_hits": 1.0}), unit="hits")
+        linear("p_ship_lost", w({"ship_lost": 1.0}), unit="probability")
+        damage_w = damage_w + w({"ship_lost": scenario.ship.value_usd})
+    if scenario.base is not None or scenario.ship is not None:
         linear("damage_usd", damage_w, unit="USD")
+    if scenario.base is not None:
         if scenario.base.dispersal_sites > 1:
             for site in range(scenario.base.dispersal_sites):
                 site_w = w(
@@ -330,8 +361,9 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
                 )  # fmt: skip
                 linear(f"damage_site{site}_usd", site_w, unit="USD")
         linear("runway_closed_h", w({"runway_closed_min": 1.0 / 60.0}), unit="hours")
-        linear("total_cost_usd", cost_w + damage_w, unit="USD")
-        cer("cost_exchange_total_over_attack", cost_w + damage_w, attack)
+    if scenario.base is not None or scenario.ship is not None:
+        linear("total_cost_usd", cost_w + damage_w, capital, unit="USD")
+        cer("cost_exchange_total_over_attack", cost_w + damage_w, attack, const=capital)
     if is_campaign(scenario):
         unit = f"salvos (of {salvos})"
         linear("salvos_before_first_leak", w({"salvos_before_first_leak": 1.0}), unit=unit)
@@ -354,6 +386,9 @@ KEY_MEASURES = (
     "defense_cost_usd",
     "cost_per_kill_usd",
     "cost_exchange_defense_over_attack",
+    "capital_cost_usd",
+    "defense_total_cost_usd",
+    "cost_exchange_total_defense_over_attack",
     "damage_usd",
     "runway_closed_h",
     "total_cost_usd",
@@ -371,21 +406,36 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
     The cost-exchange ratios divide by the cost of the whole raid (attack cost, a
     constant), so they are means, not ratio estimators. In a campaign, every measure is a
     total over the salvos unless its name says otherwise.
+
+    Every interval then stays inside the measure's range (:func:`measure_range`: counts
+    and costs are never negative, a probability lies in [0, 1], threats killed never
+    exceed the raid), and two cases differ from the normal rule:
+
+    * a probability (unit ``probability``) gets the Wilson score interval
+      (:func:`wilson_interval`);
+    * a measure that took the same value in every one of the n trials gets the exact
+      one-sided bound on the share of trials that could differ, ``1 - 0.05^(1/n)`` (the
+      rule of three, about 3/n), spread over its range (:func:`no_variation_interval`):
+      "0 of 100 trials" is the interval 0 to 2.95 %, never a zero-width one.
+
+    Only a measure that does not depend on the trials at all (the attack cost, fixed by
+    the scenario) has ``ci95_low == ci95_high``. ``std_error`` is the sample standard
+    error (0 when every trial gave the same value). docs/model.md, "Confidence
+    intervals", states the rules.
     """
-    mu, cov, n = m.mean(), m.cov(), m.n
-    rows = [
-        _row(measure.name, measure.value(mu), measure.gradient(mu), cov, n, measure.unit)
-        for measure in measures(scenario, m.columns)
-    ]
+    mu, cov = m.mean(), m.cov()
+    bounds = column_bounds(scenario, m.columns)
+    rows = []
+    for measure in measures(scenario, m.columns):
+        interval = _Interval(
+            measure.value(mu),
+            measure.gradient(mu),
+            lambda measure=measure: _exact_direction(measure, m.s1),
+            fixed=measure.den is None and not measure.num.any(),
+            value_range=measure_range(measure, bounds),
+        )
+        rows.append(_row(measure.name, interval, m, cov, bounds, measure.unit))
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
-
-
-def _row(name, value, grad, cov, n, unit) -> tuple:
-    """A table row: the value with its delta-method standard error and 95 % interval."""
-    se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
-    if math.isnan(value):
-        se = math.nan
-    return (name, value, value - Z95 * se, value + Z95 * se, se, unit)
 
 
 def paired_difference_table(
@@ -397,22 +447,242 @@ def paired_difference_table(
     (``b:``; same trials, same seed: common random numbers), so the variance of the
     difference uses their covariance: by the delta method, se^2 = g' S g / n with g the
     gradient of the difference with respect to the joint means. Measures the baseline
-    lacks are left out.
+    lacks are left out. A difference may have either sign, so its interval is not
+    clipped; a difference that was the same in every trial (often exactly 0: a grid
+    variable that does not touch the measure) gets :func:`no_variation_interval` over the
+    range of the difference.
     """
     k = sum(1 for c in joint.columns if c.startswith("p:"))  # point columns come first
     point_columns = [c.removeprefix("p:") for c in joint.columns[:k]]
     base_columns = [c.removeprefix("b:") for c in joint.columns[k:]]
-    mu, cov, n = joint.mean(), joint.cov(), joint.n
+    mu, cov = joint.mean(), joint.cov()
+    bounds = np.concatenate(
+        [column_bounds(scenario, point_columns), column_bounds(base_scenario, base_columns)]
+    )
     rows = []
     base_measures = {m.name: m for m in measures(base_scenario, base_columns)}
     for mp in measures(scenario, point_columns):
         mb = base_measures.get(mp.name)
         if mb is None:  # e.g. damage at a dispersal site the baseline does not have
             continue
-        diff = mp.value(mu[:k]) - mb.value(mu[k:])
-        grad = np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])])
-        rows.append(_row(mp.name, diff, grad, cov, n, mp.unit))
+
+        def direction(mp=mp, mb=mb) -> list[Fraction]:
+            return _exact_direction(mp, joint.s1[:k]) + [
+                -w for w in _exact_direction(mb, joint.s1[k:])
+            ]
+
+        interval = _Interval(
+            mp.value(mu[:k]) - mb.value(mu[k:]),
+            np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])]),
+            direction,
+            fixed=all(m.den is None and not m.num.any() for m in (mp, mb)),
+            value_range=None,
+        )
+        rows.append(_row(mp.name, interval, joint, cov, bounds, mp.unit))
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
+
+
+# -- intervals ------------------------------------------------------------------------------
+
+CONFIDENCE = 0.95
+
+
+def wilson_interval(p: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``p`` observed in ``n`` trials.
+
+    ``(p + z^2/2n +/- z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2/n)`` (Wilson 1927,
+    JASA 22(158)). Chosen over the exact Clopper-Pearson interval: its coverage stays
+    close to 95 % at every n and p, where Clopper-Pearson's is always above it (wider
+    than it needs to be) and the normal interval's collapses near 0 and 1 (Brown, Cai &
+    DasGupta 2001, Statistical Science 16(2)); it has a closed form (no scipy at run
+    time); and it takes an effective number of trials, so it also serves a probability
+    that is a per-trial share (a laser's availability over a campaign's salvos).
+    ``n`` may be fractional.
+    """
+    if not n > 0 or not 0.0 <= p <= 1.0:
+        return math.nan, math.nan
+    z2 = z * z
+    denominator = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / denominator
+    half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denominator
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def no_variation_share(n: int, confidence: float = CONFIDENCE) -> float:
+    """The exact one-sided upper confidence bound on the share of trials that differ from
+    a value seen in all ``n`` trials: ``1 - (1 - confidence)^(1/n)``, the Clopper-Pearson
+    bound for 0 events in n, about 3/n at 95 % (the rule of three; Hanley &
+    Lippman-Hand 1983, JAMA 249(13)). 0 of 100 trials: 2.95 %."""
+    if n < 1:
+        return math.nan
+    return -math.expm1(math.log1p(-confidence) / n)
+
+
+def column_bounds(scenario: Scenario, columns) -> np.ndarray:
+    """The largest value each moment column can take in a trial (``inf`` where the model
+    guarantees none); every column is at least 0.
+
+    Leakers of a group: its threats launched over the campaign; kills of an effector: all
+    threats launched; a kinetic effector's shots: its magazine plus, in each later salvo,
+    at most ``min(resupply, magazine)`` (a magazine never holds more than at the start);
+    assets destroyed: the group's count (destroyed assets stay destroyed); indicators: 1;
+    salvo counts: the salvos; a laser's shots (threats lased): every lased threat dies
+    unless the unit runs out of lasing time (``magazine_s``) and gives it up, which puts
+    the unit out of action for the salvo, so at most the threats launched plus one per
+    unit and salvo. The minutes of runway closure have no bound.
+    """
+    salvos = n_salvos(scenario)
+    launched_by_group = [sum(col) for col in zip(*scenario.salvo_counts(), strict=True)]
+    bound: dict[str, float] = {"any_leak": 1.0, "salvos_before_first_leak": float(salvos)}
+    for t, launched in zip(scenario.threats, launched_by_group, strict=True):
+        bound[f"leaked_{t.name}"] = float(launched)
+    resupply = {} if scenario.campaign is None else scenario.campaign.resupply_rounds
+    for e in scenario.effectors:
+        bound[f"kills_{e.name}"] = float(scenario.launched)
+        if isinstance(e, Laser):
+            gave_up = 0 if e.magazine_s is None else e.units * salvos
+            bound[f"shots_{e.name}"] = float(scenario.launched + gave_up)
+            bound[f"laser_available_{e.name}"] = float(salvos)
+        else:
+            again = min(resupply.get(e.name, 0), e.rounds)
+            bound[f"shots_{e.name}"] = float(e.rounds + (salvos - 1) * again)
+            bound[f"salvos_before_dry_{e.name}"] = float(salvos)
+            bound[f"dry_{e.name}"] = 1.0
+    if scenario.base is not None:
+        for a in scenario.base.assets:
+            bound[f"destroyed_{a.name}"] = float(a.count)
+            for k in range(scenario.base.dispersal_sites):
+                bound[f"site{k}_destroyed_{a.name}"] = float(a.count)
+        bound["runway_closed_min"] = math.inf
+    return np.array([bound.get(c, math.inf) for c in columns])
+
+
+def linear_range(weights: np.ndarray, const: float, bounds: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest value of ``weights . x + const`` over 0 <= x <= bounds."""
+    low = high = float(const)
+    for w, b in zip(weights, bounds, strict=True):
+        if w > 0:
+            high += w * b
+        elif w < 0:
+            low += w * b
+    return low, high
+
+
+def measure_range(measure: Measure, bounds: np.ndarray) -> tuple[float, float]:
+    """The values a measure can take, from its columns' bounds (:func:`column_bounds`).
+
+    A linear measure: the extremes of ``num . x + const``; a ratio of non-negative totals:
+    [0, inf); a probability: within [0, 1] in any case.
+    """
+    if measure.den is None:
+        low, high = linear_range(measure.num, measure.const, bounds)
+    elif (measure.num >= 0).all() and (measure.den >= 0).all():
+        low, high = 0.0, math.inf
+    else:
+        low, high = -math.inf, math.inf
+    if measure.unit == "probability":
+        low, high = max(low, 0.0), min(high, 1.0)
+    return low, high
+
+
+def no_variation_interval(
+    value: float, grad: np.ndarray, mu: np.ndarray, bounds: np.ndarray, n: int
+) -> tuple[float, float]:
+    """The interval of a measure whose per-trial value (to first order, ``grad . x``) was
+    the same in all ``n`` trials.
+
+    With 95 % confidence at most a share ``u = no_variation_share(n)`` of all trials
+    differ; each of them moves the mean by at most its largest possible deviation, so the
+    measure lies in ``value + u [min d, max d]`` with d = grad . (x - mean) over the
+    columns' bounds (an end is infinite where a column has no bound). Exact for a mean (a
+    probability seen in 0 of 100 trials: 0 to 2.95 %); first order, like the delta
+    method, for a ratio.
+    """
+    u = no_variation_share(n)
+    d_low, d_high = linear_range(grad, -float(grad @ mu), bounds)
+    return value + u * d_low, value + u * d_high
+
+
+@dataclass(frozen=True)
+class _Interval:
+    """What :func:`_row` needs of a value: its delta-method gradient over the moment
+    columns, the same direction in exact arithmetic (a callable, evaluated only when the
+    float variance is within rounding of zero), whether it is fixed by the scenario, and
+    the range it is clipped to (None: not clipped)."""
+
+    value: float
+    grad: np.ndarray
+    exact_direction: Any
+    fixed: bool
+    value_range: tuple[float, float] | None
+
+
+def _exact_direction(measure: Measure, s1) -> list[Fraction]:
+    """The measure's gradient direction as exact fractions: ``num`` for a linear measure,
+    ``num - R den`` for a ratio (R = num . s1 / den . s1, exactly)."""
+    num = [Fraction(float(w)) for w in measure.num]
+    if measure.den is None:
+        return num
+    den = [Fraction(float(w)) for w in measure.den]
+    total = sum((w * s for w, s in zip(den, s1, strict=True)), Fraction(0))
+    if total == 0:
+        return num
+    ratio = sum((w * s for w, s in zip(num, s1, strict=True)), Fraction(0)) / total
+    return [a - ratio * b for a, b in zip(num, den, strict=True)]
+
+
+def _varies(interval: _Interval, cov: np.ndarray, m: Moments) -> bool:
+    """Whether the per-trial value ``grad . x`` varies over the sample.
+
+    The float variance decides unless it is within rounding of zero; then the exact
+    integer moments do, so a value that was the same in every trial is never taken for a
+    tiny spread (an interval of width 1e-9), nor the reverse.
+    """
+    grad = interval.grad
+    support = np.flatnonzero(grad)
+    if support.size == 0:
+        return False
+    variance = float(grad @ cov @ grad)
+    sd = np.sqrt(np.clip(np.diag(cov)[support], 0.0, None))
+    if variance > 1e-9 * float(np.abs(grad[support]) @ sd) ** 2:
+        return True
+    w = interval.exact_direction()
+    n, s1, s2 = m.n, m.s1, m.s2
+    total = Fraction(0)
+    for i in support:
+        for j in support:
+            total += w[i] * w[j] * (n * s2[i][j] - s1[i] * s1[j])
+    return total != 0
+
+
+def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> tuple:
+    """A table row: the value with its standard error and 95 % interval.
+
+    A fixed value has a zero-width interval. Otherwise a value that was the same in every
+    trial gets :func:`no_variation_interval`; a probability the Wilson interval with the
+    effective number of trials ``n p (1 - p) / ((n - 1) se^2)`` (n itself for a 0/1
+    outcome); anything else the normal (delta-method) interval. The interval is then
+    clipped to the value's range when it has one.
+    """
+    value, grad, n = interval.value, interval.grad, m.n
+    if math.isnan(value):
+        return (name, value, math.nan, math.nan, math.nan, unit)
+    if interval.fixed:
+        return (name, value, value, value, 0.0, unit)
+    se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
+    if n > 1 and math.isnan(se):
+        return (name, value, math.nan, math.nan, se, unit)
+    if n < 2 or not _varies(interval, cov, m):
+        se = 0.0 if n > 1 else se
+        low, high = no_variation_interval(value, grad, m.mean(), bounds, n)
+    elif unit == "probability" and interval.value_range is not None and 0.0 < value < 1.0:
+        low, high = wilson_interval(value, n * value * (1.0 - value) / ((n - 1) * se * se))
+    else:
+        low, high = value - Z95 * se, value + Z95 * se
+    if interval.value_range is not None:
+        low = min(max(low, interval.value_range[0]), value)
+        high = max(min(high, interval.value_range[1]), value)
+    return (name, value, low, high, se, unit)
 
 
 def trials_frame(
@@ -453,6 +723,8 @@ def trials_frame(
         else:  # the fraction of salvos in which weather allowed lasing
             for e, a in zip(lasers, available, strict=True):
                 cols[f"laser_available_{e.name}"] = a / salvos
+    capital = sum((item.charge_usd for item in capital_items(scenario)), 0.0)
+    damage = None
     if scenario.base is not None:
         damage = np.zeros(n)
         for a in scenario.base.assets:
@@ -467,7 +739,14 @@ def trials_frame(
                     site += ints[f"site{k}_destroyed_{a.name}"] * a.unit_cost_usd
                 cols[f"damage_site{k}_usd"] = site
         cols["runway_closed_h"] = ints["runway_closed_min"] / 60.0
-        cols["total_cost_usd"] = defense + damage
+    if scenario.ship is not None:
+        cols["ship_hits"] = ints["ship_hits"]
+        cols["ship_lost"] = ints["ship_lost"].astype(bool)
+        lost = ints["ship_lost"] * scenario.ship.value_usd
+        damage = lost if damage is None else damage + lost
+        cols["damage_usd"] = damage
+    if damage is not None:
+        cols["total_cost_usd"] = defense + damage + capital
     if is_campaign(scenario):
         before = ints["salvos_before_first_leak"]
         cols["salvos_before_first_leak"] = before
@@ -481,6 +760,9 @@ def trials_frame(
             salvo = pd.array(np.where(dry < salvos, dry + 1, 0), dtype="Int32")
             salvo[dry >= salvos] = pd.NA
             cols[f"dry_salvo_{eff.name}"] = salvo
+    # Capital: the same charge in every trial (a whole campaign is one raid).
+    cols["capital_cost_usd"] = np.full(n, capital)
+    cols["defense_total_cost_usd"] = defense + capital
     # copy=False: the count columns stay views of the kernel's (column-major) output.
     return pd.DataFrame(cols, copy=False)
 
@@ -513,6 +795,7 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
     cols["defense_cost_usd"] = defense
     cumulative = defense.reshape(n, salvos).cumsum(axis=1)
     cols["cumulative_defense_cost_usd"] = cumulative.reshape(-1)
+    damage = None
     if scenario.base is not None:
         damage = np.zeros(n * salvos)
         for a, asset in enumerate(scenario.base.assets):
@@ -521,6 +804,13 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
             damage += destroyed * asset.unit_cost_usd
         cols["damage_usd"] = damage
         cols["runway_closed_h"] = flat(raw.closed_min) / 60.0
+    if scenario.ship is not None:
+        cols["ship_hits"] = flat(raw.ship_hits)
+        cols["ship_lost"] = flat(raw.ship_lost).astype(bool)
+        lost = flat(raw.ship_lost) * scenario.ship.value_usd
+        damage = lost if damage is None else damage + lost
+        cols["damage_usd"] = damage
+    if damage is not None:
         cumulative_damage = damage.reshape(n, salvos).cumsum(axis=1).reshape(-1)
         cols["cumulative_damage_usd"] = cumulative_damage
         cols["cumulative_cost_usd"] = cols["cumulative_defense_cost_usd"] + cumulative_damage

@@ -721,8 +721,13 @@ def procurement_value_usd(scenario: Scenario) -> float:
 
 
 def _capital_stock_usd(scenario: Scenario) -> float:
-    """The purchase price of the posture's units (0 without capital costs)."""
-    return 0.0
+    """The purchase price of the posture's capital items: every effector's units (laser
+    units, kinetic channels or ``acquisition_units``) at ``acquisition_usd`` plus its
+    ``fixed_acquisition_usd`` when it has any, and the base's shelters, repair teams and
+    dispersal sites (``costx.costing.capital_items``)."""
+    from costx.costing import capital_items
+
+    return float(sum(item.acquisition_usd for item in capital_items(scenario)))
 
 
 def _added_threats(scenario: Scenario, threat: str, add: int) -> Scenario:
@@ -1781,7 +1786,7 @@ def assumption_ranges(scenario: Scenario) -> list[dict]:
             continue  # only its conversion to the run's dollar year is assumed
         low, high = record.get("low"), record.get("high")
         if record.get("assumption") and low is not None and high is not None:
-            factor = record.get("converted", {}).get("factor", 1.0)
+            factor = _range_factor(record, path, scenario.scenario.dollar_year)
             if factor != 1.0:
                 low, high = low * factor, high * factor
             if _is_integer_field(value):
@@ -1801,6 +1806,22 @@ def assumption_ranges(scenario: Scenario) -> list[dict]:
                 "source": "scenario",
             }
     return list(out.values())
+
+
+def _range_factor(record: dict, path: str, year: int | None) -> float:
+    """The factor that brings a catalog cost's range to the run's dollar year: the one
+    its value was converted with, else (a value of 0 is never converted) the price
+    index's from the figure's dollar year, as ``catalog.to_dollar_year`` computes it."""
+    from costx.catalog import COST_FIELDS, load_catalog
+
+    if "converted" in record:
+        return float(record["converted"]["factor"])
+    source = record.get("dollar_year")
+    if path.rsplit(".", 1)[-1] not in COST_FIELDS or source is None or year is None:
+        return 1.0
+    index = load_catalog().price_index
+    last = max(index)
+    return index[min(int(year), last)] / index[min(int(source), last)]
 
 
 def sensitivity(

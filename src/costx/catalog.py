@@ -21,7 +21,17 @@ from typing import Any
 from costx.errors import InputError, Problem
 
 SECTIONS = ("effectors", "threats", "assets")
-COST_FIELDS = ("unit_cost_usd", "cost_per_shot_usd", "barrel_cost_usd")
+COST_FIELDS = (
+    "unit_cost_usd",
+    "cost_per_shot_usd",
+    "barrel_cost_usd",
+    "acquisition_usd",
+    "fixed_acquisition_usd",
+    "shelter_cost_usd",
+    "repair_team_cost_usd",
+    "dispersal_site_cost_usd",
+    "value_usd",
+)
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,12 @@ def resolve(data: Mapping[str, Any]) -> tuple[dict, dict[str, dict], list[Proble
                     "entry": f"{section}.{key}",
                     **rec.as_dict(),
                 }
+    # Single tables that may use an assets entry: the base (its passive-defense costs)
+    # and the ship (its value at risk).
+    for key in ("base", "ship"):
+        table = out.get(key)
+        if isinstance(table, dict):
+            _resolve_table(table, key, catalog, provenance, problems)
     # Effectors that use an entry and give no pk: the entry's pk against the scenario's
     # threats that use catalog threats.
     effectors = out.get("effectors")
@@ -243,6 +259,30 @@ def resolve(data: Mapping[str, Any]) -> tuple[dict, dict[str, dict], list[Proble
     return out, provenance, problems
 
 
+def _resolve_table(table: dict, path: str, catalog: Catalog, provenance, problems) -> None:
+    """Fill in the fields of the ``[base]`` or ``[ship]`` table from the assets entry it
+    ``use``s (fields written in the table win); record where each value came from."""
+    for name in table:
+        if name != "use" and not isinstance(table[name], list):
+            provenance[f"{path}.{name}"] = {"from": "scenario"}
+    key = table.get("use")
+    if key is None:
+        return
+    entry = catalog.entry("assets", key) if isinstance(key, str) else None
+    if entry is None:
+        problems.append(_unknown_entry(f"{path}.use", "assets", key, catalog))
+        return
+    for name, rec in entry.fields.items():
+        if name in table:
+            continue
+        table[name] = copy.deepcopy(rec.value)
+        provenance[f"{path}.{name}"] = {
+            "from": "catalog",
+            "entry": f"assets.{key}",
+            **rec.as_dict(),
+        }
+
+
 def _item_path(prefix: str, index: int, item: dict) -> str:
     """``effectors.sm2`` (by name, like sweep grid paths), or ``effectors[3]`` if unnamed."""
     name = item.get("name")
@@ -264,6 +304,12 @@ def _cost_paths(data: dict):
             for key in COST_FIELDS:
                 if key in item:
                     yield item, key, f"{_item_path(prefix, i, item)}.{key}"
+    for prefix in ("base", "ship"):  # tables with costs of their own
+        table = data.get(prefix)
+        if isinstance(table, dict):
+            for key in COST_FIELDS:
+                if key in table:
+                    yield table, key, f"{prefix}.{key}"
 
 
 def default_dollar_year() -> int:
@@ -303,6 +349,9 @@ def to_dollar_year(
     for item, key, path in list(_cost_paths(data)):
         record = provenance.setdefault(path, {"from": "scenario"})
         value = item[key]
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+            item[key] = 0.0  # nothing in any year's dollars: no conversion, no dollar year
+            continue
         if "converted" in record:  # convert again from the original figure, not the result
             source_year = record["converted"]["from_year"]
             value = record["converted"]["from_value"]

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from costx import formatting
 from costx.errors import CostxError
 
 EXIT_USAGE = 2
@@ -340,19 +341,9 @@ class _DelayedProgress:
         return False
 
 
-def _fmt(value: float, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if unit.startswith("USD"):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-    if unit == "probability":
-        return f"{value:.4f}"
-    if unit == "ratio":
-        return f"{value:,.3f}"
-    return f"{value:,.3f}"
-
-
-def summary_rich_table(summary, title: str) -> Table:
+def summary_rich_table(summary, title: str, n: int | None = None) -> Table:
+    """The summary as a table: mean and 95 % interval by unit (costx.formatting); ``n``,
+    the number of trials, lets a value seen in every trial say so."""
     table = Table(title=title, title_justify="left")
     table.add_column("measure", no_wrap=True)
     table.add_column("mean", justify="right")
@@ -360,9 +351,9 @@ def summary_rich_table(summary, title: str) -> Table:
     table.add_column("unit")
     for measure, row in summary.iterrows():
         unit = row["unit"]
-        low, high = row["ci95_low"], row["ci95_high"]
-        interval = "" if low == high else f"{_fmt(low, unit)} .. {_fmt(high, unit)}"
-        table.add_row(str(measure), _fmt(row["mean"], unit), interval, unit)
+        low, high, se = row["ci95_low"], row["ci95_high"], row["std_error"]
+        interval = formatting.interval(low, high, unit, mean=row["mean"], std_error=se, n=n)
+        table.add_row(str(measure), formatting.value(row["mean"], unit), interval, unit)
     return table
 
 
@@ -403,7 +394,8 @@ def cmd_run(args) -> int:
         f"{scenario.name}: {trials:,} trials, seed {args.seed}, policy "
         f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
     )
-    stdout.print(summary_rich_table(result.summary(), title))
+    stdout.print(summary_rich_table(result.summary(), title, n=trials))
+    _print_costs(scenario, result.summary())
     _print_assumptions(scenario)
     if result.precision is not None:
         stdout.print(result.precision.describe())
@@ -484,6 +476,9 @@ def cmd_warm(args) -> int:
 
 
 SWEEP_HEADERS = {
+    "capital_cost_usd": "capital $",
+    "defense_total_cost_usd": "defense+capital $",
+    "cost_exchange_total_defense_over_attack": "(def+cap)/attack",
     "defense_cost_usd": "defense $",
     "cost_per_kill_usd": "$ per kill",
     "cost_exchange_defense_over_attack": "defense/attack",
@@ -544,7 +539,7 @@ def cmd_sweep(args) -> int:
         cells = [str(table[c].iloc[i]) for c in result.grid_columns]
         for c in shown:
             unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
-            cells.append(_fmt(float(table[c].iloc[i]), unit))
+            cells.append(formatting.value(table[c].iloc[i], unit))
         out.add_row(*cells)
     wide = stdout
     if not stdout.is_terminal:
@@ -552,6 +547,51 @@ def cmd_sweep(args) -> int:
     wide.print(out)
     stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
     return 0
+
+
+def _print_costs(scenario, summary) -> None:
+    """Expended, capital and damage side by side, so that the reader sees which dominates,
+    then what the capital charge is made of."""
+    from costx.costing import cost_breakdown
+
+    costs = cost_breakdown(scenario, summary)
+    table = Table(
+        title=f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars",
+        title_justify="left",
+    )
+    for column in ("", "mean", "95 % interval", "share"):
+        table.add_column(column, justify="left" if not column else "right")
+    labels = {
+        "expended_usd": "expended (rounds, shots, barrel wear)",
+        "capital_usd": "capital (acquisition, amortized)",
+        "damage_usd": "damage (value lost to leakers)",
+        "total_usd": "total",
+    }
+    for key, label in labels.items():
+        part = costs[key]
+        if part is None:
+            continue
+        interval = formatting.interval(part["ci95_low"], part["ci95_high"], "USD")
+        share = "" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        table.add_row(label, formatting.usd(part["mean"]), interval, share)
+    stdout.print(table)
+    charged = [it for it in costs["capital_items"] if it["charge_usd"] > 0]
+    if charged:
+        c = costs["costing"]
+        lines = Table(
+            title=f"Capital per raid = acquisition x CRF / raids per year ({c['discount_rate']:g} "
+            f"real rate, {c['raids_per_year']:g} raids a year)",
+            title_justify="left",
+        )
+        for column in ("item", "units", "unit cost", "acquisition", "life (y)", "CRF", "per raid"):
+            lines.add_column(column, justify="left" if column == "item" else "right")
+        for it in charged:
+            lines.add_row(
+                it["item"], str(it["units"]), formatting.usd(it["unit_cost_usd"]),
+                formatting.usd(it["acquisition_usd"]), f"{it['service_life_years']:g}",
+                f"{it['crf']:.4f}", formatting.usd(it["charge_usd"]),
+            )  # fmt: skip
+        stdout.print(lines)
 
 
 def _print_assumptions(scenario) -> None:

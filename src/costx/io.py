@@ -74,6 +74,7 @@ def write_bytes_atomic(data: bytes, path: Path) -> Path:
 
 def result_metadata(result: SimulationResult) -> dict:
     from costx import __version__
+    from costx.costing import cost_breakdown
 
     summary = result.summary().reset_index()
     return {
@@ -87,6 +88,8 @@ def result_metadata(result: SimulationResult) -> dict:
         "kind": "trials" if result.has_trials else "summary",
         "summary": json.loads(summary.to_json(orient="split", index=False)),
         "moments": result.moments.to_dict(),
+        # expended, capital, damage and total cost of one raid, and the capital items
+        "costs": cost_breakdown(result.scenario, result.summary()),
     }
 
 

@@ -226,6 +226,7 @@ class BaseArrays:
     targets_cum: np.ndarray
     warhead_kind: np.ndarray
     warhead_f: np.ndarray
+    p_hit: np.ndarray
     n_runways: int
     cuts_to_close: int
     repair_h: float
@@ -240,6 +241,7 @@ class BaseArrays:
             self.targets_cum,
             self.warhead_kind,
             self.warhead_f,
+            self.p_hit,
             self.n_runways,
             self.cuts_to_close,
             self.repair_h,
@@ -297,9 +299,43 @@ def lower_base(scenario: Scenario) -> BaseArrays | None:
         targets_cum=targets_cum,
         warhead_kind=warhead_kind,
         warhead_f=warhead_f,
+        p_hit=p_hit(scenario),
         n_runways=base.runways,
         cuts_to_close=base.cuts_to_close,
         repair_h=base.repair_h_per_cut,
         teams=base.repair_teams,
         interval_h=interval,
     )
+
+
+def p_hit(scenario: Scenario) -> np.ndarray:
+    """``p_hit[g]``: probability that a leaker of group g hits what it aims at."""
+    return np.array([t.p_hit for t in scenario.threats], np.float64)
+
+
+@dataclass(frozen=True)
+class ShipArrays:
+    """Arrays for ``costx.kernels.damage.ship_trials`` (see its docstring).
+
+    ``aims[g]`` = 1 for the threat groups that aim at the ship: those without ``targets``
+    (groups with targets aim at the base). ``p_kill_per_hit`` < 0: the ship is out of
+    action at its ``hits_to_kill``-th hit.
+    """
+
+    aims: np.ndarray
+    p_hit: np.ndarray
+    hits_to_kill: int
+    p_kill_per_hit: float
+
+    def kernel_args(self) -> tuple:
+        return (self.aims, self.p_hit, self.hits_to_kill, self.p_kill_per_hit)
+
+
+def lower_ship(scenario: Scenario) -> ShipArrays | None:
+    """Ship arrays, or None when the scenario has no ship."""
+    ship = scenario.ship
+    if ship is None:
+        return None
+    aims = np.array([0 if t.targets else 1 for t in scenario.threats], np.uint8)
+    p_kill = -1.0 if ship.p_kill_per_hit is None else ship.p_kill_per_hit
+    return ShipArrays(aims, p_hit(scenario), ship.hits_needed, float(p_kill))

@@ -30,6 +30,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from costx.errors import InputError
+from costx.formatting import (
+    estimate,
+    grid_value,
+    measure_label,
+    measure_title,
+    path_label,
+    percent,
+    usd,
+    usd_tick,
+)
+from costx.formatting import value as format_value
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -50,54 +61,6 @@ INTERVAL = "95 % interval"
 _CPK = "cost_per_kill_usd"
 _CER_TOTAL = "cost_exchange_total_over_attack"
 _CER_DEFENSE = "cost_exchange_defense_over_attack"
-
-_LABELS = {
-    "leakers": "leakers",
-    "p_any_leak": "P(any leak)",
-    "killed": "threats killed",
-    "defense_cost_usd": "defense cost",
-    "attack_cost_usd": "attack cost",
-    "cost_per_kill_usd": "cost per kill",
-    "cost_exchange_defense_over_attack": "defense cost / attack cost",
-    "cost_exchange_total_over_attack": "(defense + damage) / attack cost",
-    "damage_usd": "damage to the base",
-    "total_cost_usd": "total cost (defense + damage)",
-    "runway_closed_h": "runway closure",
-    "salvos_before_first_leak": "salvos before the first leak",
-}
-
-# Units of grid variables, by the last part of their path (then by suffix).
-_PATH_UNITS = {
-    "rounds": "rounds",
-    "units": "units",
-    "count": "threats",
-    "repair_teams": "teams",
-    "dispersal_sites": "sites",
-    "runways": "runways",
-    "cuts_to_close": "craters",
-    "channels": "channels",
-    "salvo_size": "rounds per salvo",
-    "max_engagements": "engagements",
-    "salvos": "salvos",
-    "availability": "probability",
-    "rate_per_min": "rounds per minute",
-    "beam_quality": "M²",
-    "barrel_life_rounds": "rounds",
-    "kill_fluence_j_cm2": "J/cm²",
-}
-_SUFFIX_UNITS = (
-    ("_usd", "USD"),
-    ("_mps", "m/s"),
-    ("_km", "km"),
-    ("_kw", "kW"),
-    ("_urad", "µrad"),
-    ("_um", "µm"),
-    ("_per_km", "per km"),
-    ("_h", "hours"),
-    ("_s", "s"),
-    ("_m", "m"),
-)
-
 
 # -- matplotlib, lazily -------------------------------------------------------------------
 
@@ -134,82 +97,7 @@ def _axes(ax: Axes | None) -> Axes:
     return new_figure().axes[0]
 
 
-# -- text and number formatting -------------------------------------------------------------
-
-
-def usd(value: float) -> str:
-    """Compact dollars: $950, $98.6k, $2.65M, $3.84B."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            x = v / scale
-            digits = 2 if x < 10 else 1 if x < 100 else 0
-            return f"{sign}${x:.{digits}f}{suffix}"
-    return f"{sign}${v:.2f}" if v < 10 and v != int(v) else f"{sign}${v:.0f}"
-
-
-def usd_tick(value: float) -> str:
-    """Dollars for axis ticks, without trailing zeros: $10M, $2.5M, $100k, $0."""
-    if not math.isfinite(value):
-        return ""
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            return f"{sign}${v / scale:.4g}{suffix}"
-    return f"{sign}${v:.4g}"
-
-
-def format_value(value: float, unit: str) -> str:
-    """A value for a cell or a bar label, by unit."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit.startswith("USD"):
-        return usd(value)
-    if unit == "probability":
-        return f"{100 * value:.1f} %"
-    if unit == "ratio":
-        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-
-
-def measure_label(measure: str, unit: str = "") -> str:
-    """An axis label: readable name and unit, ``cost per kill (USD per kill)``."""
-    name = _LABELS.get(measure)
-    if name is None:
-        name = measure.removesuffix("_usd").replace("_", " ")
-    if unit and unit not in name:
-        return f"{name} ({unit})"
-    return name
-
-
-def measure_title(measure: str) -> str:
-    """A measure's name at the start of a title."""
-    if measure.startswith("cost_exchange_"):
-        return f"Cost-exchange ratio: {measure_label(measure)}"
-    name = measure_label(measure)
-    return name[0].upper() + name[1:]
-
-
-def path_unit(path: str) -> str:
-    """The unit of a grid variable, from its field name ('' when unknown)."""
-    field = path.rsplit(".", 1)[-1]
-    if field in _PATH_UNITS:
-        return _PATH_UNITS[field]
-    if field.startswith("p_") or field == "pk" or ".pk." in path:
-        return "probability"
-    for suffix, unit in _SUFFIX_UNITS:
-        if field.endswith(suffix):
-            return unit
-    return ""
-
-
-def path_label(path: str) -> str:
-    unit = path_unit(path)
-    return f"{path} ({unit})" if unit else path
+# -- titles, axes and marks ---------------------------------------------------------------
 
 
 def scenario_line(scenario) -> str:
@@ -242,8 +130,44 @@ def _set_narrow_title(ax: Axes, *lines: str, width: int = 60) -> None:
 def _usd_axis(axis) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: usd_tick(v)))
+    axis.set_major_formatter(FuncFormatter(usd_tick))
     axis.set_minor_formatter(NullFormatter())
+
+
+def _value_axis(
+    ax: Axes, axis: str, unit: str, values: Sequence[float], log: bool, bars: bool = False
+) -> None:
+    """Limits and ticks of a value axis that hide nothing: every finite value (means and
+    interval ends) inside, with room for a marker at either end; a linear axis of
+    non-negative values starts at 0 (``bars``: exactly at 0), a probability axis runs
+    from 0 to at least the largest value (to 100 % when that is above one half); money
+    in dollars, probabilities in percent."""
+    from matplotlib.ticker import PercentFormatter
+
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    set_lim = ax.set_xlim if axis == "x" else ax.set_ylim
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if log:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        positive = [v for v in finite if v > 0]
+        if positive:
+            set_lim(min(positive) / 2.5, max(positive) * 2.5)
+    elif finite:
+        low, high = min(finite), max(finite)
+        if unit == "probability":
+            low = min(low, 0.0)
+            high = 1.0 if high > 0.5 else min(1.0, max(high * 1.1, 0.01))
+            pad = 0.03 * (high - low)
+        else:
+            low = min(low, 0.0)
+            pad = 0.06 * ((high - low) or abs(high) or 1.0)
+        set_lim(low if bars and low == 0.0 else low - pad, high + pad)
+    if unit.startswith("USD"):
+        _usd_axis(target)
+    elif unit == "probability":
+        span = target.get_view_interval()
+        decimals = 0 if abs(span[1] - span[0]) >= 0.1 else 1
+        target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
 
 
 def _spans_decades(values: Sequence[float]) -> bool:
@@ -252,11 +176,63 @@ def _spans_decades(values: Sequence[float]) -> bool:
 
 
 def _interval_err(mean, low, high) -> np.ndarray:
-    """Non-negative error-bar lengths (0 where the interval is unknown)."""
+    """Non-negative error-bar lengths (0 where an end is unknown or unbounded: the
+    caller marks an open end)."""
     mean, low, high = (np.asarray(a, float) for a in (mean, low, high))
-    below = np.nan_to_num(mean - low, nan=0.0).clip(min=0.0)
-    above = np.nan_to_num(high - mean, nan=0.0).clip(min=0.0)
+    below = np.nan_to_num(mean - low, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+    above = np.nan_to_num(high - mean, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
     return np.vstack([below, above])
+
+
+def _dots(
+    ax: Axes,
+    labels: Sequence[str],
+    rows: Sequence[tuple[float, float, float]],
+    unit: str,
+    colors: Sequence[str],
+    log: bool = False,
+) -> None:
+    """A dot-and-interval plot, one row per label (top to bottom): the mean as a dot, its
+    95 % interval as a line with end caps, the value written beside it. An interval end
+    beyond the axes (no upper bound; 0 or below on a log axis) runs to the edge of the
+    axes and ends in an arrow there."""
+    y = np.arange(len(labels))[::-1]
+    means = [r[0] for r in rows]
+    ends = [v for r in rows for v in r if math.isfinite(v) and (not log or v > 0)]
+    _value_axis(ax, "x", unit, ends, log)
+    left, right = ax.get_xlim()
+    for yi, (mean, low, high), color in zip(y, rows, colors, strict=True):
+        if not math.isfinite(mean):
+            continue
+        lo = low if math.isfinite(low) and (not log or low > 0) else left
+        hi = high if math.isfinite(high) else right
+        if lo == left:
+            ax.plot([left], [yi], marker="<", color=color, markersize=7, clip_on=False)
+        ax.errorbar(
+            [mean],
+            [yi],
+            xerr=[[mean - lo], [hi - mean]],
+            fmt="o",
+            color=color,
+            markersize=6,
+            capsize=4,
+            linewidth=1.4,
+        )
+        if not math.isfinite(high):
+            ax.plot([right], [yi], marker=">", color=color, markersize=7, clip_on=False)
+        ax.annotate(
+            format_value(mean, unit),
+            (mean, yi),
+            xytext=(0, 7),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.grid(axis="x", alpha=0.3)
+    if means and not any(math.isfinite(m) for m in means):
+        ax.text(0.5, 0.5, "no value", transform=ax.transAxes, ha="center", va="center")
 
 
 def _is_numeric(values) -> bool:
@@ -280,123 +256,284 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
+def _row(summary, measure: str) -> tuple[float, float, float]:
+    r = summary.loc[measure]
+    return float(r["mean"]), float(r["ci95_low"]), float(r["ci95_high"])
+
+
 # -- a simulation result --------------------------------------------------------------------
+
+# The parts of what the defender loses, stacked in the total cost figure (those the
+# summary has), and the measures whose mean is their sum (the first that matches gives
+# the interval of the total).
+COST_PARTS = (
+    ("defense_cost_usd", "shots expended"),
+    ("capital_cost_usd", "capital (effectors bought)"),
+    ("damage_usd", "damage to the base"),
+)
+COST_TOTALS = ("total_cost_usd", "defense_total_cost_usd", "defense_cost_usd")
 
 
 class SimulationPlots:
     """Figures of one :class:`~costx.simulation.SimulationResult`.
 
     Every method draws into ``ax`` when given (a campaign figure takes a pair), else
-    into a new Agg figure of 7 x 4.5 in at 150 dpi, and returns the axes.
+    into a new Agg figure of 7 x 4.5 in at 150 dpi, and returns the axes. Every title
+    names the scenario, the trials and the dollar year of the costs.
     """
 
     def __init__(self, result: SimulationResult):
         _require_matplotlib()
         self.result = result
         self.scenario = result.scenario
+        self.dollar_year = self.scenario.scenario.dollar_year
 
-    def _header(self) -> tuple[str, str]:
+    def _header(self) -> tuple[str]:
+        """The line every title ends with: scenario, trials, seed and dollar year (the
+        description is left to the report: it made titles of five lines)."""
         r = self.result
         return (
-            f"Scenario {self.scenario.name} ({r.n_trials:,} trials, seed {r.seed})",
-            self.scenario.scenario.description,
+            f"Scenario {self.scenario.name}: {r.n_trials:,} trials, seed {r.seed}; costs in "
+            f"constant {self.dollar_year} dollars",
         )
 
+    def _label(self, measure: str, unit: str) -> str:
+        return measure_label(measure, unit, self.dollar_year)
+
     def cost_per_kill(self, ax: Axes | None = None) -> Axes:
-        """Cost per kill of each effector and overall (total defense cost over kills),
-        as bars with 95 % interval error bars; log y when the values span more than two
-        decades. Effectors without kills have no bar and are named in a note."""
+        """Cost per kill of each effector and overall (total defense cost over kills):
+        dots with 95 % intervals, one row each; a log axis when the values span more
+        than two decades (a dot's position means the same on it, unlike a bar's length).
+        Effectors without kills are named in a note."""
         ax = _axes(ax)
         summary = self.result.summary()
-        names, means, lows, highs, missing = [], [], [], [], []
+        names, rows, missing = [], [], []
         for e in self.scenario.effectors:
-            row = summary.loc[f"cost_per_kill_{e.name}_usd"]
-            if not math.isfinite(row["mean"]):
+            row = _row(summary, f"cost_per_kill_{e.name}_usd")
+            if not math.isfinite(row[0]):
                 missing.append(e.name)
                 continue
             names.append(e.name)
-            means.append(row["mean"])
-            lows.append(row["ci95_low"])
-            highs.append(row["ci95_high"])
-        overall = summary.loc[_CPK]
-        has_overall = math.isfinite(overall["mean"])
-        if has_overall:
+            rows.append(row)
+        overall = _row(summary, _CPK)
+        if math.isfinite(overall[0]):
             names.append("all effectors")
-            means.append(overall["mean"])
-            lows.append(overall["ci95_low"])
-            highs.append(overall["ci95_high"])
-        colors = ["#4C72B0"] * (len(names) - has_overall) + ["#C44E52"] * has_overall
-        x = np.arange(len(names))
-        log = _spans_decades(means)
-        if names:
-            bars = ax.bar(
-                x,
-                means,
-                yerr=_interval_err(means, lows, highs),
-                capsize=4,
-                color=colors,
-                error_kw={"elinewidth": 1.0, "ecolor": "black"},
-                label=f"mean with {INTERVAL}",
-            )
-            ax.bar_label(bars, labels=[usd(m) for m in means], padding=3, fontsize=8)
-        ax.set_xticks(x, names)
-        if log:
-            ax.set_yscale("log")
-            ax.set_ylim(min(m for m in means if m > 0) / 3, max(means) * 8)
-        elif names:
-            ax.set_ylim(0, max(max(means), np.nanmax(np.asarray(highs, float))) * 1.15)
-        _usd_axis(ax.yaxis)
-        ax.set_ylabel("cost per kill (USD per kill)" + (", log scale" if log else ""))
-        ax.set_xlabel("effector")
+            rows.append(overall)
+        colors = ["#4C72B0"] * len(names)
+        if names and names[-1] == "all effectors":
+            colors[-1] = "#C44E52"
+        log = _spans_decades([r[0] for r in rows])
+        _dots(ax, names, rows, "USD per kill", colors, log=log)
+        ax.set_xlabel(self._label(_CPK, "USD per kill") + (", log scale" if log else ""))
         if missing:
             ax.text(
                 0.99,
-                0.97,
+                0.02,
                 "no kills: " + ", ".join(missing),
                 transform=ax.transAxes,
                 ha="right",
+                va="bottom",
+                fontsize=8,
+            )
+        _set_title(
+            ax, f"Cost per kill by effector (dots: mean; lines: {INTERVAL})", *self._header()
+        )
+        return ax
+
+    def defense_cost(self, ax: Axes | None = None) -> Axes:
+        """What the defense expends: the cost of each effector's shots and their total,
+        dots with 95 % intervals on a linear axis from 0, against the cost of the raid
+        (dashed line)."""
+        ax = _axes(ax)
+        summary = self.result.summary()
+        names = [e.name for e in self.scenario.effectors] + ["all effectors"]
+        rows = [_row(summary, f"cost_{e.name}_usd") for e in self.scenario.effectors]
+        rows.append(_row(summary, "defense_cost_usd"))
+        colors = ["#4C72B0"] * (len(names) - 1) + ["#C44E52"]
+        attack = float(self.scenario.attack_cost_usd)
+        _dots(ax, names, rows, "USD", colors)
+        if attack > 0:
+            left, right = ax.get_xlim()
+            ax.set_xlim(left, max(right, attack * 1.08))
+            ax.axvline(attack, color="black", linestyle="--", linewidth=1.0)
+            ax.annotate(
+                f"cost of the raid {usd(attack)}",
+                (attack, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                ha="left",
                 va="top",
                 fontsize=8,
             )
-        ax.grid(axis="y", alpha=0.3)
-        _set_title(ax, f"Cost per kill by effector (error bars: {INTERVAL})", *self._header())
+        ax.set_xlabel(self._label("defense_cost_usd", "USD"))
+        _set_title(
+            ax, f"Defense cost: shots expended by effector (lines: {INTERVAL})", *self._header()
+        )
+        return ax
+
+    def total_cost(self, ax: Axes | None = None) -> Axes:
+        """What each side loses: the defender's cost stacked from its parts (shots
+        expended; capital when the summary has ``capital_cost_usd``; damage to the base
+        when there is one), with the 95 % interval of the total, beside the attacker's
+        cost of the raid. Bars on a linear axis from 0, so lengths compare."""
+        ax = _axes(ax)
+        summary = self.result.summary()
+        parts = [(m, text) for m, text in COST_PARTS if m in summary.index]
+        colors = _colors()
+        left = 0.0
+        for i, (measure, text) in enumerate(parts):
+            mean = float(summary.loc[measure, "mean"])
+            ax.barh(
+                1,
+                mean,
+                left=left,
+                height=0.5,
+                color=colors[i % len(colors)],
+                label=f"{text}: {usd(mean)}",
+            )
+            left += mean
+        total = next(
+            (
+                m
+                for m in COST_TOTALS
+                if m in summary.index and math.isclose(summary.loc[m, "mean"], left, rel_tol=1e-9)
+            ),
+            None,
+        )
+        bounds = [left]
+        if total is not None:
+            mean, low, high = _row(summary, total)
+            err = _interval_err([mean], [low], [high])
+            ax.errorbar([mean], [1], xerr=err, fmt="none", color="black", capsize=4)
+            bounds += [low, high]
+        attack = float(self.scenario.attack_cost_usd)
+        ax.barh(0, attack, height=0.5, color="#8C8C8C", label=f"cost of the raid: {usd(attack)}")
+        _value_axis(ax, "x", "USD", [*bounds, attack], log=False, bars=True)
+        ax.set_yticks([1, 0], ["defender", "attacker"])
+        ax.set_ylim(-0.6, 1.9)
+        ax.set_xlabel(f"cost ({self.dollar_year} USD)")
+        ax.legend(fontsize=8, loc="upper right")
+        ax.grid(axis="x", alpha=0.3)
+        shown = " + ".join(text.split(" (")[0] for _, text in parts)
+        _set_title(
+            ax,
+            f"Total cost: {shown}, against the raid (black line: {INTERVAL} of the total)"
+            if total
+            else f"Total cost: {shown}, against the raid",
+            *self._header(),
+        )
+        return ax
+
+    def leakers_by_threat(self, ax: Axes | None = None) -> Axes:
+        """Mean leakers of each threat group and in all, dots with 95 % intervals, each
+        labelled with the threats launched (over the whole campaign). Needs only the
+        summary."""
+        ax = _axes(ax)
+        summary = self.result.summary()
+        launched = [sum(col) for col in zip(*self.scenario.salvo_counts(), strict=True)]
+        names = [
+            f"{t.name} (of {n:,})" for t, n in zip(self.scenario.threats, launched, strict=True)
+        ] + [f"all threats (of {self.scenario.launched:,})"]
+        rows = [_row(summary, f"leaked_{t.name}") for t in self.scenario.threats]
+        rows.append(_row(summary, "leakers"))
+        colors = _colors()
+        colors = [colors[i % len(colors)] for i in range(len(names) - 1)] + ["#C44E52"]
+        _dots(ax, names, rows, "threats", colors)
+        whole = ", whole campaign" if self.scenario.campaign is not None else ""
+        ax.set_xlabel(f"leakers per trial (threats{whole})")
+        p = summary.loc["p_any_leak"]
+        chance = estimate(
+            p["mean"],
+            p["ci95_low"],
+            p["ci95_high"],
+            "probability",
+            std_error=p["std_error"],
+            n=self.result.n_trials,
+        )
+        _set_title(
+            ax,
+            f"Leakers by threat type (lines: {INTERVAL})",
+            f"P(any leak) = {chance}",
+            *self._header(),
+        )
         return ax
 
     def leakers(self, ax: Axes | None = None) -> Axes:
-        """The distribution of leakers per trial (bars of probabilities), with P(any
-        leak) and its 95 % interval in the title. Needs the per-trial table."""
+        """The distribution of leakers per trial, each bar split by threat type (in
+        proportion to the leakers of each type in the trials with that many leakers),
+        with P(any leak) and its 95 % interval in the title. Needs the per-trial table."""
         if not self.result.has_trials:
             raise InputError(
                 "the leakers figure needs the per-trial table: simulate with "
                 "keep_trials=True (costx run without --summary-only)"
             )
         ax = _axes(ax)
-        leaked = self.result.trials["leaked"].to_numpy()
+        trials = self.result.trials
+        leaked = trials["leaked"].to_numpy()
         values, counts = np.unique(leaked, return_counts=True)
         probability = counts / leaked.size
-        bars = ax.bar(values, probability, width=0.8, color="#4C72B0", label="P(leakers = k)")
+        bottom = np.zeros(values.size)
+        colors = _colors()
+        for i, t in enumerate(self.scenario.threats):
+            by_total = trials.groupby("leaked")[f"leaked_{t.name}"].sum().reindex(values)
+            share = np.divide(
+                by_total.to_numpy(float),
+                values * counts,
+                out=np.zeros(values.size),
+                where=values > 0,
+            )
+            height = probability * share
+            if not height.any():
+                continue
+            ax.bar(
+                values,
+                height,
+                bottom=bottom,
+                width=0.8,
+                color=colors[i % len(colors)],
+                label=t.name,
+            )
+            bottom += height
+        none = values == 0
+        if none.any():
+            ax.bar(values[none], probability[none], width=0.8, color="#BBBBBB", label="no leaker")
         if values.size <= 12:
-            ax.bar_label(bars, labels=[_percent(p) for p in probability], padding=2, fontsize=8)
+            for v, p in zip(values, probability, strict=True):
+                ax.annotate(
+                    percent(p),
+                    (v, p),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=8,
+                )
         mean = float(leaked.mean())
-        ax.axvline(mean, color="#C44E52", linestyle="--", linewidth=1.2, label=f"mean {mean:.3g}")
+        ax.axvline(
+            mean,
+            color="black",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"mean {format_value(mean, 'threats')}",
+        )
         whole = ", whole campaign" if self.scenario.campaign is not None else ""
         ax.set_xlabel(f"leakers per trial (threats, of {self.scenario.launched:,} launched{whole})")
-        ax.set_ylabel("probability")
-        ax.set_ylim(0, min(1.1, probability.max() * 1.15))
+        ax.set_ylabel("share of trials")
+        _value_axis(ax, "y", "probability", [0.0, float(probability.max())], log=False, bars=True)
         if values.size <= 25:
             ax.set_xticks(values)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, title="leakers by threat type", title_fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-        row = self.result.summary().loc["p_any_leak"]
-        interval = ""
-        if math.isfinite(row["ci95_low"]) and row["ci95_low"] != row["ci95_high"]:
-            low, high = 100 * row["ci95_low"], 100 * row["ci95_high"]
-            interval = f" ({INTERVAL} {low:.1f} to {high:.1f} %)"
-        _set_title(
-            ax,
-            f"Leakers per trial: P(any leak) = {100 * row['mean']:.1f} %{interval}",
-            *self._header(),
+        p = self.result.summary().loc["p_any_leak"]
+        chance = estimate(
+            p["mean"],
+            p["ci95_low"],
+            p["ci95_high"],
+            "probability",
+            std_error=p["std_error"],
+            n=self.result.n_trials,
         )
+        _set_title(ax, f"Leakers per trial: P(any leak) = {chance}", *self._header())
         return ax
 
     def campaign(self, ax: Sequence[Axes] | None = None) -> tuple[Axes, Axes]:
@@ -445,8 +582,8 @@ class SimulationPlots:
             )
         else:
             ax_mag.legend(fontsize=8, title="median, 5-95 % band", title_fontsize=8)
-        ax_mag.set_ylabel("rounds left in the magazine (rounds)")
-        ax_mag.set_ylim(bottom=0)
+        ax_mag.set_ylabel("rounds left in the magazine")
+        ax_mag.set_ylim(bottom=-0.03 * ax_mag.get_ylim()[1])  # markers at 0 stay whole
         ax_mag.grid(alpha=0.3)
         cost_columns = [("cumulative_defense_cost_usd", "defense cost")]
         if "cumulative_cost_usd" in salvos:
@@ -472,8 +609,8 @@ class SimulationPlots:
                 label="attack cost (raid launched)",
             )
         ax_cost.legend(fontsize=8, title="median, 5-95 % band", title_fontsize=8)
-        ax_cost.set_ylabel("cumulative cost (USD)")
-        ax_cost.set_ylim(bottom=0)
+        ax_cost.set_ylabel(f"cumulative cost ({self.dollar_year} USD)")
+        ax_cost.set_ylim(bottom=-0.03 * ax_cost.get_ylim()[1])
         _usd_axis(ax_cost.yaxis)
         ax_cost.grid(alpha=0.3)
         interval_h = self.scenario.campaign.interval_h
@@ -489,12 +626,6 @@ class SimulationPlots:
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 _DASHES = ("-", "--", "-.", ":")
-
-
-def _percent(p: float) -> str:
-    if p >= 0.001:
-        return f"{100 * p:.1f} %"
-    return f"{100 * p:.2g} %"
 
 
 def _colors() -> list[str]:
@@ -538,6 +669,7 @@ class SweepPlots:
         _require_matplotlib()
         self.result = result
         self.scenario = result.scenario
+        self.dollar_year = self.scenario.scenario.dollar_year
         self._table = None
         self._units: dict[str, str] | None = None
 
@@ -562,13 +694,22 @@ class SweepPlots:
         """Grid variables whose values are all numbers (booleans are not)."""
         return [c for c in self.grid_columns if _is_numeric(p[c] for p in self.result.points)]
 
-    def _header(self) -> tuple[str, str]:
+    def _header(self) -> tuple[str]:
+        """The line every title ends with: sweep (its name when the result records one),
+        scenario, points, trials, seed and dollar year."""
         r = self.result
+        name = getattr(r, "sweep_name", None) or getattr(r, "name", None)
+        sweep = f"Sweep {name} of scenario" if isinstance(name, str) and name else "Sweep of"
         return (
-            f"Scenario {self.scenario.name} (sweep: {len(r.points)} points x "
-            f"{r.n_trials:,} trials, seed {r.seed})",
-            self.scenario.scenario.description,
+            f"{sweep} {self.scenario.name}: {len(r.points)} points x {r.n_trials:,} trials, "
+            f"seed {r.seed}; costs in constant {self.dollar_year} dollars",
         )
+
+    def _label(self, measure: str) -> str:
+        return measure_label(measure, self.units[measure], self.dollar_year)
+
+    def _path(self, path: str) -> str:
+        return path_label(path, self.dollar_year)
 
     def _check_measure(self, measure: str) -> None:
         if measure not in self.units or measure not in self.table.columns:
@@ -593,12 +734,12 @@ class SweepPlots:
             mask &= (table[c] == v).to_numpy()
         return table[mask], fixed
 
-    @staticmethod
-    def _fixed_line(fixed: dict) -> str:
+    def _fixed_line(self, fixed: dict) -> str:
         if not fixed:
             return ""
         return "other grid variables at their first value: " + ", ".join(
-            f"{k}\u00a0=\u00a0{v}" for k, v in fixed.items()
+            f"{self._path(k)}\u00a0=\u00a0{grid_value(v)}".replace(" ", "\u00a0")
+            for k, v in fixed.items()
         )
 
     def default_x(self) -> str:
@@ -660,7 +801,7 @@ class SweepPlots:
             all_means.extend(mean)
             all_bounds.extend([*low, *high, *mean])
             color = colors[i % len(colors)]
-            label = measure_label(measure) if h is None else str(h)
+            label = measure_label(measure) if h is None else grid_value(h)
             marker = _MARKERS[i % len(_MARKERS)]
             if not numeric_x:  # categories: points with interval bars, side by side
                 shift = (i - (len(hue_values) - 1) / 2) * min(0.08, 0.4 / len(hue_values))
@@ -687,36 +828,21 @@ class SweepPlots:
                 label=label,
             )
         if not numeric_x:
-            ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
+            ax.set_xticks(range(len(x_values)), [grid_value(v) for v in x_values])
             ax.set_xlim(-0.5, len(x_values) - 0.5)
         elif len(x_values) <= 12:
-            ax.set_xticks([float(v) for v in x_values], [str(v) for v in x_values])
-        ax.set_xlabel(path_label(x))
+            ax.set_xticks([float(v) for v in x_values], [grid_value(v) for v in x_values])
+        ax.set_xlabel(self._path(x))
         log = unit.startswith("USD") and _spans_decades(all_means)
-        if log:
-            ax.set_yscale("log")
-        ax.set_ylabel(measure_label(measure, unit) + (", log scale" if log else ""))
-        if unit.startswith("USD"):
-            _usd_axis(ax.yaxis)
-        elif unit == "probability":
-            from matplotlib.ticker import PercentFormatter
-
-            finite = [v for v in all_bounds if math.isfinite(v)]
-            decimals = 0
-            if finite:  # stay within 0..100 %, with a little room for lines at either end
-                lo, hi = min(finite), max(finite)
-                pad = max(0.08 * (hi - lo), 0.02)
-                low_lim, high_lim = max(lo - pad, -0.005), min(hi + pad, 1.005)
-                ax.set_ylim(low_lim, high_lim)
-                decimals = 0 if high_lim - low_lim >= 0.1 else 1
-            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
+        _value_axis(ax, "y", unit, all_bounds, log)
+        ax.set_ylabel(self._label(measure) + (", log scale" if log else ""))
         if hue:
-            ax.legend(title=path_label(hue), fontsize=8, title_fontsize=8)
+            ax.legend(title=self._path(hue), fontsize=8, title_fontsize=8)
         ax.grid(alpha=0.3)
         shown = "bands" if numeric_x else "bars"
         _set_title(
             ax,
-            f"{measure_title(measure)} against {x} ({shown}: {INTERVAL})",
+            f"{measure_title(measure)} against {self._path(x)} ({shown}: {INTERVAL})",
             self._fixed_line(fixed),
             *self._header(),
         )
@@ -733,6 +859,88 @@ class SweepPlots:
     ) -> Axes:
         """The probability that at least one threat leaks, against ``x``."""
         return self.measure("p_any_leak", x=x, hue=hue, ax=ax)
+
+    def defense_cost(
+        self, x: str | None = None, hue: str | bool | None = None, ax: Axes | None = None
+    ) -> Axes:
+        """The cost of the shots expended against ``x``."""
+        return self.measure("defense_cost_usd", x=x, hue=hue, ax=ax)
+
+    def total_cost(self, x: str | None = None, ax: Axes | None = None) -> Axes:
+        """What the defender loses at each value of ``x``, stacked from its parts (shots
+        expended; capital when the sweep has ``capital_cost_usd``; damage to the base
+        when there is one) with the 95 % interval of the total, and the cost of the raid
+        (dashed). Other grid variables are fixed at their first value (stated in the
+        title); bars on a linear axis from 0."""
+        x = self.default_x() if x is None else x
+        self._check_column(x, "x")
+        ax = _axes(ax)
+        rows, fixed = self._fixed([x])
+        rows = rows.drop_duplicates(subset=[x])
+        if _is_numeric(rows[x]):
+            rows = rows.sort_values(x)
+        position = np.arange(len(rows))
+        parts = [(m, text) for m, text in COST_PARTS if m in self.units]
+        colors = _colors()
+        bottom = np.zeros(len(rows))
+        for i, (measure, text) in enumerate(parts):
+            height = rows[measure].to_numpy(float)
+            ax.bar(
+                position,
+                height,
+                bottom=bottom,
+                width=0.6,
+                color=colors[i % len(colors)],
+                label=text,
+            )
+            bottom += height
+        bounds = list(bottom)
+        total = next(
+            (
+                m
+                for m in COST_TOTALS
+                if m in self.units and np.allclose(rows[m].to_numpy(float), bottom, rtol=1e-9)
+            ),
+            None,
+        )
+        if total is not None:
+            mean = rows[total].to_numpy(float)
+            low = rows[f"{total}_ci95_low"].to_numpy(float)
+            high = rows[f"{total}_ci95_high"].to_numpy(float)
+            ax.errorbar(
+                position,
+                mean,
+                yerr=_interval_err(mean, low, high),
+                fmt="none",
+                color="black",
+                capsize=4,
+            )
+            bounds += [*low, *high]
+        attack = float(self.scenario.attack_cost_usd)
+        if attack > 0:
+            ax.axhline(
+                attack,
+                color="black",
+                linestyle="--",
+                linewidth=1.0,
+                label=f"cost of the raid {usd(attack)}",
+            )
+            bounds.append(attack)
+        _value_axis(ax, "y", "USD", bounds, log=False, bars=True)
+        ax.set_xticks(position, [grid_value(v) for v in rows[x]])
+        ax.set_xlabel(self._path(x))
+        ax.set_ylabel(f"cost ({self.dollar_year} USD)")
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+        shown = " + ".join(text.split(" (")[0] for _, text in parts)
+        note = f" (black lines: {INTERVAL} of the total)" if total else ""
+        _set_title(
+            ax,
+            f"Total cost: {shown}, against {self._path(x)}{note}",
+            self._fixed_line(fixed),
+            *self._header(),
+        )
+        return ax
 
     def cost_exchange_measure(self) -> str:
         """``cost_exchange_total_over_attack`` when the sweep has it (a base), else the
@@ -821,7 +1029,7 @@ class SweepPlots:
             cmap="viridis",
             shading="flat",
         )
-        bar = ax.figure.colorbar(image, ax=ax, label=measure_label(measure, unit))
+        bar = ax.figure.colorbar(image, ax=ax, label=self._label(measure))
         if unit.startswith("USD"):
             _usd_axis(bar.ax.yaxis)
         norm = image.norm
@@ -844,10 +1052,10 @@ class SweepPlots:
                     fontsize=8,
                     color="white" if dark else "black",
                 )
-        ax.set_xticks(range(len(xs)), [str(v) for v in xs])
-        ax.set_yticks(range(len(ys)), [str(v) for v in ys])
-        ax.set_xlabel(path_label(x))
-        ax.set_ylabel(path_label(y))
+        ax.set_xticks(range(len(xs)), [grid_value(v) for v in xs])
+        ax.set_yticks(range(len(ys)), [grid_value(v) for v in ys])
+        ax.set_xlabel(self._path(x))
+        ax.set_ylabel(self._path(y))
         _set_title(
             ax,
             f"{measure_title(measure)} (cells: mean and {INTERVAL})",
@@ -869,11 +1077,14 @@ def is_sweep_result(result) -> bool:
 def figures(result) -> Iterator[tuple[str, Figure]]:
     """Every figure that applies to a result, as (file stem, Figure), built lazily.
 
-    A simulation: cost per kill by effector; the leakers distribution (per-trial table
-    kept); the campaign figure (campaign with the per-salvo table). A sweep: cost per
-    kill and P(any leak) against each numeric grid variable (against the first grid
-    variable when none is numeric), one line per value of another grid variable, with a
-    base also the total cost-exchange ratio and runway closure; a heatmap of the
+    A simulation: cost per kill by effector; defense cost by effector; total cost
+    (expended, capital, damage) against the cost of the raid; leakers by threat type;
+    the leakers distribution (per-trial table kept); the campaign figure (campaign with
+    the per-salvo table). A sweep: cost per kill and P(any leak) against each numeric
+    grid variable (against the first grid variable when none is numeric), one line per
+    value of another grid variable, with a base also the total cost-exchange ratio and
+    runway closure; defense cost and total cost, each against the grid variable that
+    moves it most (:meth:`SweepPlots.effect`); a heatmap of the
     cost-exchange ratio over the two base-resilience variables that move it most (else
     the first two grid variables) when the grid has two or more variables; with a base
     and an effector variable, the cost-exchange ratio over the two (passive against
@@ -888,6 +1099,9 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     if isinstance(result, SimulationResult):
         plots = SimulationPlots(result)
         yield "cost_per_kill", plots.cost_per_kill().figure
+        yield "defense_cost", plots.defense_cost().figure
+        yield "total_cost", plots.total_cost().figure
+        yield "leakers_by_threat", plots.leakers_by_threat().figure
         if result.has_trials:
             yield "leakers", plots.leakers().figure
         if result.scenario.campaign is not None and result.has_salvos:
@@ -907,6 +1121,12 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     for x in plots.numeric_columns or plots.grid_columns[:1]:
         for measure, stem in measures:
             yield f"{stem}_vs_{_slug(x)}", plots.measure(measure, x=x).figure
+    # The costs against the grid variable that moves each most.
+    x = plots._by_effect(plots.grid_columns, "defense_cost_usd")[0]
+    yield f"defense_cost_vs_{_slug(x)}", plots.defense_cost(x=x).figure
+    total = next((m for m in COST_TOTALS if m in plots.units), "defense_cost_usd")
+    x = plots._by_effect(plots.grid_columns, total)[0]
+    yield f"total_cost_vs_{_slug(x)}", plots.total_cost(x=x).figure
     if len(plots.grid_columns) >= 2:
         measure = plots.cost_exchange_measure()
         name = "cost_exchange_total" if measure == _CER_TOTAL else "cost_exchange_defense"

@@ -2,11 +2,19 @@
 
 ``write_report(result, path)`` writes a single HTML file that opens offline: inline CSS,
 figures embedded as inline SVG (text kept as text), no scripts and no external assets.
-Sections, each with an ``id``: ``scenario`` (name, description, the scenario as TOML),
-``summary`` (means and 95 % intervals; for a sweep the key measures of every point),
-``figures`` (every figure of :func:`costx.plotting.plot_all`), ``assumptions`` and
-``sources`` (the scenario's catalog provenance when it records one, else the fields
-left at their model default). All text is HTML-escaped.
+Sections, each with an ``id``, in reading order: ``headline`` (the numbers a reader asks
+for first, with their 95 % intervals; for a sweep, where each is lowest and highest),
+``summary`` (every measure; for a sweep the key measures of every point), for a sweep
+``differences`` (each point against the baseline, paired intervals), ``figures`` (every
+figure of :func:`costx.plotting.figures`), ``scenario`` (facts, and the scenario as
+TOML folded into a ``<details>`` element), ``assumptions`` and ``sources`` (the
+scenario's catalog provenance when it records one, else the fields left at their model
+default). All text is HTML-escaped; numbers go through :mod:`costx.formatting`.
+
+The page is built from small functions that return HTML strings. A template engine was
+considered: Jinja2 is not a dependency of costx's dependencies (only of the optional
+``dask[distributed]``; pandas' Styler needs it too), so it would be a new dependency for
+a page of a few tables.
 """
 
 from __future__ import annotations
@@ -19,15 +27,40 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from costx import formatting
 from costx.aggregate import KEY_MEASURES
 from costx.errors import InputError
 
-SECTIONS = ("scenario", "summary", "figures", "assumptions", "sources")
+SECTIONS = ("headline", "summary", "figures", "scenario", "assumptions", "sources")
+SWEEP_SECTIONS = (
+    "headline",
+    "summary",
+    "differences",
+    "figures",
+    "scenario",
+    "assumptions",
+    "sources",
+)
 ANALYSIS_SECTIONS = ("analysis", "answer", "figures", "table", "scenario", "assumptions",
                      "sources")  # fmt: skip
 NO_PROVENANCE = "no catalog provenance recorded for this scenario"
 
 SWEEP_MEASURES = KEY_MEASURES  # columns of a sweep's summary, after the grid
+
+# The headline numbers, in this order (those the result has).
+HEADLINE = (
+    "leakers",
+    "p_any_leak",
+    "defense_cost_usd",
+    "cost_per_kill_usd",
+    "cost_exchange_defense_over_attack",
+    "capital_cost_usd",
+    "defense_total_cost_usd",
+    "damage_usd",
+    "total_cost_usd",
+    "cost_exchange_total_over_attack",
+    "runway_closed_h",
+)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
@@ -38,15 +71,28 @@ h2 { font-size: 1.25rem; border-bottom: 1px solid #ccc; padding-bottom: 0.2rem;
      margin-top: 2.2rem; }
 h3 { font-size: 1.05rem; }
 nav a { margin-right: 1rem; }
-.meta { color: #555; }
+.meta { color: #555; margin: 0.2rem 0; }
 pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: 0.8rem; overflow-x: auto;
       font-size: 0.82rem; }
+details { margin: 0.8rem 0; }
+summary { cursor: pointer; font-weight: 600; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr));
+         gap: 0.7rem; margin: 0.8rem 0; }
+.card { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.6rem 0.8rem;
+        background: #fbfcfd; }
+.card .name { color: #555; font-size: 0.85rem; }
+.card .value { font-size: 1.5rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card .interval { color: #555; font-size: 0.8rem; }
+.scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; vertical-align: top; }
-th { background: #f6f8fa; text-align: left; }
+th { background: #f6f8fa; text-align: left; font-weight: 600; }
+td { overflow-wrap: break-word; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num small { color: #555; }
+code { font-size: 0.85em; }
 figure { margin: 1.5rem 0; }
-figure svg { max-width: 100%; height: auto; }
+figure svg { width: 100%; max-width: 56rem; height: auto; }
 figcaption { color: #555; font-size: 0.85rem; }
 .note { background: #fff8c5; border: 1px solid #e3d38a; padding: 0.5rem 0.8rem; }
 """
@@ -57,36 +103,6 @@ def e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-# -- numbers --------------------------------------------------------------------------------
-
-
-def fmt(value: Any, unit: str = "") -> str:
-    """A number for a table cell, by unit (as the command line prints it)."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return str(value)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "n/a"
-    if unit.startswith("USD"):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
-    if unit == "probability":
-        return f"{v:.4f}"
-    return f"{v:,.3f}"
-
-
-def _interval(low: float, high: float, unit: str) -> str:
-    if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
-        return "n/a"
-    if low == high:
-        return "exact"
-    return f"{fmt(low, unit)} to {fmt(high, unit)}"
-
-
 def _measure_unit(measure: str, units: Mapping[str, str]) -> str:
     if measure in units:
         return units[measure]
@@ -95,20 +111,24 @@ def _measure_unit(measure: str, units: Mapping[str, str]) -> str:
     return "probability" if measure.startswith("p_") else ""
 
 
-# -- sections -------------------------------------------------------------------------------
+# -- building blocks ----------------------------------------------------------------------
 
 
-def _table(header: Iterable[str], rows: Iterable[Iterable[tuple[str, bool]]]) -> str:
-    """An HTML table; cells are (escaped html, numeric?)."""
-    out = ["<table>", "<thead><tr>"]
-    out.extend(f"<th>{e(h)}</th>" for h in header)
-    out.append("</tr></thead><tbody>")
+def _table(header: Iterable[str] | None, rows: Iterable[Iterable[tuple[str, bool]]]) -> str:
+    """An HTML table that scrolls inside its column instead of spilling out of it; cells
+    are (escaped html, numeric?); a header is text (escaped here), None for none."""
+    out = ['<div class="scroll"><table>']
+    if header is not None:
+        out.append("<thead><tr>")
+        out.extend(f"<th>{e(h)}</th>" for h in header)
+        out.append("</tr></thead>")
+    out.append("<tbody>")
     for row in rows:
         out.append("<tr>")
         for cell, numeric in row:
             out.append(f'<td class="num">{cell}</td>' if numeric else f"<td>{cell}</td>")
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -117,40 +137,94 @@ def _cells(*texts: Any) -> list[tuple[str, bool]]:
     return [(e(t), False) for t in texts]
 
 
-def _scenario_section(result, is_sweep: bool) -> str:
-    from costx import __version__
+def _named(measure: str) -> str:
+    """A measure's readable name above its code name (the column in the data)."""
+    name = formatting.measure_name(measure)
+    return f"{e(name)}<br><small><code>{e(measure)}</code></small>"
 
-    s = result.scenario
-    parts = [f"<h2>Scenario: {e(s.name)}</h2>"]
-    if s.scenario.description:
-        parts.append(f"<p>{e(s.scenario.description)}</p>")
-    facts = [
-        ("scenario", s.name),
-        ("loaded from", s.source),
-        ("policy", s.scenario.policy),
-        ("threats launched", f"{s.launched:,}"),
-        ("cost of the raid", f"{s.attack_cost_usd:,.0f} USD"),
-        ("costs in", f"constant {s.scenario.dollar_year} dollars (CPI-U)"),
-        ("seed", result.seed),
-        ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
-        ("costx version", __version__),
-    ]
-    if s.campaign is not None:
-        facts.insert(
-            4,
-            (
-                "campaign",
-                f"{s.campaign.n_salvos} salvos, one every {s.campaign.interval_h:g} hours",
-            ),
+
+def _value_cell(mean, low, high, unit: str, *, signed: bool = False) -> str:
+    """Mean and, below it, the 95 % interval (a sweep's cells)."""
+    text = e(formatting.value(mean, unit, signed))
+    span = formatting.interval(low, high, unit, signed=signed)
+    if span in (formatting.FIXED, formatting.NA):
+        return text
+    return f"{text}<br><small>{e(span)}</small>"
+
+
+def _section(section_id: str, body: str) -> str:
+    return f'<section id="{section_id}">{body}</section>\n'
+
+
+# -- headline -----------------------------------------------------------------------------
+
+
+def _card(name: str, value: str, detail: str) -> str:
+    return (
+        f'<div class="card"><div class="name">{e(name)}</div>'
+        f'<div class="value">{e(value)}</div><div class="interval">{e(detail)}</div></div>'
+    )
+
+
+def _headline_section(result, is_sweep: bool) -> str:
+    parts = ["<h2>Headline</h2>"]
+    if not is_sweep:
+        summary = result.summary()
+        cards = []
+        for m in HEADLINE:
+            if m not in summary.index or not math.isfinite(summary.loc[m, "mean"]):
+                continue
+            r = summary.loc[m]
+            span = formatting.interval(
+                r["ci95_low"],
+                r["ci95_high"],
+                r["unit"],
+                mean=r["mean"],
+                std_error=r["std_error"],
+                n=result.n_trials,
+            )
+            shown = formatting.with_unit(r["mean"], r["unit"])
+            cards.append(_card(formatting.measure_name(m), shown, f"95 %: {span}"))
+        parts.append(
+            f"<p>Means over {result.n_trials:,} trials with 95 % confidence intervals; "
+            f"costs in constant {result.scenario.scenario.dollar_year} dollars"
+            + (
+                "; a campaign's measures are totals over its salvos"
+                if result.scenario.campaign is not None
+                else ""
+            )
+            + ".</p>"
         )
-    if is_sweep:
-        facts.append(("grid points", len(result.points)))
-        facts.append(("grid variables", ", ".join(result.grid_columns)))
-        facts.append(("paired differences against point", result.baseline))
-    parts.append(_table(["", ""], [[(e(k), False), (e(v), False)] for k, v in facts]))
-    parts.append("<h3>Scenario file (TOML)</h3>")
-    parts.append(f"<pre>{e(s.to_toml())}</pre>")
-    return _section("scenario", "".join(parts))
+        parts.append(f'<div class="cards">{"".join(cards)}</div>')
+        return _section("headline", "".join(parts))
+    table = result.table
+    units = result.summary(0)["unit"].to_dict()
+    cards = []
+    for m in HEADLINE:
+        if m not in table.columns or not table[m].notna().any():
+            continue
+        unit = _measure_unit(m, units)
+        low_i, high_i = table[m].idxmin(), table[m].idxmax()
+        shown = (
+            f"{formatting.value(table.loc[low_i, m], unit)} to "
+            f"{formatting.value(table.loc[high_i, m], unit)}"
+        )
+        detail = (
+            f"lowest at point {table.loc[low_i, 'point']}, highest at point "
+            f"{table.loc[high_i, 'point']}"
+        )
+        cards.append(_card(formatting.measure_name(m), shown, detail))
+    parts.append(
+        f"<p>The range of each key measure over the {len(result.points)} points of the "
+        f"sweep ({result.n_trials:,} trials a point; costs in constant "
+        f"{result.scenario.scenario.dollar_year} dollars). The points are listed in the "
+        "summary; the differences section pairs each with the baseline.</p>"
+    )
+    parts.append(f'<div class="cards">{"".join(cards)}</div>')
+    return _section("headline", "".join(parts))
+
+
+# -- summary and differences --------------------------------------------------------------
 
 
 def _summary_section(result, is_sweep: bool) -> str:
@@ -159,53 +233,198 @@ def _summary_section(result, is_sweep: bool) -> str:
         rows = []
         for measure, r in summary.iterrows():
             unit = r["unit"]
+            span = formatting.interval(
+                r["ci95_low"],
+                r["ci95_high"],
+                unit,
+                mean=r["mean"],
+                std_error=r["std_error"],
+                n=result.n_trials,
+            )
             rows.append(
                 [
-                    (e(measure), False),
-                    (e(fmt(r["mean"], unit)), True),
-                    (e(_interval(r["ci95_low"], r["ci95_high"], unit)), True),
-                    (e(fmt(r["std_error"], unit)), True),
+                    (_named(measure), False),
+                    (e(formatting.value(r["mean"], unit)), True),
+                    (e(span), True),
+                    (e(formatting.value(r["std_error"], unit)), True),
                     (e(unit), False),
                 ]
             )
         body = (
-            "<h2>Summary</h2><p>Means over trials with 95 % confidence intervals (normal "
-            "intervals for means; delta-method intervals for cost per kill, a ratio of "
-            "totals). In a campaign every measure is a total over the salvos.</p>"
+            "<h2>Summary</h2><p>Every measure: the mean over trials with its 95 % "
+            "confidence interval (normal for means, delta method for cost per kill, "
+            "Wilson for probabilities; a value that was the same in every trial gets the "
+            "exact bound on how often a trial could differ; docs/model.md, 'Confidence "
+            "intervals'). In a campaign every measure is a total over the salvos.</p>"
             + _table(["measure", "mean", "95 % interval", "std. error", "unit"], rows)
+            + _costs_html(result.scenario, summary)
         )
         return _section("summary", body)
     table = result.table
     units = result.summary(0)["unit"].to_dict()
+    year = result.scenario.scenario.dollar_year
     measures = [m for m in SWEEP_MEASURES if m in table.columns]
-    header = ["point", *result.grid_columns]
-    for m in measures:
-        header.append(f"{m} ({units.get(m, '')})" if units.get(m) else m)
+    header = ["point", *(formatting.path_label(c, year) for c in result.grid_columns)]
+    header += [formatting.measure_label(m, units.get(m, ""), year) for m in measures]
     rows = []
     for i in range(len(table)):
         row = [(e(table["point"].iloc[i]), True)]
-        row.extend((e(table[c].iloc[i]), True) for c in result.grid_columns)
+        row.extend((e(formatting.grid_value(table[c].iloc[i])), True) for c in result.grid_columns)
         for m in measures:
             unit = _measure_unit(m, units)
-            mean = fmt(table[m].iloc[i], unit)
-            interval = _interval(
-                table[f"{m}_ci95_low"].iloc[i], table[f"{m}_ci95_high"].iloc[i], unit
-            )
-            cell = (
-                e(mean)
-                if interval in ("exact", "n/a")
-                else (f"{e(mean)}<br><small>{e(interval)}</small>")
+            cell = _value_cell(
+                table[m].iloc[i],
+                table[f"{m}_ci95_low"].iloc[i],
+                table[f"{m}_ci95_high"].iloc[i],
+                unit,
             )
             row.append((cell, True))
         rows.append(row)
     body = (
-        "<h2>Summary</h2><p>Every point of the sweep: mean and, below it, the 95 % "
+        "<h2>Summary</h2><p>Every point of the sweep: the mean and, below it, the 95 % "
         "confidence interval of the key measures. All points share their random numbers "
-        "(common random numbers), so differences between points are less noisy than the "
-        "intervals suggest; the sweep's <code>compare()</code> gives paired intervals.</p>"
+        "(common random numbers), so differences between points are less noisy than "
+        "these intervals suggest: the next section gives the paired intervals.</p>"
         + _table(header, rows)
     )
     return _section("summary", body)
+
+
+def _differences_section(result) -> str:
+    """Each point minus the baseline point, key measures, paired 95 % intervals; a
+    difference whose interval leaves out 0 is in bold."""
+    compare = result.compare()
+    base = result.baseline
+    year = result.scenario.scenario.dollar_year
+    measures = [m for m in SWEEP_MEASURES if m in set(compare["measure"])]
+    header = ["point", *(formatting.path_label(c, year) for c in result.grid_columns)]
+    header += [formatting.measure_label(m, _unit_of(compare, m), year) for m in measures]
+    by_point = {p: g.set_index("measure") for p, g in compare.groupby("point", sort=True)}
+    rows = []
+    for i, point in enumerate(result.points):
+        if i == base:
+            continue
+        row = [(e(i), True)]
+        row.extend((e(formatting.grid_value(point[c])), True) for c in result.grid_columns)
+        diffs = by_point.get(i)
+        for m in measures:
+            if diffs is None or m not in diffs.index:
+                row.append(("", True))
+                continue
+            r = diffs.loc[m]
+            cell = _value_cell(r["diff"], r["ci95_low"], r["ci95_high"], r["unit"], signed=True)
+            clear = r["ci95_low"] > 0 or r["ci95_high"] < 0
+            row.append((f"<b>{cell}</b>" if clear else cell, True))
+        rows.append(row)
+    text = formatting.point_label(result.points[base], year)
+    body = (
+        f"<h2>Paired differences</h2><p>Each point minus the baseline, point {base} "
+        f"({e(text)}), with 95 % intervals from the paired trials (the same random "
+        "numbers at every point, so the differences are far less noisy than the points' "
+        "own intervals). <b>Bold</b>: the interval leaves out 0. Probabilities differ in "
+        "percentage points (pp).</p>"
+    )
+    body += _table(header, rows) if rows else "<p>The sweep has only its baseline.</p>"
+    return _section("differences", body)
+
+
+def _unit_of(compare, measure: str) -> str:
+    units = compare.loc[compare["measure"] == measure, "unit"]
+    return str(units.iloc[0]) if len(units) else ""
+
+
+# -- scenario -------------------------------------------------------------------------------
+
+
+def _scenario_section(result, is_sweep: bool) -> str:
+    from costx import __version__
+
+    s = result.scenario
+    year = s.scenario.dollar_year
+    parts = [f"<h2>Scenario: {e(s.name)}</h2>"]
+    if s.scenario.description:
+        parts.append(f"<p>{e(s.scenario.description)}</p>")
+    facts = [
+        ("scenario", s.name),
+        ("loaded from", s.source),
+        ("policy", s.scenario.policy),
+        ("threats launched", f"{s.launched:,}"),
+        ("cost of the raid", formatting.usd(s.attack_cost_usd)),
+        ("costs in", f"constant {year} dollars (CPI-U)"),
+        ("seed", result.seed),
+        ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
+        ("costx version", __version__),
+    ]
+    if s.campaign is not None:
+        every = f"{s.campaign.n_salvos} salvos, one every {s.campaign.interval_h:g} hours"
+        facts.insert(4, ("campaign", every))
+    if is_sweep:
+        facts.append(("grid points", len(result.points)))
+        facts.append(("grid variables", ", ".join(result.grid_columns)))
+        base = formatting.point_label(result.points[result.baseline], year)
+        facts.append(("paired differences against", f"point {result.baseline} ({base})"))
+    parts.append(_table(None, [_cells(k, v) for k, v in facts]))
+    parts.append(
+        "<details><summary>Scenario file (TOML), as run</summary>"
+        f"<pre>{e(s.to_toml())}</pre></details>"
+    )
+    return _section("scenario", "".join(parts))
+
+
+def _costs_html(scenario, summary) -> str:
+    """Expended, capital, damage and total side by side, and what the capital charge is
+    made of (costx.costing.cost_breakdown)."""
+    from costx.costing import cost_breakdown
+
+    costs = cost_breakdown(scenario, summary)
+    labels = {
+        "expended_usd": "expended (rounds, shots, barrel wear)",
+        "capital_usd": "capital (acquisition, amortized)",
+        "damage_usd": "damage (value lost to leakers)",
+        "total_usd": "total",
+    }
+    rows = []
+    for key, label in labels.items():
+        part = costs[key]
+        if part is None:
+            continue
+        share = "n/a" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        rows.append(
+            [
+                (e(label), False),
+                (e(formatting.usd(part["mean"])), True),
+                (e(formatting.interval(part["ci95_low"], part["ci95_high"], "USD")), True),
+                (e(share), True),
+            ]
+        )
+    c = costs["costing"]
+    raids = "not set" if c["raids_per_year"] is None else f"{c['raids_per_year']:g}"
+    body = (
+        f"<h3>Cost of one raid ({e(c['raid'])}), {e(costs['dollar_year'])} dollars</h3>"
+        "<p>Capital is charged to each raid as acquisition &times; CRF(r, L) / raids per "
+        f"year, CRF = r / (1 - (1 + r)<sup>-L</sup>): real rate r = {e(c['discount_rate'])}, "
+        f"default service life L = {e(c['service_life_years'])} years, {e(raids)} raids a "
+        "year (docs/model.md, &ldquo;Capital costs&rdquo;).</p>"
+        + _table(["", "mean", "95 % interval", "share of total"], rows)
+    )
+    items = [it for it in costs["capital_items"] if it["charge_usd"] > 0]
+    if items:
+        body += _table(
+            ["capital item", "units", "unit cost", "acquisition", "life (y)", "CRF", "per raid"],
+            [
+                [
+                    (e(it["item"]), False),
+                    (e(it["units"]), True),
+                    (e(formatting.usd(it["unit_cost_usd"])), True),
+                    (e(formatting.usd(it["acquisition_usd"])), True),
+                    (e(f"{it['service_life_years']:g}"), True),
+                    (e(f"{it['crf']:.4f}"), True),
+                    (e(formatting.usd(it["charge_usd"])), True),
+                ]
+                for it in items
+            ],
+        )
+    return body
 
 
 _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
@@ -242,10 +461,6 @@ def _figures_section(result) -> str:
     if not count:
         parts.append("<p>No figure applies to this result.</p>")
     return _section("figures", "".join(parts))
-
-
-def _section(section_id: str, body: str) -> str:
-    return f'<section id="{section_id}">{body}</section>\n'
 
 
 # -- provenance -----------------------------------------------------------------------------
@@ -520,14 +735,27 @@ def render_report(result) -> str:
     s = result.scenario
     kind = "sweep" if is_sweep else "simulation"
     title = f"costx {kind} report: {s.name}"
-    nav = "".join(f'<a href="#{sid}">{sid}</a>' for sid in SECTIONS)
+    sections = SWEEP_SECTIONS if is_sweep else SECTIONS
+    nav = "".join(f'<a href="#{sid}">{sid}</a>' for sid in sections)
+    runs = (
+        f"{len(result.points)} points x {result.n_trials:,} trials"
+        if is_sweep
+        else f"{result.n_trials:,} trials"
+    )
+    meta = (
+        f"{runs}, seed {result.seed}, policy {s.scenario.policy}; costs in constant "
+        f"{s.scenario.dollar_year} dollars"
+    )
     body = [
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">{e(s.scenario.description)}</p>' if s.scenario.description else "",
+        f'<p class="meta">{e(meta)}</p>',
         f"<nav>{nav}</nav>\n",
-        _scenario_section(result, is_sweep),
+        _headline_section(result, is_sweep),
         _summary_section(result, is_sweep),
+        _differences_section(result) if is_sweep else "",
         _figures_section(result),
+        _scenario_section(result, is_sweep),
         _provenance_sections(s),
     ]
     return (

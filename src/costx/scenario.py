@@ -71,6 +71,7 @@ Count = Annotated[int, Strict(), Field(ge=0, le=MAX_PER_GROUP)]
 Units = Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)]
 Channels = Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)]
 Doctrine = Annotated[int, Strict(), Field(ge=1, le=MAX_DOCTRINE)]
+ServiceLife = Annotated[float, Strict(), Field(gt=0.0, le=200.0)]  # years
 PkTable = Annotated[dict[Identifier, Probability], AfterValidator(FrozenDict)]
 
 
@@ -141,6 +142,7 @@ class Threat(_Model):
         default_factory=FrozenDict
     )
     warhead: Warhead | None = None
+    p_hit: Probability = 1.0  # a leaker reaches and hits what it aims at (docs/model.md)
 
 
 class _Kinetic(_Model):
@@ -156,6 +158,10 @@ class _Kinetic(_Model):
     salvo_size: Doctrine = 1
     max_engagements: Doctrine = 1
     assess_s: NonNegative = 0.0
+    acquisition_usd: NonNegative = 0.0  # one launcher and fire-control channel (or gun mount)
+    fixed_acquisition_usd: NonNegative = 0.0
+    service_life_years: ServiceLife | None = None
+    acquisition_units: Units | None = None  # None: charge acquisition_usd per channel
 
 
 class Interceptor(_Kinetic):
@@ -214,6 +220,10 @@ class Laser(_Model):
     availability: Probability = 1.0
     cost_per_shot_usd: NonNegative
     magazine_s: Positive | None = None
+    acquisition_usd: NonNegative = 0.0  # one beam director (one of ``units``)
+    fixed_acquisition_usd: NonNegative = 0.0
+    service_life_years: ServiceLife | None = None
+    acquisition_units: Units | None = None  # None: charge acquisition_usd per unit
 
     @property
     def round_cost_usd(self) -> float:
@@ -250,6 +260,53 @@ class Base(_Model):
     repair_h_per_cut: Annotated[float, Strict(), Field(ge=0.0, le=8_760.0)] = 0.0
     repair_teams: Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)] = 0
     dispersal_sites: Annotated[int, Strict(), Field(ge=1, le=64)] = 1
+    use: CatalogKey | None = None  # a catalog assets entry giving the passive-defense costs
+    shelter_cost_usd: NonNegative = 0.0  # per sheltered asset
+    shelter_service_life_years: ServiceLife | None = None
+    repair_team_cost_usd: NonNegative = 0.0  # per repair team (teams x sites)
+    repair_team_service_life_years: ServiceLife | None = None
+    dispersal_site_cost_usd: NonNegative = 0.0  # per site beyond the first
+    dispersal_site_service_life_years: ServiceLife | None = None
+
+    @property
+    def sheltered_assets(self) -> int:
+        """Assets in shelters: the count of every sheltered asset group."""
+        return sum(a.count for a in self.assets if a.sheltered)
+
+
+class Ship(_Model):
+    """A defended ship, or any single high-value asset (the ``[ship]`` table).
+
+    Every leaker of a threat group without ``targets`` aims at it and hits it with the
+    group's ``p_hit``. It is out of action (its ``value_usd`` lost) at its
+    ``hits_to_kill``-th hit, or, with ``p_kill_per_hit``, at each hit with that
+    probability (docs/model.md, "A defended ship").
+    """
+
+    name: Identifier
+    use: CatalogKey | None = None
+    value_usd: NonNegative
+    hits_to_kill: Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)] | None = None
+    p_kill_per_hit: Probability | None = None
+
+    @property
+    def hits_needed(self) -> int:
+        """Hits that put the ship out of action (1 when neither field is given)."""
+        return 1 if self.hits_to_kill is None else self.hits_to_kill
+
+
+DiscountRate = Annotated[float, Strict(), Field(ge=0.0, lt=1.0)]
+# Defaults of the [costing] table, with their sources (docs/model.md, "Capital costs").
+DEFAULT_SERVICE_LIFE_YEARS = 20.0  # NRC 2012, BMD systems costed over 20 years
+DEFAULT_DISCOUNT_RATE = 0.07  # OMB Circular A-94 (1992), base-case real rate
+
+
+class Costing(_Model):
+    """How capital is charged to one raid (the ``[costing]`` table)."""
+
+    service_life_years: ServiceLife = DEFAULT_SERVICE_LIFE_YEARS
+    raids_per_year: Annotated[float, Strict(), Field(gt=0.0, le=1e6)] | None = None
+    discount_rate: DiscountRate = DEFAULT_DISCOUNT_RATE
 
 
 SalvoCounts = Annotated[dict[Identifier, Count], AfterValidator(FrozenDict)]
@@ -288,6 +345,8 @@ class Scenario(_Model):
     effectors: tuple[Effector, ...] = ()
     base: Base | None = None
     campaign: Campaign | None = None
+    costing: Costing | None = None
+    ship: Ship | None = None
 
     _source: str = PrivateAttr(default="<scenario>")
     _provenance: dict = PrivateAttr(default_factory=dict)
@@ -500,6 +559,77 @@ def semantic_problems(data: Any) -> list[Problem]:
                     )
                 )
     problems += _base_campaign_problems(data, threats, effectors, threat_names)
+    problems += _costing_problems(data, effectors)
+    return problems
+
+
+def _capital_fields(data: Any, effectors: list[Any]) -> list[str]:
+    """Paths of the capital costs that charge something (read from the raw structure, so
+    that the rule is reported even when other fields are invalid)."""
+    out = []
+    for i, e in enumerate(effectors):
+        if not isinstance(e, Mapping):
+            continue
+        label = e.get("name") if isinstance(e.get("name"), str) else f"[{i}]"
+        count = e.get("acquisition_units")
+        if count is None:
+            count = e.get("units", 1) if e.get("kind") == "laser" else e.get("channels", 1)
+        count = _number(count)
+        if count is None or count <= 0:
+            continue  # nothing of it is bought: no capital
+        for key in ("acquisition_usd", "fixed_acquisition_usd"):
+            value = _number(e.get(key, 0.0))
+            if value is not None and value > 0:
+                out.append(f"effectors.{label}.{key}")
+    base = data.get("base") if isinstance(data, Mapping) else None
+    if isinstance(base, Mapping):
+        sites = _number(base.get("dispersal_sites", 1))
+        teams = _number(base.get("repair_teams", 0))
+        sheltered = any(
+            isinstance(a, Mapping) and a.get("sheltered") is True and _number(a.get("count"))
+            for a in _items(base, "assets")
+        )
+        counts = {
+            "shelter_cost_usd": 1.0 if sheltered else 0.0,
+            "repair_team_cost_usd": (teams or 0.0) * (sites or 0.0),
+            "dispersal_site_cost_usd": (sites or 1.0) - 1.0,
+        }
+        for key, n in counts.items():
+            value = _number(base.get(key, 0.0))
+            if value is not None and value > 0 and n > 0:
+                out.append(f"base.{key}")
+    return out
+
+
+def _costing_problems(data: Any, effectors: list[Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    costing = data.get("costing") if isinstance(data, Mapping) else None
+    raids = costing.get("raids_per_year") if isinstance(costing, Mapping) else None
+    if raids is None:
+        charged = _capital_fields(data, effectors)
+        if charged:
+            shown = ", ".join(charged[:3]) + (
+                f" and {len(charged) - 3} more" if len(charged) > 3 else ""
+            )
+            problems.append(
+                Problem(
+                    "costing.raids_per_year",
+                    "required when any capital cost is non-zero: the number of raids like "
+                    f"this one the defense is bought to meet in a year (capital: {shown})",
+                    None,
+                    False,
+                )
+            )
+    ship = data.get("ship") if isinstance(data, Mapping) else None
+    if isinstance(ship, Mapping) and "hits_to_kill" in ship and "p_kill_per_hit" in ship:
+        problems.append(
+            Problem(
+                "ship.p_kill_per_hit",
+                "give hits_to_kill (the n-th hit puts the ship out of action) or "
+                "p_kill_per_hit (each hit does with this probability), not both",
+                ship.get("p_kill_per_hit"),
+            )
+        )
     return problems
 
 

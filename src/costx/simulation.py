@@ -26,9 +26,9 @@ from costx.aggregate import (
     trials_frame,
 )
 from costx.errors import InputError
-from costx.kernels.damage import damage_trials
+from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import simulate_trials
-from costx.lowering import lower, lower_base
+from costx.lowering import lower, lower_base, lower_ship
 from costx.scenario import Scenario, load_scenario
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
@@ -362,6 +362,7 @@ class Lowered:
         self.scenario = scenario
         self.arrays = lower(scenario)
         self.base = lower_base(scenario)
+        self.ship = lower_ship(scenario)
         self.shape = (
             self.arrays.counts.shape[0],
             len(scenario.threats),
@@ -370,7 +371,7 @@ class Lowered:
         )
 
     def allocate(self, n: int) -> RawTrials:
-        return RawTrials.allocate(n, *self.shape)
+        return RawTrials.allocate(n, *self.shape, ship=self.ship is not None)
 
     def run(self, first: int, n: int, seed: int, raw: RawTrials | None = None) -> RawTrials:
         """Simulate trials ``first .. first + n - 1`` (copied into ``raw`` if given).
@@ -379,7 +380,7 @@ class Lowered:
         table, or a column-major array, can have another Numba type (layout 'A' or 'F'
         instead of 'C') and would compile, and cache, every kernel a second time.
         """
-        out = RawTrials.allocate(n, *self.shape, order="C")
+        out = RawTrials.allocate(n, *self.shape, order="C", ship=self.ship is not None)
         simulate_trials(
             first, np.uint64(seed), *self.arrays.kernel_args(),
             out.leaked, out.shots, out.kills, out.avail, out.rounds_end,
@@ -388,6 +389,11 @@ class Lowered:
             damage_trials(
                 first, np.uint64(seed), self.arrays.counts, out.leaked, *self.base.kernel_args(),
                 out.destroyed, out.site_destroyed, out.closed_min,
+            )  # fmt: skip
+        if self.ship is not None:
+            ship_trials(
+                first, np.uint64(seed), out.leaked, *self.ship.kernel_args(),
+                out.ship_hits, out.ship_lost,
             )  # fmt: skip
         if raw is None:
             return out

@@ -534,7 +534,9 @@ def _union_trial_columns(scenarios: list[Scenario]) -> list[str]:
     columns: list[str] = []
     for s in scenarios:
         base = None if s.base is None else (s.base.dispersal_sites, len(s.base.assets))
-        raw = RawTrials.allocate(1, n_salvos(s), len(s.threats), len(s.effectors), base)
+        raw = RawTrials.allocate(
+            1, n_salvos(s), len(s.threats), len(s.effectors), base, ship=s.ship is not None
+        )
         for c in trials_frame(s, 0, raw, trial_integers(s, raw)).columns:
             if c not in columns:
                 columns.append(c)

@@ -1,0 +1,163 @@
+"""The one formatting module: money, probabilities, counts, ratios, intervals and names,
+as the command line, the report and the figures print them."""
+
+import math
+
+import numpy as np
+import pytest
+
+from costx import formatting as f
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "$0"),
+        (9.5, "$9.50"),
+        (10.0, "$10"),
+        (15.79, "$15.8"),
+        (950, "$950"),
+        (999.6, "$1.00k"),
+        (98_600, "$98.6k"),
+        (2_650_000, "$2.65M"),
+        (32_020_960, "$32.0M"),
+        (3.84e9, "$3.84B"),
+        (-1_620_941, "-$1.62M"),
+        (1e300, "$1.00e+300"),
+        (math.nan, "n/a"),
+        (None, "n/a"),
+    ],
+)
+def test_usd(value, text):
+    assert f.usd(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (8.0, "8"),
+        (0.0412, "0.0412"),
+        (1.2149, "1.21"),
+        (15.79, "15.8"),
+        (99.96, "100"),
+        (1579.4, "1,579"),
+        (-3.456, "-3.46"),
+        (math.inf, "inf"),
+    ],
+)
+def test_number(value, text):
+    assert f.number(value) == text
+
+
+def test_a_huge_ratio_is_never_printed_with_hundreds_of_digits():
+    for value in (1e300, 123456789012345678.0, -1e200):
+        assert len(f.number(value)) <= 10
+        assert len(f.value(value, "ratio")) <= 10
+        assert len(f.usd(value)) <= 12
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [
+        (0, "0 %"),
+        (1, "100 %"),
+        (0.412, "41.2 %"),
+        (1 - 0.05 ** (1 / 100), "3.0 %"),
+        (0.05 ** (1 / 100), "97.0 %"),
+        (0.003, "0.30 %"),
+        (0.9997, "99.970 %"),
+    ],
+)
+def test_percent(p, text):
+    assert f.percent(p) == text
+
+
+def test_value_by_unit_and_signed_differences():
+    assert f.value(4_446_701, "USD per kill") == "$4.45M"
+    assert f.value(0.85, "probability") == "85.0 %"
+    assert f.value(13.04, "ratio") == "13.0"
+    assert f.value(1.21, "threats") == "1.21"
+    assert f.value(-0.041, "probability", signed=True) == "-4.1 pp"
+    assert f.value(-1.0, "probability", signed=True) == "-100 pp"
+    assert f.value(2.18e-6, "ratio", signed=True) == "+2.18e-06"
+    assert f.value(2.5, "threats", signed=True) == "+2.50"
+    assert f.with_unit(1.21, "threats") == "1.21 threats"
+    assert f.with_unit(2e6, "USD") == "$2.00M"
+
+
+def test_intervals():
+    assert f.interval(1.06, 1.36, "threats") == "1.06 to 1.36"
+    assert f.interval(5.39e6, 5.39e6, "USD") == "fixed"
+    assert f.interval(math.nan, 1.0, "USD") == "n/a"
+    assert f.interval(3.5, math.inf, "USD per kill") == "at least $3.50"
+    assert f.interval(-0.04, 0.01, "probability", signed=True) == "-4.0 pp to +1.0 pp"
+
+
+def test_a_value_seen_in_every_trial_says_so():
+    """The issue's example: 0 of 100 trials, 95 % upper 3.0 % (never 'exact')."""
+    u = 1 - 0.05 ** (1 / 100)
+    text = f.interval(0.0, u, "probability", mean=0.0, std_error=0.0, n=100)
+    assert text == "up to 3.0 % (0 of 100 trials)"
+    text = f.interval(1 - u, 1.0, "probability", mean=1.0, std_error=0.0, n=100)
+    assert text == "at least 97.0 % (100 of 100 trials)"
+    text = f.interval(0.0, 4 * u, "threats", mean=0.0, std_error=0.0, n=100)
+    assert text == "0 to 0.118 (same in all 100 trials)"
+    assert "exact" not in text
+    # without the number of trials: just the interval
+    assert f.interval(0.0, u, "probability", mean=0.0, std_error=0.0) == "0 % to 3.0 %"
+
+
+def test_estimate():
+    assert f.estimate(4.45e6, 4.37e6, 4.53e6, "USD") == "$4.45M (95 %: $4.37M to $4.53M)"
+    assert f.estimate(5.39e6, 5.39e6, 5.39e6, "USD") == "$5.39M"
+
+
+@pytest.mark.parametrize(
+    ("measure", "unit", "label"),
+    [
+        ("cost_per_kill_usd", "USD per kill", "cost per kill (2025 USD per kill)"),
+        ("p_any_leak", "probability", "P(any leak)"),
+        ("leakers", "threats", "leakers (threats)"),
+        ("leaked_cruise", "threats", "leakers, cruise (threats)"),
+        ("cost_sm2_usd", "USD", "cost of sm2 (2025 USD)"),
+        ("cost_per_kill_sm2_usd", "USD per kill", "cost per kill, sm2 (2025 USD per kill)"),
+        ("cost_exchange_defense_over_attack", "ratio", "defense cost / attack cost"),
+        ("runway_closed_h", "hours", "runway closure (hours)"),
+        (
+            "salvos_before_dry_thaad",
+            "salvos (of 4)",
+            "salvos before thaad runs dry (salvos (of 4))",
+        ),
+        ("p_dry_pac3_mse", "probability", "P(pac3_mse dry at the end)"),
+    ],
+)
+def test_measure_labels_come_from_the_table(measure, unit, label):
+    assert f.measure_label(measure, unit, dollar_year=2025) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("effectors.helios.units", "helios: beam directors"),
+        ("effectors.sm2.rounds", "sm2: magazine (rounds)"),
+        ("base.repair_teams", "repair teams"),
+        ("base.assets.f35a.sheltered", "f35a: sheltered"),
+        ("effectors.sm2.pk.drone", "sm2: single-shot kill probability against drone"),
+        ("effectors.sm6.cost_per_shot_usd", "sm6: cost per shot (2025 USD)"),
+        ("threats.drone.detect_range_km", "drone: detect range (km)"),
+    ],
+)
+def test_grid_variables_have_readable_labels_without_doubled_units(path, label):
+    text = f.path_label(path, dollar_year=2025)
+    assert text == label
+    assert path not in text  # never the raw dotted path
+    name, _, unit = text.partition(" (")
+    assert not unit or unit.rstrip(")") not in name  # "units (units)" would fail
+
+
+def test_point_label():
+    point = {"effectors.sm2.rounds": 16, "base.assets.jet.sheltered": True}
+    assert f.point_label(point) == "sm2: magazine = 16, jet: sheltered = yes"
+    assert f.grid_value(np.bool_(False)) == "no" and f.grid_value(np.int64(3)) == "3"
+    assert f.grid_value({"drone": 0.7}) == "drone 0.7"

@@ -1,0 +1,266 @@
+"""Confidence intervals of the summary: Wilson intervals for probabilities against scipy,
+the exact bound for a value seen in every trial (rule of three), intervals that never
+leave a measure's range (property test over generated scenarios), never a zero-width
+interval for a sampled value, and paired differences that keep their sign."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scenarios import interceptor, laser, scenario, threat
+from scipy import stats
+from test_invariants import scenarios as engagement_scenarios
+
+import costx
+from costx.aggregate import (
+    column_bounds,
+    measure_range,
+    measures,
+    no_variation_share,
+    trial_integers,
+    wilson_interval,
+)
+
+# -- Wilson and the zero-event bound against scipy ---------------------------------------
+
+
+@pytest.mark.parametrize(("k", "n"), [(1, 10), (5, 100), (50, 100), (97, 100), (3, 7), (1, 2)])
+def test_wilson_interval_matches_scipy(k, n):
+    reference = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    low, high = wilson_interval(k / n, n)
+    assert low == pytest.approx(reference.low, abs=1e-12)
+    assert high == pytest.approx(reference.high, abs=1e-12)
+
+
+def test_wilson_by_hand():
+    # 10 of 40: centre (0.25 + 1.96^2/80) / (1 + 1.96^2/40), half-width
+    # 1.96 sqrt(0.25 * 0.75 / 40 + 1.96^2 / 6400) / (1 + 1.96^2/40), z = 1.959964.
+    z = 1.959963984540054
+    centre = (0.25 + z * z / 80) / (1 + z * z / 40)
+    half = z * math.sqrt(0.25 * 0.75 / 40 + z * z / 6400) / (1 + z * z / 40)
+    assert wilson_interval(0.25, 40) == pytest.approx((centre - half, centre + half), abs=1e-15)
+    assert (centre - half, centre + half) == pytest.approx((0.1419, 0.4019), abs=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 10, 100, 1000, 100_000])
+def test_zero_event_bound_is_the_exact_one_sided_binomial_bound(n):
+    reference = stats.binomtest(0, n, alternative="less").proportion_ci(
+        confidence_level=0.95, method="exact"
+    )
+    assert no_variation_share(n) == pytest.approx(reference.high, rel=1e-12)
+    if n >= 100:  # the rule of three
+        assert no_variation_share(n) == pytest.approx(3 / n, rel=0.02)
+    assert no_variation_share(100) == pytest.approx(0.0295, abs=1e-4)
+
+
+def _run(data, trials, seed=0, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", costx.CostxWarning)
+        scenario_ = costx.load_scenario(data)
+    return scenario_, costx.simulate(scenario_, trials=trials, seed=seed, **kw)
+
+
+def test_p_any_leak_gets_the_wilson_interval_of_k_of_n():
+    data = scenario([threat("drone", 6)], [interceptor(pk={"drone": 0.6}, rounds=6)])
+    _, result = _run(data, trials=400, seed=4)
+    k = int((result.trials["leaked"] > 0).sum())
+    assert 0 < k < 400
+    row = result.summary().loc["p_any_leak"]
+    reference = stats.binomtest(k, 400).proportion_ci(confidence_level=0.95, method="wilson")
+    assert row["mean"] == k / 400
+    assert row["ci95_low"] == pytest.approx(reference.low, abs=1e-12)
+    assert row["ci95_high"] == pytest.approx(reference.high, abs=1e-12)
+
+
+def test_a_leak_that_never_happened_gets_the_rule_of_three():
+    """0 leaks of the second group in 100 trials: P(any leak of it) is at most 2.95 %, so
+    its mean leakers at most count x 2.95 %; no 'exact', no zero-width interval."""
+    data = scenario(
+        [threat("drone", 4), threat("slow", 2, kill_fluence_j_cm2=None)],
+        [interceptor(pk={"drone": 0.5, "slow": 1.0}, rounds=40, max_engagements=3)],
+    )
+    scenario_, result = _run(data, trials=100, seed=1)
+    assert (result.trials["leaked_slow"] == 0).all()
+    summary = result.summary()
+    u = 1 - 0.05 ** (1 / 100)
+    row = summary.loc["leaked_slow"]
+    assert (row["mean"], row["ci95_low"], row["std_error"]) == (0.0, 0.0, 0.0)
+    assert row["ci95_high"] == pytest.approx(2 * u, rel=1e-12)
+    # The interceptor's magazine is never emptied: the exact 0-event bound on P(dry).
+    assert scenario_.campaign is None
+    # A probability that was 1 (or 0) in every trial: [1 - u, 1] (or [0, u]).
+    _, always = _run(
+        scenario([threat("drone", 3, kill_fluence_j_cm2=None)], [laser()]), trials=100, seed=0
+    )
+    always = always.summary()
+    assert always.loc["p_any_leak", "mean"] == 1.0
+    assert always.loc["p_any_leak", "ci95_low"] == pytest.approx(1 - u, rel=1e-12)
+    assert always.loc["p_any_leak", "ci95_high"] == 1.0
+
+
+def test_only_fixed_values_have_zero_width_intervals():
+    data = scenario([threat("drone", 6)], [interceptor(pk={"drone": 0.9}, rounds=4)])
+    _, result = _run(data, trials=200, seed=2)
+    summary = result.summary()
+    # Four rounds against six drones: the magazine empties in every trial.
+    assert (result.trials["shots_sm2"] == 4).all()
+    row = summary.loc["shots_sm2"]
+    assert row["std_error"] == 0.0 and row["ci95_high"] == 4.0
+    assert row["ci95_low"] == pytest.approx(4 - 4 * no_variation_share(200), rel=1e-12)
+    cost = summary.loc["cost_sm2_usd"]
+    assert cost["ci95_low"] < cost["mean"] == cost["ci95_high"]
+    zero_width = summary.index[summary["ci95_low"] == summary["ci95_high"]]
+    assert list(zero_width) == ["attack_cost_usd"]  # fixed by the scenario, not sampled
+
+
+def test_a_ratio_that_is_the_same_in_every_trial_gets_an_interval():
+    """A laser that kills every threat it lases: cost per kill is its cost per shot in
+    every trial, sampled all the same."""
+    data = scenario([threat("drone", 5)], [laser(availability=0.6)])
+    _, result = _run(data, trials=100, seed=0)
+    frame = result.trials
+    assert (frame["shots_las"] == frame["kills_las"]).all() and frame["kills_las"].var() > 0
+    row = result.summary().loc["cost_per_kill_las_usd"]
+    assert row["mean"] == 10.0 and row["std_error"] == 0.0
+    assert 0.0 <= row["ci95_low"] < 10.0 < row["ci95_high"] < math.inf
+
+
+# -- the range property -----------------------------------------------------------------------
+
+
+@st.composite
+def analysed_scenarios(draw):
+    """Engagement scenarios, some with a campaign (with resupply), some with a base."""
+    data = draw(engagement_scenarios())
+    if draw(st.booleans()):
+        kinetic = [e["name"] for e in data["effectors"] if e["kind"] != "laser"]
+        data["campaign"] = {
+            "salvos": draw(st.integers(1, 3)),
+            "interval_h": draw(st.floats(0.0, 24.0)),
+            "resupply_rounds": {k: draw(st.integers(0, 10)) for k in kinetic},
+        }
+    if draw(st.booleans()):
+        data["base"] = {
+            "runways": draw(st.integers(0, 2)),
+            "repair_h_per_cut": draw(st.floats(0.0, 6.0)),
+            "repair_teams": draw(st.integers(0, 2)),
+            "dispersal_sites": draw(st.integers(1, 2)),
+            "assets": [
+                {
+                    "name": "jet",
+                    "count": draw(st.integers(0, 6)),
+                    "unit_cost_usd": 80e6,
+                    "sheltered": draw(st.booleans()),
+                }
+            ],
+        }
+        for t in data["threats"]:
+            t["targets"] = {"jet": 1.0}
+            if data["base"]["runways"]:
+                t["targets"]["runway"] = draw(st.floats(0.0, 2.0))
+            t["warhead"] = {
+                "kind": "unitary",
+                "p_kill_open": draw(st.floats(0.0, 1.0)),
+                "p_kill_sheltered": draw(st.floats(0.0, 1.0)),
+                "p_cut_runway": draw(st.floats(0.0, 1.0)),
+            }
+    return data
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(analysed_scenarios(), st.integers(1, 60), st.integers(0, 2**32))
+def test_intervals_never_leave_the_measure_range(data, trials, seed):
+    """Over generated scenarios, trial counts and seeds: every interval holds its mean,
+    lies within the measure's range, and has width above zero unless the measure is fixed
+    by the scenario; and the ranges are right (every per-trial value lies within its
+    column's bound)."""
+    scenario_, result = _run(data, trials=trials, seed=seed, keep_trials=False)
+    summary = result.summary()
+    columns = result.moments.columns
+    bounds = column_bounds(scenario_, columns)
+    # The bounds hold in every trial (recomputed from a kept run of the same trials).
+    _, kept = _run(data, trials=trials, seed=seed)
+    assert kept.moments == result.moments
+    for measure in measures(scenario_, columns):
+        row = summary.loc[measure.name]
+        low, high = measure_range(measure, bounds)
+        if math.isnan(row["mean"]):
+            continue
+        assert low <= row["ci95_low"] <= row["mean"] <= row["ci95_high"] <= high, measure.name
+        fixed = measure.den is None and not measure.num.any()
+        if fixed:
+            assert row["ci95_low"] == row["ci95_high"]
+        elif low < high:
+            assert row["ci95_low"] < row["ci95_high"], measure.name
+        if measure.unit == "probability":
+            assert 0.0 <= row["ci95_low"] and row["ci95_high"] <= 1.0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          derandomize=True)  # fmt: skip
+@given(analysed_scenarios(), st.integers(0, 2**32))
+def test_column_bounds_hold_in_every_trial(data, seed):
+    """The bounds behind the ranges are right: no per-trial value exceeds them."""
+    from costx.simulation import Lowered
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", costx.CostxWarning)
+        scenario_ = costx.load_scenario(data)
+    values = trial_integers(scenario_, Lowered(scenario_).run(0, 200, seed))
+    bounds = column_bounds(scenario_, list(values))
+    for (name, column), bound in zip(values.items(), bounds, strict=True):
+        assert column.min() >= 0, name
+        assert column.max() <= bound, (name, int(column.max()), bound)
+
+
+def test_a_laser_that_gives_threats_up_can_lase_more_threats_than_were_launched():
+    """Two units whose lasing time runs out before the kill each give the one threat up:
+    two shots at one threat, within the bound launched + units per salvo."""
+    from costx.simulation import Lowered
+
+    data = scenario(
+        [threat("drone", 1, kill_fluence_j_cm2=5000.0)], [laser(units=2, magazine_s=5.0)]
+    )
+    scenario_ = costx.load_scenario(data)
+    shots = trial_integers(scenario_, Lowered(scenario_).run(0, 20, 0))["shots_las"]
+    assert (shots == 2).all()
+    assert column_bounds(scenario_, ["shots_las"])[0] == 1 + 2
+
+
+# -- paired differences -------------------------------------------------------------------
+
+
+def test_paired_differences_keep_their_sign_and_an_unmoved_measure_gets_an_interval():
+    data = scenario(
+        [threat("drone", 8, kill_fluence_j_cm2=None)],
+        [interceptor(pk={"drone": 0.7}, rounds=6), laser(units=1)],
+    )
+    result = costx.sweep(data, {"effectors.sm2.rounds": [6, 12]}, trials=300, seed=3)
+    compare = result.compare().set_index(["point", "measure"])
+    leakers = compare.loc[(1, "leakers")]
+    assert leakers["ci95_high"] < 0  # more rounds, fewer leakers: a negative difference
+    assert leakers["ci95_low"] < leakers["diff"] < leakers["ci95_high"]
+    # The laser cannot touch this threat: its shots differ by exactly 0 in every trial,
+    # which is a sampled statement, not an exact one.
+    shots = compare.loc[(1, "shots_las")]
+    assert shots["diff"] == 0.0 and shots["std_error"] == 0.0
+    assert shots["ci95_low"] < 0.0 < shots["ci95_high"]
+    # Against itself every difference is 0 in every trial.
+    own = compare.loc[0].dropna()  # (no cost per kill where nothing was killed)
+    assert (own["diff"] == 0).all()
+    sampled = own.drop(index="attack_cost_usd")
+    assert ((sampled["ci95_low"] < 0) | (sampled["ci95_high"] > 0)).all()
+
+
+def test_no_variation_share_for_one_trial():
+    assert no_variation_share(1) == pytest.approx(0.95)
+    assert math.isnan(no_variation_share(0))
+    assert np.isfinite(wilson_interval(0.5, 2.5)).all()
