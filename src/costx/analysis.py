@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costx import formatting
 from costx.aggregate import (
     Measure,
     Moments,
@@ -2032,39 +2033,21 @@ def _unit_of(scenario: Scenario, measure: str) -> str:
 
 
 def _usd(value) -> str:
-    if value is None or not math.isfinite(value):
-        return (
-            "n/a"
-            if value is None or math.isnan(value)
-            else ("unbounded" if value > 0 else "-unbounded")
-        )
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            return f"{sign}${v / scale:,.3g}{suffix}"
-    return f"{sign}${v:,.0f}"
+    """Money as ``costx.formatting`` writes it; an open interval end reads unbounded."""
+    if value is not None and isinstance(value, int | float) and math.isinf(value):
+        return "unbounded" if value > 0 else "-unbounded"
+    return formatting.usd(value)
 
 
 def _fmt(value, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    value = float(value)
-    if math.isnan(value):
-        return "n/a"
-    if unit.startswith("USD"):
-        return _usd(value)
-    if not math.isfinite(value):
-        return "unbounded"
-    if unit == "probability":
-        return f"{100 * value:.2f} %"
-    return f"{value:,.4g}"
+    """A value by its unit (``costx.formatting.value``); an open end reads unbounded."""
+    if value is not None and isinstance(value, int | float) and math.isinf(value):
+        return "unbounded" if value > 0 else "-unbounded"
+    return formatting.value(value, unit)
 
 
 def _ratio(value) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    return "unbounded" if math.isinf(value) else f"{value:,.3g}"
+    return _fmt(value, "ratio")
 
 
 def _with_ci(triple, unit: str) -> str:
@@ -2100,18 +2083,46 @@ KEY_COLUMNS = {
 }  # fmt: skip
 
 
-def format_cell(value, column: str) -> str:
-    """A table cell as text (the command line and the report)."""
+def column_units(result: AnalysisResult) -> dict[str, str]:
+    """The unit of each numeric column of an analysis table (for formatting)."""
+    a, kind = result.answer, result.kind
+    units: dict[str, str] = {}
+
+    def by(measure: str, columns: Iterable[str]) -> None:
+        unit = _unit_of(result.scenario, measure)
+        for c in columns:
+            units[c] = unit
+            units[f"{c}_ci95_low"] = unit
+            units[f"{c}_ci95_high"] = unit
+
+    if kind == "margin":
+        by(a["hold"], ("hold_before", "hold_attacked", "hold_after"))
+        for c in ("ratio_per_raid", "ratio_procurement"):
+            by("cost_exchange_defense_over_attack", (c,))
+    elif kind == "break_even":
+        by(a["measure"], ("measure", "against", "diff"))
+    elif kind == "sensitivity":
+        by(a["measure"], ("at_low", "at_high", "change_low", "change_high", "swing"))
+    else:
+        names = [a.get("minimize") or a.get("maximize")]
+        names += [c.removesuffix("_one_sided_95") for c in result.table.columns
+                  if c.endswith("_one_sided_95")]  # fmt: skip
+        for name in names:
+            by(name, (name, f"{name}_one_sided_95"))
+        by(names[0], ("diff_vs_best",))
+    return units
+
+
+def format_cell(value, column: str, unit: str = "") -> str:
+    """A table cell as text (the command line and the report): money for USD columns
+    (by ``unit`` or a ``_usd`` name), else ``costx.formatting.number``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return "yes" if value else ""
-    if isinstance(value, float) and (column.endswith("_usd") or column in (
-            "measure", "against", "diff", "diff_ci95_low", "diff_ci95_high", "at_low",
-            "at_high", "swing") or column.startswith("cost")):  # fmt: skip
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.4g}"
-    if isinstance(value, float):
-        return f"{value:,.4g}"
+    if isinstance(value, int | float | np.integer | np.floating):
+        usd_column = column.endswith(("_usd", "_usd_ci95_low", "_usd_ci95_high"))
+        return _fmt(value, "USD" if unit.startswith("USD") or usd_column else unit)
     return str(value)
 
 

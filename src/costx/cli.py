@@ -992,7 +992,9 @@ def cmd_analyze(args) -> int:
 
 def analysis_rich_table(result) -> Table:
     """The analysis table's key columns (the Parquet file has every column)."""
-    from costx.analysis import KEY_COLUMNS, format_cell
+    from costx.analysis import KEY_COLUMNS, column_units, format_cell
+
+    units = column_units(result)
 
     t = result.table
     kind = result.kind
@@ -1020,5 +1022,5 @@ def analysis_rich_table(result) -> Table:
         table.add_column(".".join(c.split(".")[-2:]), justify="left" if c in (
             "option", "status", "reason", "path") else "right")  # fmt: skip
     for _, row in t.head(40).iterrows():
-        table.add_row(*[format_cell(row[c], c) for c in shown])
+        table.add_row(*[format_cell(row[c], c, units.get(c, "")) for c in shown])
     return table

@@ -1319,8 +1319,8 @@ class AnalysisPlots:
                        label="break-even, 95 % interval")  # fmt: skip
             ax.axvline(a["root"], color="#C44E52", linewidth=1.5,
                        label=f"break-even {a['root']:.4g}")  # fmt: skip
-        ax.set_xlabel(path_label(a["vary"]))
-        ax.set_ylabel(f"difference in {measure_label(a['measure'], unit)}")
+        ax.set_xlabel(path_label(a["vary"], self.result.dollar_year))
+        ax.set_ylabel(f"difference in {measure_label(a['measure'], unit, self.result.dollar_year)}")
         if unit.startswith("USD"):
             _usd_axis(ax.yaxis)
         ax.legend(fontsize=8)
@@ -1357,8 +1357,8 @@ class AnalysisPlots:
         bound = float(str(op_bound).split()[-1])
         ax.axhline(bound, color="black", linestyle="--", linewidth=1,
                    label=f"requirement {req} {op_bound}")  # fmt: skip
-        ax.set_xlabel(measure_label(cost, self._unit(cost)))
-        ax.set_ylabel(measure_label(req, self._unit(req)))
+        ax.set_xlabel(measure_label(cost, self._unit(cost), self.result.dollar_year))
+        ax.set_ylabel(measure_label(req, self._unit(req), self.result.dollar_year))
         if self._unit(cost).startswith("USD"):
             _usd_axis(ax.xaxis)
         ax.legend(fontsize=7)
@@ -1390,7 +1390,7 @@ class AnalysisPlots:
                 error_kw={"elinewidth": 1.0, "ecolor": "black"})  # fmt: skip
         ax.set_yticks(y, labels, fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlabel(measure_label(m, unit))
+        ax.set_xlabel(measure_label(m, unit, self.result.dollar_year))
         if unit.startswith("USD"):
             _usd_axis(ax.xaxis)
         ax.grid(axis="x", alpha=0.3)
@@ -1426,8 +1426,8 @@ class AnalysisPlots:
         what = (
             a["measure"] if a["against"] is None else f"{a['measure']} minus that of {a['against']}"
         )
-        ax.set_xlabel(measure_label(a["measure"], unit) if a["against"] is None else
-                      f"difference in {measure_label(a['measure'], unit)}")  # fmt: skip
+        label = measure_label(a["measure"], unit, self.result.dollar_year)
+        ax.set_xlabel(label if a["against"] is None else f"difference in {label}")
         if unit.startswith("USD"):
             _usd_axis(ax.xaxis)
         ax.legend(fontsize=7)

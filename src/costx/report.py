@@ -833,7 +833,9 @@ def _answer_section(result) -> str:
 
 
 def _analysis_table_section(result) -> str:
-    from costx.analysis import KEY_COLUMNS, format_cell
+    from costx.analysis import KEY_COLUMNS, column_units, format_cell
+
+    units = column_units(result)
 
     t = result.table
     columns = [c for c in t.columns if not c.endswith(("_ci95_low", "_ci95_high"))]
@@ -845,14 +847,15 @@ def _analysis_table_section(result) -> str:
         cells = []
         for c in columns:
             low, high = f"{c}_ci95_low", f"{c}_ci95_high"
-            text = e(format_cell(row[c], c))
+            unit = units.get(c, "")
+            text = e(format_cell(row[c], c, unit))
             if (
                 low in t.columns
                 and _finite(row[low])
                 and _finite(row[high])
                 and row[low] != row[high]
             ):
-                span = f"{format_cell(row[low], c)} to {format_cell(row[high], c)}"
+                span = f"{format_cell(row[low], c, unit)} to {format_cell(row[high], c, unit)}"
                 text += f"<br><small>{e(span)}</small>"
             cells.append((text, not isinstance(row[c], str)))
         rows.append(cells)
