@@ -113,7 +113,8 @@ def test_only_fixed_values_have_zero_width_intervals():
     cost = summary.loc["cost_sm2_usd"]
     assert cost["ci95_low"] < cost["mean"] == cost["ci95_high"]
     zero_width = summary.index[summary["ci95_low"] == summary["ci95_high"]]
-    assert list(zero_width) == ["attack_cost_usd"]  # fixed by the scenario, not sampled
+    # fixed by the scenario, not sampled: the raid's cost and the capital charges
+    assert list(zero_width) == ["attack_cost_usd", "capital_cost_sm2_usd", "capital_cost_usd"]
 
 
 def test_a_ratio_that_is_the_same_in_every_trial_gets_an_interval():
@@ -256,7 +257,8 @@ def test_paired_differences_keep_their_sign_and_an_unmoved_measure_gets_an_inter
     # Against itself every difference is 0 in every trial.
     own = compare.loc[0].dropna()  # (no cost per kill where nothing was killed)
     assert (own["diff"] == 0).all()
-    sampled = own.drop(index="attack_cost_usd")
+    fixed = [m for m in own.index if m == "attack_cost_usd" or m.startswith("capital_cost")]
+    sampled = own.drop(index=fixed)  # the raid's cost and capital are fixed by the scenario
     assert ((sampled["ci95_low"] < 0) | (sampled["ci95_high"] > 0)).all()
 
 

@@ -200,7 +200,10 @@ def test_total_cost_stacks_expended_and_damage_beside_the_raid(mpl):
     ax = SimulationPlots(result).total_cost()
     summary = result.summary()
     defender = _segments(ax, 1)
-    assert [s[2].split(":")[0] for s in defender] == ["shots expended", "damage to the base"]
+    assert [s[2].split(":")[0] for s in defender] == [
+        "shots expended",
+        "damage (assets lost to leakers)",
+    ]
     assert defender[0][1] == pytest.approx(summary.loc["defense_cost_usd", "mean"])
     assert defender[1][0] == pytest.approx(defender[0][1])  # stacked
     assert defender[1][1] == pytest.approx(summary.loc["damage_usd", "mean"])
@@ -210,30 +213,23 @@ def test_total_cost_stacks_expended_and_damage_beside_the_raid(mpl):
     assert _has_total_interval(ax)  # total_cost_usd is the sum
 
 
-def test_total_cost_uses_capital_when_the_summary_has_it(sim, monkeypatch):
-    """Capital-cost measures come from another part of the model: when the summary has
-    capital_cost_usd the figure stacks it, and the interval of the total comes from the
-    measure whose mean is the sum."""
-    import pandas as pd
-
+def test_total_cost_uses_capital_when_the_scenario_charges_it(mpl):
+    """With capital charged the figure stacks it between shots and damage, and the
+    interval of the total comes from the measure whose mean is the sum."""
     from costx.plotting import SimulationPlots
 
-    summary = sim.summary()
-    defense = summary.loc["defense_cost_usd", "mean"]
-    extra = pd.DataFrame(
-        {
-            "mean": [5e7, defense + 5e7],
-            "ci95_low": [5e7, defense + 4.9e7],
-            "ci95_high": [5e7, defense + 5.1e7],
-            "std_error": [0.0, 1.0],
-            "unit": ["USD", "USD"],
-        },
-        index=pd.Index(["capital_cost_usd", "defense_total_cost_usd"], name="measure"),
-    )
-    monkeypatch.setattr(type(sim), "summary", lambda self: pd.concat([summary, extra]))
-    ax = SimulationPlots(sim).total_cost()
-    labels = [s[2].split(":")[0] for s in _segments(ax, 1)]
-    assert labels == ["shots expended", "capital (effectors bought)"]
+    data = mixed()
+    data["effectors"][0]["acquisition_usd"] = 50_000_000.0
+    data["costing"] = {"raids_per_year": 1.0}
+    result = costx.simulate(data, trials=300, seed=3)
+    summary = result.summary()
+    assert summary.loc["capital_cost_usd", "mean"] > 0
+    ax = SimulationPlots(result).total_cost()
+    defender = _segments(ax, 1)
+    labels = [s[2].split(":")[0] for s in defender]
+    assert labels == ["shots expended", "capital (amortized acquisition)"]
+    assert defender[1][0] == pytest.approx(defender[0][1])  # stacked on the shots
+    assert defender[1][1] == pytest.approx(summary.loc["capital_cost_usd", "mean"])
     assert _has_total_interval(ax)
 
 

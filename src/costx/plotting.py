@@ -268,9 +268,10 @@ def _row(summary, measure: str) -> tuple[float, float, float]:
 # the interval of the total).
 COST_PARTS = (
     ("defense_cost_usd", "shots expended"),
-    ("capital_cost_usd", "capital (effectors bought)"),
-    ("damage_usd", "damage to the base"),
+    ("capital_cost_usd", "capital (amortized acquisition)"),
+    ("damage_usd", "damage (assets lost to leakers)"),
 )
+OPTIONAL_PARTS = ("capital_cost_usd",)  # left out of a figure where it is zero throughout
 COST_TOTALS = ("total_cost_usd", "defense_total_cost_usd", "defense_cost_usd")
 
 
@@ -379,7 +380,11 @@ class SimulationPlots:
         cost of the raid. Bars on a linear axis from 0, so lengths compare."""
         ax = _axes(ax)
         summary = self.result.summary()
-        parts = [(m, text) for m, text in COST_PARTS if m in summary.index]
+        parts = [
+            (m, text)
+            for m, text in COST_PARTS
+            if m in summary.index and (m not in OPTIONAL_PARTS or summary.loc[m, "mean"] != 0)
+        ]
         colors = _colors()
         left = 0.0
         for i, (measure, text) in enumerate(parts):
@@ -880,7 +885,11 @@ class SweepPlots:
         if _is_numeric(rows[x]):
             rows = rows.sort_values(x)
         position = np.arange(len(rows))
-        parts = [(m, text) for m, text in COST_PARTS if m in self.units]
+        parts = [
+            (m, text)
+            for m, text in COST_PARTS
+            if m in self.units and (m not in OPTIONAL_PARTS or (rows[m] != 0).any())
+        ]
         colors = _colors()
         bottom = np.zeros(len(rows))
         for i, (measure, text) in enumerate(parts):
