@@ -996,7 +996,8 @@ def _describe_margin(r: AnalysisResult) -> str:
         steps = _range_text(row["steps"], row["steps_ci95_low"], row["steps_ci95_high"])
         verb = "adds" if row["per_raid_usd"] >= 0 else "saves"
         lines.append(
-            f"* {row['option']} (+{row['step']:g} a step): {steps} steps ({row['option']} = "
+            f"* {row['option']} (+{row['step']:g} a step): {steps} "
+            f"{'step' if row['steps'] == 1 else 'steps'} ({row['option']} = "
             f"{row['value_after']:g}) bring {hold} back to {_fmt(row['hold_after'], unit)}; "
             f"the defender {verb} {_usd(abs(row['per_raid_usd']))} per raid "
             f"({_signed_range(row['per_raid_ci95_low'], row['per_raid_ci95_high'], verb)}), a "
@@ -2008,13 +2009,14 @@ def _describe_sensitivity(r: AnalysisResult) -> str:
                 f"{row['value']:g}): {_fmt(row['at_low'], unit)} to "
                 f"{_fmt(row['at_high'], unit)}, a swing of {_fmt(row['swing'], unit)}")  # fmt: skip
         if a["against"] is not None and row.get("decides"):
-            text += "; the comparison changes sign within this range"
+            text += "; the comparison changes sign within this range (intervals both sides of 0)"
         lines.append(text + ".")
     if len(t) > 8:
         lines.append(f"... and {len(t) - 8} more with smaller swings (see the table).")
     if a["against"] is not None:
         decisive = a.get("decisive") or []
-        lines.append("Inputs that decide the comparison (its sign changes within their "
+        lines.append("Inputs that decide the comparison (its 95 % intervals fall on both "
+                     "sides of 0 within their "
                      f"range): {', '.join(decisive) if decisive else 'none'}.")  # fmt: skip
     if a["no_range"]:
         lines.append(f"No range recorded (not varied): {', '.join(a['no_range'])}.")
