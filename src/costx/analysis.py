@@ -657,6 +657,8 @@ def read_analysis(path: str | Path) -> AnalysisResult:
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: not a costx analysis (format {meta.get('format')!r})")
+    if meta.get("kind") not in KINDS:
+        raise InputError(f"{path}: unknown analysis {meta.get('kind')!r} (known: {KINDS})")
     scenario = scenario_from_mapping(
         parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
     )
@@ -670,13 +672,6 @@ def read_analysis(path: str | Path) -> AnalysisResult:
 
 def _common_inputs(trials: int, seed: int, backend: str) -> dict:
     return {"trials": trials, "seed": seed, "backend": backend}
-
-
-def _prepare(scenario, settings: Mapping[str, Any] | None) -> Scenario:
-    scenario = load_scenario(scenario)
-    if settings:
-        scenario = with_values(scenario, dict(settings), "settings")
-    return scenario
 
 
 # -- searching monotone predicates ----------------------------------------------------------
