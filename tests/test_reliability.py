@@ -426,13 +426,15 @@ def test_tampered_result_metadata_is_a_one_line_error(tamper, tmp_path, capsys):
             lambda m: json.dumps({k: v for k, v in m.items() if k != "points"}), id="missing-points"
         ),
         pytest.param(lambda m: json.dumps({**m, "seed": None}), id="missing-seed"),
+        pytest.param(lambda m: b'{"format": "\xff"}', id="not-utf8"),
     ],
 )
 def test_tampered_sweep_manifest_is_a_one_line_error(tamper, tmp_path, capsys):
     out = tmp_path / "sw"
     costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
     manifest = json.loads((out / MANIFEST).read_text())
-    (out / MANIFEST).write_text(tamper(manifest))
+    text = tamper(manifest)
+    (out / MANIFEST).write_bytes(text if isinstance(text, bytes) else text.encode())
     # (a manifest that still parses but was changed no longer matches its points)
     with pytest.raises(InputError, match=r"sweep manifest|belongs to another sweep"):
         costx.read_sweep(out)
