@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import os
+import stat
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -39,6 +41,15 @@ MAX_THREATS = 1_000_000  # total threats per raid (memory per trial grows with i
 MAX_DOCTRINE = 255  # salvo size and engagements per threat: 8 bits each in the keys
 MAX_SALVOS = 1000
 MAX_ASSETS = 65_535  # assets per group: 16 bits in the random-number keys
+MAX_DOLLAR_YEAR = 2100
+# Bounds that keep every kernel quantity finite and every salvo's timeline exact (times
+# far below the range where float64 steps reach the kernels' envelope tolerance), yet far
+# beyond any real system. docs/scenarios.md, "Bounds".
+MAX_NUMBER = 1e12  # any other number (costs in USD included)
+MAX_SPEED_MPS = 1e5  # 100 km/s: above any missile, projectile or orbital speed
+MAX_RANGE_KM = 2e4  # half the Earth's circumference
+MAX_TIME_S = 1e6  # about 11.6 days: times within a salvo, detection to impact included
+MAX_DISTANCE_M = 1e6  # footprints, CEPs, parking spacing
 
 
 class CostxWarning(UserWarning):
@@ -65,8 +76,12 @@ Identifier = Annotated[
     Field(description="lower-case identifier: a letter, then letters, digits or _"),
 ]
 Probability = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Strict(), Field(ge=0.0)]
-Positive = Annotated[float, Strict(), Field(gt=0.0)]
+NonNegative = Annotated[float, Strict(), Field(ge=0.0, le=MAX_NUMBER)]
+Positive = Annotated[float, Strict(), Field(gt=0.0, le=MAX_NUMBER)]
+Speed = Annotated[float, Strict(), Field(gt=0.0, le=MAX_SPEED_MPS)]
+RangeKm = Annotated[float, Strict(), Field(gt=0.0, le=MAX_RANGE_KM)]
+Seconds = Annotated[float, Strict(), Field(ge=0.0, le=MAX_TIME_S)]
+Distance = Annotated[float, Strict(), Field(gt=0.0, le=MAX_DISTANCE_M)]
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_PER_GROUP)]
 Units = Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)]
 Channels = Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)]
@@ -87,7 +102,7 @@ class ScenarioInfo(_Model):
     name: Identifier
     description: Annotated[str, Strict()] = ""
     policy: Literal["layered", "cost_aware"] = "layered"
-    dollar_year: Annotated[int, Strict(), Field(ge=1900, le=2100)] | None = None
+    dollar_year: Annotated[int, Strict(), Field(ge=1900, le=MAX_DOLLAR_YEAR)] | None = None
     assumptions: Annotated[dict[str, Annotated[str, Strict()]], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
     )
@@ -110,8 +125,8 @@ class Submunition(_Model):
     ``cep_m``. Submunitions do not crater runways."""
 
     kind: Literal["submunition"]
-    footprint_m: Positive
-    cep_m: Positive
+    footprint_m: Distance
+    cep_m: Distance
     p_kill_in_footprint: Probability
 
 
@@ -132,11 +147,11 @@ class Threat(_Model):
     use: CatalogKey | None = None
     count: Count
     unit_cost_usd: NonNegative
-    speed_mps: Positive
-    detect_range_km: Positive
+    speed_mps: Speed
+    detect_range_km: RangeKm
     arrival: Literal["simultaneous", "stream", "uniform"] = "simultaneous"
-    start_s: NonNegative = 0.0
-    window_s: NonNegative = 0.0
+    start_s: Seconds = 0.0
+    window_s: Seconds = 0.0
     kill_fluence_j_cm2: Positive | None = None
     targets: Annotated[dict[Identifier, NonNegative], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
@@ -151,13 +166,13 @@ class _Kinetic(_Model):
     rounds: Count
     cost_per_shot_usd: NonNegative
     pk: PkTable = Field(default_factory=FrozenDict)
-    speed_mps: Positive
-    max_range_km: Positive
-    min_range_km: NonNegative = 0.0
+    speed_mps: Speed
+    max_range_km: RangeKm
+    min_range_km: Annotated[float, Strict(), Field(ge=0.0, le=MAX_RANGE_KM)] = 0.0
     channels: Channels = 1
     salvo_size: Doctrine = 1
     max_engagements: Doctrine = 1
-    assess_s: NonNegative = 0.0
+    assess_s: Seconds = 0.0
     acquisition_usd: NonNegative = 0.0  # one launcher and fire-control channel (or gun mount)
     fixed_acquisition_usd: NonNegative = 0.0
     service_life_years: ServiceLife | None = None
@@ -168,7 +183,7 @@ class Interceptor(_Kinetic):
     """A missile interceptor (SM-2, SM-6, PAC-3 class)."""
 
     kind: Literal["interceptor"]
-    fire_interval_s: NonNegative = 0.0
+    fire_interval_s: Seconds = 0.0
 
     @property
     def interval_s(self) -> float:
@@ -183,8 +198,8 @@ class Railgun(_Kinetic):
     """An electromagnetic railgun or gun firing hypervelocity projectiles."""
 
     kind: Literal["railgun"]
-    rate_per_min: Positive
-    barrel_life_rounds: Annotated[int, Strict(), Field(ge=1)] | None = None
+    rate_per_min: Annotated[float, Strict(), Field(ge=0.001, le=1e6)]
+    barrel_life_rounds: Annotated[int, Strict(), Field(ge=1, le=10**9)] | None = None
     barrel_cost_usd: NonNegative | None = None
 
     @property
@@ -207,19 +222,19 @@ class Laser(_Model):
     use: CatalogKey | None = None
     kind: Literal["laser"]
     units: Units = 1
-    power_kw: Positive
-    aperture_m: Positive
-    wavelength_um: Positive
-    beam_quality: Annotated[float, Strict(), Field(ge=1.0)] = 1.0
-    jitter_urad: NonNegative = 0.0
-    blur_urad: NonNegative = 0.0
-    extinction_per_km: NonNegative = 0.0
-    max_range_km: Positive
-    min_range_km: Positive
-    retarget_s: NonNegative = 0.0
+    power_kw: Annotated[float, Strict(), Field(gt=0.0, le=1e5)]
+    aperture_m: Annotated[float, Strict(), Field(ge=0.001, le=100.0)]
+    wavelength_um: Annotated[float, Strict(), Field(ge=0.1, le=100.0)]
+    beam_quality: Annotated[float, Strict(), Field(ge=1.0, le=1000.0)] = 1.0
+    jitter_urad: Annotated[float, Strict(), Field(ge=0.0, le=1e6)] = 0.0
+    blur_urad: Annotated[float, Strict(), Field(ge=0.0, le=1e6)] = 0.0
+    extinction_per_km: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = 0.0
+    max_range_km: RangeKm
+    min_range_km: RangeKm
+    retarget_s: Seconds = 0.0
     availability: Probability = 1.0
     cost_per_shot_usd: NonNegative
-    magazine_s: Positive | None = None
+    magazine_s: Annotated[float, Strict(), Field(gt=0.0, le=MAX_TIME_S)] | None = None
     acquisition_usd: NonNegative = 0.0  # one beam director (one of ``units``)
     fixed_acquisition_usd: NonNegative = 0.0
     service_life_years: ServiceLife | None = None
@@ -248,7 +263,7 @@ class Asset(_Model):
     count: Annotated[int, Strict(), Field(ge=0, le=MAX_ASSETS)]
     unit_cost_usd: NonNegative
     sheltered: Annotated[bool, Strict()] = False
-    spacing_m: Positive | None = None
+    spacing_m: Distance | None = None
 
 
 class Base(_Model):
@@ -479,7 +494,10 @@ def _items(data: Any, key: str) -> list[Any]:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        return float(value) if math.isfinite(value) else None
+    except OverflowError:  # an integer beyond float range (hundreds of digits)
+        return None
 
 
 def semantic_problems(data: Any) -> list[Problem]:
@@ -519,6 +537,21 @@ def semantic_problems(data: Any) -> list[Problem]:
     threat_names = [
         t["name"] for t in threats if isinstance(t, Mapping) and isinstance(t.get("name"), str)
     ]
+    for i, t in enumerate(threats):
+        if not isinstance(t, Mapping):
+            continue
+        detect, speed = _number(t.get("detect_range_km")), _number(t.get("speed_mps"))
+        if detect is not None and speed is not None and detect > 0 and speed > 0:
+            flight_s = detect * 1e3 / speed
+            if flight_s > MAX_TIME_S:
+                problems.append(
+                    Problem(
+                        f"threats[{i}].speed_mps",
+                        f"too slow for its detect_range_km: {flight_s:.4g} s from detection to "
+                        f"impact, at most {MAX_TIME_S:.0e} s",
+                        t.get("speed_mps"),
+                    )
+                )
     for i, e in enumerate(effectors):
         if not isinstance(e, Mapping):
             continue
@@ -901,6 +934,11 @@ def scenario_from_mapping(
     """
     from costx import catalog
 
+    if dollar_year is not None and not (
+        isinstance(dollar_year, int) and 1900 <= dollar_year <= MAX_DOLLAR_YEAR
+    ):
+        raise InputError(f"dollar_year must be a year from 1900 to {MAX_DOLLAR_YEAR}, not "
+                         f"{dollar_year!r}")  # fmt: skip
     data, provenance, problems = catalog.resolve(data)
     if not problems:
         info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
@@ -938,22 +976,41 @@ def scenario_from_mapping(
     return scenario
 
 
+MAX_FILE_BYTES = 16 * 2**20  # a scenario or sweep file; the bundled ones are under 10 KB
+
+
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """Parse TOML text; syntax errors become a ScenarioError with line and column."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(source, [Problem("", f"malformed TOML: {err}", None, False)]) from None
+    except RecursionError:
+        message = "malformed TOML: arrays or tables nested too deeply"
+        raise ScenarioError(source, [Problem("", message, None, False)]) from None
 
 
 def read_toml_file(path: Path) -> dict[str, Any]:
+    """Read and parse a TOML file: a regular file (a symbolic link to one is fine) of at
+    most ``MAX_FILE_BYTES``; a device (/dev/zero), FIFO or folder is refused unread."""
+
+    def problem(message: str) -> ScenarioError:
+        return ScenarioError(str(path), [Problem("", message, None, False)])
+
     try:
-        text = path.read_text(encoding="utf-8")
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise problem("cannot read: not a regular file (a folder, device or FIFO)")
+        if st.st_size > MAX_FILE_BYTES:
+            raise problem(f"cannot read: {st.st_size:,} bytes, at most {MAX_FILE_BYTES:,}")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # a file that grows meanwhile stops here
+        if len(data) > MAX_FILE_BYTES:
+            raise problem(f"cannot read: more than {MAX_FILE_BYTES:,} bytes")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ScenarioError(
-            str(path), [Problem("", f"cannot read: {reason}", None, False)]
-        ) from None
+        raise problem(f"cannot read: {reason}") from None
     return parse_toml(text, str(path))
 
 
