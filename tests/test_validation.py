@@ -593,6 +593,176 @@ _CASES = [
     ),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
+    # -- bounds of the capital-cost, ship and p_hit fields (issue 12, under issue 17's bounds)
+    case(
+        "capital_bounds_high.toml",
+        Line(
+            "effectors[0].acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].fixed_acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "effectors[0].acquisition_units", ("input should be less than or equal to 255",), "256"
+        ),
+        Line(
+            "effectors[1].acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].fixed_acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "effectors[1].acquisition_units", ("input should be less than or equal to 255",), "256"
+        ),
+        Line(
+            "effectors[2].acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[2].fixed_acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[2].service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "effectors[2].acquisition_units", ("input should be less than or equal to 255",), "256"
+        ),
+        Line(
+            "base.shelter_cost_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "base.shelter_service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "base.repair_team_cost_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "base.repair_team_service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "base.dispersal_site_cost_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "base.dispersal_site_service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line("costing.service_life_years", ("input should be less than or equal to 200",), "201.0"),
+        Line(
+            "costing.raids_per_year",
+            ("input should be less than or equal to 1000000",),
+            "2000000.0",
+        ),
+        Line(
+            "ship.name",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "ship.value_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line("ship.hits_to_kill", ("input should be less than or equal to 255",), "256"),
+    ),
+    case(
+        "capital_bounds_low.toml",
+        Line("threats[0].p_hit", ("input should be greater than or equal to 0",), "-0.1"),
+        Line(
+            "effectors[0].acquisition_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "effectors[0].fixed_acquisition_usd",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[0].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[0].acquisition_units", ("input should be greater than or equal to 0",), "-1"
+        ),
+        Line(
+            "effectors[1].acquisition_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "effectors[1].fixed_acquisition_usd",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[1].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[1].acquisition_units", ("input should be greater than or equal to 0",), "-1"
+        ),
+        Line(
+            "effectors[2].acquisition_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "effectors[2].fixed_acquisition_usd",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[2].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[2].acquisition_units", ("input should be greater than or equal to 0",), "-1"
+        ),
+        Line("base.shelter_cost_usd", ("input should be greater than or equal to 0",), "-1.0"),
+        Line("base.shelter_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line("base.repair_team_cost_usd", ("input should be greater than or equal to 0",), "-1.0"),
+        Line("base.repair_team_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "base.dispersal_site_cost_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line("base.dispersal_site_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line("costing.service_life_years", ("input should be greater than 0",), "0.0"),
+        Line("costing.raids_per_year", ("input should be greater than 0",), "0.0"),
+        Line(
+            "ship.name",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Bad Name'",
+        ),
+        Line("ship.value_usd", ("input should be greater than or equal to 0",), "-1.0"),
+        Line("ship.p_kill_per_hit", ("input should be less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "ship_hits_to_kill_zero.toml",
+        Line("ship.hits_to_kill", ("input should be greater than or equal to 1",), "0"),
+    ),
+    case(
+        "ship_p_kill_negative.toml",
+        Line("ship.p_kill_per_hit", ("input should be greater than or equal to 0",), "-0.1"),
+    ),
 ]
 CONTENT_CASES = [content for content, _ in _CASES]
 COUNT_CASES = [count for _, count in _CASES]

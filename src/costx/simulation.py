@@ -415,12 +415,15 @@ def format_bytes(n: float) -> str:
 
 def raw_bytes_per_trial(scenario: Scenario) -> int:
     """Bytes of kernel output per trial (RawTrials): per salvo, leakers per group and
-    shots, kills, availability and rounds left per effector; with a base, damage."""
+    shots, kills, availability and rounds left per effector; with a base, damage; with a
+    ship, its hits and loss."""
     salvos = n_salvos(scenario)
     raw = salvos * (len(scenario.threats) * 4 + len(scenario.effectors) * 13)
     if scenario.base is not None:
         assets = len(scenario.base.assets)
         raw += salvos * (assets * 4 + 8) + scenario.base.dispersal_sites * assets * 4
+    if scenario.ship is not None:
+        raw += salvos * 5  # hits (int32) and lost (uint8) per salvo
     return raw
 
 
@@ -468,7 +471,9 @@ def estimate_memory_bytes(
         # errs on the high side: measured peaks are 0.6 to 0.7 of the estimate).
         base = scenario.base
         sites = None if base is None else (base.dispersal_sites, len(base.assets))
-        one = RawTrials.allocate(1, salvos, groups, effectors, sites)
+        one = RawTrials.allocate(
+            1, salvos, groups, effectors, sites, ship=scenario.ship is not None
+        )
         per_trial = raw + 8 * len(
             trials_frame(scenario, 0, one, trial_integers(scenario, one)).columns
         )
