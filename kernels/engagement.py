@@ -276,23 +276,30 @@ def _done_by(
     mag,
     next_launch,
     rounds_left,
+    memo,
 ):
-    """When effector c could be done with threat p of group g if it took p next (the
-    preferential policy's hold rule, docs/model.md "Policies"); inf if it cannot.
+    """(done, steady): when effector c could be done with threat p of group g if it took p
+    next (the preferential policy's hold rule, docs/model.md "Policies"), inf if it
+    cannot; and until when that answer stays the same as time passes while c's state
+    (which changes only with an engagement or a release) does not: c's start, or a laser
+    unit becoming free before it (which can change the unit that frees first).
 
     c starts as soon as now, p's entry into c's start window, c's first free channel
     (laser: among units with lasing time left) and (kinetic) its launcher all allow; it
     must start before p leaves that window. Done: kinetic, the assessment of a full salvo;
     laser, the kill, if the dwell fits in that unit's lasing time. Only c's own state is
     looked at (not the other threats c may serve first), so this costs O(channels).
+    ``memo[c, p]`` keeps the last (start, dwell) of a laser: the start seldom changes from
+    one event to the next, and the dwell is the costly part.
     """
     kind = eff_i[c, EI_KIND]
     if eng_cnt[c, p] >= eff_i[c, EI_MAX_ENGAGEMENTS]:
-        return math.inf
+        return math.inf, math.inf
     if kind != KIND_LASER and rounds_left[c] <= 0:
-        return math.inf
+        return math.inf, math.inf
     k_best = -1
     free = math.inf
+    steady = math.inf
     for k in range(eff_i[c, EI_CHANNELS]):
         if kind == KIND_LASER and mag[c, k] <= 0.0:
             continue
@@ -300,25 +307,33 @@ def _done_by(
         if f < free:
             free = f
             k_best = k
+        if kind == KIND_LASER and f > t:
+            steady = min(steady, f)
     if k_best < 0:
-        return math.inf
+        return math.inf, math.inf
     r0 = threat_f[g, TF_RANGE_KM]
     v = threat_f[g, TF_SPEED_MPS]
     start = max(free, _entry_time(r0, v, t_seen[p], r_first[c, g]))
     if kind != KIND_LASER:
         start = max(start, next_launch[c])
     if start > _last_start(r0, v, t_seen[p], r_last[c, g]):
-        return math.inf
+        return math.inf, math.inf
     if kind != KIND_LASER:
-        return start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[p], start)
-    r_start = _range_km(r0, v, t_seen[p], start)
-    r_kill = _laser_kill_range(ltab, eff_f, c, r_start, v, threat_f[g, TF_FLUENCE_J_CM2])
-    if math.isnan(r_kill):  # start within rounding of the last chance: kill at min range
-        r_kill = eff_f[c, EF_MIN_KM]
-    dwell = (r_start - r_kill) * 1e3 / v
+        return start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[p], start), start
+    steady = min(steady, start)
+    if memo[c, p, 0] == start:
+        dwell = memo[c, p, 1]
+    else:
+        r_start = _range_km(r0, v, t_seen[p], start)
+        r_kill = _laser_kill_range(ltab, eff_f, c, r_start, v, threat_f[g, TF_FLUENCE_J_CM2])
+        if math.isnan(r_kill):  # start within rounding of the last chance: kill at min range
+            r_kill = eff_f[c, EF_MIN_KM]
+        dwell = (r_start - r_kill) * 1e3 / v
+        memo[c, p, 0] = start
+        memo[c, p, 1] = dwell
     if dwell > mag[c, k_best]:
-        return math.inf
-    return start + dwell
+        return math.inf, math.inf
+    return start + dwell, steady
 
 
 @jit
@@ -474,6 +489,7 @@ def _run_trials(
     sort_key,
     sort_idx,
     plan,
+    memo,
     plan_t,
     plan_ver,
     scan_ver,
@@ -576,6 +592,8 @@ def _run_trials(
                     for p in range(a, b):
                         nxt[e, p] = p + 1 if p + 1 < b else -1
                         eng_cnt[e, p] = 0
+                        if memo.shape[1] > 0:
+                            memo[e, p, 0] = math.nan
 
             # --- event loop ---
             version = 0
@@ -630,17 +648,24 @@ def _run_trials(
                         # engagements (none of which makes one eligible), or come within
                         # reach, which the walk's wake time (the earliest such entry then)
                         # bounds from below: until then a new walk would find nothing.
+                        #
+                        # Preferential shortcut: e's last walk found only threats it held
+                        # fire on, and nothing has been engaged or released since (version).
+                        # Each hold rested on a preferred effector c's own state, unchanged,
+                        # and on c's start on the threat, which stays put while it lies
+                        # ahead; so until the first such start (lapse) or the walk's wake
+                        # time, a new walk would hold fire on the same threats.
                         if (
-                            policy == POLICY_LAYERED
-                            and scan_ver[e] == freed
-                            and t < scan_wake[e] - skip_margin
-                        ):
+                            (policy == POLICY_LAYERED and scan_ver[e] == freed)
+                            or (policy == POLICY_PREFERENTIAL and scan_ver[e] == version)
+                        ) and t < scan_wake[e] - skip_margin:
                             t_next = min(t_next, scan_wake[e])
                             break
                         wake = math.inf
                         # The most urgent threat e may engage now (cost_aware: and need not leave
                         # to a cheaper effector).
                         hold_end = math.inf
+                        lapse = math.inf  # preferential: no hold can lapse before this
                         for g in range(n_groups):
                             # SCAN: walk e's list of g from the head (cand_prev = -1)
                             cand[g] = SCAN if (can[e, g] and head[e, g] >= 0) else -1
@@ -731,7 +756,7 @@ def _run_trials(
                                 ):
                                     continue
                                 if policy == POLICY_PREFERENTIAL:
-                                    done = _done_by(
+                                    done, steady = _done_by(
                                         c,
                                         p,
                                         g_p,
@@ -748,10 +773,12 @@ def _run_trials(
                                         mag,
                                         next_launch,
                                         rounds_left,
+                                        memo,
                                     )
                                     if done <= my_last:
                                         hold = True
                                         until = my_last
+                                        lapse = min(lapse, steady)
                                         break
                                     continue
                                 if plan_ver[c] != version or plan_t[c] != t:
@@ -804,8 +831,12 @@ def _run_trials(
                         if hold_end > t:
                             t_next = min(t_next, hold_end)
                         if target < 0:
-                            scan_ver[e] = freed
-                            scan_wake[e] = wake
+                            if policy == POLICY_PREFERENTIAL:
+                                scan_ver[e] = version
+                                scan_wake[e] = min(wake, lapse) if lapse > t else t
+                            else:
+                                scan_ver[e] = freed
+                                scan_wake[e] = wake
                             break
 
                         # Engage.
@@ -1012,6 +1043,7 @@ def simulate_trials(
         sort_key = np.empty(max_count)
         sort_idx = np.empty(max_count, np.int64)
         plan = np.empty((n_eff, n_threats))
+        memo = np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2))
         plan_t = np.empty(n_eff)
         plan_ver = np.empty(n_eff, np.int64)
         scan_ver = np.empty(n_eff, np.int64)
@@ -1066,6 +1098,7 @@ def simulate_trials(
             sort_key,
             sort_idx,
             plan,
+            memo,
             plan_t,
             plan_ver,
             scan_ver,
