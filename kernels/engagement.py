@@ -751,6 +751,8 @@ def _run_trials(
                             for c in range(n_eff):
                                 if c == e or not active[c] or not can[c, g_p]:
                                     continue
+                                if cpk[c, g_p] == math.inf:  # cannot kill (reliability 0)
+                                    continue
                                 if not (
                                     cpk[c, g_p] < my_cost or (cpk[c, g_p] == my_cost and c < e)
                                 ):

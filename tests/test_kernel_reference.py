@@ -500,11 +500,8 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
     lasing-time magazines and weather), small magazines, 1-3 channels, salvos of 1-3,
     1-3 engagements, assessment times and min ranges of 0 or more. All values are
     random floats, so exact ties at envelope boundaries have probability zero.
-
-    Engagement realism, each in about a third of the scenarios or effectors: round
-    reliability, common-mode failure, pk_by_range curves of 1-4 points (some reaching 0),
-    and a [sensor] height with group altitudes whose radar horizon (about 6-60 km) often
-    falls inside the detection range.
+    (The fields of issue 15 are added by ``add_realism``, after these draws, so that the
+    scenarios of a seed stay those the older families always tested.)
     """
     groups = []
     for g in range(rng.randint(1, 4)):
@@ -521,14 +518,6 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
         if rng.random() < 0.7:
             group["kill_fluence_j_cm2"] = 10 ** rng.uniform(2, 4.5)
         groups.append(group)
-    sensor = None
-    if rng.random() < 0.35:
-        sensor = {"height_m": rng.uniform(2, 40)}
-        for group in groups:
-            if rng.random() < 0.7:
-                group["altitude_m"] = rng.choice([0.0, rng.uniform(0, 60)])
-        if not any("altitude_m" in group for group in groups):
-            groups[0]["altitude_m"] = rng.uniform(0, 60)
     effectors = []
     for e in range(rng.randint(1, 4)):
         kind = rng.choice(["interceptor", "railgun", "laser"])
@@ -570,16 +559,6 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
                 "max_engagements": rng.randint(1, 3),
                 "assess_s": rng.choice([0.0, rng.uniform(0, 6)]),
             }
-            if rng.random() < 0.3:
-                eff["reliability"] = rng.choice([rng.uniform(0.5, 1.0), 0.0])
-            if rng.random() < 0.3:
-                eff["common_mode_failure"] = rng.uniform(0, 0.5)
-            if rng.random() < 0.3:
-                eff["pk_by_range"] = {
-                    grp["name"]: random_pk_curve(rng, low, eff["max_range_km"])
-                    for grp in groups
-                    if rng.random() < 0.7
-                }
             if kind == "interceptor":
                 eff["fire_interval_s"] = rng.choice([0.0, rng.uniform(0, 4)])
             else:
@@ -587,14 +566,50 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
                 if rng.random() < 0.3:  # barrel wear: part of the cost per round
                     eff.update(barrel_life_rounds=rng.randint(1, 500), barrel_cost_usd=1e6)
         effectors.append(eff)
-    data = {
+    return {
         "scenario": {"name": name, "policy": "layered"},
         "threats": groups,
         "effectors": effectors,
     }
-    if sensor is not None:
-        data["sensor"] = sensor
+
+
+def add_realism(rng: random.Random, data: dict) -> dict:
+    """The fields of issue 15, each in about a third of the scenarios or kinetic
+    effectors: round reliability (sometimes 0), common-mode failure, pk_by_range curves of
+    1-4 points (some reaching 0 or 1), and a [sensor] height with group altitudes whose
+    radar horizon (about 6-60 km) often falls inside the detection range."""
+    if rng.random() < 0.35:
+        data["sensor"] = {"height_m": rng.uniform(2, 40)}
+        for group in data["threats"]:
+            if rng.random() < 0.7:
+                group["altitude_m"] = rng.choice([0.0, rng.uniform(0, 60)])
+        if not any("altitude_m" in group for group in data["threats"]):
+            data["threats"][0]["altitude_m"] = rng.uniform(0, 60)
+    for eff in data["effectors"]:
+        if eff["kind"] == "laser":
+            continue
+        if rng.random() < 0.3:
+            eff["reliability"] = rng.choice([rng.uniform(0.5, 1.0), 0.0])
+        if rng.random() < 0.3:
+            eff["common_mode_failure"] = rng.uniform(0, 0.5)
+        if rng.random() < 0.3:
+            eff["pk_by_range"] = {
+                grp["name"]: random_pk_curve(rng, eff["min_range_km"], eff["max_range_km"])
+                for grp in data["threats"]
+                if rng.random() < 0.7
+            }
     return data
+
+
+def realism_scenario(rng: random.Random) -> dict:
+    """random_scenario (layered) with the fields of issue 15."""
+    return add_realism(rng, random_scenario(rng, "realism"))
+
+
+def cost_aware_realism_scenario(rng: random.Random) -> dict:
+    """cost_aware_scenario with the fields of issue 15 (costs per kill with reliability,
+    common-mode failure and the best pk of a curve)."""
+    return add_realism(rng, cost_aware_scenario(rng))
 
 
 def random_pk_curve(rng: random.Random, low: float, high: float) -> list[list[float]]:
@@ -619,8 +634,8 @@ def random_doctrine(rng: random.Random, data: dict, lasers_first: bool = False) 
 
 
 def preferential_scenario(rng: random.Random) -> dict:
-    """Like random_scenario under the preferential policy with a random [doctrine]."""
-    data = random_scenario(rng, "preferential")
+    """realism_scenario under the preferential policy with a random [doctrine]."""
+    data = realism_scenario(rng)
     data["scenario"]["policy"] = "preferential"
     data["doctrine"] = random_doctrine(rng, data)
     return data
@@ -629,7 +644,7 @@ def preferential_scenario(rng: random.Random) -> dict:
 def preferential_laser_scenario(rng: random.Random) -> dict:
     """Preferential, laser-heavy: lasers (some with limited lasing time) preferred against
     slow crowded raids, kinetic effectors behind them."""
-    data = laser_heavy_scenario(rng)
+    data = add_realism(rng, laser_heavy_scenario(rng))
     data["scenario"]["policy"] = "preferential"
     data["doctrine"] = random_doctrine(rng, data, lasers_first=True)
     for eff in data["effectors"]:
@@ -735,6 +750,8 @@ def _check_mismatches(make, n_scenarios: int, compared: int, mismatches: list) -
         pytest.param(random_scenario, 160, 16, id="mixed"),
         pytest.param(laser_heavy_scenario, 40, 8, id="laser-heavy"),
         pytest.param(cost_aware_scenario, 40, 8, id="cost-aware"),
+        pytest.param(realism_scenario, 60, 8, id="realism"),
+        pytest.param(cost_aware_realism_scenario, 30, 8, id="cost-aware-realism"),
         pytest.param(preferential_scenario, 60, 8, id="preferential"),
         pytest.param(preferential_laser_scenario, 30, 8, id="preferential-laser"),
     ],
@@ -760,6 +777,8 @@ def test_kernel_equals_event_simulation_trial_by_trial(make, scenarios, trials):
         pytest.param(laser_heavy_scenario, 1000, 20, 20_000, id="laser-heavy"),
         pytest.param(cost_aware_scenario, 2000, 20, 30_000, id="cost-aware"),
         pytest.param(cost_aware_laser_scenario, 200, 10, 40_000, id="cost-aware-laser"),
+        pytest.param(realism_scenario, 2000, 20, 70_000, id="realism"),
+        pytest.param(cost_aware_realism_scenario, 1000, 20, 80_000, id="cost-aware-realism"),
         pytest.param(preferential_scenario, 2000, 20, 50_000, id="preferential"),
         pytest.param(preferential_laser_scenario, 500, 10, 60_000, id="preferential-laser"),
     ],
