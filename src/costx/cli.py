@@ -338,10 +338,12 @@ def summary_rich_table(summary, title: str) -> Table:
 
 
 def cmd_run(args) -> int:
-    from costx.scenario import load_scenario
+    from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
     scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
+    if scenario.policy_warning() is not None:
+        stderr.print(f"[yellow]warning:[/] {escape(scenario.policy_warning())}", highlight=False)
     out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
     if out.exists() and out.is_dir():
         raise _usage(f"--out {out}: is a folder; give a file name")
@@ -366,6 +368,7 @@ def cmd_run(args) -> int:
         f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
     )
     stdout.print(summary_rich_table(result.summary(), title))
+    stdout.print(f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}")
     _print_assumptions(scenario)
     rate = args.trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
     note = ""

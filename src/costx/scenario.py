@@ -79,7 +79,6 @@ PkCurve = Annotated[tuple[PkPoint, ...], Field(min_length=1)]
 PkRangeTable = Annotated[dict[Identifier, PkCurve], AfterValidator(FrozenDict)]
 # [doctrine]: per threat group, the effectors allowed to engage it, most preferred first.
 DoctrineTable = Annotated[dict[Identifier, tuple[Identifier, ...]], AfterValidator(FrozenDict)]
-POLICIES = ("layered", "cost_aware", "preferential")
 # What each policy means, in one line (costx run prints it; docs/model.md, "Policies").
 POLICY_MEANINGS = {
     "layered": "every effector fires at the most urgent threat as soon as it can reach it, "
