@@ -110,7 +110,7 @@ _CASES = [
     case("bad_kind.toml", Line("effectors[0].kind", ("must be one of", *KINDS), "'phaser'")),
     case(
         "bad_choice.toml",
-        Line("scenario.policy", ("'layered'", "'cost_aware'"), "'greedy'"),
+        Line("scenario.policy", ("'layered'", "'cost_aware'", "'preferential'"), "'greedy'"),
     ),
     # -- probabilities outside [0, 1] ---------------------------------------------------
     case(
@@ -590,6 +590,89 @@ _CASES = [
     case(
         "dollar_year_before_index.toml",
         Line("scenario.dollar_year", ("dollar year 1900: the bundled price index covers",), "1900"),
+    # -- engagement realism: reliability, pk by range, radar horizon -------------------
+    case(
+        "reliability_above_one.toml",
+        Line("effectors[0].reliability", ("less than or equal to 1",), "1.2"),
+    ),
+    case(
+        "common_mode_failure_negative.toml",
+        Line("effectors[0].common_mode_failure", AT_LEAST_0, "-0.1"),
+    ),
+    case(
+        "reliability_on_laser.toml",
+        Line("effectors[1].reliability", ("unknown field", "allowed:", "availability")),
+    ),
+    case("altitude_negative.toml", Line("threats[0].altitude_m", AT_LEAST_0, "-5.0")),
+    case("sensor_height_negative.toml", Line("sensor.height_m", AT_LEAST_0, "-10.0")),
+    case(
+        "sensor_height_missing.toml",
+        Line("sensor.height_m", MISSING),
+        Line("sensor.heigth_m", ("unknown field", "did you mean 'height_m'?", "allowed: height_m")),
+    ),
+    case(
+        "pk_by_range_unknown_threat.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    case(
+        "pk_by_range_not_increasing.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_drone",
+            ("[range_km, pk] pairs", "strictly increasing range"),
+            "[[5.0, 0.9], [40.0, 0.5], [40.0, 0.4]]",
+        ),
+    ),
+    case(
+        "pk_by_range_pk_above_one.toml",
+        Line("effectors[0].pk_by_range.owa_drone[1][1]", ("less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "pk_by_range_negative_range.toml",
+        Line("effectors[0].pk_by_range.owa_drone[0][0]", AT_LEAST_0, "-5.0"),
+    ),
+    case(
+        "pk_by_range_not_pairs.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_drone[1]",
+            ("a [range_km, pk] pair of two numbers",),
+            "[40.0, 0.5, 0.1]",
+        ),
+        Line("effectors[1].pk_by_range.owa_drone", ("at least one [range_km, pk] point",), "[]"),
+    ),
+    # -- doctrine (policy = "preferential") ----------------------------------------------
+    case(
+        "doctrine_missing.toml",
+        Line("doctrine", ('required by policy = "preferential"', "most preferred first")),
+    ),
+    case(
+        "doctrine_missing_group.toml",
+        Line("doctrine.ascm", ('required by policy = "preferential"', "[] for none")),
+    ),
+    case(
+        "doctrine_unknown_threat.toml",
+        Line(
+            "doctrine.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    case(
+        "doctrine_unknown_effector.toml",
+        Line("doctrine.owa_drone[1]", ("names no effector", "effectors are: sam")),
+    ),
+    case(
+        "doctrine_duplicate_effector.toml",
+        Line(
+            "doctrine.owa_drone[1]",
+            ("listed twice", "doctrine.owa_drone[0] already names it"),
+            "'sam'",
+        ),
+    ),
+    case(
+        "doctrine_not_list.toml",
+        Line("doctrine.owa_drone", ("must be a list of effector names",), "'sam'"),
     ),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),

@@ -381,11 +381,13 @@ def summary_rich_table(summary, title: str, n: int | None = None) -> Table:
 
 def cmd_run(args) -> int:
     from costx.io import check_output_path, salvos_path
-    from costx.scenario import load_scenario
+    from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
     _check_dollar_year(args.dollar_year)
     scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
+    if scenario.policy_warning() is not None:
+        stderr.print(f"[yellow]warning:[/] {escape(scenario.policy_warning())}", highlight=False)
     out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
     if out.exists() and out.is_dir():
         raise _usage(f"--out {out}: is a folder; give a file name")
@@ -424,6 +426,7 @@ def cmd_run(args) -> int:
     )
     stdout.print(summary_rich_table(result.summary(), title, n=trials))
     _print_costs(scenario, result.summary())
+    stdout.print(f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}")
     _print_assumptions(scenario)
     if result.precision is not None:
         stdout.print(result.precision.describe())
