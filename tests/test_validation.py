@@ -506,7 +506,9 @@ _CASES = [
     case(
         "identifiers_bad.toml",
         Line("scenario.name", ("string should have at most 48 characters",), repr(LONG)),
-        Line("scenario.policy", ("'layered' or 'cost_aware'",), "'greedy_cheapest'"),
+        Line(
+            "scenario.policy", ("'layered', 'cost_aware' or 'preferential'",), "'greedy_cheapest'"
+        ),
         Line("threats[0].name", NAME_RULE, "'Owa-Drone'"),
         Line("threats[0].arrival", ("'simultaneous', 'stream' or 'uniform'",), "'all_at_once'"),
         Line("threats[0].targets.Jet-1", NAME_RULE, "'Jet-1'"),
@@ -590,6 +592,7 @@ _CASES = [
     case(
         "dollar_year_before_index.toml",
         Line("scenario.dollar_year", ("dollar year 1900: the bundled price index covers",), "1900"),
+    ),
     # -- engagement realism: reliability, pk by range, radar horizon -------------------
     case(
         "reliability_above_one.toml",
