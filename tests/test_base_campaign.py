@@ -272,6 +272,17 @@ def test_campaign_magazine_bookkeeping_is_exact():
     assert topped["shots_pac3"].sum() > s["shots_pac3"].sum()
 
 
+def test_resupply_beyond_use_tops_the_magazine_up_to_its_size_only():
+    """Resupply far above what a salvo uses: every salvo starts with exactly the initial
+    magazine (``min(rounds, left + resupply)``), never with the surplus. With a resupply
+    below use (the test above) the cap is never reached, so only this test sees it."""
+    result = _run(_airbase(salvos=4, rounds=6, resupply=500, pk=0.3), 400, seed=8)
+    s = result.salvos
+    assert (s["rounds_left_pac3"] == 6 - s["shots_pac3"]).all()  # each salvo starts full
+    assert s["shots_pac3"].max() == 6  # some salvo uses the whole magazine, not more
+    assert (s.groupby("trial")["shots_pac3"].sum() <= 4 * 6).all()
+
+
 def test_salvos_survived_and_magazine_exhaustion_measures():
     result = _run(_airbase(salvos=5, rounds=40, pk=0.7), 3000, seed=6)
     frame, summary = result.trials, result.summary()

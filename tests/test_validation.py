@@ -32,6 +32,7 @@ ABOVE_0 = ("greater than 0",)
 KINDS = ("interceptor", "railgun", "laser")
 MISSING = ("required field is missing",)
 BARREL = ("barrel_life_rounds and barrel_cost_usd go together", "give both or neither")
+LONG = "a" * 49  # one character more than a name may have
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ _CASES = [
     case("bad_kind.toml", Line("effectors[0].kind", ("must be one of", *KINDS), "'phaser'")),
     case(
         "bad_choice.toml",
-        Line("scenario.policy", ("'layered'", "'cost_aware'"), "'greedy'"),
+        Line("scenario.policy", ("'layered'", "'cost_aware'", "'preferential'"), "'greedy'"),
     ),
     # -- probabilities outside [0, 1] ---------------------------------------------------
     case(
@@ -308,8 +309,546 @@ _CASES = [
         Line("ship.p_kill_per_hit", ("give hits_to_kill", "or p_kill_per_hit", "not both"), "0.5"),
     ),
     case("p_hit_above_one.toml", Line("threats[0].p_hit", ("less than or equal to 1",), "1.5")),
+    # -- bounds that keep every kernel quantity finite (issue 17) ------------------------
+    case(
+        "bounds_threat_high.toml",
+        Line("threats[0].count", ("less than or equal to 16777215",), "16777216"),
+        Line(
+            "threats[0].unit_cost_usd", ("less than or equal to 1000000000000",), "10000000000000.0"
+        ),
+        Line("threats[0].speed_mps", ("less than or equal to 100000",), "1000000.0"),
+        Line("threats[0].detect_range_km", ("less than or equal to 20000",), "30000.0"),
+        Line("threats[0].start_s", ("less than or equal to 1000000",), "1000000000000.0"),
+        Line("threats[0].window_s", ("less than or equal to 1000000",), "2000000.0"),
+        Line(
+            "threats[0].kill_fluence_j_cm2",
+            ("less than or equal to 1000000000000",),
+            "10000000000000.0",
+        ),
+        Line("threats", ("at most 1,000,000 threats in one raid",), "16777216"),
+    ),
+    case(
+        "bounds_threat_low.toml",
+        Line("scenario.dollar_year", ("less than or equal to 2100",), "2101"),
+        Line("threats[0].detect_range_km", ("greater than 0",), "0.0"),
+        Line("threats[0].start_s", ("greater than or equal to 0",), "-1.0"),
+        Line("threats[0].window_s", ("greater than or equal to 0",), "-1.0"),
+        Line("threats[0].kill_fluence_j_cm2", ("greater than 0",), "0.0"),
+    ),
+    case(
+        "threat_too_slow.toml",
+        Line(
+            "threats[0].speed_mps",
+            (
+                "too slow for its detect_range_km",
+                "2.5e+12 s from detection to impact, at most 1e+06 s",
+            ),
+            "1e-08",
+        ),
+    ),
+    case(
+        "bounds_kinetic_high.toml",
+        Line("effectors[0].rounds", ("less than or equal to 16777215",), "16777216"),
+        Line(
+            "effectors[0].cost_per_shot_usd",
+            ("less than or equal to 1000000000000",),
+            "10000000000000.0",
+        ),
+        Line("effectors[0].pk.owa_drone", ("less than or equal to 1",), "1.5"),
+        Line("effectors[0].speed_mps", ("less than or equal to 100000",), "1000000.0"),
+        Line("effectors[0].max_range_km", ("less than or equal to 20000",), "30000.0"),
+        Line("effectors[0].min_range_km", ("less than or equal to 20000",), "25000.0"),
+        Line("effectors[0].channels", ("less than or equal to 255",), "256"),
+        Line("effectors[0].salvo_size", ("less than or equal to 255",), "256"),
+        Line("effectors[0].max_engagements", ("less than or equal to 255",), "256"),
+        Line("effectors[0].assess_s", ("less than or equal to 1000000",), "2000000.0"),
+        Line("effectors[0].fire_interval_s", ("less than or equal to 1000000",), "2000000.0"),
+        Line("effectors[1].rounds", ("less than or equal to 16777215",), "16777216"),
+        Line(
+            "effectors[1].cost_per_shot_usd",
+            ("less than or equal to 1000000000000",),
+            "10000000000000.0",
+        ),
+        Line("effectors[1].pk.owa_drone", ("less than or equal to 1",), "1.5"),
+        Line("effectors[1].speed_mps", ("less than or equal to 100000",), "1000000.0"),
+        Line("effectors[1].max_range_km", ("less than or equal to 20000",), "30000.0"),
+        Line("effectors[1].min_range_km", ("less than or equal to 20000",), "25000.0"),
+        Line("effectors[1].channels", ("less than or equal to 255",), "256"),
+        Line("effectors[1].salvo_size", ("less than or equal to 255",), "256"),
+        Line("effectors[1].max_engagements", ("less than or equal to 255",), "256"),
+        Line("effectors[1].assess_s", ("less than or equal to 1000000",), "2000000.0"),
+        Line("effectors[1].rate_per_min", ("less than or equal to 1000000",), "2000000.0"),
+        Line(
+            "effectors[1].barrel_life_rounds", ("less than or equal to 1000000000",), "1000000001"
+        ),
+        Line(
+            "effectors[1].barrel_cost_usd",
+            ("less than or equal to 1000000000000",),
+            "10000000000000.0",
+        ),
+    ),
+    case(
+        "bounds_kinetic_low.toml",
+        Line("effectors[0].rounds", ("greater than or equal to 0",), "-1"),
+        Line("effectors[0].cost_per_shot_usd", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].pk.owa_drone", ("greater than or equal to 0",), "-0.5"),
+        Line("effectors[0].speed_mps", ("greater than 0",), "0.0"),
+        Line("effectors[0].max_range_km", ("greater than 0",), "0.0"),
+        Line("effectors[0].min_range_km", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].channels", ("greater than or equal to 1",), "0"),
+        Line("effectors[0].salvo_size", ("greater than or equal to 1",), "0"),
+        Line("effectors[0].max_engagements", ("greater than or equal to 1",), "0"),
+        Line("effectors[0].assess_s", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].fire_interval_s", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[1].rounds", ("greater than or equal to 0",), "-1"),
+        Line("effectors[1].cost_per_shot_usd", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[1].pk.owa_drone", ("greater than or equal to 0",), "-0.5"),
+        Line("effectors[1].speed_mps", ("greater than 0",), "0.0"),
+        Line("effectors[1].max_range_km", ("greater than 0",), "0.0"),
+        Line("effectors[1].min_range_km", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[1].channels", ("greater than or equal to 1",), "0"),
+        Line("effectors[1].salvo_size", ("greater than or equal to 1",), "0"),
+        Line("effectors[1].max_engagements", ("greater than or equal to 1",), "0"),
+        Line("effectors[1].assess_s", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[1].rate_per_min", ("greater than or equal to 0.001",), "0.0001"),
+        Line("effectors[1].barrel_life_rounds", ("greater than or equal to 1",), "0"),
+        Line("effectors[1].barrel_cost_usd", ("greater than or equal to 0",), "-1.0"),
+    ),
+    case(
+        "bounds_laser_high.toml",
+        Line("effectors[0].units", ("less than or equal to 255",), "256"),
+        Line("effectors[0].power_kw", ("less than or equal to 100000",), "1000000000000.0"),
+        Line("effectors[0].aperture_m", ("less than or equal to 100",), "1000.0"),
+        Line("effectors[0].wavelength_um", ("less than or equal to 100",), "1e+300"),
+        Line("effectors[0].beam_quality", ("less than or equal to 1000",), "10000.0"),
+        Line("effectors[0].jitter_urad", ("less than or equal to 1000000",), "10000000.0"),
+        Line("effectors[0].blur_urad", ("less than or equal to 1000000",), "10000000.0"),
+        Line("effectors[0].extinction_per_km", ("less than or equal to 1000",), "10000.0"),
+        Line("effectors[0].max_range_km", ("less than or equal to 20000",), "30000.0"),
+        Line("effectors[0].min_range_km", ("less than or equal to 20000",), "25000.0"),
+        Line("effectors[0].retarget_s", ("less than or equal to 1000000",), "2000000.0"),
+        Line("effectors[0].availability", ("less than or equal to 1",), "1.5"),
+        Line(
+            "effectors[0].cost_per_shot_usd",
+            ("less than or equal to 1000000000000",),
+            "10000000000000.0",
+        ),
+        Line("effectors[0].magazine_s", ("less than or equal to 1000000",), "2000000.0"),
+    ),
+    case(
+        "bounds_laser_low.toml",
+        Line("effectors[0].units", ("greater than or equal to 0",), "-1"),
+        Line("effectors[0].power_kw", ("greater than 0",), "0.0"),
+        Line("effectors[0].aperture_m", ("greater than or equal to 0.001",), "0.0001"),
+        Line("effectors[0].wavelength_um", ("greater than or equal to 0.1",), "0.01"),
+        Line("effectors[0].beam_quality", ("greater than or equal to 1",), "0.5"),
+        Line("effectors[0].jitter_urad", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].blur_urad", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].extinction_per_km", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].max_range_km", ("greater than 0",), "0.0"),
+        Line("effectors[0].retarget_s", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].availability", ("greater than or equal to 0",), "-0.5"),
+        Line("effectors[0].cost_per_shot_usd", ("greater than or equal to 0",), "-1.0"),
+        Line("effectors[0].magazine_s", ("greater than 0",), "0.0"),
+    ),
+    case(
+        "bounds_base_high.toml",
+        Line(
+            "threats[0].targets.jet", ("less than or equal to 1000000000000",), "10000000000000.0"
+        ),
+        Line("threats[0].warhead.p_kill_open", ("less than or equal to 1",), "1.5"),
+        Line("threats[0].warhead.p_kill_sheltered", ("less than or equal to 1",), "1.5"),
+        Line("threats[0].warhead.p_cut_runway", ("less than or equal to 1",), "1.5"),
+        Line("threats[1].warhead.footprint_m", ("less than or equal to 1000000",), "10000000.0"),
+        Line("threats[1].warhead.cep_m", ("less than or equal to 1000000",), "10000000.0"),
+        Line("threats[1].warhead.p_kill_in_footprint", ("less than or equal to 1",), "1.5"),
+        Line("base.assets[0].count", ("less than or equal to 65535",), "65536"),
+        Line(
+            "base.assets[0].unit_cost_usd",
+            ("less than or equal to 1000000000000",),
+            "10000000000000.0",
+        ),
+        Line("base.assets[0].spacing_m", ("less than or equal to 1000000",), "10000000.0"),
+        Line("base.runways", ("less than or equal to 255",), "256"),
+        Line("base.cuts_to_close", ("less than or equal to 255",), "256"),
+        Line("base.repair_h_per_cut", ("less than or equal to 8760",), "9000.0"),
+        Line("base.repair_teams", ("less than or equal to 255",), "256"),
+        Line("base.dispersal_sites", ("less than or equal to 64",), "65"),
+        Line("campaign.salvos[0].srbm", ("less than or equal to 16777215",), "16777216"),
+        Line("campaign.interval_h", ("less than or equal to 8760",), "9000.0"),
+        Line("campaign.resupply_rounds.pac3", ("less than or equal to 16777215",), "16777216"),
+        Line("campaign.salvos[0]", ("at most 1,000,000 threats in one raid",), "16777216"),
+    ),
+    case(
+        "bounds_base_low.toml",
+        Line("threats[0].targets.jet", ("greater than or equal to 0",), "-1.0"),
+        Line("threats[0].warhead.p_kill_open", ("greater than or equal to 0",), "-0.5"),
+        Line("threats[0].warhead.p_kill_sheltered", ("greater than or equal to 0",), "-0.5"),
+        Line("threats[0].warhead.p_cut_runway", ("greater than or equal to 0",), "-0.5"),
+        Line("threats[1].warhead.footprint_m", ("greater than 0",), "0.0"),
+        Line("threats[1].warhead.cep_m", ("greater than 0",), "0.0"),
+        Line("threats[1].warhead.p_kill_in_footprint", ("greater than or equal to 0",), "-0.5"),
+        Line("base.assets[0].count", ("greater than or equal to 0",), "-1"),
+        Line("base.assets[0].unit_cost_usd", ("greater than or equal to 0",), "-1.0"),
+        Line("base.assets[0].spacing_m", ("greater than 0",), "0.0"),
+        Line("base.runways", ("greater than or equal to 0",), "-1"),
+        Line("base.cuts_to_close", ("greater than or equal to 1",), "0"),
+        Line("base.dispersal_sites", ("greater than or equal to 1",), "0"),
+        Line("campaign.salvos", ("less than or equal to 1000",), "1001"),
+        Line("campaign.interval_h", ("greater than or equal to 0",), "-1.0"),
+        Line("campaign.resupply_rounds.pac3", ("greater than or equal to 0",), "-1"),
+        Line(
+            "threats[0].targets",
+            ("weights must sum to a positive number",),
+            "{'jet': -1.0, 'runway': 1.0}",
+        ),
+    ),
+    case(
+        "identifiers_bad.toml",
+        Line("scenario.name", ("string should have at most 48 characters",), repr(LONG)),
+        Line(
+            "scenario.policy", ("'layered', 'cost_aware' or 'preferential'",), "'greedy_cheapest'"
+        ),
+        Line("threats[0].name", NAME_RULE, "'Owa-Drone'"),
+        Line("threats[0].arrival", ("'simultaneous', 'stream' or 'uniform'",), "'all_at_once'"),
+        Line("threats[0].targets.Jet-1", NAME_RULE, "'Jet-1'"),
+        Line(
+            f"threats[0].targets.{LONG}", ("string should have at most 48 characters",), repr(LONG)
+        ),
+        Line("threats[1].name", ("string should have at most 48 characters",), repr(LONG)),
+        Line("effectors[0].name", NAME_RULE, "'SAM'"),
+        Line("effectors[0].pk.Owa-Drone", NAME_RULE, "'Owa-Drone'"),
+        Line(f"effectors[0].pk.{LONG}", ("string should have at most 48 characters",), repr(LONG)),
+        Line("effectors[1].name", ("string should have at most 48 characters",), repr(LONG)),
+        Line("effectors[2].name", NAME_RULE, "'Gun'"),
+        Line("effectors[2].pk.Owa-Drone", NAME_RULE, "'Owa-Drone'"),
+        Line(f"effectors[2].pk.{LONG}", ("string should have at most 48 characters",), repr(LONG)),
+        Line("effectors[3].name", ("string should have at most 48 characters",), repr(LONG)),
+        Line("effectors[4].name", NAME_RULE, "'Las'"),
+        Line("effectors[5].name", ("string should have at most 48 characters",), repr(LONG)),
+        Line("base.assets[0].name", NAME_RULE, "'Jet-1'"),
+        Line("base.assets[1].name", ("string should have at most 48 characters",), repr(LONG)),
+        Line("campaign.salvos[0].Owa-Drone", NAME_RULE, "'Owa-Drone'"),
+        Line(
+            f"campaign.salvos[0].{LONG}", ("string should have at most 48 characters",), repr(LONG)
+        ),
+        Line("campaign.resupply_rounds.SAM", NAME_RULE, "'SAM'"),
+        Line(
+            f"campaign.resupply_rounds.{LONG}",
+            ("string should have at most 48 characters",),
+            repr(LONG),
+        ),
+    ),
+    case(
+        "huge_integer.toml",
+        Line("threats[0].count", ("less than or equal to 16777215",), "an integer of 309 digits"),
+        Line("threats[0].unit_cost_usd", ("must be a number",), "a negative integer of 309 digits"),
+        Line("threats", ("at most 1,000,000 threats in one raid",), "an integer of 309 digits"),
+    ),
+    case(
+        "nested_too_deeply.toml",
+        Line("", ("malformed TOML: arrays or tables nested too deeply",)),
+    ),
+    case(
+        "base_asset_named_runway.toml",
+        Line("base.assets[1].name", ("'runway' is reserved for the runways",), "'runway'"),
+    ),
+    case(
+        "base_names_and_runways.toml",
+        Line("base.assets[1].name", ("duplicate name; base.assets[0] already uses it",), "'jet'"),
+        Line("threats[0].targets.runway", ("the base has no runways (base.runways = 0)",)),
+    ),
+    case(
+        "targets_without_base.toml",
+        Line("threats[0].targets", ("needs a [base] section to aim at",)),
+    ),
+    case(
+        "empty_lists.toml",
+        Line("threats", ("at least one threat group is required",), "0"),
+        Line("campaign.salvos", ("at least one salvo is required",), "[]"),
+    ),
+    case(
+        "too_many_groups.toml",
+        Line("threats", ("at most 255 threat groups",), "256"),
+        Line("effectors", ("at most 255 effectors",), "256"),
+    ),
+    case(
+        "too_many_salvos_and_threats.toml",
+        Line("threats", ("at most 1,000,000 threats in one raid",), "1200000"),
+        Line("campaign.salvos", ("at most 1000 salvos",), "1001"),
+        Line("campaign.salvos[0]", ("at most 1,000,000 threats in one raid",), "1200000"),
+    ),
+    case(
+        "unknown_catalog_entry.toml",
+        Line(
+            "threats[0].use",
+            ("no catalog entry of that name in threats", "did you mean 'shahed_136'?"),
+            "'shahed_999'",
+        ),
+        Line(
+            "effectors[0].kind", ("catalog entry 'sm6' is a interceptor, not a laser",), "'laser'"
+        ),
+    ),
+    case(
+        "dollar_year_before_index.toml",
+        Line("scenario.dollar_year", ("dollar year 1900: the bundled price index covers",), "1900"),
+    ),
+    # -- engagement realism: reliability, pk by range, radar horizon -------------------
+    case(
+        "reliability_above_one.toml",
+        Line("effectors[0].reliability", ("less than or equal to 1",), "1.2"),
+    ),
+    case(
+        "common_mode_failure_negative.toml",
+        Line("effectors[0].common_mode_failure", AT_LEAST_0, "-0.1"),
+    ),
+    case(
+        "reliability_on_laser.toml",
+        Line("effectors[1].reliability", ("unknown field", "allowed:", "availability")),
+    ),
+    case("altitude_negative.toml", Line("threats[0].altitude_m", AT_LEAST_0, "-5.0")),
+    case("sensor_height_negative.toml", Line("sensor.height_m", AT_LEAST_0, "-10.0")),
+    case(
+        "sensor_height_missing.toml",
+        Line("sensor.height_m", MISSING),
+        Line("sensor.heigth_m", ("unknown field", "did you mean 'height_m'?", "allowed: height_m")),
+    ),
+    case(
+        "pk_by_range_unknown_threat.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    case(
+        "pk_by_range_not_increasing.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_drone",
+            ("[range_km, pk] pairs", "strictly increasing range"),
+            "[[5.0, 0.9], [40.0, 0.5], [40.0, 0.4]]",
+        ),
+    ),
+    case(
+        "pk_by_range_pk_above_one.toml",
+        Line("effectors[0].pk_by_range.owa_drone[1][1]", ("less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "pk_by_range_negative_range.toml",
+        Line("effectors[0].pk_by_range.owa_drone[0][0]", AT_LEAST_0, "-5.0"),
+    ),
+    case(
+        "pk_by_range_not_pairs.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_drone[1]",
+            ("a [range_km, pk] pair of two numbers",),
+            "[40.0, 0.5, 0.1]",
+        ),
+        Line("effectors[1].pk_by_range.owa_drone", ("at least one [range_km, pk] point",), "[]"),
+    ),
+    # -- doctrine (policy = "preferential") ----------------------------------------------
+    case(
+        "doctrine_missing.toml",
+        Line("doctrine", ('required by policy = "preferential"', "most preferred first")),
+    ),
+    case(
+        "doctrine_missing_group.toml",
+        Line("doctrine.ascm", ('required by policy = "preferential"', "[] for none")),
+    ),
+    case(
+        "doctrine_unknown_threat.toml",
+        Line(
+            "doctrine.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    case(
+        "doctrine_unknown_effector.toml",
+        Line("doctrine.owa_drone[1]", ("names no effector", "effectors are: sam")),
+    ),
+    case(
+        "doctrine_duplicate_effector.toml",
+        Line(
+            "doctrine.owa_drone[1]",
+            ("listed twice", "doctrine.owa_drone[0] already names it"),
+            "'sam'",
+        ),
+    ),
+    case(
+        "doctrine_not_list.toml",
+        Line("doctrine.owa_drone", ("must be a list of effector names",), "'sam'"),
+    ),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
+    # -- bounds of the capital-cost, ship and p_hit fields (issue 12, under issue 17's bounds)
+    case(
+        "capital_bounds_high.toml",
+        Line(
+            "effectors[0].acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].fixed_acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "effectors[0].acquisition_units", ("input should be less than or equal to 255",), "256"
+        ),
+        Line(
+            "effectors[1].acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].fixed_acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "effectors[1].acquisition_units", ("input should be less than or equal to 255",), "256"
+        ),
+        Line(
+            "effectors[2].acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[2].fixed_acquisition_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[2].service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "effectors[2].acquisition_units", ("input should be less than or equal to 255",), "256"
+        ),
+        Line(
+            "base.shelter_cost_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "base.shelter_service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "base.repair_team_cost_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "base.repair_team_service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line(
+            "base.dispersal_site_cost_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "base.dispersal_site_service_life_years",
+            ("input should be less than or equal to 200",),
+            "201.0",
+        ),
+        Line("costing.service_life_years", ("input should be less than or equal to 200",), "201.0"),
+        Line(
+            "costing.raids_per_year",
+            ("input should be less than or equal to 1000000",),
+            "2000000.0",
+        ),
+        Line(
+            "ship.name",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "ship.value_usd",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line("ship.hits_to_kill", ("input should be less than or equal to 255",), "256"),
+    ),
+    case(
+        "capital_bounds_low.toml",
+        Line("threats[0].p_hit", ("input should be greater than or equal to 0",), "-0.1"),
+        Line(
+            "effectors[0].acquisition_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "effectors[0].fixed_acquisition_usd",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[0].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[0].acquisition_units", ("input should be greater than or equal to 0",), "-1"
+        ),
+        Line(
+            "effectors[1].acquisition_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "effectors[1].fixed_acquisition_usd",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[1].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[1].acquisition_units", ("input should be greater than or equal to 0",), "-1"
+        ),
+        Line(
+            "effectors[2].acquisition_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "effectors[2].fixed_acquisition_usd",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[2].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[2].acquisition_units", ("input should be greater than or equal to 0",), "-1"
+        ),
+        Line("base.shelter_cost_usd", ("input should be greater than or equal to 0",), "-1.0"),
+        Line("base.shelter_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line("base.repair_team_cost_usd", ("input should be greater than or equal to 0",), "-1.0"),
+        Line("base.repair_team_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "base.dispersal_site_cost_usd", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line("base.dispersal_site_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line("costing.service_life_years", ("input should be greater than 0",), "0.0"),
+        Line("costing.raids_per_year", ("input should be greater than 0",), "0.0"),
+        Line(
+            "ship.name",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Bad Name'",
+        ),
+        Line("ship.value_usd", ("input should be greater than or equal to 0",), "-1.0"),
+        Line("ship.p_kill_per_hit", ("input should be less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "ship_hits_to_kill_zero.toml",
+        Line("ship.hits_to_kill", ("input should be greater than or equal to 1",), "0"),
+    ),
+    case(
+        "ship_p_kill_negative.toml",
+        Line("ship.p_kill_per_hit", ("input should be greater than or equal to 0",), "-0.1"),
+    ),
 ]
 CONTENT_CASES = [content for content, _ in _CASES]
 COUNT_CASES = [count for _, count in _CASES]
@@ -652,6 +1191,11 @@ IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 NON_NEGATIVE = st.floats(min_value=0.0, max_value=1e9, allow_nan=False, allow_infinity=False)
 POSITIVE = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
 PROBABILITY = st.floats(min_value=0.0, max_value=1.0)
+# Within the bounds of docs/scenarios.md ("Bounds"): speeds to 100 km/s, ranges to 20,000 km,
+# times to 1e6 s, detection to impact in at most 1e6 s (1,000 km at 1 m/s).
+SPEED = st.floats(min_value=1.0, max_value=1e5)
+RANGE = st.floats(min_value=1e-3, max_value=1e3)
+SECONDS = st.floats(min_value=0.0, max_value=1e6)
 
 
 def _optional(draw, data: dict, key: str, strategy) -> None:
@@ -668,18 +1212,18 @@ def valid_scenarios(draw) -> dict:
             "name": name,
             "count": draw(st.integers(0, 1_000)),
             "unit_cost_usd": draw(NON_NEGATIVE),
-            "speed_mps": draw(POSITIVE),
-            "detect_range_km": draw(POSITIVE),
+            "speed_mps": draw(SPEED),
+            "detect_range_km": draw(RANGE),
         }
         _optional(draw, t, "arrival", st.sampled_from(["simultaneous", "stream", "uniform"]))
-        _optional(draw, t, "start_s", NON_NEGATIVE)
-        _optional(draw, t, "window_s", NON_NEGATIVE)
+        _optional(draw, t, "start_s", SECONDS)
+        _optional(draw, t, "window_s", SECONDS)
         _optional(draw, t, "kill_fluence_j_cm2", POSITIVE)
         threats.append(t)
     effectors = []
     for name in draw(st.lists(IDENT, max_size=4, unique=True)):
         kind = draw(st.sampled_from(KINDS))
-        max_range = draw(POSITIVE)
+        max_range = draw(RANGE)
         low = 0.01 if kind == "laser" else 0.0
         e = {
             "name": name,
@@ -690,26 +1234,26 @@ def valid_scenarios(draw) -> dict:
         }
         if kind == "laser":
             e |= {
-                "power_kw": draw(POSITIVE),
-                "aperture_m": draw(POSITIVE),
-                "wavelength_um": draw(POSITIVE),
+                "power_kw": draw(st.floats(1e-3, 1e5)),
+                "aperture_m": draw(st.floats(1e-3, 100.0)),
+                "wavelength_um": draw(st.floats(0.1, 100.0)),
             }
             _optional(draw, e, "units", st.integers(0, 8))
             _optional(draw, e, "beam_quality", st.floats(1.0, 10.0))
             _optional(draw, e, "availability", PROBABILITY)
-            _optional(draw, e, "magazine_s", POSITIVE)
+            _optional(draw, e, "magazine_s", st.floats(1e-3, 1e6))
         else:
             e |= {
                 "rounds": draw(st.integers(0, 1_000)),
-                "speed_mps": draw(POSITIVE),
+                "speed_mps": draw(SPEED),
                 "pk": draw(st.dictionaries(st.sampled_from(threat_names), PROBABILITY)),
             }
             _optional(draw, e, "channels", st.integers(1, 255))
             _optional(draw, e, "salvo_size", st.integers(1, 255))
             _optional(draw, e, "max_engagements", st.integers(1, 255))
-            _optional(draw, e, "assess_s", NON_NEGATIVE)
+            _optional(draw, e, "assess_s", SECONDS)
             if kind == "interceptor":
-                _optional(draw, e, "fire_interval_s", NON_NEGATIVE)
+                _optional(draw, e, "fire_interval_s", SECONDS)
             else:
                 e["rate_per_min"] = draw(POSITIVE)
                 if draw(st.booleans()):

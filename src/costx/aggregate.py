@@ -644,7 +644,8 @@ def _varies(interval: _Interval, cov: np.ndarray, m: Moments) -> bool:
         return False
     variance = float(grad @ cov @ grad)
     sd = np.sqrt(np.clip(np.diag(cov)[support], 0.0, None))
-    if variance > 1e-9 * float(np.abs(grad[support]) @ sd) ** 2:
+    scale = float(np.abs(grad[support]) @ sd)  # may be near 1e300 (a raid that costs ~0)
+    if math.isfinite(variance) and variance > 1e-9 * scale * scale:
         return True
     w = interval.exact_direction()
     n, s1, s2 = m.n, m.s1, m.s2

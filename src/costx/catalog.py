@@ -377,7 +377,10 @@ def to_dollar_year(
             continue
         factor = 1.0 if source_year == year else level(year) / level(source_year)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            item[key] = float(value) * factor
+            try:
+                item[key] = float(value) * factor
+            except OverflowError:  # an integer beyond float range: validation reports it
+                continue
             if source_year == year:
                 record.pop("converted", None)
                 continue

@@ -1,8 +1,9 @@
 """The ``costx`` command line.
 
-User errors (bad scenario files, bad options, unreadable paths) print a readable message
-and exit with status 2, never a traceback; interrupted runs exit with 130 and leave no
-partial output file.
+User errors (bad scenario files, bad options, unreadable paths, work too large for this
+machine) print a readable message, one line per problem (at most ``MAX_ERROR_LINES``,
+then a count of the rest), and exit with status 2, never a traceback; interrupted runs
+exit with 130, leave no partial output file and say what was saved.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from costx import formatting
 from costx.errors import CostxError
 
 EXIT_USAGE = 2
+MAX_ERROR_LINES = 50  # error lines printed; the rest are counted
 # Results never use markup: scenario text and paths may contain [brackets].
 stdout = Console(highlight=False, soft_wrap=True, markup=False)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -232,17 +234,39 @@ def main(argv: list[str] | None = None) -> int:
         _print_warnings(caught)
         return status
     except CostxError as err:
-        for line in str(err).splitlines():
-            _error(line)
+        _errors(str(err).splitlines())
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        stderr.print("interrupted; no output was written")
+    except KeyboardInterrupt as err:
+        stderr.print(_interrupted(args, err), highlight=False, markup=False)
         return 130
+
+
+def _interrupted(args, err: KeyboardInterrupt) -> str:
+    """What an interrupt left behind, in one line."""
+    from costx.io import WrittenThenInterrupted
+    from costx.sweeps import SweepInterrupted
+
+    if isinstance(err, SweepInterrupted):
+        return (
+            f"interrupted; {err.saved} of {err.total} points are saved in {err.folder}; "
+            "rerun the same command to resume"
+        )
+    if isinstance(err, WrittenThenInterrupted):
+        return f"interrupted after the results were written ({', '.join(err.paths)})"
+    return "interrupted; no output was written"
 
 
 def _error(line: str) -> None:
     """One error line; its text is escaped (scenario messages contain [brackets])."""
     stderr.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
+
+
+def _errors(lines: list[str], limit: int = MAX_ERROR_LINES) -> None:
+    """Error lines, at most ``limit``; then one line counting those left out."""
+    for line in lines[:limit]:
+        _error(line)
+    if len(lines) > limit:
+        _error(f"... and {len(lines) - limit:,} more problems")
 
 
 def _print_warnings(caught) -> None:
@@ -284,8 +308,7 @@ def cmd_validate(args) -> int:
                 scenario = load_scenario(source)
         except ScenarioError as err:
             status = EXIT_USAGE
-            for line in str(err).splitlines():
-                _error(line)
+            _errors(str(err).splitlines())
             continue
         _print_warnings(caught)
         stdout.print(
@@ -358,15 +381,23 @@ def summary_rich_table(summary, title: str, n: int | None = None) -> Table:
 
 
 def cmd_run(args) -> int:
-    from costx.scenario import load_scenario
+    from costx.io import check_output_path, salvos_path
+    from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
+    _check_dollar_year(args.dollar_year)
     scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
+    if scenario.policy_warning() is not None:
+        stderr.print(f"[yellow]warning:[/] {escape(scenario.policy_warning())}", highlight=False)
     out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
     if out.exists() and out.is_dir():
         raise _usage(f"--out {out}: is a folder; give a file name")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise _usage(f"--out {out}: folder {out.parent} does not exist")
+    # Refuse a target that writing would clobber before any work is done.
+    check_output_path(out)
+    if scenario.campaign is not None and not args.summary_only:
+        check_output_path(salvos_path(out))
 
     from costx.simulation import PRECISION_CAP
 
@@ -396,6 +427,7 @@ def cmd_run(args) -> int:
     )
     stdout.print(summary_rich_table(result.summary(), title, n=trials))
     _print_costs(scenario, result.summary())
+    stdout.print(f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}")
     _print_assumptions(scenario)
     if result.precision is not None:
         stdout.print(result.precision.describe())
@@ -428,9 +460,11 @@ def cmd_plot(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from costx.io import check_output_path
     from costx.plotting import load_results
     from costx.report import write_report
 
+    check_output_path(args.out)  # before reading and drawing anything
     path = write_report(load_results(args.results), args.out)
     stdout.print(f"wrote {path}", soft_wrap=True)
     return 0
@@ -493,13 +527,16 @@ SWEEP_HEADERS = {
 def cmd_sweep(args) -> int:
     from costx.sweeps import load_sweep_spec, sweep
 
+    _check_dollar_year(args.dollar_year)
     spec = load_sweep_spec(args.sweep, dollar_year=args.dollar_year)
     trials = args.trials if args.trials is not None else spec.trials
     seed = args.seed if args.seed is not None else spec.seed
     from costx.errors import InputError
-    from costx.sweeps import build_points, expand_grid
+    from costx.sweeps import build_points, check_sweep_limits, expand_grid
 
+    keep_trials = args.keep_trials or spec.keep_trials
     try:
+        check_sweep_limits(spec.scenario, spec.grid, trials, keep_trials)
         n_points = len(build_points(spec.scenario, expand_grid(spec.grid), spec.source))
     except InputError as err:
         raise InputError(f"{spec.source}: {err}") from None
@@ -513,7 +550,7 @@ def cmd_sweep(args) -> int:
             trials=trials,
             seed=seed,
             backend=args.backend,
-            keep_trials=args.keep_trials or spec.keep_trials,
+            keep_trials=keep_trials,
             baseline=spec.baseline,
             out=args.out,
             scheduler=args.scheduler,
@@ -683,6 +720,22 @@ def _catalog_value(value) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
         return f"{value:,}"
     return str(value)
+
+
+def _check_dollar_year(year: int | None) -> None:
+    """``--dollar-year`` outside the years costx can convert to is the option's fault, not
+    the scenario file's: say so before loading anything."""
+    from costx.catalog import load_catalog
+    from costx.scenario import MAX_DOLLAR_YEAR
+
+    if year is None:
+        return
+    first = min(load_catalog().price_index)
+    if not first <= year <= MAX_DOLLAR_YEAR:
+        raise _usage(
+            f"--dollar-year {year}: must be between {first} (the bundled price index starts "
+            f"then) and {MAX_DOLLAR_YEAR}"
+        )
 
 
 def _usage(message: str) -> CostxError:

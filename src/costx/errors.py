@@ -16,8 +16,26 @@ class Problem:
 
     def format(self, source: str) -> str:
         where = f"{source}: {self.path}" if self.path else source
-        got = f" (got {self.value!r})" if self.show_value else ""
+        got = f" (got {_short_repr(self.value)})" if self.show_value else ""
         return f"{where}: {self.message}{got}"
+
+
+MAX_VALUE_CHARS = 60
+
+
+def _short_repr(value: object) -> str:
+    """repr of an offending value, shortened: a value of hundreds of digits or a huge
+    nested table is shown by its start, length and end."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        digits = len(str(abs(value)))
+        return f"{'a negative' if value < 0 else 'an'} integer of {digits} digits"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        return f"a {type(value).__name__}"
+    if len(text) <= MAX_VALUE_CHARS:
+        return text
+    return f"{text[:40]}...{text[-12:]} ({len(text):,} characters)"
 
 
 class CostxError(Exception):
@@ -35,3 +53,8 @@ class ScenarioError(CostxError, ValueError):
 
 class InputError(CostxError, ValueError):
     """Bad input other than a scenario's content: options, paths, result files."""
+
+
+class InternalError(CostxError, RuntimeError):
+    """A check of costx's own results failed (a bug, not bad input): the message names
+    the scenario and what failed. Please report it with the scenario file."""

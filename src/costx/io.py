@@ -4,14 +4,30 @@ A result file is one Parquet table (the per-trial table, or the summary when tri
 not kept) whose schema metadata under the key ``costx`` holds JSON: the costx version,
 the scenario as TOML, the seed, the number of trials, the summary and the exact moments.
 Files are written to a temporary file in the target folder and renamed into place, so an
-interrupted write never leaves a partial file under the final name.
+interrupted write never leaves a partial file under the final name; a target that exists
+and is not a regular, writable file (a device such as /dev/null, a symbolic link, a
+folder, a read-only file) is refused rather than replaced. Every data page carries a
+CRC checksum (Parquet's page checksums), verified on every read.
+
+A campaign's result is a pair of files, ``NAME.parquet`` and ``NAME.salvos.parquet``.
+Both are written to temporary files first, then renamed one after the other with
+Ctrl-C held back between the two renames; both carry the same random ``pair_id`` in
+their metadata, and :func:`read_result` refuses a per-salvo file whose ``pair_id`` is
+not the per-trial file's. So a crash (kill -9, power loss) between the renames, or a
+per-salvo file copied from another run, is detected instead of silently mixed in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import stat
 import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +44,50 @@ METADATA_KEY = b"costx"
 FORMAT = "costx.simulation/1"
 
 
+class WrittenThenInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived while files were being renamed into place: it was held back until
+    they all were, so the output (``paths``) is complete, and the CLI says so."""
+
+    def __init__(self, paths: list[str]):
+        super().__init__()
+        self.paths = paths
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse, with one line, an output path that exists and is not a regular writable
+    file (a device, a FIFO, a symbolic link, a folder, a read-only file), or whose folder
+    does not exist: writing replaces the target by renaming a new file onto it, which
+    would replace a device node or a symbolic link itself, or a file its owner protected.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            what = "a symbolic link"
+        elif stat.S_ISDIR(st.st_mode):
+            what = "a folder"
+        elif not stat.S_ISREG(st.st_mode):
+            what = "a device, FIFO or socket"
+        elif not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+            what = "a read-only file"
+        else:
+            what = None
+        if what is not None:
+            raise InputError(
+                f"{path}: exists and is {what}, not a regular writable file; costx "
+                "replaces only regular files (give another name)"
+            )
+    if not folder.is_dir():
+        raise InputError(f"{path}: folder {folder} does not exist")
+    return path
+
+
 def _usual_mode(fd: int) -> None:
     """Give a temporary file the mode a plain open() would (mkstemp makes it 0600)."""
     mask = os.umask(0)
@@ -35,15 +95,12 @@ def _usual_mode(fd: int) -> None:
     os.fchmod(fd, 0o666 & ~mask)
 
 
-def _write_atomic(path: Path, write) -> Path:
-    """Call ``write(file)`` on a temporary file in the target folder, then rename it into
-    place; on any error (or interruption) the temporary file is removed."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{path}: folder {folder} does not exist")
+def _write_temporary(path: Path, write: Callable) -> str:
+    """Call ``write(file)`` on a new temporary file next to ``path``; its name, once the
+    data is on disk. On any error (or interruption) the temporary file is removed."""
+    check_output_path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
         raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
     try:
@@ -52,24 +109,92 @@ def _write_atomic(path: Path, write) -> Path:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as err:  # disk full, permission denied, a folder in the way...
+    except OSError as err:  # disk full, permission denied...
         Path(tmp).unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
+
+
+@contextlib.contextmanager
+def _interrupts_held(paths: list[Path]) -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) until the block is done, then raise
+    :class:`WrittenThenInterrupted` if one came; outside the main thread (where Python
+    cannot install signal handlers) the block runs unprotected."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise WrittenThenInterrupted([str(p) for p in paths])
+
+
+def _commit(pairs: list[tuple[str, Path]]) -> None:
+    """Rename every (temporary, final) pair into place, in order, with Ctrl-C held back;
+    if a rename fails, the files renamed before it are removed again (so no new file is
+    left beside an old one) and the temporaries are deleted."""
+    done: list[Path] = []
+    try:
+        with _interrupts_held([path for _, path in pairs]):
+            for tmp, path in pairs:
+                os.replace(tmp, path)
+                done.append(path)
+    except OSError as err:
+        for path in done:
+            path.unlink(missing_ok=True)
+        failed = pairs[len(done)][1]
+        removed = f" (removed {', '.join(p.name for p in done)} again)" if done else ""
+        raise InputError(f"{failed}: cannot write: {err.strerror or err}{removed}") from None
+    finally:
+        for tmp, _ in pairs:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, write) -> Path:
+    """Call ``write(file)`` on a temporary file in the target folder, then rename it into
+    place; on any error (or interruption) the temporary file is removed."""
+    path = Path(path)
+    _commit([(_write_temporary(path, write), path)])
     return path
 
 
+def _write_parquet(table: pa.Table) -> Callable:
+    return lambda fh: pq.write_table(table, fh, compression="zstd", write_page_checksum=True)
+
+
 def write_table_atomic(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` to ``path`` as Parquet via a temporary file and an atomic rename."""
-    return _write_atomic(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
+    """Write ``table`` to ``path`` as Parquet (page checksums on) via a temporary file and
+    an atomic rename."""
+    return _write_atomic(path, _write_parquet(table))
 
 
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
     """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
     return _write_atomic(path, lambda fh: fh.write(data))
+
+
+def read_table_verified(path: str | Path) -> pd.DataFrame:
+    """A Parquet file's table as pandas, every data page's checksum verified; a damaged
+    file is an InputError naming it."""
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: damaged Parquet file ({_first_line(err)})") from None
+    return table.to_pandas()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
 
 
 def result_metadata(result: SimulationResult) -> dict:
@@ -108,16 +233,42 @@ def _with_metadata(frame: pd.DataFrame, meta: dict) -> pa.Table:
 def write_result(result: SimulationResult, path: Path) -> Path:
     """Write the result; a campaign's per-salvo table goes to ``NAME.salvos.parquet``.
 
-    The per-salvo file is written first, so that a per-trial file never refers to a
-    per-salvo file that is missing.
+    Both files are written to temporary files, then renamed into place (per-salvo file
+    first) with Ctrl-C held back in between; both carry one random ``pair_id``, which
+    :func:`read_result` checks, so a pair cut apart by a crash is refused, not mixed.
     """
+    path = Path(path)
     meta = result_metadata(result)
-    if result.has_salvos:
-        meta["salvos_file"] = salvos_path(path).name
-        write_table_atomic(_with_metadata(result.salvos, {**meta, "kind": "salvos"}),
-                           salvos_path(path))  # fmt: skip
+    meta["pair_id"] = uuid.uuid4().hex
     frame = result.trials if result.has_trials else result.summary().reset_index()
-    return write_table_atomic(_with_metadata(frame, meta), path)
+    pairs = []
+    try:
+        if result.has_salvos:
+            meta["salvos_file"] = salvos_path(path).name
+            check_output_path(path)  # refuse before writing the first of the two
+            salvos = _with_metadata(result.salvos, {**meta, "kind": "salvos"})
+            pairs.append((_write_temporary(salvos_path(path), _write_parquet(salvos)),
+                          salvos_path(path)))  # fmt: skip
+        pairs.append((_write_temporary(path, _write_parquet(_with_metadata(frame, meta))), path))
+    except BaseException:
+        for tmp, _ in pairs:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    _commit(pairs)
+    return path
+
+
+def _parse_metadata(path: Path, schema: pa.Schema) -> dict:
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise InputError(f"{path}: not a costx result (no costx metadata)")
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: damaged costx metadata (not a JSON object)")
+    return meta
 
 
 def read_metadata(path: str | Path) -> dict:
@@ -127,39 +278,66 @@ def read_metadata(path: str | Path) -> dict:
         schema = pq.read_schema(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, pa.ArrowInvalid) as err:
-        raise InputError(f"{path}: not a Parquet file ({err})") from None
-    raw = (schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise InputError(f"{path}: not a costx result (no costx metadata)")
-    return json.loads(raw)
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: not a Parquet file ({_first_line(err)})") from None
+    return _parse_metadata(path, schema)
 
 
 def read_result(path: str | Path) -> SimulationResult:
-    """Read a result written by ``SimulationResult.to_parquet``."""
-    from costx.aggregate import Moments
-    from costx.scenario import parse_toml, scenario_from_mapping
-    from costx.simulation import SimulationResult
+    """Read a result written by ``SimulationResult.to_parquet``.
+
+    Every data page's checksum is verified; a campaign's per-salvo file must carry the
+    per-trial file's ``pair_id``. Damage, tampering or a mismatched pair is an
+    InputError naming the file.
+    """
+    from costx.errors import CostxError
 
     meta = read_metadata(path)
     if meta.get("kind") == "salvos":
         raise InputError(f"{path}: a per-salvo table; read the per-trial file next to it")
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: unsupported costx result format {meta.get('format')!r}")
+    try:
+        return _result_from(Path(path), meta)
+    except CostxError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise InputError(
+            f"{path}: damaged costx metadata ({type(err).__name__}: {_first_line(err)})"
+        ) from None
+
+
+def _result_from(path: Path, meta: dict) -> SimulationResult:
+    from costx.aggregate import Moments
+    from costx.scenario import parse_toml, scenario_from_mapping
+    from costx.simulation import SimulationResult
+
     scenario = scenario_from_mapping(
         parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
     )
     scenario._provenance = meta.get("provenance", {})  # where each value came from
-    trials = pd.read_parquet(path) if meta["kind"] == "trials" else None
+    if meta["kind"] not in ("trials", "summary"):
+        raise InputError(f"{path}: damaged costx metadata (kind {meta['kind']!r})")
+    # The summary is rebuilt from the moments in the metadata, but the table is still read
+    # so that its page checksums are verified.
+    table = read_table_verified(path)
+    trials = table if meta["kind"] == "trials" else None
     salvos = None
     if meta.get("salvos_file"):
-        salvos_file = Path(path).with_name(meta["salvos_file"])
+        salvos_file = path.with_name(Path(meta["salvos_file"]).name)
         if not salvos_file.is_file():
             raise InputError(
                 f"{path}: its per-salvo table {salvos_file.name} is missing (keep the two "
                 "files together)"
             )
-        salvos = pd.read_parquet(salvos_file)
+        salvos_meta = read_metadata(salvos_file)
+        if salvos_meta.get("pair_id") != meta.get("pair_id"):
+            raise InputError(
+                f"{path}: {salvos_file.name} next to it belongs to another result (its "
+                "pair_id differs: the two files were not written together, e.g. a run was "
+                "killed between writing them); rerun to write both"
+            )
+        salvos = read_table_verified(salvos_file)
     return SimulationResult(
         scenario,
         int(meta["seed"]),

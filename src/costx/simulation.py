@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import math
 import operator
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,18 +21,20 @@ from costx.aggregate import (
     RawTrials,
     measures,
     moment_columns,
+    n_salvos,
     salvos_frame,
     summary_table,
     trial_integers,
     trials_frame,
 )
-from costx.errors import InputError
+from costx.errors import InputError, InternalError
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import simulate_trials
 from costx.lowering import lower, lower_base, lower_ship
 from costx.scenario import Scenario, load_scenario
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
+BLOCK_BYTES = 256 * 2**20  # at most this much kernel output per call (long campaigns)
 MAX_SEED = 2**64 - 1
 PROGRESS_EVERY_S = 0.5  # with a progress callback, a kernel call lasts about this long
 FIRST_PROGRESS_BLOCK = 1024  # trials of the first call when the speed is not yet known
@@ -212,12 +215,24 @@ def simulate(
     scenario = load_scenario(scenario)
     trials = _check_int("trials", trials, 1, 10**12)
     seed = _check_int("seed", seed, 0, MAX_SEED)
-    block_trials = _check_int("block_trials", block_trials, 1, 10**9)
+    block_trials = capped_block(scenario, _check_int("block_trials", block_trials, 1, 10**9))
     target = None
     if precision is not None:
         target = _check_precision(scenario, precision, measure)
     elif measure is not None:
         raise InputError("measure= is the measure of precision=; give precision too")
+
+    def check_memory_for(n: int) -> None:
+        check_memory(
+            estimate_memory_bytes(scenario, n, keep_trials, block_trials),
+            f"{scenario.name}: {n:,} trials" + (" with per-trial tables" if keep_trials else ""),
+            "keep_trials=False (costx run --summary-only) aggregates in constant memory"
+            if keep_trials else "use fewer threat groups, threats or effectors",
+        )  # fmt: skip
+
+    # A run to a precision checks before each stretch of trials up to its next check
+    # (its trial count is not known in advance; the cap may be far more than it needs).
+    check_memory_for(trials if target is None else min(trials, PRECISION_FIRST_CHECK))
     plan = Lowered(scenario)
     checks = _precision_checks(trials) if target is not None else iter(())
     check_at = next(checks, trials)
@@ -248,6 +263,7 @@ def simulate(
                 if reached.reached:
                     break
                 check_at = next(checks, trials)
+                check_memory_for(check_at)
     elapsed = time.perf_counter() - started
     if blocks:
         raw_all = plan.allocate(done)
@@ -355,6 +371,118 @@ class _BlockSizer:
         self.size = max(256, min(self.limit, want, 2 * max(n, 256)))
 
 
+# -- limits checked before any work starts ----------------------------------------------
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process may still use: Linux's MemAvailable (free memory plus what the
+    kernel can reclaim), else the free physical pages (os.sysconf), capped by a cgroup v2
+    limit (containers); None where none of these can be read (no check then)."""
+    found = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            try:
+                found = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (AttributeError, ValueError, OSError):
+                return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit != "max":
+            found = min(found, max(int(limit) - int(used), 0))
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def raw_bytes_per_trial(scenario: Scenario) -> int:
+    """Bytes of kernel output per trial (RawTrials): per salvo, leakers per group and
+    shots, kills, availability and rounds left per effector; with a base, damage; with a
+    ship, its hits and loss."""
+    salvos = n_salvos(scenario)
+    raw = salvos * (len(scenario.threats) * 4 + len(scenario.effectors) * 13)
+    if scenario.base is not None:
+        assets = len(scenario.base.assets)
+        raw += salvos * (assets * 4 + 8) + scenario.base.dispersal_sites * assets * 4
+    if scenario.ship is not None:
+        raw += salvos * 5  # hits (int32) and lost (uint8) per salvo
+    return raw
+
+
+def capped_block(scenario: Scenario, block_trials: int) -> int:
+    """Trials per kernel call, at most ``BLOCK_BYTES`` of output: a 1000-salvo campaign
+    gets blocks of about 2,600 trials, so that a summary-only run stays small. Results do
+    not depend on the block size."""
+    return max(1, min(block_trials, BLOCK_BYTES // max(1, raw_bytes_per_trial(scenario))))
+
+
+def check_memory(need: int, what: str, advice: str) -> None:
+    """Refuse work whose estimated memory exceeds what this machine has available."""
+    have = available_memory_bytes()
+    if have is not None and need > have:
+        raise InputError(
+            f"{what} need about {format_bytes(need)} of memory, more than the "
+            f"{format_bytes(have)} available here; {advice}"
+        )
+
+
+def estimate_memory_bytes(
+    scenario: Scenario, trials: int, keep_trials: bool, block_trials: int = BLOCK_TRIALS
+) -> int:
+    """Estimated peak memory of ``simulate`` (bytes): the kernels' working arrays per
+    thread, the per-block outputs and, with ``keep_trials``, the kept per-trial and
+    per-salvo tables (kernel outputs, the integer columns, the pandas tables and the Arrow
+    copies made while writing them); it errs on the high side (by about 1.6 for the
+    bundled scenarios, measured with ``resource.getrusage``)."""
+    salvos = n_salvos(scenario)
+    groups, effectors = len(scenario.threats), len(scenario.effectors)
+    threats = max((sum(row) for row in scenario.salvo_counts()), default=0)
+    block_trials = capped_block(scenario, block_trials)
+    # Kernel scratch per thread: per (effector, threat) an int32 count, an int64 link and
+    # a float64 plan entry, and about ten per-threat arrays; once, the lasers' tables.
+    scratch = threats * (effectors * 20 + 80)
+    tables = groups * effectors * 8 * 130
+    threads = numba.config.NUMBA_NUM_THREADS
+    raw = raw_bytes_per_trial(scenario)
+    columns = len(moment_columns(scenario))
+    block = min(block_trials, trials) * (raw + columns * 8 * 4)
+    need = threads * scratch + tables + block
+    if keep_trials:
+        # The kept kernel outputs, then 8 bytes per table column (the integer columns are
+        # views of the outputs, and Arrow shares numeric columns when writing, so this
+        # errs on the high side: measured peaks are 0.6 to 0.7 of the estimate).
+        base = scenario.base
+        sites = None if base is None else (base.dispersal_sites, len(base.assets))
+        one = RawTrials.allocate(
+            1, salvos, groups, effectors, sites, ship=scenario.ship is not None
+        )
+        per_trial = raw + 8 * len(
+            trials_frame(scenario, 0, one, trial_integers(scenario, one)).columns
+        )
+        if scenario.campaign is not None:
+            per_trial += 8 * salvos * len(salvos_frame(scenario, 0, one).columns)
+        need += trials * per_trial
+    return int(need)
+
+
 class Lowered:
     """A scenario lowered to kernel arrays, ready to simulate any range of trials."""
 
@@ -369,6 +497,23 @@ class Lowered:
             len(scenario.effectors),
             None if self.base is None else self.base.site_assets.shape,
         )
+
+    def check_conservation(self, first: int, out: RawTrials) -> None:
+        """Every threat of every salvo is killed once or leaks: kills + leakers = threats
+        in each trial and salvo. A violation is a bug (InternalError naming the scenario),
+        never silently passed on to the tables."""
+        launched = self.arrays.counts.sum(axis=1)
+        done = out.kills.sum(axis=2, dtype=np.int64) + out.leaked.sum(axis=2, dtype=np.int64)
+        bad = np.argwhere(done != launched[None, :])
+        if len(bad):
+            i, s = (int(v) for v in bad[0])
+            raise InternalError(
+                f"internal error: {self.scenario.source} ({self.scenario.name}): trial "
+                f"{first + i}, salvo {s}: {int(out.kills[i, s].sum())} kills + "
+                f"{int(out.leaked[i, s].sum())} leakers != {int(launched[s])} threats "
+                f"({len(bad):,} trial-salvos affected); please report this with the "
+                "scenario file"
+            )
 
     def allocate(self, n: int) -> RawTrials:
         return RawTrials.allocate(n, *self.shape, ship=self.ship is not None)
@@ -385,6 +530,7 @@ class Lowered:
             first, np.uint64(seed), *self.arrays.kernel_args(),
             out.leaked, out.shots, out.kills, out.avail, out.rounds_end,
         )  # fmt: skip
+        self.check_conservation(first, out)
         if self.base is not None:
             damage_trials(
                 first, np.uint64(seed), self.arrays.counts, out.leaked, *self.base.kernel_args(),

@@ -18,12 +18,17 @@ or resumed after an interruption.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
 import json
 import math
 import operator
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,13 +45,24 @@ from costx.aggregate import (
     trial_integers,
     trials_frame,
 )
-from costx.errors import InputError, Problem, ScenarioError
+from costx.errors import CostxError, InputError, Problem, ScenarioError
 from costx.scenario import Scenario, load_scenario, scenario_from_mapping
 
 BLOCK_TRIALS = 65_536
 POINT_DIR = "point={:04d}"
 MANIFEST = "_costx_sweep.json"
+LOCK = "_costx_sweep.lock"
 SWEEP_FORMAT = "costx.sweep/1"
+SCHEDULER_TIMEOUT_S = 10  # how long to try to reach a Dask scheduler
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep writing to a folder was interrupted: ``saved`` of ``total`` points are in
+    ``folder``, and rerunning the same sweep there resumes."""
+
+    def __init__(self, saved: int, total: int, folder: Path):
+        super().__init__()
+        self.saved, self.total, self.folder = saved, total, folder
 
 
 # -- grid ---------------------------------------------------------------------------------
@@ -64,6 +80,7 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]])
                 raise InputError(f"grid[{path!r}]: expected a list of values, got {values!r}")
             if len(values) == 0:
                 raise InputError(f"grid[{path!r}]: the list of values is empty")
+        check_grid_size(math.prod(len(grid[path]) for path in paths), grid)
         return [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*grid.values())]
     if isinstance(grid, Sequence) and not isinstance(grid, str | bytes):
         for i, case in enumerate(grid):
@@ -80,6 +97,51 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]])
                 )
         return points
     raise InputError("grid: expected a mapping of path to values or a list of cases")
+
+
+MAX_GRID_POINTS = 1_000_000
+
+
+def check_grid_size(n_points: int, grid: Mapping[str, Sequence[Any]]) -> None:
+    """Refuse a grid too large to expand before expanding it (every point is a validated
+    scenario in memory; a sweep of 10 paths of 10 values has 10 billion)."""
+    if n_points > MAX_GRID_POINTS:
+        sizes = " x ".join(str(len(v)) for v in grid.values())
+        raise InputError(
+            f"grid: {n_points:,} points ({sizes} values); at most {MAX_GRID_POINTS:,}: sweep "
+            "fewer paths or values, or list the points you need as [[cases]]"
+        )
+
+
+def grid_size(grid) -> int:
+    """The number of points of a grid, without expanding it."""
+    if isinstance(grid, Mapping):
+        return math.prod(len(v) if isinstance(v, Sequence) else 1 for v in grid.values())
+    return len(grid) if isinstance(grid, Sequence) else 0
+
+
+def check_sweep_limits(scenario: Scenario, grid, trials: int, keep_trials: bool) -> None:
+    """Refuse, before anything is expanded or run, a sweep whose grid has more than
+    ``MAX_GRID_POINTS`` points or whose estimated memory exceeds what this machine has:
+    every point is a validated scenario in memory (about 16 bytes per character of its
+    TOML; measured 11 to 13 for the bundled scenarios), one point runs at a time, and
+    with ``keep_trials`` every point's per-trial table is kept."""
+    from costx.simulation import BLOCK_TRIALS as SIM_BLOCK
+    from costx.simulation import check_memory, estimate_memory_bytes
+
+    n = grid_size(grid)
+    if isinstance(grid, Mapping):
+        check_grid_size(n, grid)
+    run = estimate_memory_bytes(scenario, trials, False, min(BLOCK_TRIALS, SIM_BLOCK))
+    need = n * 16 * len(scenario.to_toml()) + 2 * run
+    advice = "sweep fewer points or fewer trials"
+    if keep_trials:
+        kept = estimate_memory_bytes(scenario, trials, True) - estimate_memory_bytes(
+            scenario, trials, False
+        )
+        need += n * kept
+        advice = "drop keep_trials (--keep-trials), or sweep fewer points or fewer trials"
+    check_memory(need, f"{scenario.name}: a sweep of {n:,} points x {trials:,} trials", advice)
 
 
 def _describe(point: Mapping[str, Any]) -> str:
@@ -188,10 +250,11 @@ def run_point(
     Takes plain data so that it can be shipped to a worker; the baseline's per-trial
     values come from ``baseline_ints`` (local cache) or are simulated here.
     """
-    from costx.simulation import Lowered
+    from costx.simulation import Lowered, capped_block
 
     scenario = scenario_from_mapping(point_data, f"point {index}")
     baseline = scenario_from_mapping(base_data, "baseline")
+    block = capped_block(scenario, capped_block(baseline, block))
     plan = Lowered(scenario)
     base_plan = None if baseline_ints is not None else Lowered(baseline)
     joint: Moments | None = None
@@ -364,9 +427,12 @@ class SweepResult:
         columns = None if self._trials is None else _union_trial_columns(self.scenarios)
         store = SweepStore(folder, self._manifest(), columns)
         store.prepare()
-        for i in range(len(self.points)):
-            trials = None if self._trials is None else self._trials[self._trials["point"] == i]
-            store.write_point(i, self.points[i], self._joint[i], self.summary(i), trials)
+        try:
+            for i in range(len(self.points)):
+                trials = None if self._trials is None else self._trials[self._trials["point"] == i]
+                store.write_point(i, self.points[i], self._joint[i], self.summary(i), trials)
+        finally:
+            store.release()
         return folder
 
     def _manifest(self) -> dict:
@@ -407,14 +473,116 @@ def _fingerprint(m: dict) -> str:
     return hashlib.sha256(json.dumps(m, sort_keys=True).encode()).hexdigest()
 
 
+class SweepLock:
+    """An exclusive lock on a sweep folder, so that two sweeps never write into one.
+
+    The lock is the file ``_costx_sweep.lock``, created with ``O_CREAT | O_EXCL`` (atomic
+    on local and network file systems, and the same on every platform, unlike ``fcntl``
+    locks), holding the owner's pid, host and start time, and removed when the sweep ends.
+    A second writer is refused with the owner's details. A lock left by a process that
+    died (same host, no process with that pid) is stale: it is moved aside to a unique
+    name (only one contender can move a given file) and taken over. A lock from another
+    host cannot be checked: the message says to remove it if its sweep is gone.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder / LOCK
+        self.held = False
+        self.token = ""  # ours, in the file: release removes the lock only if it still holds it
+
+    def acquire(self) -> None:
+        for _ in range(5):  # a stale lock moved aside, then another try
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                text, owner = self._owner()
+                if owner is not None and self._is_stale(owner):
+                    self._break(text)
+                    continue
+                raise InputError(self._held_message(owner)) from None
+            except OSError as err:
+                raise InputError(f"{self.folder}: cannot lock the folder: "
+                                 f"{err.strerror or err}") from None  # fmt: skip
+            self.token = uuid.uuid4().hex
+            info = {"pid": os.getpid(), "host": socket.gethostname(),
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S"), "token": self.token}  # fmt: skip
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+            self.held = True
+            return
+        raise InputError(self._held_message(self._owner()[1]))
+
+    def release(self) -> None:
+        if self.held:
+            owner = self._owner()[1]
+            if owner is not None and owner.get("token") == self.token:
+                self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def _owner(self) -> tuple[str, dict | None]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            owner = json.loads(text)
+        except (OSError, ValueError):
+            return "", None  # gone, being written or damaged: taken as held
+        ok = isinstance(owner, dict) and isinstance(owner.get("pid"), int)
+        return text, owner if ok else None
+
+    @staticmethod
+    def _is_stale(owner: dict) -> bool:
+        if owner.get("host") != socket.gethostname() or os.name == "nt":
+            return False  # another machine's process (or Windows): cannot be checked
+        if owner["pid"] == os.getpid():
+            return False  # this process holds it (another sweep into the same folder)
+        try:
+            os.kill(owner["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, owned by another user
+            return False
+        return False
+
+    def _break(self, text: str) -> None:
+        """Move a stale lock aside and delete it; if what was moved is not the stale lock
+        read before (another process replaced it meanwhile), put it back."""
+        aside = self.folder / f".{LOCK}.stale.{os.getpid()}.tmp"
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            return  # someone else broke it first
+        try:
+            moved = aside.read_text(encoding="utf-8")
+        except OSError:
+            moved = None
+        if moved != text:
+            try:
+                os.link(aside, self.path)  # a live lock: restore it (never over a newer one)
+            except OSError:
+                pass
+        aside.unlink(missing_ok=True)
+
+    def _held_message(self, owner: dict | None) -> str:
+        who = "owner unknown"
+        if owner is not None:
+            who = (f"pid {owner.get('pid')} on {owner.get('host')}, since "
+                   f"{owner.get('started', '?')}")  # fmt: skip
+        return (
+            f"{self.folder}: another costx sweep is writing to this folder ({who}); wait for "
+            f"it to finish or use another folder (if no sweep is running, remove {self.path})"
+        )
+
+
 class SweepStore:
     """A sweep's folder: a manifest and one hive partition ``point=NNNN`` per point.
 
     Each point's file holds its summary (or, with ``keep_trials``, its per-trial table)
     with the grid values as columns, and in its metadata the manifest's fingerprint, the
-    point's values and its exact joint moments. Files are written atomically, so a killed
-    sweep loses at most the points in flight, and a rerun into the same folder skips
-    every point whose file verifies.
+    point's values and its exact joint moments. Files are written atomically, with page
+    checksums, so a killed sweep loses at most the points in flight, and a rerun into
+    the same folder skips every point whose file verifies (fingerprint, point values and
+    every data page's checksum). While a sweep writes, it holds the folder's
+    :class:`SweepLock`.
     """
 
     def __init__(self, folder: Path, manifest_: dict, trial_columns: list[str] | None = None):
@@ -425,56 +593,97 @@ class SweepStore:
         # first file (pandas, pyarrow.dataset) see every column with one type.
         self.grid_dtypes = _grid_dtypes(manifest_["points"])
         self.trial_columns = trial_columns
+        self.lock = SweepLock(self.folder)
 
     def prepare(self) -> None:
-        """Create the folder or check that it holds this very sweep."""
+        """Create the folder, take its lock, and check that it is empty or holds this very
+        sweep (then clear the temporary files a killed run left)."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(f"{self.folder}: is a file, not a folder")
+        created = not self.folder.exists()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"{self.folder}: cannot create the folder ({err.strerror})") from None
+        self.lock.acquire()
+        try:
+            self._check_or_start()
+        except BaseException:
+            self.release()
+            if created:
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()
+            raise
+
+    def release(self) -> None:
+        """Release the folder's lock (a no-op if not held)."""
+        self.lock.release()
+
+    def _check_or_start(self) -> None:
         from costx.io import write_bytes_atomic
 
         path = self.folder / MANIFEST
         if path.exists():
             try:
                 found = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as err:
+            except (OSError, ValueError) as err:
                 raise InputError(f"{path}: unreadable sweep manifest ({err})") from None
+            if not isinstance(found, dict):
+                raise InputError(f"{path}: damaged sweep manifest (not a JSON object)")
             if _fingerprint(found) != self.fingerprint:
                 differs = [k for k in self.manifest if found.get(k) != self.manifest[k]]
                 raise InputError(
                     f"{self.folder}: holds a different sweep (differs in: "
                     f"{', '.join(differs) or 'format'}); use a new folder or remove it"
                 )
+            self._remove_temporaries()
             return
-        if self.folder.exists() and not self.folder.is_dir():
-            raise InputError(f"{self.folder}: is a file, not a folder")
-        if self.folder.exists() and any(self.folder.iterdir()):
+        if any(p.name != LOCK and not _is_temporary(p) for p in self.folder.iterdir()):
             raise InputError(f"{self.folder}: exists and is not a costx sweep folder")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"{self.folder}: cannot create the folder ({err.strerror})") from None
+        self._remove_temporaries()
         write_bytes_atomic(json.dumps(self.manifest, indent=1).encode(), path)
+
+    def _remove_temporaries(self) -> None:
+        """Temporary files of a killed run (this sweep holds the lock: none is in use)."""
+        for tmp in [*self.folder.glob(".*.tmp"), *self.folder.glob("point=*/.*.tmp")]:
+            tmp.unlink(missing_ok=True)
 
     def point_path(self, index: int) -> Path:
         return self.folder / POINT_DIR.format(index) / "part-0.parquet"
 
     def load_point(self, index: int, point: dict) -> PointResult | None:
         """A completed point whose file verifies, or None."""
+        return self.point_status(index, point)[0]
+
+    def point_status(self, index: int, point: dict) -> tuple[PointResult | None, str]:
+        """(the point, "") if its file verifies, else (None, why not)."""
         import pyarrow.parquet as pq
+
+        from costx.io import read_table_verified
 
         path = self.point_path(index)
         if not path.is_file():
-            return None
+            return None, "is missing"
         try:
             raw = (pq.read_schema(path).metadata or {}).get(b"costx")
             meta = json.loads(raw) if raw else None
         except Exception:  # an unreadable partial file from elsewhere: redo the point
-            return None
-        if not meta or meta.get("fingerprint") != self.fingerprint:
-            return None
+            return None, "is not a readable Parquet file"
+        if not isinstance(meta, dict):
+            return None, "has no costx metadata"
+        if meta.get("fingerprint") != self.fingerprint:
+            return None, "belongs to another sweep (its fingerprint is not the manifest's)"
         if meta.get("index") != index or meta.get("point") != _jsonable(point):
-            return None
-        joint = Moments.from_dict(meta["joint"])
-        trials = pd.read_parquet(path) if meta.get("kind") == "trials" else None
-        return PointResult(index, 0, joint.n, joint, trials)
+            return None, "holds another grid point"
+        try:
+            table = read_table_verified(path)  # every page's checksum
+            joint = Moments.from_dict(meta["joint"])
+        except CostxError as err:
+            return None, f"is damaged ({str(err).split(': ', 1)[-1]})"
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            return None, f"has damaged metadata ({type(err).__name__})"
+        trials = table if meta.get("kind") == "trials" else None
+        return PointResult(index, 0, joint.n, joint, trials), ""
 
     def write_point(self, index, point, joint, summary, trials=None) -> Path:
         import pyarrow as pa
@@ -511,6 +720,10 @@ class SweepStore:
         path = self.point_path(index)
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_table_atomic(table.replace_schema_metadata(merged), path)
+
+
+def _is_temporary(path: Path) -> bool:
+    return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
 def _grid_dtypes(points: list[dict]) -> dict[str, str]:
@@ -553,7 +766,11 @@ def _with_grid(frame: pd.DataFrame, index: int, point: dict) -> pd.DataFrame:
 
 
 def read_sweep(folder: str | Path) -> SweepResult:
-    """Read a complete sweep folder written by ``sweep(..., out=...)`` or ``to_parquet``."""
+    """Read a complete sweep folder written by ``sweep(..., out=...)`` or ``to_parquet``.
+
+    Every point's file must carry the manifest's fingerprint and its own grid values and
+    pass its page checksums; otherwise InputError says which point and why.
+    """
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
@@ -563,6 +780,15 @@ def read_sweep(folder: str | Path) -> SweepResult:
         scenario_text = m["scenario_toml"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"{path}: unreadable sweep manifest ({err})") from None
+    try:
+        return _read_sweep(folder, m, scenario_text, path)
+    except CostxError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise InputError(f"{path}: damaged sweep manifest ({type(err).__name__}: {err})") from None
+
+
+def _read_sweep(folder: Path, m: dict, scenario_text: str, path: Path) -> SweepResult:
     scenario = load_scenario_text(scenario_text, f"{path}[scenario]")
     scenario._provenance = m.get("provenance", {})
     points = m["points"]
@@ -570,9 +796,12 @@ def read_sweep(folder: str | Path) -> SweepResult:
     store = SweepStore(folder, m)
     joint, frames = [], []
     for i, point in enumerate(points):
-        done = store.load_point(i, point)
+        done, why = store.point_status(i, point)
         if done is None:
-            raise InputError(f"{folder}: point {i} is missing or incomplete; rerun the sweep")
+            raise InputError(
+                f"{folder}: point {i}: {store.point_path(i).relative_to(folder)} {why}; "
+                "rerun the sweep into this folder to redo it"
+            )
         joint.append(done.joint)
         if done.trials is not None:
             frames.append(_with_grid(done.trials, i, point))
@@ -657,6 +886,7 @@ def sweep(
     if backend not in ("local", "dask"):
         raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
     try:
+        check_sweep_limits(scenario, grid, trials, keep_trials)
         points = expand_grid(grid)
         scenarios = build_points(scenario, points, source)
         result = SweepResult(scenario, points, scenarios, seed, trials, 0, [None] * len(points))
@@ -671,32 +901,13 @@ def sweep(
             manifest(scenario, points, seed, trials, base_index, keep_trials),
             _union_trial_columns(scenarios) if keep_trials else None,
         )
-        store.prepare()
-
-    done: dict[int, PointResult] = {}
-    if store is not None:
-        for i, point in enumerate(points):
-            loaded = store.load_point(i, point)
-            if loaded is not None:
-                done[i] = loaded
-    if progress is not None:
-        progress(len(done), len(points))
-
-    def finish(res: PointResult) -> None:
-        done[res.index] = res
+        store.prepare()  # takes the folder's lock: released below, whatever happens
+    try:
+        done = _run_sweep(store, points, scenarios, base_index, trials, seed, backend,
+                          keep_trials, chunk_trials, scheduler, threads, progress)  # fmt: skip
+    finally:
         if store is not None:
-            summary = summary_table(scenarios[res.index], _own(res.joint))
-            store.write_point(res.index, points[res.index], res.joint, summary, res.trials)
-        if progress is not None:
-            progress(len(done), len(points))
-
-    todo = [i for i in range(len(points)) if i not in done]
-    data = [s.to_dict() for s in scenarios]
-    if backend == "local":
-        _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish)
-    else:
-        chunk = chunk_trials or min(trials, 200_000)
-        _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler, finish)
+            store.release()
 
     result._joint = [done[i].joint for i in range(len(points))]
     if keep_trials:
@@ -712,6 +923,53 @@ def sweep(
                 ignore_index=True,
             )
     return result
+
+
+def _run_sweep(store, points, scenarios, base_index, trials, seed, backend, keep_trials,
+               chunk_trials, scheduler, threads, progress) -> dict[int, PointResult]:  # fmt: skip
+    """Run every point not yet in ``store`` (if any); on an interrupt, say how many points
+    the folder holds (SweepInterrupted)."""
+    from costx.io import WrittenThenInterrupted
+
+    done: dict[int, PointResult] = {}
+    saved = 0
+    if store is not None:
+        for i, point in enumerate(points):
+            loaded = store.load_point(i, point)
+            if loaded is not None:
+                done[i] = loaded
+        saved = len(done)
+    if progress is not None:
+        progress(len(done), len(points))
+
+    def finish(res: PointResult) -> None:
+        nonlocal saved
+        done[res.index] = res
+        if store is not None:
+            summary = summary_table(scenarios[res.index], _own(res.joint))
+            try:
+                store.write_point(res.index, points[res.index], res.joint, summary, res.trials)
+            except WrittenThenInterrupted:
+                saved += 1  # written, then Ctrl-C (held back during the rename)
+                raise
+            saved += 1
+        if progress is not None:
+            progress(len(done), len(points))
+
+    todo = [i for i in range(len(points)) if i not in done]
+    data = [s.to_dict() for s in scenarios]
+    try:
+        if backend == "local":
+            _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish)
+        else:
+            chunk = chunk_trials or min(trials, 200_000)
+            _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler,
+                      finish)  # fmt: skip
+    except KeyboardInterrupt:
+        if store is None:
+            raise
+        raise SweepInterrupted(saved, len(points), store.folder) from None
+    return done
 
 
 def _own(joint: Moments) -> Moments:
@@ -757,7 +1015,12 @@ def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, schedule
         return
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, ValueError, TypeError) as err:  # unreachable or a malformed address
+            raise InputError(
+                f"scheduler {scheduler}: cannot reach the Dask scheduler ({_one_line(err)})"
+            ) from None
     else:
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None)  # fmt: skip
@@ -781,6 +1044,11 @@ def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, schedule
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _one_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:200] if lines else type(err).__name__
 
 
 def _merge(index: int, pieces: list[PointResult]) -> PointResult:
