@@ -31,6 +31,10 @@ from costx.simulation import Lowered
 SEED = 20260101
 TRIALS = {"layered": 2000, "cost_aware": 200}
 DIGESTS = {  # the first 128 bits of each SHA-256
+    # ddg_drone_swarm (added with issue 13) was run with the code of a66479b too, its
+    # [costing], [ship] and capital fields (which the engagement does not read) left out.
+    "ddg_drone_swarm/layered": "3acdd858c50a0314746f59ed34646b77",
+    "ddg_drone_swarm/cost_aware": "842e21021812f54ca38a6f9f5adfe8de",
     "ddg_mixed_raid/layered": "21e99f8533599764f6d76bbc5180c030",
     "ddg_mixed_raid/cost_aware": "3f6f9c3e58b8458f393e931c18dd465e",
     "iran_israel_apr2024/layered": "e41e3a4c8d79235d7850a17023a9f0df",

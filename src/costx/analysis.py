@@ -651,7 +651,7 @@ def is_analysis_file(path: str | Path) -> bool:
 
 def read_analysis(path: str | Path) -> AnalysisResult:
     """Read an analysis written by ``AnalysisResult.to_parquet``."""
-    from costx.io import read_metadata
+    from costx.io import read_metadata, read_table_verified
     from costx.scenario import parse_toml
 
     meta = read_metadata(path)
@@ -663,7 +663,7 @@ def read_analysis(path: str | Path) -> AnalysisResult:
         parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
     )
     scenario._provenance = meta.get("provenance", {})
-    table = pd.read_parquet(path)
+    table = read_table_verified(path)
     elapsed = meta.get("elapsed_s")
     return AnalysisResult(meta["kind"], scenario, meta["inputs"], meta["answer"], table,
                           int(meta["seed"]), int(meta["trials"]), int(meta["trials_simulated"]),

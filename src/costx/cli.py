@@ -970,10 +970,9 @@ def _against_arg(values: list[str]):
 
 
 def _check_out(out: Path) -> None:
-    if out.exists() and out.is_dir():
-        raise _usage(f"--out {out}: is a folder; give a file name")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise _usage(f"--out {out}: folder {out.parent} does not exist")
+    from costx.io import check_output_path
+
+    check_output_path(out)  # before any simulation: a folder, a device, no such folder
 
 
 def _duplicates(pairs, option: str) -> dict:
