@@ -62,7 +62,13 @@ def test_marginal_ratio_is_round_price_over_threat_price(step):
     row = result.table.iloc[0]
     steps = math.ceil(k / step)
     assert row["restored"] and row["steps"] == steps
-    assert row["steps_ci95_low"] == row["steps_ci95_high"] == steps  # nothing is random
+    # Nothing is random, but no sampled value has a zero-width interval (docs/model.md,
+    # "Confidence intervals"): a restored value equal to the old one in every trial is
+    # not below it with 95 % confidence (a rare trial could differ), so the interval
+    # reaches the next step, which leaves one threat fewer in every trial.
+    exact_tie = n + k - m - steps * step == n - m
+    assert row["steps_ci95_low"] == steps
+    assert row["steps_ci95_high"] == (steps + 1 if exact_tie else steps)
     assert row["hold_before"] == n - m and row["hold_attacked"] == n + k - m
     assert row["hold_after"] == max(n + k - m - steps * step, 0)
     round_usd, threat_usd = 2_000_000.0, 30_000.0
@@ -71,7 +77,9 @@ def test_marginal_ratio_is_round_price_over_threat_price(step):
     fired = min(steps * step, n + k - m)
     assert row["per_raid_usd"] == fired * round_usd
     assert row["ratio_per_raid"] == pytest.approx(fired * round_usd / (k * threat_usd))
-    assert row["ratio_per_raid_ci95_low"] == row["ratio_per_raid_ci95_high"]
+    assert (
+        row["ratio_per_raid_ci95_low"] <= row["ratio_per_raid"] <= row["ratio_per_raid_ci95_high"]
+    )
     # procurement: every round bought
     assert row["procurement_usd"] == steps * step * round_usd
     if step == 1:
@@ -121,11 +129,19 @@ def test_break_even_of_a_price_is_exact_when_nothing_is_random():
     a = result.answer
     assert a["crossing"] and a["below"] == "lower"
     assert a["root"] == pytest.approx(1_234_567.0, abs=5e6 / 1000)
-    assert a["root_ci95_low"] == pytest.approx(a["root"], abs=5e6 / 1000)
-    assert a["root_ci95_high"] == pytest.approx(a["root"], abs=5e6 / 1000)
+    assert a["root_ci95_low"] < a["root"] < a["root_ci95_high"]
     # a price the kernels never see (layered policy): one simulation serves every value
     # and the other posture
     assert result.trials_simulated == 200
+    # Every trial fires 10 rounds, so the interval is the bound on the share of trials
+    # that could differ, 1 - 0.05^(1/n) (about 3/n): ten times the trials, a tenth of
+    # the width.
+    more = costx.break_even(data, vary="effectors.sm2.cost_per_shot_usd", bounds=(0, 5e6),
+                            against=other, measure="defense_cost_usd", trials=2000)  # fmt: skip
+    b = more.answer
+    ratio = (a["root_ci95_high"] - a["root_ci95_low"]) / (b["root_ci95_high"] - b["root_ci95_low"])
+    share = (1 - 0.05 ** (1 / 200)) / (1 - 0.05 ** (1 / 2000))
+    assert ratio == pytest.approx(share, rel=0.05)
 
 
 def test_break_even_availability_against_a_cheaper_interceptor():
@@ -275,7 +291,7 @@ def test_cheapest_says_when_nothing_is_feasible():
 
 def test_cheapest_requirement_at_least():
     result = costx.cheapest(magazine_limited(10, 6), choices={"effectors.sm2.rounds": [2, 4, 6]},
-                            require={"killed": ">= 4"}, minimize="defense_cost_usd",
+                            require={"killed": ">= 3.5"}, minimize="defense_cost_usd",
                             trials=200)  # fmt: skip
     assert result.answer["found"] and result.answer["values"] == {"effectors.sm2.rounds": 4}
 
@@ -393,6 +409,47 @@ def test_evaluator_extends_runs_and_matches_simulate():
     assert m == costx.simulate(s, trials=3000, seed=5, keep_trials=False).moments
     assert analysis.own_part(joint) == m and analysis.reference_part(joint) == m
     assert analysis.paired(s, s, joint, "leakers").mean == 0.0
+
+
+@pytest.mark.parametrize("trials", [1, 200])
+def test_every_estimate_is_the_summarys(trials):
+    """An analysis's interval of any measure, or of a paired difference, is the
+    summary's (summary_table, paired_difference_table), whatever rule applies: Wilson,
+    the bound for a value the same in every trial, normal, fixed by the scenario."""
+    from costx.aggregate import paired_difference_table, summary_table
+
+    a = costx.load_scenario(mixed())
+    b = analysis.with_values(a, {"effectors.sm2.rounds": 12, "effectors.las.units": 0}, "b")
+    with analysis.Evaluator(seed=4) as ev:
+        own, joint = ev.own([a], trials)[0], ev.joint([(b, a)], trials)[0]
+    summary, diffs = summary_table(a, own), paired_difference_table(b, a, joint)
+    for name in summary.index:
+        e = analysis.estimate(a, own, name)
+        row = summary.loc[name]
+        got = (e.mean, *e.ci95, e.se)
+        want = (row["mean"], row["ci95_low"], row["ci95_high"], row["std_error"])
+        assert got == pytest.approx(want, nan_ok=True, rel=1e-12, abs=1e-12), name
+    for name in diffs.index:
+        e = analysis.paired(b, a, joint, name)
+        row = diffs.loc[name]
+        got = (e.mean, *e.ci95, e.se)
+        want = (row["mean"], row["ci95_low"], row["ci95_high"], row["std_error"])
+        assert got == pytest.approx(want, nan_ok=True, rel=1e-12, abs=1e-12), name
+
+
+def test_one_sided_bounds_of_a_probability_never_seen():
+    """P(any leak) 0 in every trial (pk 1, a deep magazine): its one-sided 95 % upper
+    bound is the exact Clopper-Pearson bound for 0 of n, 1 - 0.05^(1/n), so a requirement
+    of at most 1 % is met with 400 trials (0.75 %) and not yet with 200 (1.49 %)."""
+    data = magazine_limited(6, 40)
+    for trials, met in ((200, False), (400, True)):
+        s = costx.load_scenario(data)
+        with analysis.Evaluator() as ev:
+            e = analysis.estimate(s, ev.own([s], trials)[0], "p_any_leak")
+        assert e.mean == 0.0 and not e.varies
+        assert e.high(Z95_ONE_SIDED) == pytest.approx(1 - 0.05 ** (1 / trials), rel=1e-12)
+        assert e.high(analysis.Z_SCREEN) == pytest.approx(1 - 0.001 ** (1 / trials), rel=1e-9)
+        assert analysis.Requirement("p_any_leak", "<=", 0.01).met(e, Z95_ONE_SIDED) == met
 
 
 def test_paired_interval_is_that_of_the_per_trial_differences():

@@ -33,18 +33,32 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from costx import formatting
+
+# The summary's own interval rules, applied to one measure at a time (summary_table and
+# paired_difference_table build every measure's row; an analysis needs one, thousands of
+# times): the same functions, so an analysis's intervals are the summary's.
 from costx.aggregate import (
     Measure,
     Moments,
+    _exact_direction,
+    _Interval,
+    _row,
+    _varies,
+    column_bounds,
+    linear_range,
+    measure_range,
     measures,
     moment_columns,
+    no_variation_share,
     trial_integers,
+    wilson_interval,
 )
 from costx.errors import InputError, ScenarioError
 from costx.scenario import CostxWarning, Scenario, load_scenario, scenario_from_mapping
@@ -205,21 +219,57 @@ def _is_integer_field(value: Any) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Estimate:
-    """A mean (or paired difference) with its standard error; ``n`` trials."""
+    """A measure (or a paired difference) over ``n`` trials with its intervals.
+
+    ``ci95_low``/``ci95_high`` are the summary's 95 % interval (docs/model.md,
+    "Confidence intervals": Wilson for probabilities, the exact bound on the share of
+    trials that could differ when every trial gave the same value, normal otherwise,
+    clipped to the measure's range). :meth:`low` and :meth:`high` at another ``z`` apply
+    the same rules at that one-sided level: the screening margins and the one-sided 95 %
+    bounds of requirements.
+    """
 
     mean: float
     se: float
     n: int
+    ci95_low: float
+    ci95_high: float
+    fixed: bool = False  # set by the scenario: no interval at all
+    varies: bool = True  # False: the same value in every trial
+    probability: bool = False
+    spread: tuple[float, float] = (0.0, 0.0)  # how far one differing trial can move it
+    value_range: tuple[float, float] | None = None
 
     def low(self, z: float = Z95) -> float:
-        return self.mean - z * self.se
+        return self.bounds(z)[0]
 
     def high(self, z: float = Z95) -> float:
-        return self.mean + z * self.se
+        return self.bounds(z)[1]
 
     @property
     def ci95(self) -> tuple[float, float]:
-        return self.low(), self.high()
+        return self.ci95_low, self.ci95_high
+
+    def bounds(self, z: float) -> tuple[float, float]:
+        """The interval whose each end holds with one-sided confidence Phi(z) (``Z95``:
+        the summary's 95 % interval itself)."""
+        v = self.mean
+        if z == Z95 or math.isnan(v):
+            return self.ci95_low, self.ci95_high
+        if self.fixed:
+            return v, v
+        if self.n < 2 or not self.varies:
+            u = no_variation_share(self.n, NormalDist().cdf(z))
+            low, high = v + u * self.spread[0], v + u * self.spread[1]
+        elif self.probability and 0.0 < v < 1.0:
+            n_eff = self.n * v * (1.0 - v) / ((self.n - 1) * self.se * self.se)
+            low, high = wilson_interval(v, n_eff, z)
+        else:
+            low, high = v - z * self.se, v + z * self.se
+        if self.value_range is not None:
+            low = min(max(low, self.value_range[0]), v)
+            high = max(min(high, self.value_range[1]), v)
+        return low, high
 
 
 def _measure(scenario: Scenario, columns, name: str) -> Measure:
@@ -229,34 +279,62 @@ def _measure(scenario: Scenario, columns, name: str) -> Measure:
     raise InputError(f"{name!r} is not a measure of {scenario.name}")
 
 
-def _quadratic_se(grad: np.ndarray, m: Moments) -> float:
-    if m.n < 2 or not np.all(np.isfinite(grad)):
-        return math.nan
+def _estimate(name, interval, m: Moments, bounds: np.ndarray, unit: str) -> Estimate:
+    """The summary's row for one value (``aggregate._row``, the rules of
+    ``summary_table`` and ``paired_difference_table``), with what its other levels need."""
     cov = m.cov()
-    return math.sqrt(max(float(grad @ cov @ grad), 0.0) / m.n)
+    _, value, low, high, se, _ = _row(name, interval, m, cov, bounds, unit)
+    fixed = interval.fixed
+    varies = not fixed and m.n > 1 and not math.isnan(value) and _varies(interval, cov, m)
+    spread = (0.0, 0.0)
+    if not fixed and not varies and not math.isnan(value):
+        spread = linear_range(interval.grad, -float(interval.grad @ m.mean()), bounds)
+    probability = unit == "probability" and interval.value_range is not None
+    return Estimate(value, se, m.n, low, high, fixed, varies, probability, spread,
+                    interval.value_range)  # fmt: skip
 
 
 def estimate(scenario: Scenario, m: Moments, name: str) -> Estimate:
-    """A summary measure of one scenario from its moments (as ``summary_table``)."""
+    """A summary measure of one scenario from its moments, with the summary's interval
+    (``summary_table(scenario, m).loc[name]``, computed for this measure alone)."""
     measure = _measure(scenario, m.columns, name)
     mu = m.mean()
-    value = measure.value(mu)
-    se = math.nan if math.isnan(value) else _quadratic_se(measure.gradient(mu), m)
-    return Estimate(value, se, m.n)
+    bounds = column_bounds(scenario, m.columns)
+    interval = _Interval(
+        measure.value(mu),
+        measure.gradient(mu),
+        lambda: _exact_direction(measure, m.s1),
+        fixed=measure.den is None and not measure.num.any(),
+        value_range=measure_range(measure, bounds),
+    )
+    return _estimate(name, interval, m, bounds, measure.unit)
 
 
 def paired(scenario: Scenario, reference: Scenario, joint: Moments, name: str) -> Estimate:
     """measure(scenario) - measure(reference) from their joint moments over the same
-    trials (``p:`` columns, then ``b:``), with the delta-method interval of the pair (as
-    ``paired_difference_table``)."""
+    trials (``p:`` columns, then ``b:``), with the paired interval of
+    ``paired_difference_table`` (delta method on the joint moments; a difference that
+    was the same in every trial gets the bound on the share of trials that could differ;
+    never clipped)."""
     k = sum(1 for c in joint.columns if c.startswith("p:"))
-    mp = _measure(scenario, [c[2:] for c in joint.columns[:k]], name)
-    mb = _measure(reference, [c[2:] for c in joint.columns[k:]], name)
+    point_columns = [c[2:] for c in joint.columns[:k]]
+    base_columns = [c[2:] for c in joint.columns[k:]]
+    mp = _measure(scenario, point_columns, name)
+    mb = _measure(reference, base_columns, name)
     mu = joint.mean()
-    diff = mp.value(mu[:k]) - mb.value(mu[k:])
-    grad = np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])])
-    se = math.nan if math.isnan(diff) else _quadratic_se(grad, joint)
-    return Estimate(diff, se, joint.n)
+    bounds = np.concatenate(
+        [column_bounds(scenario, point_columns), column_bounds(reference, base_columns)]
+    )
+    interval = _Interval(
+        mp.value(mu[:k]) - mb.value(mu[k:]),
+        np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])]),
+        lambda: (
+            _exact_direction(mp, joint.s1[:k]) + [-w for w in _exact_direction(mb, joint.s1[k:])]
+        ),
+        fixed=all(x.den is None and not x.num.any() for x in (mp, mb)),
+        value_range=None,
+    )
+    return _estimate(name, interval, joint, bounds, mp.unit)
 
 
 def own_part(joint: Moments) -> Moments:
@@ -919,7 +997,7 @@ def _restore(ev, scenario, attacked, path, step, value0, hold, cost_name, trials
             if got is None:
                 return False
             diff = got[0]
-            bound = diff.mean if z is None else diff.mean + z * diff.se
+            bound = diff.mean if z is None else diff.low() if z < 0 else diff.high()
             return bound <= 0.0
 
         return pred
@@ -1136,10 +1214,9 @@ def break_even(
                 cache[x] = (paired(points[x], other, joint, measure),
                             estimate(points[x], own_part(joint), measure))  # fmt: skip
 
-        def d(x: float, z: float = 0.0) -> float:
+        def d(x: float) -> float:
             evaluate([x])
-            diff = cache[x][0]
-            return diff.mean + z * diff.se
+            return cache[x][0].mean
 
         grid = np.linspace(low, high, grid_points)
         if integer:
@@ -1180,11 +1257,20 @@ def break_even(
                 sign = 1.0 if before and before[-1] < 0 else -1.0
             a, b = _bisect(lambda x: sign * d(x), a, b, tol, integer)
             root = _interpolate(lambda x: sign * d(x), a, b)
+
             # The root's interval: where the paired interval of d contains 0. Its left
             # edge is where g + z se turns non-negative, its right edge where g - z se
             # turns positive.
-            upper = lambda x: sign * d(x) + Z95 * cache[x][0].se  # noqa: E731
-            lower = lambda x: sign * d(x) - Z95 * cache[x][0].se  # noqa: E731
+            def upper(x: float) -> float:  # the upper end of g's 95 % interval
+                d(x)
+                low, high = cache[x][0].ci95
+                return high if sign > 0 else -low
+
+            def lower(x: float) -> float:  # its lower end
+                d(x)
+                low, high = cache[x][0].ci95
+                return low if sign > 0 else -high
+
             left = [x for x in sorted(cache) if x <= a and upper(x) < 0]
             if left:
                 x0 = left[-1]
@@ -1313,23 +1399,19 @@ class Requirement:
 
     def met(self, e: Estimate, z: float) -> bool:
         """Met with the one-sided confidence of ``z``."""
-        if self.op == "<=":
-            return e.mean + z * e.se <= self.bound
-        return e.mean - z * e.se >= self.bound
+        return e.high(z) <= self.bound if self.op == "<=" else e.low(z) >= self.bound
 
     def violated(self, e: Estimate, z: float) -> bool:
         """Violated with the one-sided confidence of ``z``."""
-        if self.op == "<=":
-            return e.mean - z * e.se > self.bound
-        return e.mean + z * e.se < self.bound
+        return e.low(z) > self.bound if self.op == "<=" else e.high(z) < self.bound
 
     def edge(self, e: Estimate, z: float) -> float:
         """The bound of the one-sided interval that must satisfy the requirement."""
-        return e.mean + z * e.se if self.op == "<=" else e.mean - z * e.se
+        return e.high(z) if self.op == "<=" else e.low(z)
 
-    def shortfall(self, e: Estimate, z: float) -> float:
-        """How far the one-sided bound misses, relative to the bound (0 when met)."""
-        miss = self.edge(e, z) - self.bound if self.op == "<=" else self.bound - self.edge(e, z)
+    def shortfall(self, edge: float) -> float:
+        """How far a one-sided bound (``edge``) misses, relative to the bound (0: met)."""
+        miss = edge - self.bound if self.op == "<=" else self.bound - edge
         return max(miss, 0.0) / max(abs(self.bound), 1e-12)
 
     def text(self) -> str:
@@ -1395,8 +1477,14 @@ def _screen(ev: Evaluator, points: list[Scenario], objective: str, sense: float,
             est[i] = {name: estimate(points[i], m, name) for name in names}
 
     def key(i: int, z: float = 0.0) -> float:
+        """The objective in "less is better" terms; with ``z``, its one-sided bound on the
+        upper (z > 0) or lower (z < 0) side at that level."""
         e = est[i][objective]
-        return sense * e.mean + z * e.se
+        if z == 0.0:
+            return sense * e.mean
+        low, high = e.bounds(abs(z))
+        upper, lower = (high, low) if sense > 0 else (-low, -high)
+        return upper if z > 0 else lower
 
     meeting = " that clearly meet the requirements" if requirements else ""
     alive = list(range(n))
@@ -1574,10 +1662,7 @@ def cheapest(
     else:
         evaluated = table[table["decided_at"] == table["decided_at"].max()]
         misses = [
-            sum(
-                r.shortfall(Estimate(row[r.measure], _se_of(row, r.measure), 0), Z95_ONE_SIDED)
-                for r in requirements
-            )
+            sum(r.shortfall(row[f"{r.measure}_one_sided_95"]) for r in requirements)
             for _, row in evaluated.iterrows()
         ]
         closest = evaluated.iloc[int(np.argmin(misses))]
@@ -1590,10 +1675,6 @@ def cheapest(
               **_common_inputs(trials, seed, backend)}  # fmt: skip
     return AnalysisResult("cheapest", scenario, inputs, _jsonable(answer), table, seed, trials,
                           simulated, time.perf_counter() - started)  # fmt: skip
-
-
-def _se_of(row, name: str) -> float:
-    return (row[f"{name}_ci95_high"] - row[f"{name}_ci95_low"]) / (2 * Z95)
 
 
 def _label_text(label: Mapping[str, Any]) -> str:
@@ -1946,7 +2027,7 @@ def sensitivity(
                     change = paired(s, scenario, joint, measure)
                 else:  # the difference to the other posture at this end
                     at = paired(s, o, ev.joint([(s, o)], trials)[0], measure)
-                    change = Estimate(at.mean - base.mean, math.nan, at.n)
+                    change = Estimate(at.mean - base.mean, math.nan, at.n, math.nan, math.nan)
                 row.update({f"at_{end}": at.mean, f"at_{end}_ci95_low": at.low(),
                             f"at_{end}_ci95_high": at.high(), f"change_{end}": change.mean,
                             f"change_{end}_ci95_low": change.low(),
