@@ -234,6 +234,11 @@ def test_break_even_says_when_there_is_no_crossing():
                               against=other, measure="defense_cost_usd", trials=500)  # fmt: skip
     assert not result.answer["crossing"] and result.answer["root"] is None
     assert "No crossing in the bounds" in result.describe()
+    # a price that changes nothing: the same in every trial at every value
+    same = costx.break_even(data, vary="threats.drone.unit_cost_usd", bounds=(1e4, 1e5),
+                            against=other, measure="leakers", trials=200)  # fmt: skip
+    assert same.answer["identical"] and not same.answer["crossing"]
+    assert "No difference anywhere in the bounds" in same.describe()
 
 
 # -- (c) cheapest against brute force -------------------------------------------------------

@@ -1235,7 +1235,11 @@ def break_even(
             "integer": integer, "sign_changes": max(crossings, 1 if zero_at else 0),
             "other_measure": [other_est.mean, *other_est.ci95],
         }  # fmt: skip
-        if zero_at and (not changes or zero_at[0] <= xs[changes[0]]):
+        identical = len(zero_at) == len(xs)  # no difference anywhere: nothing to find
+        answer["identical"] = identical
+        if identical:
+            a = b = None
+        elif zero_at and (not changes or zero_at[0] <= xs[changes[0]]):
             a = b = zero_at[0]
         elif changes:
             a, b = xs[changes[0]], xs[changes[0] + 1]
@@ -1356,6 +1360,12 @@ def _describe_break_even(r: AnalysisResult) -> str:
         "dollars."
     )
     (d_lo, *ci_lo), (d_hi, *ci_hi) = a["diff_at_bounds"]
+    if a.get("identical"):
+        text = (
+            f"No difference anywhere in the bounds: {m} of the scenario equals that of the "
+            f"other posture at every value tried ({a['vary']} does not change it here)."
+        )
+        return "\n".join([head, text, _trials_line(r)])
     if not a["crossing"]:
         side = "above" if (d_lo or 0) > 0 else "below"
         text = (
