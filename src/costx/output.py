@@ -127,7 +127,7 @@ class Output:
     def show(self, renderable: Any) -> None:
         """A table (or text) for people: printed in table format unless quiet."""
         if self.is_table and not self.quiet:
-            self.stdout.print(renderable)
+            self.stdout.print(renderable, soft_wrap=False)  # text wraps at the width
 
     def note(self, text: str) -> None:
         """A note about the run ("wrote FILE", timings): stdout in table format, stderr
