@@ -849,6 +849,90 @@ _CASES = [
         "ship_p_kill_negative.toml",
         Line("ship.p_kill_per_hit", ("input should be greater than or equal to 0",), "-0.1"),
     ),
+    # -- bounds and names of the engagement-realism fields (issue 15, issue 17's bounds)
+    case(
+        "realism_bounds_high.toml",
+        Line(
+            "threats[0].altitude_m",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].common_mode_failure", ("input should be less than or equal to 1",), "1.5"
+        ),
+        Line("effectors[1].reliability", ("input should be less than or equal to 1",), "1.5"),
+        Line(
+            "effectors[1].common_mode_failure", ("input should be less than or equal to 1",), "1.5"
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][0]",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][1]",
+            ("input should be less than or equal to 1",),
+            "1.5",
+        ),
+        Line(
+            "sensor.height_m",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+    ),
+    case(
+        "realism_bounds_low.toml",
+        Line("effectors[0].reliability", ("input should be greater than or equal to 0",), "-0.1"),
+        Line("effectors[1].reliability", ("input should be greater than or equal to 0",), "-0.1"),
+        Line(
+            "effectors[1].common_mode_failure",
+            ("input should be greater than or equal to 0",),
+            "-0.1",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][0]",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][1]",
+            ("input should be greater than or equal to 0",),
+            "-0.5",
+        ),
+    ),
+    case(
+        "realism_names_bad.toml",
+        Line(
+            "effectors[0].pk_by_range.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "effectors[0].pk_by_range.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "effectors[1].pk_by_range.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "effectors[1].pk_by_range.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "doctrine.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "doctrine.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+    ),
 ]
 CONTENT_CASES = [content for content, _ in _CASES]
 COUNT_CASES = [count for _, count in _CASES]

@@ -1092,6 +1092,8 @@ def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
         loc = e["loc"]
         path = _path(loc)
         value = e.get("input")
+        if kind == "too_short" and isinstance(value, list | tuple) and value:
+            continue  # pydantic's echo of item errors (already reported) on a non-empty list
         if kind == "extra_forbidden":
             allowed = _allowed_fields(loc, data)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
