@@ -129,6 +129,23 @@ def table(data: dict) -> str:
                 f"| {threats} | {threads} | {per_trial * 1e6:.1f} | "
                 f"{per_trial * 1e6 / threats:.3f} |"
             )
+    policy_scaling = [
+        (r["info"]["policy"], r["info"]["threats"], r["seconds"] / r["trials"])
+        for n, r in rows.items()
+        if n.startswith("test_policy_scaling")
+    ]
+    if policy_scaling:
+        title = (
+            "Cost per trial against threats per policy (drone_raid: laser, gun and "
+            "interceptor against drones at a constant density, all threads):"
+        )
+        lines += ["", title, ""]
+        lines += ["| policy | threats | us per trial | us per threat |", "|---|---:|---:|---:|"]
+        for policy, threats, per_trial in sorted(policy_scaling):
+            lines.append(
+                f"| {policy} | {threats} | {per_trial * 1e6:.1f} | "
+                f"{per_trial * 1e6 / threats:.3f} |"
+            )
     return "\n".join(lines)
 
 

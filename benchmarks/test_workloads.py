@@ -1,5 +1,5 @@
-"""mixed_raid (the bundled ship scenario, both policies), the air-base campaign, a bundled
-sweep, and the scaling of cost per trial with trials, threats and threads."""
+"""mixed_raid (the bundled ship scenario, every policy), the air-base campaign, a bundled
+sweep, and the scaling of cost per trial with trials, threats (per policy) and threads."""
 
 import numba
 import pytest
@@ -12,11 +12,12 @@ from costx.simulation import simulate
 THREADS = numba.config.NUMBA_NUM_THREADS
 
 
-@pytest.mark.parametrize("policy", ["layered", "cost_aware"])
+@pytest.mark.parametrize("policy", ["layered", "preferential", "cost_aware"])
 def test_mixed_raid(benchmark, full, policy):
     data = costx.load_scenario("ddg_mixed_raid").to_dict()
     data["scenario"]["policy"] = policy
-    trials = (1_000_000 if policy == "layered" else 20_000) if full else 2_000
+    full_trials = {"layered": 1_000_000, "preferential": 200_000}.get(policy, 20_000)
+    trials = full_trials if full else 2_000
     result = run(benchmark, simulate, data, trials=trials, seed=0, keep_trials=False)
     benchmark.extra_info.update(trials=trials, threads=THREADS, policy=policy)
     assert result.summary().loc["leakers", "mean"] >= 0
@@ -57,3 +58,16 @@ def test_scaling_threats(benchmark, full, threats, threads):
     run(benchmark, simulate, bench.single_layer(threats), trials=trials, seed=0,
         threads=threads, keep_trials=False)  # fmt: skip
     benchmark.extra_info.update(trials=trials, threads=threads, threats=threats)
+
+
+@pytest.mark.parametrize("threats", [8, 64, 512])
+@pytest.mark.parametrize("policy", ["layered", "preferential"])
+def test_policy_scaling(benchmark, full, threats, policy):
+    """Drones at a constant density against a laser, a gun and an interceptor: cost per
+    trial should grow linearly in threats under both policies (preferential decides from
+    each preferred effector's own state, never replanning queues)."""
+    trials = (400_000 // threats) * 10 if full else 100
+    result = run(benchmark, simulate, bench.drone_raid(threats, policy), trials=trials, seed=0,
+                 keep_trials=False)  # fmt: skip
+    benchmark.extra_info.update(trials=trials, threads=THREADS, threats=threats, policy=policy)
+    assert result.summary().loc["leakers", "mean"] >= 0

@@ -23,9 +23,15 @@ The rules (README, "What it computes") in brief:
   shared per-trial weather draw.
 * Nobody engages a dead threat or one inside another engagement; threats are served in
   order of urgency (earliest impact first, ties by lower index).
+* A kinetic round functions with probability ``reliability`` and, if it does, kills with
+  ``pk`` (a scalar per group, or a table over the meeting range: ``_pk_at``); with
+  probability ``common_mode_failure`` every round of an engagement fails together.
 * Policies: ``LAYERED`` engages the most urgent eligible threat as soon as possible;
   ``COST_AWARE`` holds fire while a cheaper effector is predicted to be done with the
-  threat before the holder's last chance (``_plan`` and the hold rule in ``_run_trials``).
+  threat before the holder's last chance (``_plan`` and the hold rule in ``_run_trials``);
+  ``PREFERENTIAL`` holds fire while an effector the doctrine prefers against the threat's
+  group could still be done with it before the holder's last chance (``_done_by``, which
+  looks at that effector's own state only, so a decision costs O(effectors x channels)).
 
 Cost per trial is linear in the number of threats for the layered policy: each effector
 keeps, per threat group, a linked list of threats it may still engage (sorted by arrival,
@@ -45,7 +51,9 @@ from costx.kernels._jit import jit, pjit
 from costx.kernels.laser import h_at, h_inverse
 from costx.kernels.rng import (
     ARRIVAL,
+    COMMON_MODE,
     KILL,
+    RELIABILITY,
     WEATHER,
     event_counter,
     salvo_key,
@@ -82,7 +90,9 @@ EF_DX = 8  # fluence table cell width in 1/km
 EF_RETARGET_S = 9
 EF_AVAILABILITY = 10
 EF_MAGAZINE_S = 11  # lasing seconds per unit (inf: unlimited)
-EF_COLUMNS = 12
+EF_RELIABILITY = 12  # kinetic: probability that a round functions (1: no draw)
+EF_COMMON_MODE = 13  # kinetic: probability that an engagement fails as a whole (0: no draw)
+EF_COLUMNS = 14
 
 # Columns of eff_i (int64, one row per effector).
 EI_KIND = 0
@@ -98,6 +108,7 @@ KIND_LASER = 2
 
 POLICY_LAYERED = 0
 POLICY_COST_AWARE = 1
+POLICY_PREFERENTIAL = 2
 
 # Threat states as the defense knows them.
 FREE = 0
@@ -227,6 +238,102 @@ def _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen, start):
     last_launch = start + (eff_i[c, EI_SALVO] - 1) * eff_f[c, EF_INTERVAL_S]
     flight = _range_km(r0, v, t_seen, last_launch) * 1e3 / (u + v)
     return last_launch - start + flight + eff_f[c, EF_ASSESS_S]
+
+
+@jit
+def _pk_at(pk_tab, e, g, r):
+    """Kill probability of a round of e meeting a threat of group g at range r (km), from
+    e's ``pk_by_range`` table (rows (range, pk) by increasing range, padded with rows of
+    infinite range): linear between points, constant beyond the ends."""
+    if r <= pk_tab[e, g, 0, 0]:
+        return pk_tab[e, g, 0, 1]
+    for i in range(1, pk_tab.shape[2]):
+        r_hi = pk_tab[e, g, i, 0]
+        if r <= r_hi:
+            p_lo = pk_tab[e, g, i - 1, 1]
+            if r_hi == math.inf:  # padding: beyond the last point
+                return p_lo
+            r_lo = pk_tab[e, g, i - 1, 0]
+            return p_lo + (pk_tab[e, g, i, 1] - p_lo) * (r - r_lo) / (r_hi - r_lo)
+    return pk_tab[e, g, pk_tab.shape[2] - 1, 1]
+
+
+@jit
+def _done_by(
+    c,
+    p,
+    g,
+    t,
+    threat_f,
+    eff_f,
+    eff_i,
+    r_first,
+    r_last,
+    ltab,
+    t_seen,
+    eng_cnt,
+    ch_free,
+    mag,
+    next_launch,
+    rounds_left,
+    memo,
+):
+    """(done, steady): when effector c could be done with threat p of group g if it took p
+    next (the preferential policy's hold rule, docs/model.md "Policies"), inf if it
+    cannot; and until when that answer stays the same as time passes while c's state
+    (which changes only with an engagement or a release) does not: c's start, or a laser
+    unit becoming free before it (which can change the unit that frees first).
+
+    c starts as soon as now, p's entry into c's start window, c's first free channel
+    (laser: among units with lasing time left) and (kinetic) its launcher all allow; it
+    must start before p leaves that window. Done: kinetic, the assessment of a full salvo;
+    laser, the kill, if the dwell fits in that unit's lasing time. Only c's own state is
+    looked at (not the other threats c may serve first), so this costs O(channels).
+    ``memo[c, p]`` keeps the last (start, dwell) of a laser: the start seldom changes from
+    one event to the next, and the dwell is the costly part.
+    """
+    kind = eff_i[c, EI_KIND]
+    if eng_cnt[c, p] >= eff_i[c, EI_MAX_ENGAGEMENTS]:
+        return math.inf, math.inf
+    if kind != KIND_LASER and rounds_left[c] <= 0:
+        return math.inf, math.inf
+    k_best = -1
+    free = math.inf
+    steady = math.inf
+    for k in range(eff_i[c, EI_CHANNELS]):
+        if kind == KIND_LASER and mag[c, k] <= 0.0:
+            continue
+        f = max(t, ch_free[c, k])
+        if f < free:
+            free = f
+            k_best = k
+        if kind == KIND_LASER and f > t:
+            steady = min(steady, f)
+    if k_best < 0:
+        return math.inf, math.inf
+    r0 = threat_f[g, TF_RANGE_KM]
+    v = threat_f[g, TF_SPEED_MPS]
+    start = max(free, _entry_time(r0, v, t_seen[p], r_first[c, g]))
+    if kind != KIND_LASER:
+        start = max(start, next_launch[c])
+    if start > _last_start(r0, v, t_seen[p], r_last[c, g]):
+        return math.inf, math.inf
+    if kind != KIND_LASER:
+        return start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[p], start), start
+    steady = min(steady, start)
+    if memo[c, p, 0] == start:
+        dwell = memo[c, p, 1]
+    else:
+        r_start = _range_km(r0, v, t_seen[p], start)
+        r_kill = _laser_kill_range(ltab, eff_f, c, r_start, v, threat_f[g, TF_FLUENCE_J_CM2])
+        if math.isnan(r_kill):  # start within rounding of the last chance: kill at min range
+            r_kill = eff_f[c, EF_MIN_KM]
+        dwell = (r_start - r_kill) * 1e3 / v
+        memo[c, p, 0] = start
+        memo[c, p, 1] = dwell
+    if dwell > mag[c, k_best]:
+        return math.inf, math.inf
+    return start + dwell, steady
 
 
 @jit
@@ -362,6 +469,7 @@ def _run_trials(
     ltab,
     kplan,
     order,
+    pk_tab,
     t_seen,
     t_imp,
     ident,
@@ -381,6 +489,7 @@ def _run_trials(
     sort_key,
     sort_idx,
     plan,
+    memo,
     plan_t,
     plan_ver,
     scan_ver,
@@ -483,6 +592,8 @@ def _run_trials(
                     for p in range(a, b):
                         nxt[e, p] = p + 1 if p + 1 < b else -1
                         eng_cnt[e, p] = 0
+                        if memo.shape[1] > 0:
+                            memo[e, p, 0] = math.nan
 
             # --- event loop ---
             version = 0
@@ -537,17 +648,24 @@ def _run_trials(
                         # engagements (none of which makes one eligible), or come within
                         # reach, which the walk's wake time (the earliest such entry then)
                         # bounds from below: until then a new walk would find nothing.
+                        #
+                        # Preferential shortcut: e's last walk found only threats it held
+                        # fire on, and nothing has been engaged or released since (version).
+                        # Each hold rested on a preferred effector c's own state, unchanged,
+                        # and on c's start on the threat, which stays put while it lies
+                        # ahead; so until the first such start (lapse) or the walk's wake
+                        # time, a new walk would hold fire on the same threats.
                         if (
-                            policy == POLICY_LAYERED
-                            and scan_ver[e] == freed
-                            and t < scan_wake[e] - skip_margin
-                        ):
+                            (policy == POLICY_LAYERED and scan_ver[e] == freed)
+                            or (policy == POLICY_PREFERENTIAL and scan_ver[e] == version)
+                        ) and t < scan_wake[e] - skip_margin:
                             t_next = min(t_next, scan_wake[e])
                             break
                         wake = math.inf
                         # The most urgent threat e may engage now (cost_aware: and need not leave
                         # to a cheaper effector).
                         hold_end = math.inf
+                        lapse = math.inf  # preferential: no hold can lapse before this
                         for g in range(n_groups):
                             # SCAN: walk e's list of g from the head (cand_prev = -1)
                             cand[g] = SCAN if (can[e, g] and head[e, g] >= 0) else -1
@@ -610,14 +728,16 @@ def _run_trials(
                             if best_g < 0:
                                 break
                             p = cand[best_g]
-                            if policy != POLICY_COST_AWARE:
+                            if policy == POLICY_LAYERED:
                                 target = p
                                 break
                             # Cost-aware prediction rule (docs/model.md, "Policies"): e holds
                             # fire on p if an effector c cheaper against p's type (expected cost
                             # per kill; ties: lower index) is predicted by _plan to be done with
                             # p (laser: killed; kinetic: assessed) no later than e's own last
-                            # launch opportunity on p; e decides again then.
+                            # launch opportunity on p; e decides again then. Preferential: the
+                            # same with c preferred by the doctrine (cpk holds the rank) and
+                            # _done_by, which ignores what else c may serve first.
                             hold = False
                             until = math.inf
                             g_p = best_g
@@ -631,9 +751,37 @@ def _run_trials(
                             for c in range(n_eff):
                                 if c == e or not active[c] or not can[c, g_p]:
                                     continue
+                                if cpk[c, g_p] == math.inf:  # cannot kill (reliability 0)
+                                    continue
                                 if not (
                                     cpk[c, g_p] < my_cost or (cpk[c, g_p] == my_cost and c < e)
                                 ):
+                                    continue
+                                if policy == POLICY_PREFERENTIAL:
+                                    done, steady = _done_by(
+                                        c,
+                                        p,
+                                        g_p,
+                                        t,
+                                        threat_f,
+                                        eff_f,
+                                        eff_i,
+                                        r_first,
+                                        r_last,
+                                        ltab,
+                                        t_seen,
+                                        eng_cnt,
+                                        ch_free,
+                                        mag,
+                                        next_launch,
+                                        rounds_left,
+                                        memo,
+                                    )
+                                    if done <= my_last:
+                                        hold = True
+                                        until = my_last
+                                        lapse = min(lapse, steady)
+                                        break
                                     continue
                                 if plan_ver[c] != version or plan_t[c] != t:
                                     _plan(
@@ -676,14 +824,21 @@ def _run_trials(
                                 target = p
                                 break
                             hold_end = min(hold_end, until)
-                            cand[best_g] = SCAN  # continue the walk after p
-                            cand_prev[best_g] = p
+                            if policy == POLICY_PREFERENTIAL:
+                                cand[best_g] = -1  # holds on p's whole group for now
+                            else:
+                                cand[best_g] = SCAN  # continue the walk after p
+                                cand_prev[best_g] = p
                         t_next = min(t_next, wake)
                         if hold_end > t:
                             t_next = min(t_next, hold_end)
                         if target < 0:
-                            scan_ver[e] = freed
-                            scan_wake[e] = wake
+                            if policy == POLICY_PREFERENTIAL:
+                                scan_ver[e] = version
+                                scan_wake[e] = min(wake, lapse) if lapse > t else t
+                            else:
+                                scan_ver[e] = freed
+                                scan_wake[e] = wake
                             break
 
                         # Engage.
@@ -719,6 +874,17 @@ def _run_trials(
                             u = eff_f[e, EF_SPEED_MPS]
                             interval = eff_f[e, EF_INTERVAL_S]
                             p_kill = pk[e, g]
+                            by_range = pk_tab.shape[2] > 0 and not math.isnan(pk_tab[e, g, 0, 0])
+                            reliability = eff_f[e, EF_RELIABILITY]
+                            # A common-mode failure fails every round of the engagement; its
+                            # draw (like a reliability draw) is made only when it can matter.
+                            common = eff_f[e, EF_COMMON_MODE]
+                            all_fail = common > 0.0 and (
+                                uniform(
+                                    key, event_counter(COMMON_MODE, e, eng, 0, g, ident[target])
+                                )
+                                < common
+                            )
                             killed = False
                             last_meet = t
                             last_launch = t
@@ -733,10 +899,22 @@ def _run_trials(
                                 shots_row[e] += 1
                                 last_launch = t_launch
                                 last_meet = t_launch + r_now * 1e3 / (u + v)
-                                if not killed:
-                                    ctr = event_counter(KILL, e, eng, rd, g, ident[target])
-                                    if uniform(key, ctr) < p_kill:
-                                        killed = True
+                                if not killed and not all_fail:
+                                    works = reliability >= 1.0 or (
+                                        uniform(
+                                            key,
+                                            event_counter(
+                                                RELIABILITY, e, eng, rd, g, ident[target]
+                                            ),
+                                        )
+                                        < reliability
+                                    )
+                                    if works:
+                                        if by_range:  # pk at this round's meeting range
+                                            p_kill = _pk_at(pk_tab, e, g, r_now * u / (u + v))
+                                        ctr = event_counter(KILL, e, eng, rd, g, ident[target])
+                                        if uniform(key, ctr) < p_kill:
+                                            killed = True
                             if killed:
                                 kills_row[e] += 1
                             ch_kill[e, k_free] = 1 if killed else 0
@@ -751,11 +929,11 @@ def _run_trials(
                             t_next = min(t_next, ch_rel[e, k])
                         if ch_free[e, k] > t:
                             t_next = min(t_next, ch_free[e, k])
-                if policy == POLICY_COST_AWARE:
-                    # Holding fire depends on when decisions are taken, so under cost_aware every
-                    # event of docs/model.md counts, also those at which the effector concerned
-                    # cannot act: detections, launchers becoming ready, threats (not known dead)
-                    # entering any effector's envelope.
+                if policy != POLICY_LAYERED:
+                    # Holding fire depends on when decisions are taken, so under cost_aware and
+                    # preferential every event of docs/model.md counts, also those at which the
+                    # effector concerned cannot act: detections, launchers becoming ready,
+                    # threats (not known dead) entering any effector's envelope.
                     for g in range(n_groups):
                         if det_ptr[g] < gstart[g + 1]:
                             t_next = min(t_next, t_seen[det_ptr[g]])
@@ -811,6 +989,7 @@ def simulate_trials(
     ltab,
     kplan,
     order,
+    pk_tab,
     leaked,
     shots,
     kills,
@@ -866,6 +1045,7 @@ def simulate_trials(
         sort_key = np.empty(max_count)
         sort_idx = np.empty(max_count, np.int64)
         plan = np.empty((n_eff, n_threats))
+        memo = np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2))
         plan_t = np.empty(n_eff)
         plan_ver = np.empty(n_eff, np.int64)
         scan_ver = np.empty(n_eff, np.int64)
@@ -900,6 +1080,7 @@ def simulate_trials(
             ltab,
             kplan,
             order,
+            pk_tab,
             t_seen,
             t_imp,
             ident,
@@ -919,6 +1100,7 @@ def simulate_trials(
             sort_key,
             sort_idx,
             plan,
+            memo,
             plan_t,
             plan_ver,
             scan_ver,

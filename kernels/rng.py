@@ -38,6 +38,8 @@ KILL = np.uint64(2)
 WEATHER = np.uint64(3)
 SALVO = np.uint64(4)  # derives the key of salvo s > 0 of a campaign from the trial key
 DAMAGE = np.uint64(5)  # draws of the base-damage model
+RELIABILITY = np.uint64(6)  # whether a kinetic round functions (drawn only if reliability < 1)
+COMMON_MODE = np.uint64(7)  # whether a whole engagement fails together (only if its p > 0)
 
 
 @jit

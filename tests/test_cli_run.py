@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -111,3 +112,36 @@ def test_run_to_a_precision_from_the_command_line(tmp_path, capsys):
         main(["run", "--precision", "2", "--out", str(out)])
     assert info.value.code == 2
     assert "must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_run_says_which_policy_and_warns_about_lasers_under_layered(tmp_path, capsys):
+    """costx run prints the policy and its meaning, and warns in one line when a scenario
+    with a laser or railgun runs under layered (mixed() has both)."""
+    layered = _write(tmp_path, mixed())
+    assert main(["run", str(layered), "--trials", "200", "--out", str(tmp_path / "a.parquet")]) == 0
+    out, err = capsys.readouterr()
+    assert "policy layered: every effector fires at the most urgent threat" in " ".join(out.split())
+    warning = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and 'policy = "layered" with hvp, las' in warning[0]
+    pref = mixed("preferential")
+    pref["doctrine"] = {"drone": ["las", "hvp", "sm2"], "cruise": ["sm2"], "ballistic": ["sm2"]}
+    path = _write(tmp_path, pref, "p.toml")
+    assert main(["run", str(path), "--trials", "200", "--out", str(tmp_path / "p.parquet")]) == 0
+    out, err = capsys.readouterr()
+    assert "policy preferential: per threat group" in " ".join(out.split())
+    assert "warning" not in err
+
+
+def test_every_bad_file_exits_2_with_one_error_line_per_problem(capsys):
+    """costx validate on each file of tests/bad_scenarios: status 2, no traceback, one
+    'error:' line per problem that loading reports."""
+    for path in sorted((Path(__file__).parent / "bad_scenarios").glob("*.toml")):
+        if path.name == "warn_unengageable.toml":
+            continue
+        assert main(["validate", str(path)]) == 2, path.name
+        err = capsys.readouterr().err
+        with pytest.raises(costx.ScenarioError) as info:
+            costx.load_scenario(path)
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(lines) == len(info.value.problems), (path.name, err)
+        assert "Traceback" not in err

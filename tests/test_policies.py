@@ -1,4 +1,4 @@
-"""The two firing policies' required behaviour (docs/model.md, "Policies")."""
+"""The firing policies' required behaviour (docs/model.md, "Policies")."""
 
 import math
 
@@ -98,3 +98,127 @@ def test_cost_aware_backs_up_an_uncertain_cheaper_kinetic_effector():
             "leaked"
         ],
     )
+
+
+# -- preferential: a weapon-target pairing doctrine ---------------------------------------
+
+
+def _preferential(raid, effectors, doctrine):
+    data = scenario(raid, effectors, policy="preferential")
+    data["doctrine"] = doctrine
+    return data
+
+
+def test_preferential_spends_no_interceptor_on_drones_the_laser_kills():
+    """The laser is preferred against drones and can kill all ten in time: no interceptor
+    round in any trial, every drone lased, the defense costs ten laser shots. Under
+    layered the interceptor, reaching farther, fires at nearly every drone first."""
+    effectors = _raid("layered", 10, 600.0, 1.0)["effectors"]
+    raid = [threat("drone", 10, arrival="uniform", window_s=600.0)]
+    pref = costx.simulate(
+        _preferential(raid, effectors, {"drone": ["las", "sm2"]}), trials=TRIALS, seed=1
+    ).trials
+    assert (pref["shots_sm2"] == 0).all()
+    assert (pref["kills_las"] == 10).all() and (pref["leaked"] == 0).all()
+    assert pref["defense_cost_usd"].max() == 10 * 10.0
+    layered = costx.simulate(_raid("layered", 10, 600.0, 1.0), trials=TRIALS, seed=1).trials
+    assert layered["shots_sm2"].mean() > 10
+
+
+@pytest.mark.parametrize(
+    ("count", "window_s", "availability"),
+    [(60, 60.0, 1.0), (60, 60.0, 0.7), (30, 0.0, 0.9)],
+)
+def test_preferential_backs_up_a_saturated_laser_and_leaks_no_more_than_layered(
+    count, window_s, availability
+):
+    """More drones than the laser can kill in time, sometimes no laser at all (weather):
+    the interceptor takes the rest. Paired comparison (same seed): the mean per-trial
+    difference in leakers must not exceed 5 standard errors of that mean, and the
+    defense must cost less than under layered."""
+    base = _raid("layered", count, window_s, availability)
+    layered = costx.simulate(base, trials=TRIALS, seed=2).trials
+    pref = costx.simulate(
+        _preferential(base["threats"], base["effectors"], {"drone": ["las", "sm2"]}),
+        trials=TRIALS,
+        seed=2,
+    ).trials
+    assert pref["kills_las"].mean() < count - 1  # the laser is saturated ...
+    assert pref["shots_sm2"].mean() > 1  # ... so the interceptor fires
+    assert pref["defense_cost_usd"].mean() < layered["defense_cost_usd"].mean()
+    diff = pref["leaked"].to_numpy(float) - layered["leaked"].to_numpy(float)
+    se = diff.std(ddof=1) / math.sqrt(TRIALS)
+    assert diff.mean() <= 5 * se + 1e-12
+
+
+def test_preferential_engages_only_with_the_effectors_a_group_lists():
+    """drone = ["las"] alone: the interceptor never fires at drones, even when the laser is
+    saturated and they leak; it still defends the group that lists it."""
+    raid = [
+        threat("drone", 60, arrival="uniform", window_s=60.0),
+        threat("jet", 2, speed_mps=250.0, detect_range_km=60.0, kill_fluence_j_cm2=None),
+    ]
+    effectors = [interceptor(pk={"drone": 0.8, "jet": 0.9}, rounds=400, channels=4), laser()]
+    doctrine = {"drone": ["las"], "jet": ["sm2"]}
+    trials = costx.simulate(_preferential(raid, effectors, doctrine), trials=500, seed=3).trials
+    assert (trials["kills_sm2"] <= 2).all() and (trials["shots_sm2"] > 0).all()
+    assert (trials["shots_sm2"] <= 2 * 2).all()  # two jets, shoot-look-shoot at most
+    backed = costx.simulate(
+        _preferential(raid, effectors, {"drone": ["las", "sm2"], "jet": ["sm2"]}),
+        trials=500,
+        seed=3,
+    ).trials
+    assert trials["leaked_drone"].mean() > 1 > backed["leaked_drone"].mean()
+
+
+def test_preferential_backs_up_an_uncertain_cheap_gun():
+    """A gun (pk 0.3) preferred against drones, the interceptor behind it: the interceptor
+    holds fire only while the gun would be assessed before its own last chance, so the
+    expensive rounds go down and leakage stays no worse than layered."""
+    effectors = [
+        interceptor(pk={"drone": 0.8}, rounds=200, channels=2),
+        {
+            "name": "gun",
+            "kind": "railgun",
+            "rounds": 400,
+            "cost_per_shot_usd": 20_000.0,
+            "rate_per_min": 20.0,
+            "speed_mps": 1500.0,
+            "max_range_km": 10.0,
+            "min_range_km": 0.5,
+            "pk": {"drone": 0.3},
+            "salvo_size": 2,
+            "max_engagements": 2,
+            "assess_s": 1.0,
+        },
+    ]
+    raid = [threat("drone", 16, arrival="uniform", window_s=300.0)]
+    lay = costx.simulate(scenario(raid, effectors), trials=TRIALS, seed=4).trials
+    pref = costx.simulate(
+        _preferential(raid, effectors, {"drone": ["gun", "sm2"]}), trials=TRIALS, seed=4
+    ).trials
+    assert pref["shots_sm2"].mean() < 0.8 * lay["shots_sm2"].mean()
+    assert pref["shots_gun"].mean() > lay["shots_gun"].mean()
+    diff = pref["leaked"].to_numpy(float) - lay["leaked"].to_numpy(float)
+    se = diff.std(ddof=1) / math.sqrt(TRIALS)
+    assert diff.mean() <= 5 * se + 1e-12
+    # With the interceptor alone listed (first), preferential is layered, trial by trial.
+    alone = _preferential(raid, effectors, {"drone": ["sm2"]})
+    alone["effectors"] = alone["effectors"][:1]
+    np.testing.assert_array_equal(
+        costx.simulate(scenario(raid, effectors[:1]), trials=500, seed=4).trials["leaked"],
+        costx.simulate(alone, trials=500, seed=4).trials["leaked"],
+    )
+
+
+def test_red_sea_laser_saves_under_preferential_and_not_under_layered():
+    """The issue's complaint: under layered red_sea_2024_laser costs what red_sea_2024
+    costs; under the bundled preferential doctrine the laser takes the drones."""
+
+    def cost(name, policy):
+        data = costx.load_scenario(name).to_dict()
+        data["scenario"]["policy"] = policy
+        return costx.simulate(data, trials=2000, seed=5).trials["defense_cost_usd"].mean()
+
+    assert cost("red_sea_2024_laser", "layered") > 0.95 * cost("red_sea_2024", "layered")
+    assert cost("red_sea_2024_laser", "preferential") < 0.7 * cost("red_sea_2024", "preferential")

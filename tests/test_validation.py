@@ -110,7 +110,7 @@ _CASES = [
     case("bad_kind.toml", Line("effectors[0].kind", ("must be one of", *KINDS), "'phaser'")),
     case(
         "bad_choice.toml",
-        Line("scenario.policy", ("'layered'", "'cost_aware'"), "'greedy'"),
+        Line("scenario.policy", ("'layered'", "'cost_aware'", "'preferential'"), "'greedy'"),
     ),
     # -- probabilities outside [0, 1] ---------------------------------------------------
     case(
@@ -506,7 +506,9 @@ _CASES = [
     case(
         "identifiers_bad.toml",
         Line("scenario.name", ("string should have at most 48 characters",), repr(LONG)),
-        Line("scenario.policy", ("'layered' or 'cost_aware'",), "'greedy_cheapest'"),
+        Line(
+            "scenario.policy", ("'layered', 'cost_aware' or 'preferential'",), "'greedy_cheapest'"
+        ),
         Line("threats[0].name", NAME_RULE, "'Owa-Drone'"),
         Line("threats[0].arrival", ("'simultaneous', 'stream' or 'uniform'",), "'all_at_once'"),
         Line("threats[0].targets.Jet-1", NAME_RULE, "'Jet-1'"),
@@ -601,6 +603,90 @@ _CASES = [
     case(
         "dollar_year_before_index.toml",
         Line("scenario.dollar_year", ("dollar year 1900: the bundled price index covers",), "1900"),
+    ),
+    # -- engagement realism: reliability, pk by range, radar horizon -------------------
+    case(
+        "reliability_above_one.toml",
+        Line("effectors[0].reliability", ("less than or equal to 1",), "1.2"),
+    ),
+    case(
+        "common_mode_failure_negative.toml",
+        Line("effectors[0].common_mode_failure", AT_LEAST_0, "-0.1"),
+    ),
+    case(
+        "reliability_on_laser.toml",
+        Line("effectors[1].reliability", ("unknown field", "allowed:", "availability")),
+    ),
+    case("altitude_negative.toml", Line("threats[0].altitude_m", AT_LEAST_0, "-5.0")),
+    case("sensor_height_negative.toml", Line("sensor.height_m", AT_LEAST_0, "-10.0")),
+    case(
+        "sensor_height_missing.toml",
+        Line("sensor.height_m", MISSING),
+        Line("sensor.heigth_m", ("unknown field", "did you mean 'height_m'?", "allowed: height_m")),
+    ),
+    case(
+        "pk_by_range_unknown_threat.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    case(
+        "pk_by_range_not_increasing.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_drone",
+            ("[range_km, pk] pairs", "strictly increasing range"),
+            "[[5.0, 0.9], [40.0, 0.5], [40.0, 0.4]]",
+        ),
+    ),
+    case(
+        "pk_by_range_pk_above_one.toml",
+        Line("effectors[0].pk_by_range.owa_drone[1][1]", ("less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "pk_by_range_negative_range.toml",
+        Line("effectors[0].pk_by_range.owa_drone[0][0]", AT_LEAST_0, "-5.0"),
+    ),
+    case(
+        "pk_by_range_not_pairs.toml",
+        Line(
+            "effectors[0].pk_by_range.owa_drone[1]",
+            ("a [range_km, pk] pair of two numbers",),
+            "[40.0, 0.5, 0.1]",
+        ),
+        Line("effectors[1].pk_by_range.owa_drone", ("at least one [range_km, pk] point",), "[]"),
+    ),
+    # -- doctrine (policy = "preferential") ----------------------------------------------
+    case(
+        "doctrine_missing.toml",
+        Line("doctrine", ('required by policy = "preferential"', "most preferred first")),
+    ),
+    case(
+        "doctrine_missing_group.toml",
+        Line("doctrine.ascm", ('required by policy = "preferential"', "[] for none")),
+    ),
+    case(
+        "doctrine_unknown_threat.toml",
+        Line(
+            "doctrine.owa_dron",
+            ("names no threat", "threats are: owa_drone", "did you mean 'owa_drone'?"),
+        ),
+    ),
+    case(
+        "doctrine_unknown_effector.toml",
+        Line("doctrine.owa_drone[1]", ("names no effector", "effectors are: sam")),
+    ),
+    case(
+        "doctrine_duplicate_effector.toml",
+        Line(
+            "doctrine.owa_drone[1]",
+            ("listed twice", "doctrine.owa_drone[0] already names it"),
+            "'sam'",
+        ),
+    ),
+    case(
+        "doctrine_not_list.toml",
+        Line("doctrine.owa_drone", ("must be a list of effector names",), "'sam'"),
     ),
     # -- malformed TOML -----------------------------------------------------------------
     case("malformed_toml.toml", Line("", ("malformed TOML", "(at line 12, column 17)"))),
@@ -773,6 +859,90 @@ _CASES = [
     case(
         "ship_p_kill_negative.toml",
         Line("ship.p_kill_per_hit", ("input should be greater than or equal to 0",), "-0.1"),
+    ),
+    # -- bounds and names of the engagement-realism fields (issue 15, issue 17's bounds)
+    case(
+        "realism_bounds_high.toml",
+        Line(
+            "threats[0].altitude_m",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].common_mode_failure", ("input should be less than or equal to 1",), "1.5"
+        ),
+        Line("effectors[1].reliability", ("input should be less than or equal to 1",), "1.5"),
+        Line(
+            "effectors[1].common_mode_failure", ("input should be less than or equal to 1",), "1.5"
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][0]",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][1]",
+            ("input should be less than or equal to 1",),
+            "1.5",
+        ),
+        Line(
+            "sensor.height_m",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+    ),
+    case(
+        "realism_bounds_low.toml",
+        Line("effectors[0].reliability", ("input should be greater than or equal to 0",), "-0.1"),
+        Line("effectors[1].reliability", ("input should be greater than or equal to 0",), "-0.1"),
+        Line(
+            "effectors[1].common_mode_failure",
+            ("input should be greater than or equal to 0",),
+            "-0.1",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][0]",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][1]",
+            ("input should be greater than or equal to 0",),
+            "-0.5",
+        ),
+    ),
+    case(
+        "realism_names_bad.toml",
+        Line(
+            "effectors[0].pk_by_range.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "effectors[0].pk_by_range.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "effectors[1].pk_by_range.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "effectors[1].pk_by_range.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "doctrine.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "doctrine.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
     ),
 ]
 CONTENT_CASES = [content for content, _ in _CASES]

@@ -75,6 +75,48 @@ def single_layer(threats: int = 64, rounds: int | None = None) -> Scenario:
     )
 
 
+def drone_raid(threats: int = 64, policy: str = "preferential") -> Scenario:
+    """Drones at a constant density (one every 10 s on average, uniform arrivals) against
+    a laser, a gun and an interceptor, each with 1.5 rounds (laser: unlimited) per drone.
+
+    A notional benchmark of the firing policies' cost per threat: under ``preferential``
+    the laser is preferred, then the gun, then the interceptor (the bundled ship doctrine
+    in small); under the other policies the same effectors compete as those policies say.
+    """
+    rounds = round(1.5 * threats)
+    data = {
+        "scenario": {"name": "drone_raid", "policy": policy},
+        "threats": [
+            {
+                "name": "drone",
+                "count": threats,
+                "unit_cost_usd": 30_000.0,
+                "speed_mps": 50.0,
+                "detect_range_km": 25.0,
+                "arrival": "uniform",
+                "window_s": 10.0 * threats,
+                "kill_fluence_j_cm2": 500.0,
+            }
+        ],
+        "effectors": [
+            {"name": "sam", "kind": "interceptor", "rounds": rounds,
+             "cost_per_shot_usd": 2_000_000.0, "pk": {"drone": 0.7}, "speed_mps": 1000.0,
+             "max_range_km": 150.0, "min_range_km": 3.0, "channels": 2,
+             "fire_interval_s": 1.0, "max_engagements": 2, "assess_s": 2.0},
+            {"name": "gun", "kind": "railgun", "rounds": rounds, "cost_per_shot_usd": 25_000.0,
+             "rate_per_min": 10.0, "speed_mps": 2000.0, "max_range_km": 30.0,
+             "min_range_km": 0.5, "pk": {"drone": 0.3}, "salvo_size": 2,
+             "max_engagements": 3, "assess_s": 1.0},
+            {"name": "las", "kind": "laser", "power_kw": 60.0, "aperture_m": 0.3,
+             "wavelength_um": 1.064, "beam_quality": 1.5, "jitter_urad": 5.0,
+             "blur_urad": 20.0, "extinction_per_km": 0.2, "max_range_km": 8.0,
+             "min_range_km": 0.2, "retarget_s": 2.0, "cost_per_shot_usd": 10.0},
+        ],
+        "doctrine": {"drone": ["las", "gun", "sam"]},
+    }  # fmt: skip
+    return load_scenario(data)
+
+
 def numpy_single_layer(
     trials: int, seed: int = 0, threats: int = 64, rounds: int = 96, batch: int = 100_000
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -218,10 +260,12 @@ def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
         n = min(trials, 3_000)
         add("single_layer", "pure Python reference", n, _best(python_single_layer, n))
     if "mixed_raid" in parts:
-        for policy in ("layered", "cost_aware"):
+        for policy in ("layered", "preferential", "cost_aware"):
             data = load_scenario("ddg_mixed_raid").to_dict()
             data["scenario"]["policy"] = policy
-            n = trials if policy == "layered" else max(trials // 20, 1000)
+            n = {"layered": trials, "preferential": max(trials // 4, 1000)}.get(
+                policy, max(trials // 20, 1000)
+            )
             add("mixed_raid", f"{policy}, {threads} thread(s)", n, time_simulate(data, n))
     if "campaign" in parts:
         n = max(trials // 4, 1000)

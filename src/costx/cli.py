@@ -678,7 +678,7 @@ def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
 
 def cmd_run(args) -> int:
     from costx.io import check_output_path, salvos_path
-    from costx.scenario import load_scenario
+    from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
     output = output_for(args)
@@ -690,6 +690,8 @@ def cmd_run(args) -> int:
         scenario = load_scenario_with(args.scenario, overrides, dollar_year=args.dollar_year)
     else:
         scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
+    if scenario.policy_warning() is not None:
+        stderr.print(f"[yellow]warning:[/] {escape(scenario.policy_warning())}", highlight=False)
     out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
     if out.exists() and out.is_dir():
         raise _usage(f"--out {out}: is a folder; give a file name")
@@ -735,6 +737,10 @@ def cmd_run(args) -> int:
         output.show(table)
     if output.is_table and not output.quiet:
         _print_costs(scenario, result.summary())
+        stdout.print()
+        output.show(
+            f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}"
+        )
         _print_assumptions(scenario, listed=args.assumptions)
     if result.precision is not None:
         output.note(result.precision.describe())

@@ -21,7 +21,11 @@ _ARRIVAL = {
     "stream": K.ARRIVAL_STREAM,
     "uniform": K.ARRIVAL_UNIFORM,
 }
-_POLICY = {"layered": K.POLICY_LAYERED, "cost_aware": K.POLICY_COST_AWARE}
+_POLICY = {
+    "layered": K.POLICY_LAYERED,
+    "cost_aware": K.POLICY_COST_AWARE,
+    "preferential": K.POLICY_PREFERENTIAL,
+}
 NO_LIMIT = 2**30  # engagements per threat for lasers (they have no such limit)
 
 
@@ -29,14 +33,22 @@ NO_LIMIT = 2**30  # engagements per threat for lasers (they have no such limit)
 class EngagementArrays:
     """Arrays for ``costx.kernels.engagement.simulate_trials`` (see its column constants).
 
-    ``cpk[e, g]`` is the expected cost per kill of effector e against group g (kinetic:
-    round cost x salvo / (1 - (1 - pk)^salvo); laser: cost per shot), inf if e cannot
-    kill g. ``r_first``/``r_last`` bound the threat range (km) at which e may start an
-    engagement: kinetic, the ranges whose meeting range is max/min range; laser, the
-    maximum range and the smallest start range from which the dwell ends inside the
-    envelope. ``kplan[e, g]`` tabulates a laser's kill range against start range for the
-    cost-aware prediction (``kill_range_table``). ``counts[s, g]``: threats of group g in
-    salvo s; ``resupply[e]``: rounds added to e's magazine after each salvo.
+    ``cpk[e, g]`` ranks the effectors against group g, lower first: under ``cost_aware``
+    the expected cost per kill (kinetic: round cost x salvo / ((1 - common_mode_failure)
+    (1 - (1 - reliability pk)^salvo)), pk the best of a ``pk_by_range`` curve in the
+    envelope; laser: cost per shot), inf if e cannot kill g; under ``preferential`` the
+    position of e in the ``[doctrine]`` list of g (inf if not listed, and ``can`` is 0).
+    ``pk_tab[e, g]`` holds e's ``pk_by_range`` curve for g as rows (range km, pk), padded
+    with rows of infinite range; nan where e has none (the scalar ``pk[e, g]`` applies);
+    its third dimension is 0 when no effector has a curve. ``r_first``/``r_last`` bound
+    the threat range (km) at which e may start an engagement: kinetic, the ranges whose
+    meeting range is max/min range; laser, the maximum range and the smallest start
+    range from which the dwell ends inside the envelope. ``kplan[e, g]`` tabulates a
+    laser's kill range against start range for the cost-aware prediction
+    (``kill_range_table``). ``counts[s, g]``: threats of group g in salvo s;
+    ``resupply[e]``: rounds added to e's magazine after each salvo. Threat groups seen
+    late because of the radar horizon get the horizon as their detection range and a
+    ``start_s`` later by the time to close from ``detect_range_km`` to it.
     """
 
     policy: int
@@ -54,6 +66,7 @@ class EngagementArrays:
     ltab: np.ndarray
     kplan: np.ndarray
     order: np.ndarray
+    pk_tab: np.ndarray
 
     def kernel_args(self) -> tuple:
         return (
@@ -72,6 +85,7 @@ class EngagementArrays:
             self.ltab,
             self.kplan,
             self.order,
+            self.pk_tab,
         )
 
 
@@ -98,6 +112,14 @@ def lower(scenario: Scenario) -> EngagementArrays:
         threat_f[g, K.TF_RANGE_KM] = t.detect_range_km
         threat_f[g, K.TF_SPEED_MPS] = t.speed_mps
         threat_f[g, K.TF_START_S] = t.start_s
+        seen_km = scenario.detection_range_km(t)
+        if seen_km < t.detect_range_km:
+            # Radar horizon: the same trajectory (arrival times place the crossing of
+            # detect_range_km), seen later and closer; impact times do not change.
+            threat_f[g, K.TF_RANGE_KM] = seen_km
+            threat_f[g, K.TF_START_S] = (
+                t.start_s + (t.detect_range_km - seen_km) * 1e3 / t.speed_mps
+            )
         threat_f[g, K.TF_WINDOW_S] = t.window_s
         threat_f[g, K.TF_FLUENCE_J_CM2] = (
             math.nan if t.kill_fluence_j_cm2 is None else t.kill_fluence_j_cm2
@@ -118,6 +140,11 @@ def lower(scenario: Scenario) -> EngagementArrays:
     can = np.zeros((n_eff, n_groups), np.uint8)
     ltab = np.zeros((n_eff, TABLE_CELLS + 1))
     kplan = np.zeros((n_eff, n_groups, K.KILL_TABLE_CELLS + 1))
+    points = max(
+        (len(c) for e in effectors if not isinstance(e, Laser) for c in e.pk_by_range.values()),
+        default=0,
+    )
+    pk_tab = np.full((n_eff, n_groups, points, 2), math.nan)
     for e, eff in enumerate(effectors):
         eff_f[e, K.EF_MIN_KM] = eff.min_range_km
         eff_f[e, K.EF_MAX_KM] = eff.max_range_km
@@ -135,22 +162,33 @@ def lower(scenario: Scenario) -> EngagementArrays:
         eff_f[e, K.EF_ASSESS_S] = eff.assess_s
         eff_f[e, K.EF_AVAILABILITY] = 1.0
         eff_f[e, K.EF_MAGAZINE_S] = math.inf
+        eff_f[e, K.EF_RELIABILITY] = eff.reliability
+        eff_f[e, K.EF_COMMON_MODE] = eff.common_mode_failure
         eff_i[e, K.EI_KIND] = K.KIND_RAILGUN if isinstance(eff, Railgun) else K.KIND_INTERCEPTOR
         eff_i[e, K.EI_ROUNDS] = eff.rounds
         eff_i[e, K.EI_CHANNELS] = eff.channels
         eff_i[e, K.EI_SALVO] = eff.salvo_size
         eff_i[e, K.EI_MAX_ENGAGEMENTS] = eff.max_engagements
         for g, t in enumerate(threats):
-            p = eff.pk.get(t.name, 0.0)
+            p = eff.best_pk(t.name)
             pk[e, g] = p
+            curve = eff.pk_by_range.get(t.name)
+            if curve is not None:
+                pk_tab[e, g, :, 0] = math.inf
+                pk_tab[e, g, :, 1] = curve[-1][1]
+                pk_tab[e, g, : len(curve)] = curve
             v = t.speed_mps
             r_first[e, g] = eff.max_range_km * (u + v) / u
             r_last[e, g] = eff.min_range_km * (u + v) / u
             if p > 0.0:
                 can[e, g] = 1
-                # P(salvo kills) = 1 - (1 - p)^salvo, written to stay accurate for tiny p.
-                p_salvo = 1.0 if p >= 1.0 else -math.expm1(eff.salvo_size * math.log1p(-p))
-                cpk[e, g] = eff.round_cost_usd * eff.salvo_size / p_salvo
+                # P(salvo kills) = (1 - c) (1 - (1 - r p)^salvo), written to stay accurate
+                # for tiny r p (r = 1, c = 0: exactly the value without either field).
+                rp = eff.reliability * p
+                p_salvo = 1.0 if rp >= 1.0 else -math.expm1(eff.salvo_size * math.log1p(-rp))
+                p_salvo *= 1.0 - eff.common_mode_failure
+                cost = eff.round_cost_usd * eff.salvo_size
+                cpk[e, g] = cost / p_salvo if p_salvo > 0.0 else math.inf
 
     if scenario.scenario.policy == "cost_aware":
         # Cheaper effectors decide first at any instant, so that a more expensive one sees
@@ -158,6 +196,8 @@ def lower(scenario: Scenario) -> EngagementArrays:
         order = np.array(
             sorted(range(n_eff), key=lambda e: (effectors[e].round_cost_usd, e)), np.int64
         )
+    elif scenario.scenario.policy == "preferential":
+        order = _apply_doctrine(scenario, can, cpk)
     else:
         order = np.arange(n_eff, dtype=np.int64)
 
@@ -177,7 +217,28 @@ def lower(scenario: Scenario) -> EngagementArrays:
         ltab=ltab,
         kplan=kplan,
         order=order,
+        pk_tab=pk_tab,
     )
+
+
+def _apply_doctrine(scenario: Scenario, can: np.ndarray, cpk: np.ndarray) -> np.ndarray:
+    """Preferential policy: only the effectors a group's ``[doctrine]`` list names may
+    engage it, ranked by their position in the list (``cpk`` holds the rank); the turn
+    order puts effectors by their best rank in any list (ties: file order), so that at
+    one instant a preferred effector decides before those that wait for it."""
+    names = [e.name for e in scenario.effectors]
+    best = [math.inf] * len(names)
+    cpk[:] = math.inf
+    for g, t in enumerate(scenario.threats):
+        listed = scenario.doctrine.get(t.name, ())
+        for e, name in enumerate(names):
+            if name in listed:
+                rank = listed.index(name)
+                cpk[e, g] = rank
+                best[e] = min(best[e], rank)
+            else:
+                can[e, g] = 0
+    return np.array(sorted(range(len(names)), key=lambda e: (best[e], e)), np.int64)
 
 
 def _lower_laser(laser, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can, ltab):

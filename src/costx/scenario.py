@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import itertools
 import math
 import os
 import stat
@@ -88,6 +89,30 @@ Channels = Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)]
 Doctrine = Annotated[int, Strict(), Field(ge=1, le=MAX_DOCTRINE)]
 ServiceLife = Annotated[float, Strict(), Field(gt=0.0, le=200.0)]  # years
 PkTable = Annotated[dict[Identifier, Probability], AfterValidator(FrozenDict)]
+# pk_by_range: per threat, points (meeting range km, pk) by strictly increasing range.
+PkPoint = tuple[NonNegative, Probability]
+PkCurve = Annotated[tuple[PkPoint, ...], Field(min_length=1)]
+PkRangeTable = Annotated[dict[Identifier, PkCurve], AfterValidator(FrozenDict)]
+# [doctrine]: per threat group, the effectors allowed to engage it, most preferred first.
+DoctrineTable = Annotated[dict[Identifier, tuple[Identifier, ...]], AfterValidator(FrozenDict)]
+# What each policy means, in one line (costx run prints it; docs/model.md, "Policies").
+POLICY_MEANINGS = {
+    "layered": "every effector fires at the most urgent threat as soon as it can reach it, "
+    "so the longest-reaching weapon shoots first",
+    "cost_aware": "an effector holds fire while a cheaper one (expected cost per kill) is "
+    "predicted to be done with the threat before its own last chance",
+    "preferential": "per threat group, the effectors of the [doctrine] list in order of "
+    "preference: a less preferred one fires only when no preferred one can still be done "
+    "with the threat before it leaves its envelope",
+}
+HORIZON_KM_PER_SQRT_M = 4.12  # radar horizon, 4/3 earth radius: 4.12 km per sqrt(metre)
+
+
+def radar_horizon_km(height_m: float, altitude_m: float) -> float:
+    """Radar horizon (km) between a sensor at ``height_m`` and a target at ``altitude_m``
+    (metres above the surface), with the standard 4/3 earth radius for refraction:
+    ``4.12 (sqrt(height_m) + sqrt(altitude_m))``."""
+    return HORIZON_KM_PER_SQRT_M * (math.sqrt(height_m) + math.sqrt(altitude_m))
 
 
 class _Model(BaseModel):
@@ -101,7 +126,7 @@ class ScenarioInfo(_Model):
 
     name: Identifier
     description: Annotated[str, Strict()] = ""
-    policy: Literal["layered", "cost_aware"] = "layered"
+    policy: Literal["layered", "cost_aware", "preferential"] = "layered"
     dollar_year: Annotated[int, Strict(), Field(ge=1900, le=MAX_DOLLAR_YEAR)] | None = None
     assumptions: Annotated[dict[str, Annotated[str, Strict()]], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
@@ -153,6 +178,7 @@ class Threat(_Model):
     start_s: Seconds = 0.0
     window_s: Seconds = 0.0
     kill_fluence_j_cm2: Positive | None = None
+    altitude_m: NonNegative | None = None
     targets: Annotated[dict[Identifier, NonNegative], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
     )
@@ -177,6 +203,35 @@ class _Kinetic(_Model):
     fixed_acquisition_usd: NonNegative = 0.0
     service_life_years: ServiceLife | None = None
     acquisition_units: Units | None = None  # None: charge acquisition_usd per channel
+    # Left out of to_dict() at their defaults, so that scenarios without them dump as before.
+    reliability: Probability = Field(1.0, exclude_if=lambda v: v == 1.0)
+    common_mode_failure: Probability = Field(0.0, exclude_if=lambda v: v == 0.0)
+    pk_by_range: PkRangeTable = Field(default_factory=FrozenDict, exclude_if=lambda v: not v)
+
+    def pk_at(self, threat: str, range_km: float) -> float:
+        """Single-shot kill probability against ``threat`` for a round meeting it at
+        ``range_km``: the ``pk_by_range`` curve (linear between its points, constant
+        beyond the ends) if it has one for the threat, else the scalar ``pk``."""
+        curve = self.pk_by_range.get(threat)
+        if curve is None:
+            return self.pk.get(threat, 0.0)
+        if range_km <= curve[0][0]:
+            return curve[0][1]
+        for (r_lo, p_lo), (r_hi, p_hi) in itertools.pairwise(curve):
+            if range_km <= r_hi:
+                return p_lo + (p_hi - p_lo) * (range_km - r_lo) / (r_hi - r_lo)
+        return curve[-1][1]
+
+    def best_pk(self, threat: str) -> float:
+        """The largest single-shot kill probability against ``threat`` anywhere in the
+        envelope [min_range_km, max_range_km]: the scalar ``pk``, or the largest value of
+        the ``pk_by_range`` curve there (at an end of the envelope or at a point inside)."""
+        curve = self.pk_by_range.get(threat)
+        if curve is None:
+            return self.pk.get(threat, 0.0)
+        low, high = self.min_range_km, self.max_range_km
+        inside = [p for r, p in curve if low < r < high]
+        return max([self.pk_at(threat, low), self.pk_at(threat, high), *inside])
 
 
 class Interceptor(_Kinetic):
@@ -253,6 +308,13 @@ class Laser(_Model):
 
 Effector = Annotated[Interceptor | Railgun | Laser, Field(discriminator="kind")]
 EFFECTOR_KINDS = ("interceptor", "railgun", "laser")
+
+
+class Sensor(_Model):
+    """The defended site's search sensor (the ``[sensor]`` table): with a threat group's
+    ``altitude_m`` it limits detection to the radar horizon."""
+
+    height_m: NonNegative
 
 
 class Asset(_Model):
@@ -362,6 +424,8 @@ class Scenario(_Model):
     campaign: Campaign | None = None
     costing: Costing | None = None
     ship: Ship | None = None
+    sensor: Sensor | None = None
+    doctrine: DoctrineTable | None = None
 
     _source: str = PrivateAttr(default="<scenario>")
     _provenance: dict = PrivateAttr(default_factory=dict)
@@ -439,6 +503,35 @@ class Scenario(_Model):
             out.append((path, _lookup(data, path), rationale))
         return out
 
+    def detection_range_km(self, threat: Threat) -> float:
+        """Range at which the defense first sees a threat of the group: the smaller of
+        ``detect_range_km`` and the radar horizon when the scenario has a ``[sensor]``
+        and the group an ``altitude_m``."""
+        if self.sensor is None or threat.altitude_m is None:
+            return threat.detect_range_km
+        horizon = radar_horizon_km(self.sensor.height_m, threat.altitude_m)
+        return min(threat.detect_range_km, horizon)
+
+    def allowed(self, effector: Effector, threat: Threat) -> bool:
+        """Whether the firing policy lets ``effector`` engage ``threat``'s group at all
+        (preferential: the group's ``[doctrine]`` list names it; otherwise always)."""
+        if self.scenario.policy != "preferential" or self.doctrine is None:
+            return True
+        return effector.name in self.doctrine.get(threat.name, ())
+
+    def policy_warning(self) -> str | None:
+        """One line when a laser or railgun runs under ``layered`` (it then gets only
+        what the longer-reaching weapons leave), else None. Printed by ``costx run``; not
+        a load-time warning, since ``layered`` is a legitimate choice."""
+        cheap = [e.name for e in self.effectors if isinstance(e, Laser | Railgun)]
+        if self.scenario.policy != "layered" or not cheap:
+            return None
+        return (
+            f'{self.name} runs under policy = "layered" with {", ".join(cheap)}: they only '
+            'get the threats the longer-reaching weapons leave; policy = "preferential" with '
+            "a [doctrine] lets them take first the threats they can handle (docs/model.md)"
+        )
+
     @property
     def lasers(self) -> tuple[Laser, ...]:
         return tuple(e for e in self.effectors if isinstance(e, Laser))
@@ -469,11 +562,29 @@ class Scenario(_Model):
         for i, threat in enumerate(self.threats):
             if threat.count == 0:
                 continue
-            if not any(_may_engage(e, threat) for e in self.effectors):
+            detect = self.detection_range_km(threat)
+            if not any(
+                self.allowed(e, threat) and _may_engage(e, threat, detect) for e in self.effectors
+            ):
+                doctrine = (
+                    " among those its [doctrine] list allows"
+                    if self.scenario.policy == "preferential"
+                    else ""
+                )
                 out.append(
-                    f"threats[{i}] ({threat.name}): no effector can engage it "
+                    f"threats[{i}] ({threat.name}): no effector{doctrine} can engage it "
                     "(no pk entry above 0 within reach, and no laser with its kill fluence)"
                 )
+            if threat.altitude_m is not None and self.sensor is None:
+                out.append(
+                    f"threats[{i}] ({threat.name}): altitude_m has no effect without a "
+                    "[sensor] height_m (no radar horizon is applied)"
+                )
+        if self.sensor is not None and all(t.altitude_m is None for t in self.threats):
+            out.append(
+                "sensor.height_m has no effect: no threat group gives altitude_m "
+                "(the radar horizon needs both)"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -498,13 +609,13 @@ def _lookup(data: Any, path: str) -> Any:
     return node
 
 
-def _may_engage(effector, threat: Threat) -> bool:
+def _may_engage(effector, threat: Threat, detect_range_km: float) -> bool:
     if isinstance(effector, Laser):
         return threat.kill_fluence_j_cm2 is not None
-    if effector.pk.get(threat.name, 0.0) <= 0.0:
+    if effector.best_pk(threat.name) <= 0.0:
         return False
     u, v = effector.speed_mps, threat.speed_mps
-    return threat.detect_range_km * u / (u + v) >= effector.min_range_km
+    return detect_range_km * u / (u + v) >= effector.min_range_km
 
 
 def _items(data: Any, key: str) -> list[Any]:
@@ -600,6 +711,28 @@ def semantic_problems(data: Any) -> list[Problem]:
                             show_value=False,
                         )
                     )
+        curves = e.get("pk_by_range")
+        if e.get("kind") != "laser" and isinstance(curves, Mapping):
+            for key, curve in curves.items():
+                if not isinstance(key, str):
+                    continue
+                if threats_known and key not in threat_names:
+                    problems.append(
+                        _unknown(f"effectors[{i}].pk_by_range.{key}", key, "threat", threat_names)
+                    )
+                ranges = [
+                    _number(point[0])
+                    for point in (curve if isinstance(curve, list | tuple) else [])
+                    if isinstance(point, list | tuple) and point
+                ]
+                if None not in ranges and any(b <= a for a, b in itertools.pairwise(ranges)):
+                    problems.append(
+                        Problem(
+                            f"effectors[{i}].pk_by_range.{key}",
+                            "points must be [range_km, pk] pairs by strictly increasing range",
+                            [list(point) for point in curve],
+                        )
+                    )
         if e.get("kind") == "railgun":
             has_life, has_cost = "barrel_life_rounds" in e, "barrel_cost_usd" in e
             if has_life != has_cost:
@@ -612,6 +745,7 @@ def semantic_problems(data: Any) -> list[Problem]:
                         show_value=False,
                     )
                 )
+    problems += _doctrine_problems(data, effectors, threat_names)
     problems += _base_campaign_problems(data, threats, effectors, threat_names)
     problems += _costing_problems(data, effectors)
     return problems
@@ -684,6 +818,73 @@ def _costing_problems(data: Any, effectors: list[Any]) -> list[Problem]:
                 ship.get("p_kill_per_hit"),
             )
         )
+    return problems
+
+
+def _doctrine_problems(data, effectors, threat_names) -> list[Problem]:
+    """[doctrine]: names threat groups and effectors that exist, each effector once per
+    group; under the preferential policy every threat group needs a list."""
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        return problems
+    info = data.get("scenario")
+    policy = info.get("policy") if isinstance(info, Mapping) else None
+    doctrine = data.get("doctrine")
+    effector_names = [
+        e["name"] for e in effectors if isinstance(e, Mapping) and isinstance(e.get("name"), str)
+    ]
+    if isinstance(doctrine, Mapping):
+        for key, listed in doctrine.items():
+            if not isinstance(key, str):
+                continue
+            if isinstance(data.get("threats"), list | tuple) and key not in threat_names:
+                problems.append(_unknown(f"doctrine.{key}", key, "threat", threat_names))
+            if not isinstance(listed, list | tuple):
+                continue
+            seen: dict[str, int] = {}
+            for k, name in enumerate(listed):
+                if not isinstance(name, str):
+                    continue
+                if name not in effector_names:
+                    problems.append(
+                        _unknown(f"doctrine.{key}[{k}]", name, "effector", effector_names)
+                    )
+                elif name in seen:
+                    problems.append(
+                        Problem(
+                            f"doctrine.{key}[{k}]",
+                            f"listed twice; doctrine.{key}[{seen[name]}] already names it "
+                            "(each effector once, most preferred first)",
+                            name,
+                        )
+                    )
+                else:
+                    seen[name] = k
+    if policy != "preferential":
+        return problems
+    if doctrine is None:
+        problems.append(
+            Problem(
+                "doctrine",
+                'required by policy = "preferential": a table giving, per threat group, the '
+                'effectors allowed to engage it, most preferred first (e.g. drones = ["laser", '
+                '"sm2"])',
+                None,
+                False,
+            )
+        )
+    elif isinstance(doctrine, Mapping):
+        for name in threat_names:
+            if name not in doctrine:
+                problems.append(
+                    Problem(
+                        f"doctrine.{name}",
+                        'required by policy = "preferential": the effectors allowed to engage '
+                        "this threat group, most preferred first ([] for none)",
+                        None,
+                        False,
+                    )
+                )
     return problems
 
 
@@ -912,6 +1113,8 @@ def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
         loc = e["loc"]
         path = _path(loc)
         value = e.get("input")
+        if kind == "too_short" and isinstance(value, list | tuple) and value:
+            continue  # pydantic's echo of item errors (already reported) on a non-empty list
         if kind == "extra_forbidden":
             allowed = _allowed_fields(loc, data)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -941,8 +1144,27 @@ def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
             problems.append(Problem(path, _MESSAGES[kind], None, False))
         else:
             message = _MESSAGES.get(kind, e["msg"][0].lower() + e["msg"][1:])
+            message = _list_message(loc, kind, message)
             problems.append(Problem(path, message, value))
     return problems
+
+
+def _list_message(loc: tuple, kind: str, message: str) -> str:
+    """Say what the lists of [doctrine] and pk_by_range hold, rather than pydantic's
+    words for tuples."""
+    if kind not in ("tuple_type", "too_short", "too_long"):
+        return message
+    if loc and loc[0] == "doctrine" and len(loc) == 2:
+        return "must be a list of effector names, most preferred first"
+    if "pk_by_range" in loc:
+        depth = len(loc) - loc.index("pk_by_range")
+        if depth == 2:  # the curve of one threat
+            if kind == "too_short":
+                return "must have at least one [range_km, pk] point"
+            return "must be a list of [range_km, pk] points"
+        if depth == 3:  # one point
+            return "must be a [range_km, pk] pair of two numbers"
+    return message
 
 
 def scenario_from_mapping(

@@ -12,6 +12,11 @@ re-engage:
 
 The general line follows because engagement i (0-based) is fired with probability
 q^(s i) (all earlier salvos missed), and each fires s rounds.
+
+With round reliability r and common-mode failure c per engagement (docs/model.md,
+"Kinetic effectors"; validation.md V3/V4's tracking or common-mode factor T = 1 - c), a
+round kills with r p and an engagement of s rounds with K = (1 - c)(1 - (1 - r p)^s); the
+general line holds with q^s replaced by 1 - K.
 """
 
 from __future__ import annotations
@@ -78,3 +83,23 @@ def cost_per_kill(cost_per_round: float, p: float, salvo_size: int, max_engageme
     """Cost per kill c E[rounds] / P(kill) for one threat."""
     p_kill, rounds = doctrine(p, salvo_size, max_engagements)
     return cost_per_round * rounds / p_kill
+
+
+def engagement_kill(p: float, salvo_size: int, reliability: float = 1.0, common: float = 0.0):
+    """K = (1 - c)(1 - (1 - r p)^s): one engagement of s rounds kills."""
+    return (1 - common) * (1 - (1 - reliability * p) ** salvo_size)
+
+
+def doctrine_with_failures(
+    p: float, salvo_size: int, max_engagements: int, reliability: float, common: float
+) -> tuple[float, float, float]:
+    """(P(kill), E[rounds], Var[rounds]) for up to n engagements of s rounds, each killing
+    with K = engagement_kill(...): engagement i is fired with probability (1 - K)^i."""
+    miss = 1 - engagement_kill(p, salvo_size, reliability, common)
+    fired = [miss**i for i in range(max_engagements)]  # P(at least i + 1 engagements)
+    exact = [
+        fired[i] - (fired[i + 1] if i + 1 < max_engagements else 0.0) for i in range(len(fired))
+    ]
+    mean = sum((i + 1) * w for i, w in enumerate(exact))
+    second = sum((i + 1) ** 2 * w for i, w in enumerate(exact))
+    return 1 - miss**max_engagements, salvo_size * mean, salvo_size**2 * (second - mean**2)

@@ -21,6 +21,8 @@ GOLDEN = 0x9E3779B97F4A7C15
 ARRIVAL = 1
 KILL = 2
 WEATHER = 3
+RELIABILITY = 6
+COMMON_MODE = 7
 
 
 def mix64(z: int) -> int:
@@ -87,3 +89,21 @@ def kill_uniform(
 def weather_uniform(seed: int, trial: int) -> float:
     """The one weather draw of a trial, shared by every laser."""
     return uniform(trial_key(seed, trial), event_counter(WEATHER))
+
+
+def reliability_uniform(
+    seed: int, trial: int, effector: int, engagement: int, round_: int, group: int, j: int
+) -> float:
+    """The draw deciding whether round ``round_`` of an engagement functions."""
+    return uniform(
+        trial_key(seed, trial), event_counter(RELIABILITY, effector, engagement, round_, group, j)
+    )
+
+
+def common_mode_uniform(
+    seed: int, trial: int, effector: int, engagement: int, group: int, j: int
+) -> float:
+    """The draw deciding whether a whole engagement suffers a common-mode failure."""
+    return uniform(
+        trial_key(seed, trial), event_counter(COMMON_MODE, effector, engagement, 0, group, j)
+    )
