@@ -243,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="simulate a scenario over a grid of values",
         description="Run a sweep file (a path or a bundled sweep's name) and write a Parquet "
-        "dataset partitioned by grid point. Rerunning into the same folder resumes: points "
-        "already complete are skipped; a folder holding a different sweep is refused.",
+        "dataset: one file per grid point (point-0000.parquet), each the point's row of the "
+        "sweep's table. Rerunning into the same folder resumes: points already complete are "
+        "skipped (and counted); a folder holding a different sweep is refused.",
     )
     p.add_argument("sweep", metavar="SWEEP", help="a sweep file or a bundled sweep's name")
     p.add_argument("--out", type=Path, required=True, help="folder for the Parquet dataset")

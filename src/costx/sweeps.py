@@ -1027,15 +1027,27 @@ def _union_trial_columns(scenarios: list[Scenario]) -> list[str]:
 
 
 def _union_measures(scenarios: list[Scenario]) -> list[str]:
-    """The summary measures of every point, in order (dispersal adds per-site ones)."""
-    from costx.aggregate import measures, moment_columns
+    """The summary measures of every point, in order (dispersal adds per-site ones).
+    Measures depend only on the scenario's structure, so each structure is asked once."""
+    from costx.aggregate import is_campaign, measures, moment_columns
 
-    names: list[str] = []
+    names: dict[str, None] = {}
+    seen = set()
     for s in scenarios:
-        for m in measures(s, moment_columns(s)):
-            if m.name not in names:
-                names.append(m.name)
-    return names
+        base = None if s.base is None else (tuple(a.name for a in s.base.assets),
+                                            s.base.dispersal_sites)  # fmt: skip
+        shape = (
+            tuple(t.name for t in s.threats),
+            tuple((e.name, e.kind) for e in s.effectors),
+            base,
+            s.ship is not None,
+            is_campaign(s),
+        )
+        if shape in seen:
+            continue
+        seen.add(shape)
+        names.update(dict.fromkeys(m.name for m in measures(s, moment_columns(s))))
+    return list(names)
 
 
 def _with_grid(frame: pd.DataFrame, index: int, point: dict) -> pd.DataFrame:
