@@ -391,16 +391,15 @@ def cmd_scenarios(args) -> int:
 def _is_sweep_file(source: str) -> bool:
     """Whether ``source`` names a sweep: a TOML file with a [sweep] table and no
     [scenario] table, or a bundled sweep's name."""
-    import tomllib
-
     from costx.bundled import scenario_names, sweep_names
+    from costx.errors import ScenarioError
+    from costx.scenario import read_toml_file
 
     path = Path(source)
     if path.is_file():
         try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+            data = read_toml_file(path)  # at most MAX_FILE_BYTES, whatever the file
+        except ScenarioError:
             return False  # loading it as a scenario reports the problem
         return isinstance(data.get("sweep"), dict) and "scenario" not in data
     return source in sweep_names() and source not in scenario_names()
@@ -547,7 +546,7 @@ class _DelayedProgress:
 
 
 SAME_MARK = " *"  # an interval of a value seen in every trial (footnote: SAME_NOTE)
-SAME_NOTE = '* the same in all {n:,} trials (docs/model.md, "Confidence intervals")'
+SAME_NOTE = "* the same value in all {n:,} trials (docs/model.md)"
 
 
 def interval_text(row, n: int | None) -> str:
