@@ -263,6 +263,12 @@ class Measure:
     const: float = 0.0
     den: np.ndarray | None = None
 
+    @property
+    def fixed(self) -> bool:
+        """Whether the measure does not depend on the trials: a constant, or a ratio whose
+        numerator is 0 (0 whenever it is defined: the cost per kill of a free weapon)."""
+        return not self.num.any() and (self.den is None or self.const == 0.0)
+
     def value(self, mu: np.ndarray) -> float:
         if self.den is None:
             return float(self.num @ mu) + self.const
@@ -418,8 +424,9 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
       rule of three, about 3/n), spread over its range (:func:`no_variation_interval`):
       "0 of 100 trials" is the interval 0 to 2.95 %, never a zero-width one.
 
-    Only a measure that does not depend on the trials at all (the attack cost, fixed by
-    the scenario) has ``ci95_low == ci95_high``. ``std_error`` is the sample standard
+    Only a measure that does not depend on the trials at all (fixed by the scenario: the
+    attack cost, capital charges, the cost per kill of a weapon that costs nothing;
+    ``Measure.fixed``) has ``ci95_low == ci95_high``. ``std_error`` is the sample standard
     error (0 when every trial gave the same value). docs/model.md, "Confidence
     intervals", states the rules.
     """
@@ -431,7 +438,7 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
             measure.value(mu),
             measure.gradient(mu),
             lambda measure=measure: _exact_direction(measure, m.s1),
-            fixed=measure.den is None and not measure.num.any(),
+            fixed=measure.fixed,
             value_range=measure_range(measure, bounds),
         )
         rows.append(_row(measure.name, interval, m, cov, bounds, measure.unit))
@@ -539,7 +546,7 @@ def paired_difference_table(
             mp.value(mu[:k]) - mb.value(mu[k:]),
             np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])]),
             direction,
-            fixed=all(m.den is None and not m.num.any() for m in (mp, mb)),
+            fixed=mp.fixed and mb.fixed,
             value_range=None,
         )
         rows.append(_row(mp.name, interval, joint, cov, bounds, mp.unit))
