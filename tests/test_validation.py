@@ -590,6 +590,17 @@ _CASES = [
         ),
     ),
     case(
+        "unknown_use_and_other_problems.toml",
+        Line(
+            "threats[0].use",
+            ("no catalog entry of that name in threats", "did you mean 'shahed_136'?"),
+            "'shahed_13'",
+        ),
+        Line("scenario.name", NAME_RULE, "'Tiny'"),
+        Line("threats[0].count", AT_LEAST_0, "-4"),
+        Line("effectors[0].rounds", AT_LEAST_0, "-8"),
+    ),
+    case(
         "dollar_year_before_index.toml",
         Line("scenario.dollar_year", ("dollar year 1900: the bundled price index covers",), "1900"),
     ),

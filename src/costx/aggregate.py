@@ -445,6 +445,70 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
 
 
+# The long (tidy) summary: one row per measure, with the effector, threat group, asset
+# group or dispersal site it is about in columns of their own (None when it is about the
+# whole raid), so that a per-effector table is a filter, not a regular expression.
+TIDY_DIMENSIONS = ("effector", "threat", "asset", "site")
+TIDY_COLUMNS = ("measure", *TIDY_DIMENSIONS, "mean", "ci95_low", "ci95_high", "std_error",
+                "unit", "name")  # fmt: skip
+
+
+def measure_keys(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """Every summary measure name of the scenario -> its generic measure and what it is
+    about: ``shots_sm2`` -> ``{"measure": "shots", "effector": "sm2"}``,
+    ``leaked_ascm`` -> ``{"measure": "leakers", "threat": "ascm"}``. Built from the
+    scenario's own names (no pattern matching), so names that look alike cannot be
+    confused. A per-item measure takes the name of the raid-wide measure it is a part of
+    where there is one (``cost_sm2_usd`` -> ``defense_cost_usd`` of ``sm2``,
+    ``capital_cost_sm2_usd`` -> ``capital_cost_usd``, ``damage_site1_usd`` ->
+    ``damage_usd`` at site 1); measures about the whole raid keep their name."""
+    keys: dict[str, dict[str, Any]] = {}
+    for t in scenario.threats:
+        keys[f"leaked_{t.name}"] = {"measure": "leakers", "threat": t.name}
+    for e in scenario.effectors:
+        for name, measure in (
+            (f"shots_{e.name}", "shots"),
+            (f"kills_{e.name}", "kills"),
+            (f"cost_{e.name}_usd", "defense_cost_usd"),
+            (f"cost_per_kill_{e.name}_usd", "cost_per_kill_usd"),
+            (f"capital_cost_{e.name}_usd", "capital_cost_usd"),
+            (f"laser_available_{e.name}", "laser_available"),
+            (f"salvos_before_dry_{e.name}", "salvos_before_dry"),
+            (f"p_dry_{e.name}", "p_dry"),
+        ):
+            keys[name] = {"measure": measure, "effector": e.name}
+    if scenario.base is not None:
+        for a in scenario.base.assets:
+            keys[f"destroyed_{a.name}"] = {"measure": "destroyed", "asset": a.name}
+        for site in range(scenario.base.dispersal_sites):
+            keys[f"damage_site{site}_usd"] = {"measure": "damage_usd", "site": site}
+    return keys
+
+
+def tidy_summary(scenario: Scenario, summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary in long form: columns ``measure``, ``effector``, ``threat``,
+    ``asset``, ``site``, ``mean``, ``ci95_low``, ``ci95_high``, ``std_error``, ``unit``
+    and ``name`` (the measure's name in :func:`summary_table`), one row per measure, in
+    the summary's order (see :func:`measure_keys`)."""
+    keys = measure_keys(scenario)
+    rows = []
+    for name, row in summary.iterrows():
+        key = keys.get(str(name), {"measure": str(name)})
+        rows.append(
+            {
+                "measure": key["measure"],
+                **{d: key.get(d) for d in TIDY_DIMENSIONS},
+                **{c: row[c] for c in ("mean", "ci95_low", "ci95_high", "std_error", "unit")},
+                "name": str(name),
+            }
+        )
+    out = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+    for d in ("measure", "effector", "threat", "asset", "unit", "name"):
+        out[d] = out[d].astype("str")  # missing: NaN, as pandas' string columns have it
+    out["site"] = out["site"].astype("Int64")  # an integer with missing values
+    return out
+
+
 def paired_difference_table(
     scenario: Scenario, base_scenario: Scenario, joint: Moments
 ) -> pd.DataFrame:
