@@ -211,11 +211,19 @@ def test_catalog_command_lists_entries_with_sources(capsys):
     assert main(["catalog", "effectors", "nope"]) == 2
 
 
-def test_run_prints_the_assumptions(tmp_path, capsys):
+def test_run_counts_the_assumptions_and_lists_them_on_request(tmp_path, capsys):
     out_file = str(tmp_path / "r.parquet")
     assert main(["run", "red_sea_2024", "--trials", "200", "--out", out_file]) == 0
     out = capsys.readouterr().out
-    assert "Assumptions" in out and "pk" in out
+    n = len(costx.load_scenario("red_sea_2024").assumptions())
+    assert f"{n} inputs are assumptions" in out and "--assumptions" in out
+    assert ".pk." not in out
+    assert main(["run", "red_sea_2024", "--trials", "200", "--out", out_file,
+                 "--assumptions"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Assumptions" in out and ".pk." in out
+    for path, _, _ in costx.load_scenario("red_sea_2024").assumptions():
+        assert f"{path} = " in out
 
 
 @pytest.mark.parametrize("name", bundled.scenario_names())

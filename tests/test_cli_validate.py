@@ -190,7 +190,7 @@ def test_scenarios_lists_every_bundled_scenario_with_its_description(capsys):
     ("argv", "expected"),
     [
         (["--help"], ["usage: costx", "scenarios", "validate", "run"]),
-        (["validate", "--help"], ["usage: costx validate", "SCENARIO", "Exit status 2"]),
+        (["validate", "--help"], ["usage: costx validate", "FILE", "sweep", "Exit status 2"]),
         (["scenarios", "--help"], ["usage: costx scenarios"]),
         (["run", "--help"], ["usage: costx run", "--trials", "--seed", "--out"]),
     ],

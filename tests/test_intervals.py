@@ -196,8 +196,8 @@ def test_intervals_never_leave_the_measure_range(data, trials, seed):
         if math.isnan(row["mean"]):
             continue
         assert low <= row["ci95_low"] <= row["mean"] <= row["ci95_high"] <= high, measure.name
-        # Fixed by the scenario: no per-trial part, or a ratio whose numerator is 0 in
-        # every trial (a cost of 0 per shot: 0 per kill whatever the kills).
+        # fixed by the scenario: a constant, or a ratio with a numerator of 0 in every
+        # trial (the cost per kill of a laser whose shots cost nothing)
         fixed = not measure.num.any() and (measure.den is None or measure.const == 0.0)
         if fixed:
             assert row["ci95_low"] == row["ci95_high"]

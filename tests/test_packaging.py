@@ -39,6 +39,10 @@ EXPECTED = [
     "costx/data/catalog/sources.toml",
     "costx/data/catalog/price_index.toml",
     "costx/catalog.py",
+    "costx/output.py",
+    "costx/resolved.py",
+    "costx/notebook.py",
+    "costx/py.typed",  # PEP 561: type checkers use the package's annotations
 ]
 
 

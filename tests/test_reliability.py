@@ -27,7 +27,7 @@ from costx import simulation as costx_simulation
 from costx import sweeps as costx_sweeps
 from costx.cli import main
 from costx.errors import InputError
-from costx.sweeps import LOCK, MANIFEST, SweepInterrupted, SweepStore
+from costx.sweeps import LOCK, SweepInterrupted, SweepStore
 
 GRID = {"effectors.sm2.rounds": [4, 12], "effectors.las.units": [0, 1]}
 
@@ -358,9 +358,9 @@ def test_read_result_refuses_a_file_with_a_damaged_data_page(tmp_path, keep_tria
 def test_resume_redoes_a_point_with_a_damaged_data_page(tmp_path):
     out = tmp_path / "sw"
     full = costx.sweep(_scenario(), GRID, trials=300, seed=2, out=out)
-    victim = out / "point=0001" / "part-0.parquet"
+    victim = out / "point-0001.parquet"
     _corrupt_a_data_page(victim, column=3)
-    with pytest.raises(InputError, match=r"point 1: point=0001/part-0\.parquet is damaged"):
+    with pytest.raises(InputError, match=r"point 1: point-0001\.parquet is damaged"):
         costx.read_sweep(out)
     seen = []
     again = costx.sweep(_scenario(), GRID, trials=300, seed=2, out=out,
@@ -376,9 +376,7 @@ def test_read_sweep_refuses_a_point_copied_from_another_sweep(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     costx.sweep(_scenario(), GRID, trials=200, seed=1, out=a)
     costx.sweep(_scenario(), GRID, trials=200, seed=2, out=b)
-    (a / "point=0002" / "part-0.parquet").write_bytes(
-        (b / "point=0002" / "part-0.parquet").read_bytes()
-    )
+    (a / "point-0002.parquet").write_bytes((b / "point-0002.parquet").read_bytes())
     with pytest.raises(InputError, match=r"point 2: .* belongs to another sweep"):
         costx.read_sweep(a)
     seen = []
@@ -417,31 +415,44 @@ def test_tampered_result_metadata_is_a_one_line_error(tamper, tmp_path, capsys):
     _one_error_line(capsys)
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        pytest.param(lambda m: "{not json", id="not-json"),
-        pytest.param(lambda m: "[]", id="not-an-object"),
-        pytest.param(
-            lambda m: json.dumps({k: v for k, v in m.items() if k != "points"}), id="missing-points"
-        ),
-        pytest.param(lambda m: json.dumps({**m, "seed": None}), id="missing-seed"),
-        pytest.param(lambda m: b'{"format": "\xff"}', id="not-utf8"),
-    ],
-)
-def test_tampered_sweep_manifest_is_a_one_line_error(tamper, tmp_path, capsys):
+SWEEP_TAMPERS = [
+    pytest.param(lambda m: b"{not json", id="not-json"),
+    pytest.param(lambda m: b"[]", id="not-an-object"),
+    pytest.param(
+        lambda m: json.dumps({k: v for k, v in m.items() if k != "points"}).encode(),
+        id="missing-points",
+    ),
+    pytest.param(lambda m: json.dumps({**m, "seed": None}).encode(), id="changed-seed"),
+    pytest.param(lambda m: b'{"format": "\xff"}', id="not-utf8"),
+]
+
+
+@pytest.mark.parametrize("tamper", SWEEP_TAMPERS)
+def test_tampered_sweep_metadata_is_a_one_line_error_and_redone(tamper, tmp_path, capsys):
+    """The manifest is in every point file's metadata: a file whose metadata was damaged
+    or changed (its manifest no longer matches its fingerprint) is a damaged point:
+    reading names it; resuming redoes it."""
     out = tmp_path / "sw"
-    costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
-    manifest = json.loads((out / MANIFEST).read_text())
-    text = tamper(manifest)
-    (out / MANIFEST).write_bytes(text if isinstance(text, bytes) else text.encode())
-    # (a manifest that still parses but was changed no longer matches its points)
-    with pytest.raises(InputError, match=r"sweep manifest|belongs to another sweep"):
+    full = costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
+    victim = out / "point-0000.parquet"
+    _retag(victim, tamper(json.loads(pq.read_schema(victim).metadata[b"costx"])))
+    with pytest.raises(InputError, match=r"point 0: point-0000\.parquet (is not|has damaged)"):
         costx.read_sweep(out)
-    with pytest.raises(InputError, match=r"sweep manifest|different sweep"):
-        costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)  # resuming into it
     assert main(["plot", str(out), "--out", str(tmp_path / "figs")]) == 2
     _one_error_line(capsys)
+    again = costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)  # resuming into it
+    assert again.reused == 3
+    pd.testing.assert_frame_equal(costx.read_sweep(out).table, full.table)
+
+
+@pytest.mark.parametrize("tamper", SWEEP_TAMPERS)
+def test_a_sweep_folder_whose_every_file_is_tampered_is_a_one_line_error(tamper, tmp_path):
+    out = tmp_path / "sw"
+    costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
+    for part in out.glob("point-*.parquet"):
+        _retag(part, tamper(json.loads(pq.read_schema(part).metadata[b"costx"])))
+    with pytest.raises(InputError, match=r"sw: no point file with readable costx metadata"):
+        costx.read_sweep(out)
 
 
 def test_an_unreachable_dask_scheduler_is_a_one_line_error(tmp_path, capsys, monkeypatch):
@@ -492,7 +503,7 @@ def test_an_interrupted_sweep_says_how_many_points_are_saved(tmp_path, capsys, m
 def test_resume_removes_the_temporary_files_of_a_killed_run(tmp_path):
     out = tmp_path / "sw"
     costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
-    leftovers = [out / "point=0001" / ".part-0.parquet.abc123.tmp", out / ".x.json.def.tmp"]
+    leftovers = [out / ".point-0001.parquet.abc123.tmp", out / ".x.json.def.tmp"]
     for p in leftovers:
         p.write_bytes(b"half a file")
     costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
@@ -500,14 +511,14 @@ def test_resume_removes_the_temporary_files_of_a_killed_run(tmp_path):
 
 
 def test_a_killed_sweep_folder_with_only_temporaries_can_be_started(tmp_path):
-    """A sweep killed before its manifest was in place leaves a lock and temporaries;
-    the rerun takes the stale lock over and starts."""
+    """A sweep killed before its first point was in place leaves a lock and temporaries;
+    the rerun takes the stale lock over and starts, and leaves only the point files."""
     out = tmp_path / "sw"
     out.mkdir()
-    (out / ".manifest.json.x.tmp").write_bytes(b"{")
+    (out / ".point-0000.parquet.x.tmp").write_bytes(b"{")
     (out / LOCK).write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
     costx.sweep(_scenario(), GRID, trials=100, seed=1, out=out)
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("point=")) == [MANIFEST]
+    assert sorted(p.name for p in out.iterdir()) == [f"point-000{i}.parquet" for i in range(4)]
 
 
 @pytest.mark.parametrize("command", ["run", "sweep"])
@@ -569,7 +580,8 @@ def test_plain_parquet_readers_still_read_checksummed_files(tmp_path):
 
 
 def test_store_release_is_idempotent(tmp_path):
-    store = SweepStore(tmp_path / "x", {"points": [{"a": 1}], "seed": 0})
+    m = costx_sweeps.manifest(costx.load_scenario(_scenario()), [{"a": 1}], 0, 10, 0, False)
+    store = SweepStore(tmp_path / "x", m)
     store.prepare()
     assert (tmp_path / "x" / LOCK).exists()
     store.release()

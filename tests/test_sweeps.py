@@ -97,46 +97,81 @@ def test_grid_errors_name_the_entry():
     assert len(costx.sweep(_scenario(), cases, trials=50).points) == 2
 
 
-def test_dataset_is_readable_by_pandas_and_pyarrow(result, tmp_path):
+def _file_table(result) -> pd.DataFrame:
+    """The sweep's table as the files hold it: grid columns named without dots."""
+    return result.table.rename(columns={c: c.replace(".", "__") for c in result.grid_columns})
+
+
+def test_dataset_is_the_sweep_table_in_every_reader(result, tmp_path):
+    """One file per point and nothing else in the folder: pandas, pyarrow, polars and
+    DuckDB read the folder as the sweep's table, with an integer ``point`` and grid
+    columns without dots (DataFrame.query and unquoted SQL work)."""
     folder = result.to_parquet(tmp_path / "sw")
-    parts = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    assert parts == ["point=0000", "point=0001", "point=0002", "point=0003"]
-    frame = pd.read_parquet(folder)
-    assert set(frame["point"].astype(int)) == {0, 1, 2, 3}
-    assert {"effectors.sm2.rounds", "measure", "mean"} <= set(frame.columns)
-    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
-    assert table.num_rows == len(frame)
+    assert sorted(p.name for p in folder.iterdir()) == [f"point-000{i}.parquet" for i in range(4)]
+    expected = _file_table(result)
+    frame = pd.read_parquet(folder).sort_values("point", ignore_index=True)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame["point"].dtype == "int64"
+    assert not any("." in c for c in frame.columns)
+    assert len(frame.query("effectors__sm2__rounds == 12 and effectors__las__units == 1")) == 1
+    table = ds.dataset(folder, format="parquet").to_table()
+    assert str(table.schema.field("point").type) == "int64"
+    assert table.num_rows == 4
+    polars = pytest.importorskip("polars")
+    pl_frame = polars.read_parquet(folder).sort("point")
+    assert pl_frame.schema["point"] == polars.Int64
+    assert pl_frame.columns == list(expected.columns)
+    assert pl_frame["cost_per_kill_usd"].to_list() == expected["cost_per_kill_usd"].tolist()
+    duckdb = pytest.importorskip("duckdb")
+    rel = duckdb.sql(
+        f"SELECT point, effectors__sm2__rounds AS rounds, cost_per_kill_usd "
+        f"FROM read_parquet('{folder}/*.parquet') ORDER BY point"
+    )
+    assert rel.types[0] == "BIGINT"
+    rows = rel.fetchall()
+    assert [p for p, _, _ in rows] == [0, 1, 2, 3] and all(type(p) is int for p, _, _ in rows)
+    assert [r for _, r, _ in rows] == expected["effectors__sm2__rounds"].tolist()
     back = costx.read_sweep(folder)
     pd.testing.assert_frame_equal(back.table, result.table)
-    manifest = json.loads((folder / "_costx_sweep.json").read_text())
-    assert manifest["seed"] == 4 and manifest["trials"] == 3000
-    # Every file carries the sweep in its own metadata: scenario, grid, seed, trials, version.
-    for part in sorted(folder.glob("point=*/*.parquet")):
+
+
+def test_every_file_says_what_it_is_in_its_metadata(result, tmp_path):
+    """The sweep's manifest, its name, the dollar year, the policy, when and with which
+    versions it was written, and the map from file columns back to grid paths."""
+    folder = tmp_path / "sw"
+    costx.sweep(_scenario(), GRID, trials=200, seed=4, out=folder, name="sweepme_grid")
+    for part in sorted(folder.glob("point-*.parquet")):
         meta = json.loads(pq.read_schema(part).metadata[b"costx"])
         assert meta["scenario_toml"] == result.scenario.to_toml()
-        assert meta["grid_points"] == json.loads(json.dumps(result.points))
-        assert (meta["seed"], meta["trials"]) == (4, 3000)
+        assert meta["points"] == json.loads(json.dumps(result.points))
+        assert (meta["seed"], meta["trials"], meta["baseline"]) == (4, 200, 0)
         assert meta["costx_version"] == costx.__version__
-    duckdb = pytest.importorskip("duckdb")
-    rows = duckdb.sql(
-        f"SELECT point, count(*) AS n FROM read_parquet('{folder}/*/*.parquet', "
-        "hive_partitioning = true) GROUP BY point ORDER BY point"
-    ).fetchall()
-    assert [int(p) for p, _ in rows] == [0, 1, 2, 3]
-    assert sum(n for _, n in rows) == len(frame)
+        assert meta["sweep_name"] == "sweepme_grid" and meta["scenario_name"] == "sweepme"
+        assert meta["dollar_year"] == result.scenario.scenario.dollar_year
+        assert meta["policy"] == "layered"
+        assert meta["created"].endswith("+00:00")
+        for lib in ("numpy", "numba", "pandas", "pyarrow"):
+            assert meta[f"{lib}_version"] == __import__(lib).__version__
+        assert meta["grid_columns"] == {
+            "effectors__sm2__rounds": "effectors.sm2.rounds",
+            "effectors__las__units": "effectors.las.units",
+        }
+        assert meta["units"]["cost_per_kill_usd"] == "USD per kill"
+    assert costx.read_sweep(folder).name == "sweepme_grid"
 
 
 def test_resume_skips_completed_points_and_refuses_another_sweep(tmp_path):
     out = tmp_path / "sw"
     full = costx.sweep(_scenario(), GRID, trials=1000, seed=1, out=out)
     # Remove one point as if the sweep had been killed before writing it.
-    victim = out / "point=0002" / "part-0.parquet"
+    victim = out / "point-0002.parquet"
     victim.unlink()
-    stamps = {p: p.stat().st_mtime_ns for p in out.glob("point=*/part-0.parquet")}
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("point-*.parquet")}
     seen = []
     again = costx.sweep(_scenario(), GRID, trials=1000, seed=1, out=out,
                         progress=lambda d, t: seen.append(d))  # fmt: skip
     assert seen[0] == 3  # three points verified and skipped
+    assert again.reused == 3 and full.reused == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not rewritten
     assert victim.is_file()
     pd.testing.assert_frame_equal(again.table, full.table)
@@ -165,11 +200,11 @@ def test_a_killed_sweep_loses_only_the_points_in_flight(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 300
-    while time.time() < deadline and not list(out.glob("point=*/part-0.parquet")):
+    while time.time() < deadline and not list(out.glob("point-*.parquet")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    written = list(out.glob("point=*/part-0.parquet"))
+    written = list(out.glob("point-*.parquet"))
     assert 1 <= len(written) < 6, "the sweep finished before it could be killed"
     leftovers = [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
     for p in leftovers:  # a temporary file may survive a SIGKILL; it is never read
@@ -240,7 +275,8 @@ def test_dataset_grid_columns_have_one_type(tmp_path):
     grid = {"effectors.sm2.max_range_km": [100, 150.5]}
     costx.sweep(_scenario(), grid, trials=200, seed=1, out=tmp_path / "m")
     frame = pd.read_parquet(tmp_path / "m")
-    assert frame["effectors.sm2.max_range_km"].tolist().count(150.5) > 0
+    assert frame["effectors__sm2__max_range_km"].tolist() == [100.0, 150.5]
+    assert frame["effectors__sm2__max_range_km"].dtype == "float64"
 
 
 def test_resumed_campaign_sweep_with_trials_is_consistent(tmp_path):
@@ -253,8 +289,7 @@ def test_resumed_campaign_sweep_with_trials_is_consistent(tmp_path):
     assert full.has_salvos
     frame = pd.read_parquet(out)
     assert {"damage_site0_usd", "damage_site1_usd"} <= set(frame.columns)
-    for part in out.glob("point=0001/*.parquet"):
-        part.unlink()
+    (out / "point-0001.parquet").unlink()
     again = costx.sweep(data, grid, trials=300, seed=2, keep_trials=True, out=out)
     pd.testing.assert_frame_equal(again.trials, full.trials, check_dtype=False)
     assert not again.has_salvos  # point 0 came from disk, which keeps no per-salvo table

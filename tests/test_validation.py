@@ -590,6 +590,17 @@ _CASES = [
         ),
     ),
     case(
+        "unknown_use_and_other_problems.toml",
+        Line(
+            "threats[0].use",
+            ("no catalog entry of that name in threats", "did you mean 'shahed_136'?"),
+            "'shahed_13'",
+        ),
+        Line("scenario.name", NAME_RULE, "'Tiny'"),
+        Line("threats[0].count", AT_LEAST_0, "-4"),
+        Line("effectors[0].rounds", AT_LEAST_0, "-8"),
+    ),
+    case(
         "dollar_year_before_index.toml",
         Line("scenario.dollar_year", ("dollar year 1900: the bundled price index covers",), "1900"),
     ),
@@ -848,6 +859,90 @@ _CASES = [
     case(
         "ship_p_kill_negative.toml",
         Line("ship.p_kill_per_hit", ("input should be greater than or equal to 0",), "-0.1"),
+    ),
+    # -- bounds and names of the engagement-realism fields (issue 15, issue 17's bounds)
+    case(
+        "realism_bounds_high.toml",
+        Line(
+            "threats[0].altitude_m",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[0].common_mode_failure", ("input should be less than or equal to 1",), "1.5"
+        ),
+        Line("effectors[1].reliability", ("input should be less than or equal to 1",), "1.5"),
+        Line(
+            "effectors[1].common_mode_failure", ("input should be less than or equal to 1",), "1.5"
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][0]",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][1]",
+            ("input should be less than or equal to 1",),
+            "1.5",
+        ),
+        Line(
+            "sensor.height_m",
+            ("input should be less than or equal to 1000000000000",),
+            "2000000000000.0",
+        ),
+    ),
+    case(
+        "realism_bounds_low.toml",
+        Line("effectors[0].reliability", ("input should be greater than or equal to 0",), "-0.1"),
+        Line("effectors[1].reliability", ("input should be greater than or equal to 0",), "-0.1"),
+        Line(
+            "effectors[1].common_mode_failure",
+            ("input should be greater than or equal to 0",),
+            "-0.1",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][0]",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line(
+            "effectors[1].pk_by_range.owa_drone[0][1]",
+            ("input should be greater than or equal to 0",),
+            "-0.5",
+        ),
+    ),
+    case(
+        "realism_names_bad.toml",
+        Line(
+            "effectors[0].pk_by_range.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "effectors[0].pk_by_range.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "effectors[1].pk_by_range.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "effectors[1].pk_by_range.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
+        Line(
+            "doctrine.Owa-Drone",
+            ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),
+            "'Owa-Drone'",
+        ),
+        Line(
+            "doctrine.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ("string should have at most 48 characters",),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        ),
     ),
 ]
 CONTENT_CASES = [content for content, _ in _CASES]

@@ -67,3 +67,10 @@ def __getattr__(name):
 
         return read_result
     raise AttributeError(f"module 'costx' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazily loaded names too (simulate, sweep, read_sweep, read_result...), for
+    # dir(costx) and tab completion.
+    hidden = {"PackageNotFoundError", "version"}  # imported for __version__ only
+    return sorted({n for n in globals() if n not in hidden} | set(__all__))

@@ -263,6 +263,12 @@ class Measure:
     const: float = 0.0
     den: np.ndarray | None = None
 
+    @property
+    def fixed(self) -> bool:
+        """Whether the measure does not depend on the trials: a constant, or a ratio whose
+        numerator is 0 (0 whenever it is defined: the cost per kill of a free weapon)."""
+        return not self.num.any() and (self.den is None or self.const == 0.0)
+
     def value(self, mu: np.ndarray) -> float:
         if self.den is None:
             return float(self.num @ mu) + self.const
@@ -418,8 +424,9 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
       rule of three, about 3/n), spread over its range (:func:`no_variation_interval`):
       "0 of 100 trials" is the interval 0 to 2.95 %, never a zero-width one.
 
-    Only a measure that does not depend on the trials at all (the attack cost, fixed by
-    the scenario) has ``ci95_low == ci95_high``. ``std_error`` is the sample standard
+    Only a measure that does not depend on the trials at all (fixed by the scenario: the
+    attack cost, capital charges, the cost per kill of a weapon that costs nothing;
+    ``Measure.fixed``) has ``ci95_low == ci95_high``. ``std_error`` is the sample standard
     error (0 when every trial gave the same value). docs/model.md, "Confidence
     intervals", states the rules.
     """
@@ -431,11 +438,75 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
             measure.value(mu),
             measure.gradient(mu),
             lambda measure=measure: _exact_direction(measure, m.s1),
-            fixed=measure.den is None and not measure.num.any(),
+            fixed=measure.fixed,
             value_range=measure_range(measure, bounds),
         )
         rows.append(_row(measure.name, interval, m, cov, bounds, measure.unit))
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
+
+
+# The long (tidy) summary: one row per measure, with the effector, threat group, asset
+# group or dispersal site it is about in columns of their own (None when it is about the
+# whole raid), so that a per-effector table is a filter, not a regular expression.
+TIDY_DIMENSIONS = ("effector", "threat", "asset", "site")
+TIDY_COLUMNS = ("measure", *TIDY_DIMENSIONS, "mean", "ci95_low", "ci95_high", "std_error",
+                "unit", "name")  # fmt: skip
+
+
+def measure_keys(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """Every summary measure name of the scenario -> its generic measure and what it is
+    about: ``shots_sm2`` -> ``{"measure": "shots", "effector": "sm2"}``,
+    ``leaked_ascm`` -> ``{"measure": "leakers", "threat": "ascm"}``. Built from the
+    scenario's own names (no pattern matching), so names that look alike cannot be
+    confused. A per-item measure takes the name of the raid-wide measure it is a part of
+    where there is one (``cost_sm2_usd`` -> ``defense_cost_usd`` of ``sm2``,
+    ``capital_cost_sm2_usd`` -> ``capital_cost_usd``, ``damage_site1_usd`` ->
+    ``damage_usd`` at site 1); measures about the whole raid keep their name."""
+    keys: dict[str, dict[str, Any]] = {}
+    for t in scenario.threats:
+        keys[f"leaked_{t.name}"] = {"measure": "leakers", "threat": t.name}
+    for e in scenario.effectors:
+        for name, measure in (
+            (f"shots_{e.name}", "shots"),
+            (f"kills_{e.name}", "kills"),
+            (f"cost_{e.name}_usd", "defense_cost_usd"),
+            (f"cost_per_kill_{e.name}_usd", "cost_per_kill_usd"),
+            (f"capital_cost_{e.name}_usd", "capital_cost_usd"),
+            (f"laser_available_{e.name}", "laser_available"),
+            (f"salvos_before_dry_{e.name}", "salvos_before_dry"),
+            (f"p_dry_{e.name}", "p_dry"),
+        ):
+            keys[name] = {"measure": measure, "effector": e.name}
+    if scenario.base is not None:
+        for a in scenario.base.assets:
+            keys[f"destroyed_{a.name}"] = {"measure": "destroyed", "asset": a.name}
+        for site in range(scenario.base.dispersal_sites):
+            keys[f"damage_site{site}_usd"] = {"measure": "damage_usd", "site": site}
+    return keys
+
+
+def tidy_summary(scenario: Scenario, summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary in long form: columns ``measure``, ``effector``, ``threat``,
+    ``asset``, ``site``, ``mean``, ``ci95_low``, ``ci95_high``, ``std_error``, ``unit``
+    and ``name`` (the measure's name in :func:`summary_table`), one row per measure, in
+    the summary's order (see :func:`measure_keys`)."""
+    keys = measure_keys(scenario)
+    rows = []
+    for name, row in summary.iterrows():
+        key = keys.get(str(name), {"measure": str(name)})
+        rows.append(
+            {
+                "measure": key["measure"],
+                **{d: key.get(d) for d in TIDY_DIMENSIONS},
+                **{c: row[c] for c in ("mean", "ci95_low", "ci95_high", "std_error", "unit")},
+                "name": str(name),
+            }
+        )
+    out = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+    for d in ("measure", "effector", "threat", "asset", "unit", "name"):
+        out[d] = out[d].astype("str")  # missing: NaN, as pandas' string columns have it
+    out["site"] = out["site"].astype("Int64")  # an integer with missing values
+    return out
 
 
 def paired_difference_table(
@@ -475,7 +546,7 @@ def paired_difference_table(
             mp.value(mu[:k]) - mb.value(mu[k:]),
             np.concatenate([mp.gradient(mu[:k]), -mb.gradient(mu[k:])]),
             direction,
-            fixed=all(m.den is None and not m.num.any() for m in (mp, mb)),
+            fixed=mp.fixed and mb.fixed,
             value_range=None,
         )
         rows.append(_row(mp.name, interval, joint, cov, bounds, mp.unit))

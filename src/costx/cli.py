@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import threading
 import time
 import warnings
@@ -21,14 +22,14 @@ from rich.table import Table
 
 from costx import formatting
 from costx.errors import CostxError
+from costx.output import Output, add_output_options, consoles, records, silence_stdout
 
 EXIT_USAGE = 2
 MAX_ERROR_LINES = 50  # error lines printed; the rest are counted
-# Results never use markup: scenario text and paths may contain [brackets].
-stdout = Console(highlight=False, soft_wrap=True, markup=False)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-if not stdout.is_terminal:  # files and pipes: wide enough that tables never truncate
-    stdout = Console(highlight=False, soft_wrap=True, width=132, markup=False)
+# Results never use markup: scenario text and paths may contain [brackets]. Both consoles
+# are made again by main() for every command (costx.output.consoles: the terminal's
+# width, else COLUMNS, else 132 columns in a pipe).
+stdout, stderr = consoles()
 
 
 def _positive_int(text: str) -> int:
@@ -78,12 +79,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "validate",
-        help="check scenario files",
-        description="Check scenario files (paths or bundled names); print every problem "
-        "with its file and field. Exit status 2 if any is invalid.",
+        help="check scenario and sweep files",
+        description="Check scenario and sweep files (paths or bundled names): a sweep's "
+        "scenario and every point of its grid too. Print every problem with its file and "
+        "field. Exit status 2 if any is invalid.",
     )
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="a path or a bundled name")
+    p.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="FILE",
+        help="a scenario or sweep file, or a bundled scenario's or sweep's name",
+    )
+    add_output_options(p, ("table", "json"))
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "show",
+        help="print a scenario fully resolved, defaults and catalog values marked",
+        description="Print the scenario as the model uses it: every field, with the "
+        "values the file leaves out marked '# default', those filled in from the catalog "
+        "marked with their entry, assumptions and --set values marked. The TOML output "
+        "loads back to the same scenario.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="a path or a bundled name")
+    _add_set_option(p)
+    p.add_argument(
+        "--dollar-year", type=int, default=None, metavar="Y",
+        help="costs in constant dollars of this year (bundled CPI-U index)",
+    )  # fmt: skip
+    add_output_options(p, ("toml", "json"))
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser(
         "run",
@@ -134,6 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="aggregate in constant memory and write only the summary",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_set_option(p)
+    p.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_measures",
+        help="print every measure with its interval and unit (default: the key measures, "
+        "then one compact row per effector, threat and asset)",
+    )
+    p.add_argument(
+        "--assumptions",
+        action="store_true",
+        help="list every assumed input with its reason (default: their number)",
+    )
+    add_output_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -144,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("section", nargs="?", choices=["effectors", "threats", "assets"])
     p.add_argument("name", nargs="?", help="an entry of that section")
+    add_output_options(p)
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser(
@@ -155,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", type=Path, metavar="RESULTS")
     p.add_argument("--out", type=Path, required=True, help="folder for the figures")
     p.add_argument("--format", action="append", choices=["png", "svg", "pdf"], default=None)
+    add_output_options(p, None)
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser(
@@ -165,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("results", type=Path, metavar="RESULTS")
     p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    add_output_options(p, None)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -201,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="simulate a scenario over a grid of values",
         description="Run a sweep file (a path or a bundled sweep's name) and write a Parquet "
-        "dataset partitioned by grid point. Rerunning into the same folder resumes: points "
-        "already complete are skipped; a folder holding a different sweep is refused.",
+        "dataset: one file per grid point (point-0000.parquet), each the point's row of the "
+        "sweep's table. Rerunning into the same folder resumes: points already complete are "
+        "skipped (and counted); a folder holding a different sweep is refused.",
     )
     p.add_argument("sweep", metavar="SWEEP", help="a sweep file or a bundled sweep's name")
     p.add_argument("--out", type=Path, required=True, help="folder for the Parquet dataset")
@@ -219,26 +262,76 @@ def build_parser() -> argparse.ArgumentParser:
         help="report costs in constant dollars of this year (bundled CPI-U index)",
     )  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_set_option(p)
+    add_output_options(p)
     p.set_defaults(func=cmd_sweep)
     add_analyze_parser(sub)
     return parser
 
 
+def _set_value(text: str) -> tuple[str, object]:
+    """A ``--set PATH=VALUE``: the value read as a TOML value (costx.sweeps.parse_assignment)."""
+    from costx.sweeps import parse_assignment
+
+    try:
+        return parse_assignment(text)
+    except CostxError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _add_set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=_set_value,
+        dest="overrides",
+        metavar="PATH=VALUE",
+        help="change a field as if the scenario file said so (repeatable): a dotted path "
+        "with list items by name, as in sweep grids, and a TOML value, e.g. "
+        "effectors.sm2.rounds=64 or scenario.policy=cost_aware",
+    )
+
+
+def _overrides(args) -> dict:
+    """--set options as a mapping (a path given twice is an error)."""
+    out: dict = {}
+    for path, value in getattr(args, "overrides", None) or []:
+        if path in out:
+            raise _usage(f"--set {path}: given twice")
+        out[path] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    global stdout, stderr
+    stdout, stderr = consoles()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            status = args.func(args)
-        _print_warnings(caught)
-        return status
-    except CostxError as err:
-        _errors(str(err).splitlines())
-        return EXIT_USAGE
-    except KeyboardInterrupt as err:
-        stderr.print(_interrupted(args, err), highlight=False, markup=False)
-        return 130
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                status = args.func(args)
+            _print_warnings(caught)
+            sys.stdout.flush()
+            return status
+        except CostxError as err:
+            _errors(str(err).splitlines())
+            return EXIT_USAGE
+        except KeyboardInterrupt as err:
+            stderr.print(_interrupted(args, err), highlight=False, markup=False)
+            return 130
+    except BrokenPipeError:
+        # The reader of stdout stopped (costx run ... | head -1): whatever the command
+        # writes to files is written before it prints, so stop quietly, status 0.
+        silence_stdout()
+        return 0
+
+
+def output_for(args) -> Output:
+    """The command's Output (--format, --json, -q; costx.output)."""
+    return Output.from_args(args, stdout, stderr)
 
 
 def _interrupted(args, err: KeyboardInterrupt) -> str:
@@ -296,27 +389,104 @@ def cmd_scenarios(args) -> int:
     return 0
 
 
-def cmd_validate(args) -> int:
+def _is_sweep_file(source: str) -> bool:
+    """Whether ``source`` names a sweep: a TOML file with a [sweep] table and no
+    [scenario] table, or a bundled sweep's name."""
+    from costx.bundled import scenario_names, sweep_names
     from costx.errors import ScenarioError
+    from costx.scenario import read_toml_file
+
+    path = Path(source)
+    if path.is_file():
+        try:
+            data = read_toml_file(path)  # at most MAX_FILE_BYTES, whatever the file
+        except ScenarioError:
+            return False  # loading it as a scenario reports the problem
+        return isinstance(data.get("sweep"), dict) and "scenario" not in data
+    return source in sweep_names() and source not in scenario_names()
+
+
+def validate_sweep(source: str) -> str:
+    """Check a sweep file completely (its table, its scenario and every grid point, as
+    ``costx sweep`` does before running anything); a line describing it."""
+    from costx.errors import InputError
+    from costx.sweeps import build_points, expand_grid, load_sweep_spec
+
+    spec = load_sweep_spec(source)
+    try:
+        points = expand_grid(spec.grid)
+        build_points(spec.scenario, points, spec.source)
+        if not 0 <= spec.baseline < len(points):
+            raise InputError(f"sweep.baseline: no point {spec.baseline} (0 .. {len(points) - 1})")
+    except InputError as err:
+        raise InputError(f"{spec.source}: {err}") from None
+    return (
+        f"{spec.source} (sweep of {spec.scenario.name}: {len(points)} points x "
+        f"{spec.trials:,} trials)"
+    )
+
+
+def cmd_validate(args) -> int:
     from costx.scenario import load_scenario
 
+    output = output_for(args)
     status = 0
+    report = []
     for source in args.scenarios:
+        kind = "sweep" if _is_sweep_file(source) else "scenario"
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                scenario = load_scenario(source)
-        except ScenarioError as err:
+                if kind == "sweep":
+                    line = validate_sweep(source)
+                else:
+                    s = load_scenario(source)
+                    line = (f"{s.source} ({s.name}: {len(s.threats)} threat groups, "
+                            f"{sum(t.count for t in s.threats)} threats, "
+                            f"{len(s.effectors)} effectors)")  # fmt: skip
+        except CostxError as err:
             status = EXIT_USAGE
-            _errors(str(err).splitlines())
+            problems = str(err).splitlines()
+            _errors(problems)
+            report.append({"source": source, "kind": kind, "ok": False, "problems": problems})
             continue
         _print_warnings(caught)
-        stdout.print(
-            f"ok: {scenario.source} ({scenario.name}: {len(scenario.threats)} threat groups, "
-            f"{sum(t.count for t in scenario.threats)} threats, "
-            f"{len(scenario.effectors)} effectors)"
-        )
+        report.append({"source": source, "kind": kind, "ok": True, "problems": [],
+                       "warnings": [str(w.message) for w in caught]})  # fmt: skip
+        output.show(f"ok: {line}")
+    output.data(json_doc=lambda: report)
     return status
+
+
+def cmd_show(args) -> int:
+    from costx.resolved import resolved_fields, resolved_toml
+    from costx.scenario import read_scenario_data
+    from costx.sweeps import load_scenario_with, set_path
+
+    output = output_for(args)
+    _check_dollar_year(args.dollar_year)
+    overrides = _overrides(args)
+    scenario = load_scenario_with(args.scenario, overrides, dollar_year=args.dollar_year)
+    raw, _ = read_scenario_data(args.scenario)
+    for path, value in overrides.items():
+        set_path(raw, path, value, f"--set {path}")
+    chosen = args.dollar_year is not None
+    if output.format == "json":
+        fields = resolved_fields(scenario, raw, chosen)
+        output.data(json_doc=lambda: {
+            "scenario": scenario.name,
+            "source": scenario.source,
+            "dollar_year": scenario.scenario.dollar_year,
+            "fields": [
+                {"path": f.path, "value": f.value, "origin": f.origin, "entry": f.entry or None,
+                 "assumption": f.assumption, "note": f.note}
+                for f in fields
+            ],
+            "data": scenario.to_dict(),
+        })  # fmt: skip
+        return 0
+    output.text(resolved_toml(scenario, raw, chosen))
+    return 0
 
 
 class _DelayedProgress:
@@ -346,7 +516,14 @@ class _DelayedProgress:
             transient=True,
         )
         self.task = self.progress.add_task(description, total=total)
-        self.timer = threading.Timer(delay_s, self.progress.start) if self.enabled else None
+        self.lock = threading.Lock()
+        self.closed = False
+        self.timer = threading.Timer(delay_s, self._start) if self.enabled else None
+
+    def _start(self) -> None:
+        with self.lock:
+            if not self.closed:
+                self.progress.start()
 
     def __enter__(self):
         if self.timer is not None:
@@ -360,24 +537,144 @@ class _DelayedProgress:
     def __exit__(self, *exc):
         if self.timer is not None:
             self.timer.cancel()
-        self.progress.stop()
+        # Stop only a bar that started: rich's stop() of a bar that never started prints a
+        # newline (to stderr, on every short run).
+        with self.lock:
+            self.closed = True
+            if self.progress.live.is_started:
+                self.progress.stop()
         return False
 
 
-def summary_rich_table(summary, title: str, n: int | None = None) -> Table:
+SAME_MARK = " *"  # an interval of a value seen in every trial (footnote: SAME_NOTE)
+SAME_NOTE = "* the same value in all {n:,} trials (docs/model.md)"
+
+
+def interval_text(row, n: int | None) -> str:
+    """A summary row's 95 % interval for the terminal: as costx.formatting writes it,
+    but a value seen in every trial is marked `` *`` (see ``SAME_NOTE``) instead of
+    ending in "(same in all 100,000 trials)", so that the column stays narrow."""
+    text = formatting.interval(row["ci95_low"], row["ci95_high"], row["unit"],
+                               mean=row["mean"], std_error=row["std_error"], n=n)  # fmt: skip
+    if n is not None and text.endswith(" trials)") and " (" in text:
+        text = text.rsplit(" (", 1)[0] + SAME_MARK
+    return text
+
+
+def summary_rich_table(summary, title: str | None, n: int | None = None, unit=True) -> Table:
     """The summary as a table: mean and 95 % interval by unit (costx.formatting); ``n``,
-    the number of trials, lets a value seen in every trial say so."""
-    table = Table(title=title, title_justify="left")
+    the number of trials, lets a value seen in every trial say so (marked ``*``)."""
+    table = _table(title)
     table.add_column("measure", no_wrap=True)
-    table.add_column("mean", justify="right")
+    table.add_column("mean", justify="right", no_wrap=True)
     table.add_column("95 % interval", justify="right")
-    table.add_column("unit")
+    if unit:
+        table.add_column("unit")
     for measure, row in summary.iterrows():
-        unit = row["unit"]
-        low, high, se = row["ci95_low"], row["ci95_high"], row["std_error"]
-        interval = formatting.interval(low, high, unit, mean=row["mean"], std_error=se, n=n)
-        table.add_row(str(measure), formatting.value(row["mean"], unit), interval, unit)
+        cells = [str(measure), formatting.value(row["mean"], row["unit"]), interval_text(row, n)]
+        table.add_row(*cells, *([row["unit"]] if unit else []))
+    if any(interval_text(row, n).endswith(SAME_MARK) for _, row in summary.iterrows()):
+        table.caption = SAME_NOTE.format(n=n)
+        table.caption_justify = "left"
     return table
+
+
+def _table(title: str | None = None) -> Table:
+    """A table of the run's layout: a rule under the header and no side borders, so
+    that four columns of numbers fit in 80 columns."""
+    from rich import box
+
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                 show_edge=False, collapse_padding=True)  # fmt: skip
+
+
+def run_tables(result, all_measures: bool = False) -> list:
+    """What ``costx run`` prints for a result (80 columns; docs in the README, "Command
+    line"): the key measures (those about the whole raid) with their intervals, then one
+    compact row of means per effector, leakers per threat group and losses per asset
+    group (every measure with its interval and unit: ``all_measures``)."""
+    from costx.aggregate import measure_keys
+
+    summary = result.summary()
+    n = result.n_trials
+    if all_measures:
+        return [summary_rich_table(summary, "Every measure (mean and 95 % interval)", n)]
+    keys = measure_keys(result.scenario)
+    capital_items = {"capital_cost_shelters_usd", "capital_cost_repair_teams_usd",
+                     "capital_cost_dispersal_usd"}  # fmt: skip
+    key = summary.loc[[m for m in summary.index if m not in keys and m not in capital_items]]
+    out = [summary_rich_table(key, "Key measures (mean and 95 % interval)", n, unit=False)]
+    scenario = result.scenario
+
+    def mean(name: str) -> str:
+        if name not in summary.index:
+            return ""
+        return formatting.value(summary.loc[name, "mean"], summary.loc[name, "unit"])
+
+    if scenario.effectors:
+        campaign = any(f"p_dry_{e.name}" in summary.index for e in scenario.effectors)
+        lasers = any(f"laser_available_{e.name}" in summary.index for e in scenario.effectors)
+        table = _table("Per effector (means; every interval: --all)")
+        columns = ["effector", "shots", "kills", "cost", "cost per kill"]
+        columns += ["P(dry)"] if campaign else []
+        columns += ["available"] if lasers else []
+        for c in columns:
+            table.add_column(c, justify="left" if c == "effector" else "right", no_wrap=True)
+        for e in scenario.effectors:
+            row = [e.name, mean(f"shots_{e.name}"), mean(f"kills_{e.name}"),
+                   mean(f"cost_{e.name}_usd"), mean(f"cost_per_kill_{e.name}_usd")]  # fmt: skip
+            row += [mean(f"p_dry_{e.name}")] if campaign else []
+            row += [mean(f"laser_available_{e.name}")] if lasers else []
+            table.add_row(*row)
+        out.append(table)
+    launched = [sum(col) for col in zip(*scenario.salvo_counts(), strict=True)]
+    table = _table("Leakers per threat group")
+    for c in ("threat", "launched", "leakers", "95 % interval"):
+        table.add_column(
+            c, justify="left" if c == "threat" else "right", no_wrap=c != "95 % interval"
+        )
+    for t, count in zip(scenario.threats, launched, strict=True):
+        table.add_row(t.name, f"{count:,}", *_mean_interval(summary, f"leaked_{t.name}", n))
+    out.append(table)
+    if scenario.base is not None and scenario.base.assets:
+        table = _table("Assets destroyed")
+        for c in ("asset", "count", "destroyed", "95 % interval"):
+            table.add_column(c, justify="left" if c == "asset" else "right")
+        for a in scenario.base.assets:
+            table.add_row(
+                a.name, f"{a.count:,}", *_mean_interval(summary, f"destroyed_{a.name}", n)
+            )
+        out.append(table)
+    return out
+
+
+def _mean_interval(summary, name: str, n: int) -> tuple[str, str]:
+    if name not in summary.index:
+        return ("", "")
+    row = summary.loc[name]
+    return formatting.value(row["mean"], row["unit"]), interval_text(row, n)
+
+
+def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
+    """``costx run --json``: the run, its summary (as ``result.summary()``, one object
+    per measure), the cost breakdown, every assumption and the files written."""
+    from costx.costing import cost_breakdown
+
+    s = result.scenario
+    return {
+        "scenario": s.name,
+        "source": s.source,
+        "trials": result.n_trials,
+        "seed": result.seed,
+        "policy": s.scenario.policy,
+        "dollar_year": s.scenario.dollar_year,
+        "summary": records(result.summary()),
+        "costs": cost_breakdown(s, result.summary()),
+        "assumptions": [{"path": p, "value": v, "why": why} for p, v, why in s.assumptions()],
+        "precision": None if result.precision is None else vars(result.precision),
+        "files": [str(p) for p in out_paths],
+        "elapsed_s": wall_s,
+    }
 
 
 def cmd_run(args) -> int:
@@ -385,8 +682,15 @@ def cmd_run(args) -> int:
     from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
+    output = output_for(args)
     _check_dollar_year(args.dollar_year)
-    scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
+    overrides = _overrides(args)
+    if overrides:
+        from costx.sweeps import load_scenario_with
+
+        scenario = load_scenario_with(args.scenario, overrides, dollar_year=args.dollar_year)
+    else:
+        scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
     if scenario.policy_warning() is not None:
         stderr.print(f"[yellow]warning:[/] {escape(scenario.policy_warning())}", highlight=False)
     out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
@@ -420,22 +724,32 @@ def cmd_run(args) -> int:
         )
     wall = time.perf_counter() - started
     result.to_parquet(out)
+    written = [out] + ([salvos_path(out)] if result.has_salvos else [])
     trials = result.n_trials
-    title = (
-        f"{scenario.name}: {trials:,} trials, seed {args.seed}, policy "
-        f"{scenario.scenario.policy}, costs in {scenario.scenario.dollar_year} dollars"
+    output.data(json_doc=lambda: run_document(result, written, wall),
+                csv_frame=lambda: result.summary().reset_index())  # fmt: skip
+    output.paths(*written)
+    output.show(
+        f"{scenario.name}: {trials:,} trials, seed {args.seed}, {scenario.scenario.policy} "
+        f"policy, costs in {scenario.scenario.dollar_year} dollars"
     )
-    stdout.print(summary_rich_table(result.summary(), title, n=trials))
-    _print_costs(scenario, result.summary())
-    stdout.print(f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}")
-    _print_assumptions(scenario)
+    for table in run_tables(result, args.all_measures):
+        output.show("")
+        output.show(table)
+    if output.is_table and not output.quiet:
+        _print_costs(scenario, result.summary())
+        stdout.print()
+        output.show(
+            f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}"
+        )
+        _print_assumptions(scenario, listed=args.assumptions)
     if result.precision is not None:
-        stdout.print(result.precision.describe())
+        output.note(result.precision.describe())
     rate = trials / result.elapsed_s if result.elapsed_s > 0 else float("nan")
-    note = ""
+    output.note(f"{trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s); wrote "
+                f"{', '.join(map(str, written))}")  # fmt: skip
     if _kernels_compiled():
-        note = " (this run compiled the kernels; later runs load them from the cache)"
-    stdout.print(f"{trials:,} trials in {wall:.2f} s ({rate:,.0f} trials/s){note}; wrote {out}")
+        output.note("(this run compiled the kernels; later runs load them from the cache)")
     return 0
 
 
@@ -454,8 +768,10 @@ def cmd_plot(args) -> int:
         raise _usage(f"--out {args.out}: not a folder")
     args.out.mkdir(parents=True, exist_ok=True)
     written = plot_all(result, args.out, formats=tuple(args.format or ("png", "svg")))
+    output = output_for(args)
+    output.paths(*written)
     for path in written:
-        stdout.print(f"wrote {path}", soft_wrap=True)
+        output.note(f"wrote {path}")
     return 0
 
 
@@ -466,7 +782,9 @@ def cmd_report(args) -> int:
 
     check_output_path(args.out)  # before reading and drawing anything
     path = write_report(load_results(args.results), args.out)
-    stdout.print(f"wrote {path}", soft_wrap=True)
+    output = output_for(args)
+    output.paths(path)
+    output.note(f"wrote {path}")
     return 0
 
 
@@ -525,15 +843,15 @@ SWEEP_HEADERS = {
 
 
 def cmd_sweep(args) -> int:
-    from costx.sweeps import load_sweep_spec, sweep
+    from costx.aggregate import KEY_MEASURES
+    from costx.errors import InputError
+    from costx.sweeps import build_points, check_sweep_limits, expand_grid, load_sweep_spec, sweep
 
+    output = output_for(args)
     _check_dollar_year(args.dollar_year)
-    spec = load_sweep_spec(args.sweep, dollar_year=args.dollar_year)
+    spec = load_sweep_spec(args.sweep, dollar_year=args.dollar_year, overrides=_overrides(args))
     trials = args.trials if args.trials is not None else spec.trials
     seed = args.seed if args.seed is not None else spec.seed
-    from costx.errors import InputError
-    from costx.sweeps import build_points, check_sweep_limits, expand_grid
-
     keep_trials = args.keep_trials or spec.keep_trials
     try:
         check_sweep_limits(spec.scenario, spec.grid, trials, keep_trials)
@@ -557,16 +875,33 @@ def cmd_sweep(args) -> int:
             threads=args.threads,
             progress=bar,
             source=spec.source,
+            name=spec.name,
         )
     wall = time.perf_counter() - started
     table = result.table
+    output.data(
+        json_doc=lambda: {
+            "sweep": spec.name,
+            "source": spec.source,
+            "scenario": spec.scenario.name,
+            "points": n_points,
+            "trials": trials,
+            "seed": seed,
+            "dollar_year": spec.scenario.scenario.dollar_year,
+            "baseline": result.baseline,
+            "grid": result.grid_columns,
+            "reused": result.reused,
+            "folder": str(args.out),
+            "table": records(table),
+        },
+        csv_frame=lambda: table,
+    )
+    output.paths(args.out)
     title = (
         f"{spec.scenario.name}: {n_points} points x {trials:,} trials, seed {seed}, costs in "
         f"{spec.scenario.scenario.dollar_year} dollars (means; 95 % intervals in the dataset)"
     )
     out = Table(title=title, title_justify="left")
-    from costx.aggregate import KEY_MEASURES
-
     shown = [c for c in KEY_MEASURES if c in table.columns]
     for c in result.grid_columns:  # the last two parts of a path say what it is
         out.add_column(".".join(c.split(".")[-2:]), justify="right")
@@ -578,11 +913,14 @@ def cmd_sweep(args) -> int:
             unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
             cells.append(formatting.value(table[c].iloc[i], unit))
         out.add_row(*cells)
-    wide = stdout
-    if not stdout.is_terminal:
-        wide = Console(highlight=False, soft_wrap=True, width=240, markup=False)
-    wide.print(out)
-    stdout.print(f"{n_points} points in {wall:.1f} s; wrote {args.out}", soft_wrap=True)
+    if output.is_table and not output.quiet:
+        wide = stdout
+        if not stdout.is_terminal:
+            wide = Console(highlight=False, soft_wrap=True, width=240, markup=False)
+        wide.print(out)
+    ran = n_points - result.reused
+    reused = f" ({result.reused} reused from {args.out}, {ran} run)" if result.reused else ""
+    output.note(f"{n_points} points{reused} in {wall:.1f} s; wrote {args.out}")
     return 0
 
 
@@ -592,10 +930,7 @@ def _print_costs(scenario, summary) -> None:
     from costx.costing import cost_breakdown
 
     costs = cost_breakdown(scenario, summary)
-    table = Table(
-        title=f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars",
-        title_justify="left",
-    )
+    table = _table(f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars")
     for column in ("", "mean", "95 % interval", "share"):
         table.add_column(column, justify="left" if not column else "right")
     labels = {
@@ -611,14 +946,14 @@ def _print_costs(scenario, summary) -> None:
         interval = formatting.interval(part["ci95_low"], part["ci95_high"], "USD")
         share = "" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
         table.add_row(label, formatting.usd(part["mean"]), interval, share)
+    stdout.print()
     stdout.print(table)
     charged = [it for it in costs["capital_items"] if it["charge_usd"] > 0]
     if charged:
         c = costs["costing"]
-        lines = Table(
-            title=f"Capital per raid = acquisition x CRF / raids per year ({c['discount_rate']:g} "
-            f"real rate, {c['raids_per_year']:g} raids a year)",
-            title_justify="left",
+        lines = _table(
+            f"Capital per raid = acquisition x CRF / raids a year ({100 * c['discount_rate']:g} "
+            f"% real, {c['raids_per_year']:g} raids a year)"
         )
         for column in ("item", "units", "unit cost", "acquisition", "life (y)", "CRF", "per raid"):
             lines.add_column(column, justify="left" if column == "item" else "right")
@@ -628,28 +963,40 @@ def _print_costs(scenario, summary) -> None:
                 formatting.usd(it["acquisition_usd"]), f"{it['service_life_years']:g}",
                 f"{it['crf']:.4f}", formatting.usd(it["charge_usd"]),
             )  # fmt: skip
+        stdout.print()
         stdout.print(lines)
 
 
-def _print_assumptions(scenario) -> None:
-    """Every assumed input, so that nobody mistakes it for data."""
+def _print_assumptions(scenario, listed: bool = False) -> None:
+    """The assumed inputs, so that nobody mistakes them for data: their number and how to
+    see them, or (``listed``) every one with its reason."""
     rows = scenario.assumptions()
     if not rows:
         return
-    table = Table(
-        title="Assumptions: inputs no public source gives (sweep them)", title_justify="left"
-    )
-    table.add_column("field", no_wrap=True)
-    table.add_column("value", justify="right")
-    table.add_column("why")
+    stdout.print()
+    if not listed:
+        stdout.print(
+            f"{len(rows)} inputs are assumptions no public source gives (sweep them): list "
+            f"them with --assumptions; costx show {scenario.source.removeprefix('bundled:')} "
+            "marks them in the scenario",
+            soft_wrap=False,
+        )
+        return
+    import textwrap
+
+    stdout.print("Assumptions: inputs no public source gives (sweep them)")
+    width = max(40, (stdout.width or 80) - 4)
     for path, value, rationale in rows:
-        table.add_row(path, str(value), rationale)
-    stdout.print(table)
+        stdout.print(f"{path} = {value}", soft_wrap=True)
+        why = textwrap.fill(rationale, width=width, initial_indent="    ",
+                            subsequent_indent="    ")  # fmt: skip
+        stdout.print(why, soft_wrap=True)
 
 
 def cmd_catalog(args) -> int:
     from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
 
+    output = output_for(args)
     catalog = load_catalog()
     sections = [args.section] if args.section else list(SECTIONS)
     if args.name:
@@ -657,6 +1004,22 @@ def cmd_catalog(args) -> int:
         if entry is None:
             known = ", ".join(sorted(catalog.entries.get(sections[0], {})))
             raise _usage(f"no {sections[0]} entry {args.name!r} in the catalog ({known})")
+        used = sorted({k for rec in entry.fields.values() for k in rec.sources})
+        output.data(
+            json_doc=lambda: {
+                "section": sections[0], "name": entry.key, "label": entry.label,
+                "kind": entry.kind, "description": entry.description,
+                "fields": {name: rec.as_dict() for name, rec in entry.fields.items()},
+                "sources": {k: catalog.sources.get(k, {}) for k in used},
+            },
+            csv_frame=lambda: _entry_frame(entry),
+        )  # fmt: skip
+        if not output.is_table:
+            return 0
+        if output.quiet:  # -q: the figures alone, one per line
+            for name, rec in entry.fields.items():
+                output.text(f"{name} = {rec.value}")
+            return 0
         table = Table(title=f"{entry.label} ({sections[0]}.{entry.key}): {entry.description}",
                       title_justify="left")  # fmt: skip
         for column in ("field", "value", "source / assumption", "year", "$ year", "tier", "note"):
@@ -680,37 +1043,74 @@ def cmd_catalog(args) -> int:
                 rec.confidence or "",
                 rec.note,
             )
-        stdout.print(table)
-        used = sorted({k for rec in entry.fields.values() for k in rec.sources})
+        output.show(table)
         for key in used:
             src = catalog.sources.get(key, {})
             urls = src.get("url", "")
             urls = " ; ".join(urls) if isinstance(urls, list) else urls
-            stdout.print(
+            output.show(
                 f"[{key}] {src.get('title', '?')}. {src.get('publisher', '')}, "
-                f"{src.get('date', '')}. {urls} (tier {src.get('tier', '?')})",
-                soft_wrap=True,
+                f"{src.get('date', '')}. {urls} (tier {src.get('tier', '?')})"
             )
+        return 0
+    rows = []
+    for section in sections:
+        for key, entry in sorted(catalog.entries.get(section, {}).items()):
+            assumed = sum(rec.assumption for rec in entry.fields.values())
+            cost_field = next((f for f in COST_FIELDS if f in entry.fields), None)
+            cost = entry.fields[cost_field] if cost_field else None
+            rows.append({
+                "section": section, "name": key, "label": entry.label, "kind": entry.kind,
+                "cost_field": cost_field, "cost": None if cost is None else cost.value,
+                "cost_dollar_year": None if cost is None else cost.dollar_year,
+                "cost_assumed": None if cost is None else cost.assumption,
+                "figures": len(entry.fields) - assumed, "assumed": assumed,
+                "sources": sorted({k for rec in entry.fields.values() for k in rec.sources}),
+            })  # fmt: skip
+    output.data(json_doc=lambda: rows, csv_frame=lambda: _frame(rows))
+    if output.quiet and output.is_table:  # -q: the entry names, one per line
+        for row in rows:
+            output.text(f"{row['section']} {row['name']}")
         return 0
     for section in sections:
         table = Table(title=f"Catalog: {section}", title_justify="left")
         for column in ("name", "label", "kind", "cost (USD, $ year)", "figures", "assumed",
                        "sources"):  # fmt: skip
             table.add_column(column, justify="right" if column.startswith("cost") else "left")
-        for key, entry in sorted(catalog.entries.get(section, {}).items()):
-            assumed = sum(rec.assumption for rec in entry.fields.values())
-            sources = sorted({k for rec in entry.fields.values() for k in rec.sources})
-            cost = next((entry.fields[f] for f in COST_FIELDS if f in entry.fields), None)
+        for row in (r for r in rows if r["section"] == section):
             cost_text = ""
-            if cost is not None:
-                mark = " (assumed)" if cost.assumption else ""
-                cost_text = f"{_catalog_value(cost.value)} ({cost.dollar_year or '?'}){mark}"
-            figures = str(len(entry.fields) - assumed)
-            table.add_row(key, entry.label, entry.kind or "", cost_text, figures, str(assumed),
-                          ", ".join(sources))  # fmt: skip
-        stdout.print(table)
-        stdout.print(f"costx catalog {section} NAME: every figure of an entry, with its source")
+            if row["cost"] is not None:
+                mark = " (assumed)" if row["cost_assumed"] else ""
+                cost_text = (
+                    f"{_catalog_value(row['cost'])} ({row['cost_dollar_year'] or '?'}){mark}"
+                )
+            sources = ", ".join(row["sources"])
+            table.add_row(row["name"], row["label"], row["kind"] or "", cost_text,
+                          str(row["figures"]), str(row["assumed"]), sources)  # fmt: skip
+        output.show(table)
+        output.show(f"costx catalog {section} NAME: every figure of an entry, with its source")
     return 0
+
+
+def _frame(rows: list[dict]):
+    """Rows as a DataFrame for CSV (lists joined by ';', tables as JSON)."""
+    import json
+
+    import pandas as pd
+
+    def cell(v):
+        if isinstance(v, list):
+            return ";".join(map(str, v))
+        if isinstance(v, dict):
+            return json.dumps(v)
+        return v
+
+    return pd.DataFrame([{k: cell(v) for k, v in row.items()} for row in rows])
+
+
+def _entry_frame(entry):
+    """One catalog entry as CSV rows: one per field, with its source or rationale."""
+    return _frame([{"field": name, **rec.as_dict()} for name, rec in entry.fields.items()])
 
 
 def _catalog_value(value) -> str:
@@ -753,20 +1153,16 @@ ANALYSES = ("margin", "break-even", "cheapest", "worst-raid", "sensitivity")
 
 
 def _toml_value(text: str):
-    import tomllib
+    """A value as ``--set`` reads it (costx.sweeps.parse_assignment): a TOML value, else
+    the text itself."""
+    from costx.sweeps import parse_assignment
 
-    try:
-        return tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text.strip()
+    return parse_assignment(f"v={text.strip()}")[1]
 
 
 def _assignment(text: str) -> tuple[str, object]:
-    """PATH=VALUE (a TOML value)."""
-    path, sep, value = text.partition("=")
-    if not sep or not path.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected PATH=VALUE, got {text!r}")
-    return path.strip(), _toml_value(value)
+    """PATH=VALUE (a TOML value), as ``--set``."""
+    return _set_value(text)
 
 
 def _list_assignment(text: str) -> tuple[str, list]:
@@ -821,10 +1217,7 @@ def add_analyze_parser(sub) -> None:
 
     def common(q) -> None:
         q.add_argument("scenario", metavar="SCENARIO", help="a path or a bundled name")
-        q.add_argument("--set", action="append", default=[], type=_assignment,
-                       metavar="PATH=VALUE",
-                       help="change the scenario first (repeatable), e.g. "
-                       "effectors.helios.units=0")  # fmt: skip
+        _add_set_option(q)  # as costx run: the scenario changed before the analysis
         q.add_argument("--trials", type=_positive_int, default=20_000,
                        help="trials per confirmed evaluation (default: 20000)")  # fmt: skip
         q.add_argument("--seed", type=_seed, default=0, help="default: 0")
@@ -986,14 +1379,11 @@ def _duplicates(pairs, option: str) -> dict:
 
 def cmd_analyze(args) -> int:
     from costx import analysis
-    from costx.scenario import load_scenario
+    from costx.sweeps import load_scenario_with
 
     kind = args.analysis.replace("-", "_")
-    scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
-    if args.set:
-        scenario = analysis.with_values(
-            scenario, _duplicates(args.set, "--set"), "--set", warn=True
-        )
+    _check_dollar_year(args.dollar_year)
+    scenario = load_scenario_with(args.scenario, _overrides(args), dollar_year=args.dollar_year)
     label = "margin" if kind == "margin" else kind
     out = args.out if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
     _check_out(out)

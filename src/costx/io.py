@@ -197,14 +197,40 @@ def _first_line(err: BaseException) -> str:
     return text[0][:200] if text else type(err).__name__
 
 
-def result_metadata(result: SimulationResult) -> dict:
+def environment_metadata() -> dict:
+    """When and with what a file was written: ``created`` (UTC, ISO 8601) and the versions
+    of costx, Python, NumPy, Numba, pandas and pyarrow (top-level keys of every result
+    file's and sweep file's metadata)."""
+    import datetime
+    import platform
+
+    import numba
+    import numpy
+
     from costx import __version__
+
+    return {
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "costx_version": __version__,
+        "python_version": platform.python_version(),
+        "numpy_version": numpy.__version__,
+        "numba_version": numba.__version__,
+        "pandas_version": pd.__version__,
+        "pyarrow_version": pa.__version__,
+    }
+
+
+def result_metadata(result: SimulationResult) -> dict:
     from costx.costing import cost_breakdown
 
     summary = result.summary().reset_index()
+    s = result.scenario
     return {
         "format": FORMAT,
-        "costx_version": __version__,
+        **environment_metadata(),
+        "dollar_year": s.scenario.dollar_year,
+        "policy": s.scenario.policy,
+        "sweep_name": None,  # a result file is not part of a sweep
         "scenario_name": result.scenario.name,
         "scenario_toml": result.scenario.to_toml(),
         "provenance": result.scenario.provenance,

@@ -1208,15 +1208,17 @@ def plot_all(
 def load_results(path: str | Path) -> SimulationResult | SweepResult | AnalysisResult:
     """A result file (``SimulationResult.to_parquet``), an analysis file
     (``AnalysisResult.to_parquet``) or a sweep folder, read back."""
-    from costx.sweeps import MANIFEST
+    from costx.sweeps import is_sweep_folder
 
     path = Path(path)
     if path.is_dir():
-        if (path / MANIFEST).is_file():
+        if is_sweep_folder(path):
             from costx.sweeps import read_sweep
 
             return read_sweep(path)
-        raise InputError(f"{path}: a folder, but not a costx sweep folder (no {MANIFEST})")
+        raise InputError(
+            f"{path}: a folder, but not a costx sweep folder (no point-NNNN.parquet files)"
+        )
     if path.is_file():
         from costx.analysis import is_analysis_file, read_analysis
         from costx.io import read_result

@@ -447,6 +447,27 @@ class Scenario(_Model):
     def __hash__(self) -> int:
         return hash(self.to_toml())
 
+    def __repr__(self) -> str:
+        # One line (pydantic's repr is every field: thousands of characters); the whole
+        # scenario is to_toml(), or `costx show` with every default marked.
+        threats = sum(t.count for t in self.threats)
+        parts = [f"{len(self.threats)} threat groups ({threats:,} threats)",
+                 f"{len(self.effectors)} effectors"]  # fmt: skip
+        if self.base is not None:
+            parts.append(f"base with {len(self.base.assets)} asset groups")
+        if self.ship is not None:
+            parts.append(f"ship {self.ship.name}")
+        if self.campaign is not None:
+            parts.append(f"{self.campaign.n_salvos} salvos")
+        parts.append(f"{self.scenario.policy}, {self.scenario.dollar_year} dollars")
+        return f"<Scenario {self.name!r}: {', '.join(parts)}; from {self.source}>"
+
+    def _repr_html_(self) -> str:
+        """A compact card in Jupyter (costx.notebook)."""
+        from costx.notebook import scenario_html
+
+        return scenario_html(self)
+
     # -- convenience -------------------------------------------------------------------
     @property
     def name(self) -> str:
@@ -491,7 +512,7 @@ class Scenario(_Model):
         horizon = radar_horizon_km(self.sensor.height_m, threat.altitude_m)
         return min(threat.detect_range_km, horizon)
 
-    def allowed(self, effector, threat: Threat) -> bool:
+    def allowed(self, effector: Effector, threat: Threat) -> bool:
         """Whether the firing policy lets ``effector`` engage ``threat``'s group at all
         (preferential: the group's ``[doctrine]`` list names it; otherwise always)."""
         if self.scenario.policy != "preferential" or self.doctrine is None:
@@ -1092,6 +1113,8 @@ def _problems_from_validation(err: ValidationError, data: Any) -> list[Problem]:
         loc = e["loc"]
         path = _path(loc)
         value = e.get("input")
+        if kind == "too_short" and isinstance(value, list | tuple) and value:
+            continue  # pydantic's echo of item errors (already reported) on a non-empty list
         if kind == "extra_forbidden":
             allowed = _allowed_fields(loc, data)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -1159,41 +1182,58 @@ def scenario_from_mapping(
     ):
         raise InputError(f"dollar_year must be a year from 1900 to {MAX_DOLLAR_YEAR}, not "
                          f"{dollar_year!r}")  # fmt: skip
+    # Every problem of the file in one pass: an unknown catalog entry (a bad `use`) is
+    # reported with the rest, and only the fields its item would have taken from the
+    # entry (now missing) are not reported as well.
     data, provenance, problems = catalog.resolve(data)
-    if not problems:
+    unresolved = [p.path.rsplit(".", 1)[0] for p in problems]  # items[i] whose use failed
+    if isinstance(data, Mapping):
         info = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
         file_year = info.get("dollar_year")
         if dollar_year is not None:
             # Costs written in a file without a dollar_year are in the default year's
             # dollars, as when no year is named (docs/model.md).
             default = catalog.default_dollar_year()
-            data, problems = catalog.to_dollar_year(data, provenance, dollar_year, default)
+            data, found = catalog.to_dollar_year(data, provenance, dollar_year, default)
         elif isinstance(file_year, int) and not isinstance(file_year, bool):
             try:
-                data, problems = catalog.to_dollar_year(data, provenance, file_year)
+                data, found = catalog.to_dollar_year(data, provenance, file_year)
             except InputError as err:
-                problems = [Problem("scenario.dollar_year", str(err), file_year)]
+                found = [Problem("scenario.dollar_year", str(err), file_year)]
         elif file_year is None:
             # Neither the run nor the file names a year: the index's last year, and costs
             # written in the file are taken to be in its dollars already.
             year = catalog.default_dollar_year()
-            data, problems = catalog.to_dollar_year(data, provenance, year, file_year=year)
-    if problems:
-        raise ScenarioError(source, problems)
+            data, found = catalog.to_dollar_year(data, provenance, year, file_year=year)
+        else:
+            found = []  # a dollar_year of the wrong type: validation reports it
+        problems += found
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
-        problems = _problems_from_validation(err, data)
-        reported = {p.path for p in problems}
-        problems += [p for p in semantic_problems(data) if p.path not in reported]
+        found = _problems_from_validation(err, data)
+        reported = {p.path for p in found}
+        found += [p for p in semantic_problems(data) if p.path not in reported]
+        problems += [p for p in found if not _follows_from(p, unresolved)]
         raise ScenarioError(source, problems) from None
     except _SemanticErrors as err:
-        raise ScenarioError(source, err.problems) from None
+        raise ScenarioError(source, problems + err.problems) from None
+    if problems:
+        raise ScenarioError(source, problems)
     scenario._source = source
     scenario._provenance = provenance
     for message in scenario.warnings():
         warnings.warn(f"{source}: {message}", CostxWarning, stacklevel=3)
     return scenario
+
+
+def _follows_from(problem: Problem, unresolved: list[str]) -> bool:
+    """Whether a problem only repeats that a catalog entry was not found: a field missing
+    from (or the kind of) an item whose ``use`` names no entry."""
+    return any(
+        problem.path.startswith(f"{item}.") and problem.message.startswith("required field")
+        for item in unresolved
+    )
 
 
 MAX_FILE_BYTES = 16 * 2**20  # a scenario or sweep file; the bundled ones are under 10 KB
@@ -1234,9 +1274,11 @@ def read_toml_file(path: Path) -> dict[str, Any]:
     return parse_toml(text, str(path))
 
 
-def load_scenario(
-    source: Scenario | Mapping[str, Any] | str | Path, dollar_year: int | None = None
-) -> Scenario:
+# What load_scenario, simulate and sweep accept as a scenario.
+ScenarioLike = Scenario | Mapping[str, Any] | str | Path
+
+
+def load_scenario(source: ScenarioLike, dollar_year: int | None = None) -> Scenario:
     """Load and validate a scenario.
 
     Parameters
@@ -1263,8 +1305,6 @@ def load_scenario(
     ScenarioError
         Listing every problem, one per line, as ``FILE: FIELD.PATH: message (got VALUE)``.
     """
-    from costx import bundled
-
     if isinstance(source, Scenario):
         if dollar_year is None:
             return source
@@ -1282,15 +1322,23 @@ def load_scenario(
     if isinstance(source, Mapping):
         return scenario_from_mapping(source, dollar_year=dollar_year)
     if isinstance(source, str | Path):
-        path = Path(source)
-        if path.is_file() or (isinstance(source, Path) or path.suffix == ".toml"):
-            if not path.exists():
-                raise ScenarioError(str(path), [Problem("", "no such file", None, False)])
-            return scenario_from_mapping(read_toml_file(path), str(path), dollar_year)
-        text = bundled.scenario_text(str(source))
-        label = f"bundled:{source}"
-        return scenario_from_mapping(parse_toml(text, label), label, dollar_year)
+        data, label = read_scenario_data(source)
+        return scenario_from_mapping(data, label, dollar_year)
     raise TypeError(
         f"load_scenario takes a path, a mapping, a bundled scenario name or a Scenario, "
         f"not {type(source).__name__}"
     )
+
+
+def read_scenario_data(source: str | Path) -> tuple[dict[str, Any], str]:
+    """The parsed, not yet validated, data of a scenario file (a path, or a bundled
+    scenario's name) and the label errors name it by (the path, or ``bundled:NAME``)."""
+    from costx import bundled
+
+    path = Path(source)
+    if path.is_file() or (isinstance(source, Path) or path.suffix == ".toml"):
+        if not path.exists():
+            raise ScenarioError(str(path), [Problem("", "no such file", None, False)])
+        return read_toml_file(path), str(path)
+    label = f"bundled:{source}"
+    return parse_toml(bundled.scenario_text(str(source)), label), label

@@ -9,8 +9,9 @@ import math
 import operator
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -31,7 +32,10 @@ from costx.errors import InputError, InternalError
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import simulate_trials
 from costx.lowering import lower, lower_base, lower_ship
-from costx.scenario import Scenario, load_scenario
+from costx.scenario import Scenario, ScenarioLike, load_scenario
+
+if TYPE_CHECKING:
+    from costx.plotting import SimulationPlots
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
 BLOCK_BYTES = 256 * 2**20  # at most this much kernel output per call (long campaigns)
@@ -131,7 +135,7 @@ class SimulationResult:
         return self._salvos is not None
 
     @property
-    def plot(self):
+    def plot(self) -> SimulationPlots:
         """Figures: ``result.plot.cost_per_kill()``, ``.leakers()``, ``.campaign()``
         (matplotlib Axes; needs ``pip install "costx[plot]"``)."""
         from costx.plotting import SimulationPlots
@@ -143,6 +147,25 @@ class SimulationResult:
         if self._summary is None:
             self._summary = summary_table(self.scenario, self.moments)
         return self._summary.copy()
+
+    def tidy(self) -> pd.DataFrame:
+        """The summary in long form, one row per measure: ``measure`` (a per-effector,
+        per-threat or per-asset measure under the name of the raid-wide one it is part
+        of: ``shots``, ``kills``, ``defense_cost_usd``, ``leakers``, ``destroyed``...),
+        ``effector``, ``threat``, ``asset``, ``site`` (None when it is about the whole
+        raid), ``mean``, ``ci95_low``, ``ci95_high``, ``std_error``, ``unit`` and
+        ``name`` (its name in :meth:`summary`). A per-effector table is then
+        ``tidy().query("measure == 'kills'")`` or a pivot, with no pattern matching on
+        names (costx.aggregate.measure_keys)."""
+        from costx.aggregate import tidy_summary
+
+        return tidy_summary(self.scenario, self.summary())
+
+    def _repr_html_(self) -> str:
+        """The headline measures with their intervals, in Jupyter (costx.notebook)."""
+        from costx.notebook import result_html
+
+        return result_html(self)
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the per-trial table (or, without one, the summary) atomically to ``path``.
@@ -164,13 +187,13 @@ class SimulationResult:
 
 
 def simulate(
-    scenario,
+    scenario: ScenarioLike,
     trials: int = 100_000,
     seed: int = 0,
     *,
     keep_trials: bool = True,
     threads: int | None = None,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
     block_trials: int = BLOCK_TRIALS,
     precision: float | None = None,
     measure: str | None = None,

@@ -26,13 +26,15 @@ import json
 import math
 import operator
 import os
+import re
 import socket
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -46,13 +48,28 @@ from costx.aggregate import (
     trials_frame,
 )
 from costx.errors import CostxError, InputError, Problem, ScenarioError
-from costx.scenario import Scenario, load_scenario, scenario_from_mapping
+from costx.scenario import Scenario, ScenarioLike, load_scenario, scenario_from_mapping
+
+if TYPE_CHECKING:
+    import xarray
+
+    from costx.plotting import SweepPlots
 
 BLOCK_TRIALS = 65_536
-POINT_DIR = "point={:04d}"
-MANIFEST = "_costx_sweep.json"
+POINT_FILE = "point-{index:0{width}d}.parquet"  # one file per point, flat in the folder
+POINT_FILE_PATTERN = re.compile(r"^point-(\d+)\.parquet$")
 LOCK = "_costx_sweep.lock"
-SWEEP_FORMAT = "costx.sweep/1"
+SWEEP_FORMAT = "costx.sweep/2"
+# The layout before costx.sweep/2: a JSON manifest in the folder (which polars cannot
+# read past) and hive partitions point=NNNN/part-0.parquet with long summaries. Read
+# for old folders; never written.
+LEGACY_MANIFEST = "_costx_sweep.json"
+LEGACY_POINT = "point={:04d}/part-0.parquet"
+LEGACY_FORMAT = "costx.sweep/1"
+# The manifest: what makes two runs the same sweep (its fingerprint decides whether a
+# folder may be resumed). Every point file carries it in its metadata.
+MANIFEST_KEYS = ("format", "costx_version", "scenario_toml", "provenance", "points", "seed",
+                 "trials", "baseline", "keep_trials")  # fmt: skip
 SCHEDULER_TIMEOUT_S = 10  # how long to try to reach a Dask scheduler
 
 
@@ -178,6 +195,49 @@ def set_path(data: dict, path: str, value: Any, entry: str) -> None:
         walked.append(part)
 
 
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` (a ``--set`` option) as (path, value): the value is read as a TOML
+    value (``64``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``, ``{drone = 0.7}``), and
+    text that is not one is taken as a string (``scenario.policy=cost_aware``)."""
+    import tomllib
+
+    path, sep, raw = text.partition("=")
+    path, raw = path.strip(), raw.strip()
+    if not sep or not path or not raw:
+        raise InputError(f"expected PATH=VALUE, got {text!r}")
+    if any(not part for part in path.split(".")):
+        raise InputError(f"{path}: a dotted path such as effectors.sm2.rounds")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return path, value
+
+
+def load_scenario_with(
+    source: str | Path, overrides: Mapping[str, Any], dollar_year: int | None = None
+) -> Scenario:
+    """Load a scenario file (a path or a bundled name) with ``overrides`` (dotted path ->
+    value, list items by name as in sweep grids) set in its data before it is validated:
+    exactly as if the file said so, so a cost is in the file's dollars and a field the
+    catalog would fill in is the file's own. Provenance marks those paths
+    ``{"from": "--set"}``. Errors name the file and say it was changed by --set."""
+    from costx.scenario import read_scenario_data
+
+    data, label = read_scenario_data(source)
+    if not overrides:
+        return scenario_from_mapping(data, label, dollar_year)
+    for path, value in overrides.items():
+        set_path(data, path, value, f"--set {path}")
+    scenario = scenario_from_mapping(data, f"{label} (with --set)", dollar_year)
+    provenance = scenario.provenance
+    for path in overrides:
+        provenance[path] = {**provenance.get(path, {}), "from": "--set"}
+    scenario._provenance = provenance
+    scenario._source = label
+    return scenario
+
+
 def build_points(scenario: Scenario, points: list[dict], source: str = "sweep") -> list[Scenario]:
     """Validate every point before anything runs; errors name the sweep and the grid entry."""
     base = scenario.to_dict()
@@ -299,8 +359,21 @@ class SweepResult:
     seed, n_trials, baseline : int
     """
 
-    def __init__(self, scenario, points, scenarios, seed, n_trials, baseline, joint, trials=None,
-                 salvos=None):  # fmt: skip
+    def __init__(
+        self,
+        scenario: Scenario,
+        points: list[dict[str, Any]],
+        scenarios: list[Scenario],
+        seed: int,
+        n_trials: int,
+        baseline: int,
+        joint: list[Moments],
+        trials: pd.DataFrame | None = None,
+        salvos: pd.DataFrame | None = None,
+        name: str | None = None,
+    ):
+        self.name = name  # the sweep's own name (its file's stem), if it has one
+        self.reused = 0  # points read back from the output folder instead of simulated
         self.scenario = scenario
         self.points = points
         self.scenarios = scenarios
@@ -322,7 +395,7 @@ class SweepResult:
         return summary_table(self.scenarios[index], self.moments(index))
 
     @property
-    def plot(self):
+    def plot(self) -> SweepPlots:
         """Figures: ``result.plot.cost_per_kill(x=..., hue=...)``, ``.p_any_leak()``,
         ``.measure(name)``, ``.heatmap(x, y)`` (matplotlib Axes; ``costx[plot]``)."""
         from costx.plotting import SweepPlots
@@ -349,6 +422,92 @@ class SweepResult:
                 rows.append(row)
             self._table = pd.DataFrame(rows)
         return self._table.copy()
+
+    def tidy(self) -> pd.DataFrame:
+        """Every point's summary in long form, one row per (point, measure): ``point``,
+        the grid values (columns named by their paths), then the columns of
+        ``SimulationResult.tidy()`` (``measure``, ``effector``, ``threat``, ``asset``,
+        ``site``, ``mean``, ``ci95_low``, ``ci95_high``, ``std_error``, ``unit``,
+        ``name``). The long counterpart of :attr:`table` (which has one row per point)."""
+        from costx.aggregate import tidy_summary
+
+        frames = []
+        for i, point in enumerate(self.points):
+            frame = tidy_summary(self.scenarios[i], self.summary(i))
+            frames.append(_with_grid(frame, i, point))
+        out = pd.concat(frames, ignore_index=True)
+        out["point"] = out["point"].astype("int64")
+        return out
+
+    def to_xarray(self) -> xarray.Dataset:
+        """The sweep as an ``xarray.Dataset``: one variable per measure over the grid's
+        dimensions and ``statistic`` (``mean``, ``ci95_low``, ``ci95_high``).
+
+        A grid given as a mapping (a Cartesian product) has one dimension per path,
+        named by the path, with its values as coordinates in grid order
+        (``ds["cost_per_kill_usd"].sel({"effectors.sm2.rounds": 32, "statistic": "mean"})``);
+        a list of cases has one dimension ``point``, with each path as a coordinate
+        along it. The point index is the coordinate ``point`` either way. Each variable's
+        ``units`` and ``long_name`` and the dataset's ``scenario``, ``sweep_name``,
+        ``seed``, ``trials``, ``dollar_year`` and ``baseline`` are attributes. Needs
+        xarray: ``pip install "costx[xarray]"``.
+        """
+        try:
+            import xarray as xr
+        except ImportError:
+            raise InputError(
+                'SweepResult.to_xarray() needs xarray: pip install "costx[xarray]"'
+            ) from None
+        from costx import formatting
+
+        table = self.table
+        grid = self.grid_columns
+        names = [c for c in table.columns if f"{c}_ci95_low" in table.columns]
+        units: dict[str, str] = {}
+        for i in range(len(self.points)):
+            for m, unit in self.summary(i)["unit"].items():
+                units.setdefault(str(m), str(unit))
+        stats = ("mean", "ci95_low", "ci95_high")
+        axes = _product_axes(self.points)
+        if axes is not None:
+            dims = tuple(grid)
+            shape = tuple(len(axes[d]) for d in grid)
+            where = [tuple(axes[d].index(p[d]) for d in grid) for p in self.points]
+            coords: dict[str, Any] = {d: list(axes[d]) for d in grid}
+        else:
+            dims, shape = ("point",), (len(self.points),)
+            where = [(i,) for i in range(len(self.points))]
+            coords = {d: ("point", [_coordinate(p[d]) for p in self.points]) for d in grid}
+        point_index = np.full(shape, -1, dtype=np.int64)
+        for i, at in enumerate(where):
+            point_index[at] = i
+        coords["point"] = (dims, point_index) if axes is not None else list(range(len(where)))
+        coords["statistic"] = list(stats)
+        data = {}
+        for m in names:
+            values = np.full((*shape, len(stats)), np.nan)
+            for i, at in enumerate(where):
+                for k, suffix in enumerate(("", "_ci95_low", "_ci95_high")):
+                    values[(*at, k)] = table[f"{m}{suffix}"].iloc[i]
+            data[m] = xr.Variable((*dims, "statistic"), values,
+                                  attrs={"units": units.get(m, ""),
+                                         "long_name": formatting.measure_name(m)})  # fmt: skip
+        ds = xr.Dataset(data, coords=coords)
+        ds.attrs.update(
+            scenario=self.scenario.name,
+            sweep_name=self.name or "",
+            seed=self.seed,
+            trials=self.n_trials,
+            dollar_year=self.scenario.scenario.dollar_year,
+            baseline=self.baseline,
+        )
+        return ds
+
+    def _repr_html_(self) -> str:
+        """The grid and the headline means of every point, in Jupyter (costx.notebook)."""
+        from costx.notebook import sweep_html
+
+        return sweep_html(self)
 
     def compare(self, baseline: int | Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Each point's difference to the baseline, with intervals from the paired trials.
@@ -422,10 +581,12 @@ class SweepResult:
         return self._trials
 
     def to_parquet(self, folder: str | Path) -> Path:
-        """Write the sweep as a Parquet dataset partitioned by point (see ``write_point``)."""
+        """Write the sweep as a Parquet dataset: one file per point, ``point-0000.parquet``
+        (see :class:`SweepStore`)."""
         folder = Path(folder)
         columns = None if self._trials is None else _union_trial_columns(self.scenarios)
-        store = SweepStore(folder, self._manifest(), columns)
+        store = SweepStore(folder, self._manifest(), columns, _union_measures(self.scenarios),
+                           self.name)  # fmt: skip
         store.prepare()
         try:
             for i in range(len(self.points)):
@@ -446,10 +607,27 @@ class SweepResult:
         )
 
 
+def _coordinate(value: Any) -> Any:
+    """A grid value as an xarray coordinate: a table (a pk mapping) as its text."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, Mapping | list) else value
+
+
+def _product_axes(points: list[dict]) -> dict[str, list] | None:
+    """Each path's values in order, if the points are exactly their Cartesian product in
+    ``itertools.product`` order (a grid given as a mapping); else None."""
+    try:
+        axes = {k: list(dict.fromkeys(p[k] for p in points)) for k in points[0]}
+    except TypeError:  # an unhashable value (a table): no product axes
+        return None
+    expected = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    return axes if expected == points else None
+
+
 # -- storage ------------------------------------------------------------------------------
 
 
 def manifest(scenario, points, seed, trials, baseline, keep_trials) -> dict:
+    """The sweep's manifest (``MANIFEST_KEYS``): what makes two runs the same sweep."""
     from costx import __version__
 
     return {
@@ -471,6 +649,14 @@ def _jsonable(value):
 
 def _fingerprint(m: dict) -> str:
     return hashlib.sha256(json.dumps(m, sort_keys=True).encode()).hexdigest()
+
+
+def file_column(path: str) -> str:
+    """The column name of a grid path in the files: dots become double underscores
+    (``effectors.sm2.rounds`` -> ``effectors__sm2__rounds``), so that the name needs no
+    quoting in SQL or ``DataFrame.query``. The files' metadata maps each back
+    (``grid_columns``)."""
+    return path.replace(".", "__")
 
 
 class SweepLock:
@@ -574,26 +760,54 @@ class SweepLock:
 
 
 class SweepStore:
-    """A sweep's folder: a manifest and one hive partition ``point=NNNN`` per point.
+    """A sweep's folder: one Parquet file per point, ``point-0000.parquet``, and nothing
+    else (while a sweep writes, also its lock file and temporary files).
 
-    Each point's file holds its summary (or, with ``keep_trials``, its per-trial table)
-    with the grid values as columns, and in its metadata the manifest's fingerprint, the
-    point's values and its exact joint moments. Files are written atomically, with page
-    checksums, so a killed sweep loses at most the points in flight, and a rerun into
-    the same folder skips every point whose file verifies (fingerprint, point values and
-    every data page's checksum). While a sweep writes, it holds the folder's
-    :class:`SweepLock`.
+    Each point's file holds, with the point's index (``point``, int64) and grid values
+    (columns named by :func:`file_column`) first, its summary as one row of the sweep's
+    table (``<measure>``, ``<measure>_ci95_low``, ``<measure>_ci95_high``; the columns of
+    ``SweepResult.table``), or with ``keep_trials`` its per-trial table. Every file has
+    the same columns with the same types, so pandas, pyarrow, polars and DuckDB read the
+    folder as one table. Its metadata (key ``costx``, JSON) holds the sweep's manifest
+    (``MANIFEST_KEYS``) and its fingerprint, the point's values and exact joint moments,
+    the map from file columns to grid paths (``grid_columns``), the measures' units, and
+    ``sweep_name``, ``scenario_name``, ``dollar_year``, ``policy``, ``created`` and the
+    versions of costx, Python, NumPy, Numba, pandas and pyarrow.
+
+    Files are written atomically, with page checksums, so a killed sweep loses at most
+    the points in flight, and a rerun into the same folder skips every point whose file
+    verifies (fingerprint, point values and every data page's checksum). While a sweep
+    writes, it holds the folder's :class:`SweepLock`.
     """
 
-    def __init__(self, folder: Path, manifest_: dict, trial_columns: list[str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        manifest_: dict,
+        trial_columns: list[str] | None = None,
+        measure_columns: list[str] | None = None,
+        name: str | None = None,
+    ):
         self.folder = Path(folder)
-        self.manifest = manifest_
-        self.fingerprint = _fingerprint(manifest_)
-        # One schema for every partition, so that readers that take the schema of the
-        # first file (pandas, pyarrow.dataset) see every column with one type.
-        self.grid_dtypes = _grid_dtypes(manifest_["points"])
+        self.manifest = {k: manifest_[k] for k in MANIFEST_KEYS}
+        self.fingerprint = _fingerprint(self.manifest)
+        points = self.manifest["points"]
+        # One schema for every file, so that readers that take the schema of the first
+        # file (pandas, pyarrow.dataset) see every column with one type.
+        self.grid_dtypes = _grid_dtypes(points)
+        self.grid_names = {path: file_column(path) for path in points[0]}
         self.trial_columns = trial_columns
+        self.measure_columns = measure_columns
+        self.name = name
+        self.width = max(4, len(str(len(points) - 1)))
         self.lock = SweepLock(self.folder)
+        info = tomllib.loads(self.manifest["scenario_toml"]).get("scenario", {})
+        self.facts = {  # top-level metadata of every file (the manifest has them in TOML)
+            "sweep_name": name,
+            "scenario_name": info.get("name"),
+            "dollar_year": info.get("dollar_year"),
+            "policy": info.get("policy", "layered"),
+        }
 
     def prepare(self) -> None:
         """Create the folder, take its lock, and check that it is empty or holds this very
@@ -620,36 +834,39 @@ class SweepStore:
         self.lock.release()
 
     def _check_or_start(self) -> None:
-        from costx.io import write_bytes_atomic
-
-        path = self.folder / MANIFEST
-        if path.exists():
-            try:
-                found = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as err:
-                raise InputError(f"{path}: unreadable sweep manifest ({err})") from None
-            if not isinstance(found, dict):
-                raise InputError(f"{path}: damaged sweep manifest (not a JSON object)")
-            if _fingerprint(found) != self.fingerprint:
-                differs = [k for k in self.manifest if found.get(k) != self.manifest[k]]
-                raise InputError(
-                    f"{self.folder}: holds a different sweep (differs in: "
-                    f"{', '.join(differs) or 'format'}); use a new folder or remove it"
-                )
-            self._remove_temporaries()
-            return
-        if any(p.name != LOCK and not _is_temporary(p) for p in self.folder.iterdir()):
-            raise InputError(f"{self.folder}: exists and is not a costx sweep folder")
+        if (self.folder / LEGACY_MANIFEST).exists():
+            raise InputError(
+                f"{self.folder}: a sweep folder in the layout of an earlier costx "
+                f"({LEGACY_MANIFEST} and point=NNNN folders), which costx reads but does not "
+                "add to; sweep into a new folder (costx.read_sweep, costx plot and costx "
+                "report still read this one)"
+            )
+        others = [
+            p.name
+            for p in self.folder.iterdir()
+            if p.name != LOCK and not _is_temporary(p) and not POINT_FILE_PATTERN.match(p.name)
+        ]
+        if others:
+            raise InputError(
+                f"{self.folder}: exists and is not a costx sweep folder (it holds "
+                f"{', '.join(sorted(others)[:3])}{', ...' if len(others) > 3 else ''})"
+            )
+        found = _any_manifest(self.folder)
+        if found is not None and _fingerprint(found) != self.fingerprint:
+            differs = [k for k in self.manifest if found.get(k) != self.manifest[k]]
+            raise InputError(
+                f"{self.folder}: holds a different sweep (differs in: "
+                f"{', '.join(differs) or 'format'}); use a new folder or remove it"
+            )
         self._remove_temporaries()
-        write_bytes_atomic(json.dumps(self.manifest, indent=1).encode(), path)
 
     def _remove_temporaries(self) -> None:
         """Temporary files of a killed run (this sweep holds the lock: none is in use)."""
-        for tmp in [*self.folder.glob(".*.tmp"), *self.folder.glob("point=*/.*.tmp")]:
+        for tmp in self.folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
 
     def point_path(self, index: int) -> Path:
-        return self.folder / POINT_DIR.format(index) / "part-0.parquet"
+        return self.folder / POINT_FILE.format(index=index, width=self.width)
 
     def load_point(self, index: int, point: dict) -> PointResult | None:
         """A completed point whose file verifies, or None."""
@@ -657,22 +874,18 @@ class SweepStore:
 
     def point_status(self, index: int, point: dict) -> tuple[PointResult | None, str]:
         """(the point, "") if its file verifies, else (None, why not)."""
-        import pyarrow.parquet as pq
-
         from costx.io import read_table_verified
 
         path = self.point_path(index)
         if not path.is_file():
             return None, "is missing"
-        try:
-            raw = (pq.read_schema(path).metadata or {}).get(b"costx")
-            meta = json.loads(raw) if raw else None
-        except Exception:  # an unreadable partial file from elsewhere: redo the point
-            return None, "is not a readable Parquet file"
-        if not isinstance(meta, dict):
-            return None, "has no costx metadata"
+        meta = _point_metadata(path)
+        if meta is None:
+            return None, "is not a readable Parquet file with costx metadata"
         if meta.get("fingerprint") != self.fingerprint:
-            return None, "belongs to another sweep (its fingerprint is not the manifest's)"
+            return None, "belongs to another sweep (its fingerprint is not this sweep's)"
+        if _embedded_manifest(meta) is None:
+            return None, "has damaged metadata (its manifest does not match its fingerprint)"
         if meta.get("index") != index or meta.get("point") != _jsonable(point):
             return None, "holds another grid point"
         try:
@@ -682,44 +895,101 @@ class SweepStore:
             return None, f"is damaged ({str(err).split(': ', 1)[-1]})"
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             return None, f"has damaged metadata ({type(err).__name__})"
-        trials = table if meta.get("kind") == "trials" else None
+        trials = None
+        if meta.get("kind") == "trials":
+            trials = table.drop(columns=["point", *self.grid_names.values()], errors="ignore")
         return PointResult(index, 0, joint.n, joint, trials), ""
+
+    def _summary_row(self, summary: pd.DataFrame) -> pd.DataFrame:
+        """A point's summary as one row of the sweep's table (every measure of the sweep,
+        NaN for those this point lacks: a dispersal site another point has)."""
+        names = self.measure_columns or list(summary.index)
+        row: dict[str, float] = {}
+        for m in names:
+            have = m in summary.index
+            for suffix, column in (("", "mean"), ("_ci95_low", "ci95_low"),
+                                   ("_ci95_high", "ci95_high")):  # fmt: skip
+                row[f"{m}{suffix}"] = float(summary.loc[m, column]) if have else math.nan
+        return pd.DataFrame([row], dtype="float64")
 
     def write_point(self, index, point, joint, summary, trials=None) -> Path:
         import pyarrow as pa
 
-        from costx.io import write_table_atomic
+        from costx.io import environment_metadata, write_table_atomic
 
         if trials is not None:
             frame = trials.drop(columns=["point", *point.keys()], errors="ignore").copy()
             if self.trial_columns is not None:  # columns other points have (per-site damage)
                 frame = frame.reindex(columns=self.trial_columns)
+            frame = frame.reset_index(drop=True)
             kind = "trials"
         else:
-            frame = summary.reset_index()
+            frame = self._summary_row(summary)
             kind = "summary"
         for k, v in reversed(list(point.items())):
-            frame.insert(0, k, pd.Series([v] * len(frame), dtype=self.grid_dtypes[k]))
+            column = pd.Series([v] * len(frame), dtype=self.grid_dtypes[k])
+            frame.insert(0, self.grid_names[k], column)
+        frame.insert(0, "point", pd.Series([index] * len(frame), dtype="int64"))
         table = pa.Table.from_pandas(frame, preserve_index=False)
         meta = {
-            "format": SWEEP_FORMAT,
+            **self.manifest,
+            **environment_metadata(),
+            **self.facts,
             "fingerprint": self.fingerprint,
             "index": index,
             "point": _jsonable(point),
             "kind": kind,
             "joint": joint.to_dict(),
-            "seed": self.manifest["seed"],
-            "trials": self.manifest["trials"],
-            "costx_version": self.manifest["costx_version"],
-            # the sweep itself, so that every file says what it is without the manifest
-            "scenario_toml": self.manifest["scenario_toml"],
-            "grid_points": self.manifest["points"],
+            "grid_columns": {name: path for path, name in self.grid_names.items()},
+            "units": {str(m): str(u) for m, u in summary["unit"].items()},
         }
         merged = dict(table.schema.metadata or {})
         merged[b"costx"] = json.dumps(meta).encode()
-        path = self.point_path(index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return write_table_atomic(table.replace_schema_metadata(merged), path)
+        return write_table_atomic(table.replace_schema_metadata(merged), self.point_path(index))
+
+
+def _point_metadata(path: Path) -> dict | None:
+    """The costx metadata of a point file, or None if it has none or cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(b"costx")
+        meta = json.loads(raw) if raw else None
+    except Exception:  # an unreadable partial file from elsewhere: redo the point
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _point_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if POINT_FILE_PATTERN.match(p.name))
+
+
+def _embedded_manifest(meta: dict) -> dict | None:
+    """The manifest a point file carries, if it is whole and hashes to the file's own
+    fingerprint (else the metadata was damaged or changed), or None."""
+    if not all(k in meta for k in MANIFEST_KEYS):
+        return None
+    found = {k: meta[k] for k in MANIFEST_KEYS}
+    return found if _fingerprint(found) == meta.get("fingerprint") else None
+
+
+def _any_manifest(folder: Path) -> dict | None:
+    """The manifest of the first point file whose metadata is readable and whole, or
+    None."""
+    for path in _point_files(folder):
+        meta = _point_metadata(path)
+        found = None if meta is None else _embedded_manifest(meta)
+        if found is not None:
+            return found
+    return None
+
+
+def is_sweep_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding a costx sweep (this layout or the earlier)."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    return (path / LEGACY_MANIFEST).is_file() or bool(_point_files(path))
 
 
 def _is_temporary(path: Path) -> bool:
@@ -756,6 +1026,30 @@ def _union_trial_columns(scenarios: list[Scenario]) -> list[str]:
     return columns
 
 
+def _union_measures(scenarios: list[Scenario]) -> list[str]:
+    """The summary measures of every point, in order (dispersal adds per-site ones).
+    Measures depend only on the scenario's structure, so each structure is asked once."""
+    from costx.aggregate import is_campaign, measures, moment_columns
+
+    names: dict[str, None] = {}
+    seen = set()
+    for s in scenarios:
+        base = None if s.base is None else (tuple(a.name for a in s.base.assets),
+                                            s.base.dispersal_sites)  # fmt: skip
+        shape = (
+            tuple(t.name for t in s.threats),
+            tuple((e.name, e.kind) for e in s.effectors),
+            base,
+            s.ship is not None,
+            is_campaign(s),
+        )
+        if shape in seen:
+            continue
+        seen.add(shape)
+        names.update(dict.fromkeys(m.name for m in measures(s, moment_columns(s))))
+    return list(names)
+
+
 def _with_grid(frame: pd.DataFrame, index: int, point: dict) -> pd.DataFrame:
     """A point's table with ``point`` and its grid values as the first columns."""
     frame = frame.drop(columns=["point", *point], errors="ignore")
@@ -766,34 +1060,43 @@ def _with_grid(frame: pd.DataFrame, index: int, point: dict) -> pd.DataFrame:
 
 
 def read_sweep(folder: str | Path) -> SweepResult:
-    """Read a complete sweep folder written by ``sweep(..., out=...)`` or ``to_parquet``.
+    """Read a complete sweep folder written by ``sweep(..., out=...)`` or ``to_parquet``
+    (or by an earlier costx, in the layout with a ``_costx_sweep.json`` manifest).
 
-    Every point's file must carry the manifest's fingerprint and its own grid values and
-    pass its page checksums; otherwise InputError says which point and why.
+    Every point's file must carry the sweep's fingerprint and its own grid values and
+    pass its page checksums; otherwise InputError says which point and why. The table
+    is rebuilt from the exact moments in the files' metadata.
     """
     folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise InputError(f"{folder}: not a costx sweep folder (no {MANIFEST})")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder (give a sweep's output folder)")
+    if (folder / LEGACY_MANIFEST).is_file():
+        return _read_legacy_sweep(folder)
+    files = _point_files(folder)
+    if not files:
+        raise InputError(f"{folder}: not a costx sweep folder (no point-NNNN.parquet files)")
+    m = _any_manifest(folder)
+    if m is None:
+        raise InputError(f"{folder}: no point file with readable costx metadata")
+    if m.get("format") != SWEEP_FORMAT:
+        raise InputError(f"{folder}: unsupported costx sweep format {m.get('format')!r}")
+    name = (_point_metadata(files[0]) or {}).get("sweep_name")
+    label = f"{folder}[scenario]"
     try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-        scenario_text = m["scenario_toml"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"{path}: unreadable sweep manifest ({err})") from None
-    try:
-        return _read_sweep(folder, m, scenario_text, path)
+        return _read_sweep(folder, m, label, SweepStore(folder, m, name=name), name)
     except CostxError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-        raise InputError(f"{path}: damaged sweep manifest ({type(err).__name__}: {err})") from None
+        raise InputError(
+            f"{folder}: damaged sweep metadata ({type(err).__name__}: {err})"
+        ) from None
 
 
-def _read_sweep(folder: Path, m: dict, scenario_text: str, path: Path) -> SweepResult:
-    scenario = load_scenario_text(scenario_text, f"{path}[scenario]")
+def _read_sweep(folder: Path, m: dict, label: str, store, name=None) -> SweepResult:
+    scenario = load_scenario_text(m["scenario_toml"], label)
     scenario._provenance = m.get("provenance", {})
     points = m["points"]
     scenarios = build_points(scenario, points)
-    store = SweepStore(folder, m)
     joint, frames = [], []
     for i, point in enumerate(points):
         done, why = store.point_status(i, point)
@@ -807,7 +1110,59 @@ def _read_sweep(folder: Path, m: dict, scenario_text: str, path: Path) -> SweepR
             frames.append(_with_grid(done.trials, i, point))
     trials = pd.concat(frames, ignore_index=True) if frames else None
     return SweepResult(scenario, points, scenarios, m["seed"], m["trials"], m["baseline"], joint,
-                       trials)  # fmt: skip
+                       trials, name=name)  # fmt: skip
+
+
+class _LegacyStore:
+    """Reads a folder of the layout before costx.sweep/2 (point=NNNN/part-0.parquet and a
+    JSON manifest); :func:`read_sweep` only."""
+
+    def __init__(self, folder: Path, manifest_: dict):
+        self.folder = folder
+        self.fingerprint = _fingerprint(manifest_)
+
+    def point_path(self, index: int) -> Path:
+        return self.folder / LEGACY_POINT.format(index)
+
+    def point_status(self, index: int, point: dict) -> tuple[PointResult | None, str]:
+        from costx.io import read_table_verified
+
+        path = self.point_path(index)
+        if not path.is_file():
+            return None, "is missing"
+        meta = _point_metadata(path)
+        if meta is None:
+            return None, "is not a readable Parquet file with costx metadata"
+        if meta.get("fingerprint") != self.fingerprint:
+            return None, "belongs to another sweep (its fingerprint is not the manifest's)"
+        if meta.get("index") != index or meta.get("point") != _jsonable(point):
+            return None, "holds another grid point"
+        try:
+            table = read_table_verified(path)
+            joint = Moments.from_dict(meta["joint"])
+        except CostxError as err:
+            return None, f"is damaged ({str(err).split(': ', 1)[-1]})"
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            return None, f"has damaged metadata ({type(err).__name__})"
+        trials = table if meta.get("kind") == "trials" else None
+        return PointResult(index, 0, joint.n, joint, trials), ""
+
+
+def _read_legacy_sweep(folder: Path) -> SweepResult:
+    path = folder / LEGACY_MANIFEST
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(m, dict) or m.get("format") != LEGACY_FORMAT:
+            raise ValueError(f"format {m.get('format') if isinstance(m, dict) else None!r}")
+        m["scenario_toml"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: unreadable sweep manifest ({err})") from None
+    try:
+        return _read_sweep(folder, m, f"{path}[scenario]", _LegacyStore(folder, m))
+    except CostxError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise InputError(f"{path}: damaged sweep manifest ({type(err).__name__}: {err})") from None
 
 
 def load_scenario_text(text: str, label: str) -> Scenario:
@@ -835,8 +1190,8 @@ def _chunks(trials: int, chunk: int) -> Iterator[tuple[int, int]]:
 
 
 def sweep(
-    scenario,
-    grid,
+    scenario: ScenarioLike,
+    grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
     trials: int = 20_000,
     seed: int = 0,
     backend: str = "local",
@@ -849,6 +1204,7 @@ def sweep(
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     source: str = "sweep",
+    name: str | None = None,
 ) -> SweepResult:
     """Simulate a scenario at every point of a grid.
 
@@ -879,6 +1235,15 @@ def sweep(
         ``progress(done_points, total_points)`` after each point.
     source
         How errors name the sweep (the CLI passes the sweep file).
+    name
+        The sweep's own name (the CLI passes the sweep file's stem), recorded in the
+        dataset's metadata as ``sweep_name`` and kept as ``SweepResult.name``.
+
+    Returns
+    -------
+    SweepResult
+        ``reused`` says how many points were read back from ``out`` (a resumed sweep)
+        instead of simulated.
     """
     scenario = load_scenario(scenario)
     trials = _check_int("trials", trials, 1, 10**12)
@@ -889,7 +1254,8 @@ def sweep(
         check_sweep_limits(scenario, grid, trials, keep_trials)
         points = expand_grid(grid)
         scenarios = build_points(scenario, points, source)
-        result = SweepResult(scenario, points, scenarios, seed, trials, 0, [None] * len(points))
+        result = SweepResult(scenario, points, scenarios, seed, trials, 0, [None] * len(points),
+                             name=name)  # fmt: skip
         base_index = result._index(baseline)
     except InputError as err:
         raise InputError(f"{source}: {err}") from None
@@ -900,14 +1266,18 @@ def sweep(
             Path(out),
             manifest(scenario, points, seed, trials, base_index, keep_trials),
             _union_trial_columns(scenarios) if keep_trials else None,
+            _union_measures(scenarios),
+            name,
         )
         store.prepare()  # takes the folder's lock: released below, whatever happens
     try:
-        done = _run_sweep(store, points, scenarios, base_index, trials, seed, backend,
-                          keep_trials, chunk_trials, scheduler, threads, progress)  # fmt: skip
+        done, reused = _run_sweep(store, points, scenarios, base_index, trials, seed,
+                                  backend, keep_trials, chunk_trials, scheduler, threads,
+                                  progress)  # fmt: skip
     finally:
         if store is not None:
             store.release()
+    result.reused = reused
 
     result._joint = [done[i].joint for i in range(len(points))]
     if keep_trials:
@@ -926,9 +1296,11 @@ def sweep(
 
 
 def _run_sweep(store, points, scenarios, base_index, trials, seed, backend, keep_trials,
-               chunk_trials, scheduler, threads, progress) -> dict[int, PointResult]:  # fmt: skip
-    """Run every point not yet in ``store`` (if any); on an interrupt, say how many points
-    the folder holds (SweepInterrupted)."""
+               chunk_trials, scheduler, threads,
+               progress) -> tuple[dict[int, PointResult], int]:  # fmt: skip
+    """Run every point not yet in ``store`` (if any): the points, and how many of them
+    were read back from the store; on an interrupt, say how many points the folder holds
+    (SweepInterrupted)."""
     from costx.io import WrittenThenInterrupted
 
     done: dict[int, PointResult] = {}
@@ -969,7 +1341,7 @@ def _run_sweep(store, points, scenarios, base_index, trials, seed, backend, keep
         if store is None:
             raise
         raise SweepInterrupted(saved, len(points), store.folder) from None
-    return done
+    return done, len(points) - len(todo)
 
 
 def _own(joint: Moments) -> Moments:
@@ -1075,6 +1447,7 @@ class SweepSpec:
     grid: Any
     description: str = ""
     trials: int = 20_000
+    name: str = ""  # the sweep's own name: its file's stem, or the bundled name
     seed: int = 0
     baseline: int = 0
     keep_trials: bool = False
@@ -1084,11 +1457,17 @@ _SWEEP_KEYS = {"scenario", "description", "trials", "seed", "baseline", "keep_tr
                "dollar_year"}  # fmt: skip
 
 
-def load_sweep_spec(source: str | Path, dollar_year: int | None = None) -> SweepSpec:
+def load_sweep_spec(
+    source: str | Path,
+    dollar_year: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> SweepSpec:
     """Read a sweep file (a path or a bundled sweep's name).
 
     ``dollar_year`` (else the file's ``dollar_year``, else the scenario's default, see
     ``load_scenario``) is the year of the constant dollars every point reports in.
+    ``overrides`` (``costx sweep --set``) change the sweep's scenario before the grid is
+    applied, as :func:`load_scenario_with` does; a path the grid varies cannot be set.
 
     Format::
 
@@ -1112,10 +1491,12 @@ def load_sweep_spec(source: str | Path, dollar_year: int | None = None) -> Sweep
         if not path.is_file():
             raise ScenarioError(str(path), [Problem("", "no such file", None, False)])
         data, label, folder = read_toml_file(path), str(path), path.parent
+        name = path.stem
     else:
         text = bundled.sweep_text(str(source))
         label = f"bundled:{source}"
         data, folder = parse_toml(text, label), None
+        name = str(source)
     problems = []
     info = data.get("sweep")
     if not isinstance(info, Mapping):
@@ -1143,8 +1524,19 @@ def load_sweep_spec(source: str | Path, dollar_year: int | None = None) -> Sweep
     target = info["scenario"]
     if folder is not None and (folder / target).is_file():
         target = folder / target
+    grid = data["grid"] if has_grid else data["cases"]
+    varied = set(grid) if isinstance(grid, Mapping) else set()
+    if isinstance(grid, list):
+        varied = {k for case in grid if isinstance(case, Mapping) for k in case}
+    for path in overrides or {}:
+        if path in varied:
+            raise InputError(f"--set {path}: the sweep {label} varies it in its grid")
+    year = dollar_year or info.get("dollar_year")
     try:
-        scenario = load_scenario(target, dollar_year=dollar_year or info.get("dollar_year"))
+        if overrides:
+            scenario = load_scenario_with(target, overrides, dollar_year=year)
+        else:
+            scenario = load_scenario(target, dollar_year=year)
     except ScenarioError as err:
         if err.source != str(target) or Path(str(target)).exists():
             raise
@@ -1158,7 +1550,8 @@ def load_sweep_spec(source: str | Path, dollar_year: int | None = None) -> Sweep
     return SweepSpec(
         source=label,
         scenario=scenario,
-        grid=data["grid"] if has_grid else data["cases"],
+        grid=grid,
+        name=name,
         description=str(info.get("description", "")),
         trials=info.get("trials", 20_000),
         seed=info.get("seed", 0),
