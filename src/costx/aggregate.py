@@ -731,6 +731,18 @@ def _varies(interval: _Interval, cov: np.ndarray, m: Moments) -> bool:
     return total != 0
 
 
+def _standard_error(grad: np.ndarray, cov: np.ndarray, n: int) -> float:
+    """sqrt(g' S g / n), with g scaled to a largest entry of 1 first so that a tiny
+    gradient (a cost of 1e-223 a shot) does not underflow to a zero-width interval."""
+    if n < 2:
+        return math.nan
+    scale = float(np.max(np.abs(grad))) if grad.size else 0.0
+    if scale == 0.0 or not math.isfinite(scale):
+        return math.sqrt(max(float(grad @ cov @ grad), 0.0) / n)
+    g = grad / scale
+    return scale * math.sqrt(max(float(g @ cov @ g), 0.0) / n)
+
+
 def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> tuple:
     """A table row: the value with its standard error and 95 % interval.
 
@@ -745,7 +757,7 @@ def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> 
         return (name, value, math.nan, math.nan, math.nan, unit)
     if interval.fixed:
         return (name, value, value, value, 0.0, unit)
-    se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
+    se = _standard_error(grad, cov, n)
     if n > 1 and math.isnan(se):
         return (name, value, math.nan, math.nan, se, unit)
     if n < 2 or not _varies(interval, cov, m):

@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -61,8 +61,17 @@ from costx.aggregate import (
     wilson_interval,
 )
 from costx.errors import InputError, ScenarioError
-from costx.scenario import CostxWarning, Scenario, load_scenario, scenario_from_mapping
+from costx.scenario import (
+    CostxWarning,
+    Scenario,
+    ScenarioLike,
+    load_scenario,
+    scenario_from_mapping,
+)
 from costx.sweeps import set_path
+
+if TYPE_CHECKING:
+    from costx.plotting import AnalysisPlots
 
 FORMAT = "costx.analysis/1"
 KINDS = ("margin", "break_even", "cheapest", "worst_raid", "sensitivity")
@@ -74,7 +83,10 @@ SCREEN_GROWTH = 4  # each screening stage simulates four times the trials of the
 DEFAULT_TRIALS = 20_000
 DEFAULT_SCREEN_TRIALS = 1_000
 MAX_POINTS = 100_000  # design points or raid mixes one analysis may enumerate
-REFERENCE_CACHE_BYTES = 256 << 20  # per-trial values of references kept for reuse
+REFERENCE_CACHE_BYTES = 256 << 20
+# The other posture of break_even and sensitivity: overrides of the scenario (dotted path
+# -> value) or another scenario.
+Against = Mapping[str, Any] | ScenarioLike  # per-trial values of references kept for reuse
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -641,8 +653,18 @@ class AnalysisResult:
         Trials the kernels played in all (screening, searches and references included).
     """
 
-    def __init__(self, kind, scenario, inputs, answer, table, seed, trials, trials_simulated,
-                 elapsed_s=math.nan):  # fmt: skip
+    def __init__(
+        self,
+        kind: str,
+        scenario: Scenario,
+        inputs: dict,
+        answer: dict,
+        table: pd.DataFrame,
+        seed: int,
+        trials: int,
+        trials_simulated: int,
+        elapsed_s: float = math.nan,
+    ):
         self.kind = kind
         self.scenario = scenario
         self.inputs = inputs
@@ -658,7 +680,7 @@ class AnalysisResult:
         return self.scenario.scenario.dollar_year
 
     @property
-    def plot(self):
+    def plot(self) -> AnalysisPlots:
         """Figures: ``result.plot.figure()`` (matplotlib Axes; needs ``costx[plot]``)."""
         from costx.plotting import AnalysisPlots
 
@@ -832,7 +854,7 @@ def _stepped(value0, step, n: int):
 
 
 def marginal_exchange(
-    scenario,
+    scenario: ScenarioLike,
     threat: str,
     add: int,
     hold: str = "leakers",
@@ -1123,10 +1145,10 @@ def resolve_against(scenario: Scenario, against, what: str = "against"):
 
 
 def break_even(
-    scenario,
+    scenario: ScenarioLike,
     vary: str,
     bounds: tuple[float, float],
-    against,
+    against: Against,
     measure: str | None = None,
     *,
     trials: int = DEFAULT_TRIALS,
@@ -1609,7 +1631,7 @@ def _selection_table(rows: list[dict], labels: list[dict]) -> pd.DataFrame:
 
 
 def cheapest(
-    scenario,
+    scenario: ScenarioLike,
     choices: Mapping[str, Sequence[Any]],
     require: Mapping[str, Any],
     minimize: str | None = None,
@@ -1725,7 +1747,7 @@ def _describe_cheapest(r: AnalysisResult) -> str:
 
 
 def worst_raid(
-    scenario,
+    scenario: ScenarioLike,
     budget_usd: float,
     mix: Mapping[str, Sequence[int]],
     maximize: str | None = None,
@@ -1913,11 +1935,11 @@ def _range_factor(record: dict, path: str, year: int | None) -> float:
 
 
 def sensitivity(
-    scenario,
+    scenario: ScenarioLike,
     measure: str | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     *,
-    against=None,
+    against: Against | None = None,
     catalog_ranges: bool = True,
     trials: int = DEFAULT_TRIALS,
     seed: int = 0,
