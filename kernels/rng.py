@@ -38,6 +38,8 @@ KILL = np.uint64(2)
 WEATHER = np.uint64(3)
 SALVO = np.uint64(4)  # derives the key of salvo s > 0 of a campaign from the trial key
 DAMAGE = np.uint64(5)  # draws of the base-damage model
+# 6 and 7 are reserved for the kinetic reliability draws (another change in progress).
+ATMOSPHERE = np.uint64(8)  # the weather state of a salvo ([[weather]]), one draw per salvo
 
 
 @jit

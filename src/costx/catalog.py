@@ -22,6 +22,12 @@ from costx.errors import InputError, Problem
 
 SECTIONS = ("effectors", "threats", "assets")
 COST_FIELDS = ("unit_cost_usd", "cost_per_shot_usd", "barrel_cost_usd")
+# Fields that state the same thing two ways: an item that gives one takes neither from
+# the catalog (a laser's jitter as a two-axis or a per-axis rms, docs/model.md).
+ALTERNATIVES = {
+    "jitter_urad": ("jitter_per_axis_urad",),
+    "jitter_per_axis_urad": ("jitter_urad",),
+}
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,8 @@ def resolve(data: Mapping[str, Any]) -> tuple[dict, dict[str, dict], list[Proble
                 uses[item["name"]] = key
             for name, rec in entry.fields.items():
                 if name == "pk" or name in item:
+                    continue
+                if any(other in item for other in ALTERNATIVES.get(name, ())):
                     continue
                 item[name] = copy.deepcopy(rec.value)
                 provenance[f"{path}.{name}"] = {

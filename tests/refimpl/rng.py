@@ -21,6 +21,7 @@ GOLDEN = 0x9E3779B97F4A7C15
 ARRIVAL = 1
 KILL = 2
 WEATHER = 3
+ATMOSPHERE = 8
 
 
 def mix64(z: int) -> int:
@@ -87,3 +88,8 @@ def kill_uniform(
 def weather_uniform(seed: int, trial: int) -> float:
     """The one weather draw of a trial, shared by every laser."""
     return uniform(trial_key(seed, trial), event_counter(WEATHER))
+
+
+def atmosphere_uniform(seed: int, trial: int) -> float:
+    """The draw that picks a trial's weather state ([[weather]])."""
+    return uniform(trial_key(seed, trial), event_counter(ATMOSPHERE))
