@@ -266,7 +266,7 @@ def _flight_s(eff_f, e, r_km, v):
     from the drag-free time (a lower bound) climbs monotonically to the root."""
     u = eff_f[e, EF_SPEED_MPS]
     k = eff_f[e, EF_DRAG_K]
-    if k == 0.0:
+    if k == 0.0 or r_km <= 0.0:  # r <= 0 only in a cost_aware prediction of a full salvo
         return r_km * 1e3 / (u + v)
     d = r_km * 1e3
     t = d / (u + v)

@@ -51,9 +51,11 @@ Readings of the contract where it leaves a choice:
 * "Able to fire": a kinetic effector with rounds left; a laser that weather allows and
   that has a unit with lasing time left.
 * Prediction, kinetic: each engagement lasts the FULL salvo, ``(salvo_size - 1) *
-  interval`` + flight time of the last round (at the range where it would be launched)
-  + ``assess_s``, even where the real salvo would be cut short by the minimum range or
-  by the magazine; the magazine only decides whether a threat is predicted at all
+  interval`` + flight time of the last round (at the range where it would be launched;
+  where that range is already below zero, the drag-free formula, negative, even for a
+  railgun with drag) + ``assess_s``, even where the real salvo would be cut short by the
+  minimum range or by the magazine; the magazine only decides whether a threat is
+  predicted at all
   (found by comparison with the kernel: the reading "duration of the salvo actually
   fired" disagreed on about 2 % of cost-aware trials, this one on about 0.02 %).
 * Prediction, channels: "the channel that frees first" compares ``max(now, free time)``,
@@ -145,13 +147,13 @@ class KineticState:
         return math.log1p(self.drag * u * t) / self.drag
 
     def flight_s(self, r_km: float, v: float) -> float:
-        """Time to meet a threat r_km away closing at v."""
+        """Time to meet a threat r_km away closing at v. A prediction of a full salvo can
+        place its last round after the threat has passed (r_km <= 0): then, with drag or
+        without, the drag-free 1000 r / (u + v), as without drag."""
         u = self.eff.speed_mps
-        if self.drag == 0.0:
+        if self.drag == 0.0 or r_km <= 0.0:
             return 1000.0 * r_km / (u + v)
         d = 1000.0 * r_km
-        if d == 0.0:
-            return 0.0
         return brentq(
             lambda t: self.flown_m(t) + v * t - d, 0.0, d / v, xtol=1e-15, rtol=8.9e-16,
             maxiter=500,
