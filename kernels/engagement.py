@@ -15,12 +15,16 @@ The rules (README, "What it computes") in brief:
   round meets the threat; a threat gets at most ``max_engagements`` engagements from one
   effector. An effector runs at most ``channels`` engagements at once, launches no two
   rounds closer than ``interval`` and stops when its magazine is empty.
-* A laser unit serves one threat at a time; fluence accumulates along the closing path
-  (kernels/laser.py) and the threat dies when it reaches its kill fluence; the unit then
-  needs ``retarget`` seconds. The fire control engages only threats it can kill before
-  they leave the envelope; a dwell cut short by the unit's magazine (``magazine_s``)
-  gives the threat up. Weather denies every laser whose availability is below one
-  shared per-trial weather draw.
+* A railgun round with drag slows along its flight (``_flight_s``) and its kill
+  probability can fall with the time of flight (``_round_pk``).
+* A laser unit serves one threat at a time: it tracks and settles (``settle``), then
+  fluence accumulates along the closing path (kernels/laser.py) and the threat dies when
+  it reaches its kill fluence and its minimum dwell has passed; the unit then needs
+  ``retarget`` seconds. The fire control engages only threats it can kill before they
+  leave the envelope; a dwell cut short by the unit's magazine (``magazine_s``) gives the
+  threat up. Weather denies every laser whose availability is below one shared per-trial
+  weather draw; a second draw picks the salvo's weather state (``[[weather]]``), which can
+  deny every laser or change their atmosphere (per-state arrays).
 * Nobody engages a dead threat or one inside another engagement; threats are served in
   order of urgency (earliest impact first, ties by lower index).
 * Policies: ``LAYERED`` engages the most urgent eligible threat as soon as possible;
@@ -225,17 +229,19 @@ def _laser_kill(ltab, eff_f, e, r_start, v, fluence, min_dwell):
 
 
 @jit
-def kill_range_table(ltab, eff_f, e, v, fluence, min_dwell, r_start_min, out):
+def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
     """Kill range against start range on a uniform grid in 1/R, for planning (cost_aware).
 
-    ``out[k]`` is the kill range when the engagement (settle, then lasing) starts at range
-    1 / (x0 + k dx), with x0 = 1 / max range and dx = (1 / r_start_min - x0) / (len(out) - 1).
+    ``out[k]`` is the range at which the kill fluence is reached when the engagement
+    (settle, then lasing) starts at range 1 / (x0 + k dx), with x0 = 1 / max range and
+    dx = (1 / r_start_min - x0) / (len(out) - 1). The threat's minimum dwell is left out:
+    it would put a kink in the table, and ``_plan`` applies it exactly.
     """
     x0 = eff_f[e, EF_X_LO]
     dx = (1.0 / r_start_min - x0) / (out.shape[0] - 1)
     for k in range(out.shape[0]):
         r = 1.0 / (x0 + k * dx)
-        out[k] = _laser_kill(ltab, eff_f, e, r, v, fluence, min_dwell)[1]
+        out[k] = _laser_kill(ltab, eff_f, e, r, v, fluence, 0.0)[1]
 
 
 @jit
@@ -392,8 +398,12 @@ def _plan(
         if kind == KIND_LASER:
             r_start = _range_km(r0, v, t_seen[best], start)
             r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
-            total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
             settle = eff_f[c, EF_SETTLE_S]
+            min_dwell = threat_f[g, TF_MIN_DWELL_S]
+            if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
+                r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
+                r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
+            total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
             dwell = max(total - settle, 0.0) if settle > 0.0 else total
             if dwell > slot_mag[k_best]:
                 continue

@@ -213,9 +213,14 @@ def lower(scenario: Scenario) -> EngagementArrays:
         for g, t in enumerate(threats):
             if can[s, e, g]:
                 K.kill_range_table(
-                    ltab[s], eff_f[s], e, t.speed_mps, t.kill_fluence_j_cm2, t.min_dwell_s or 0.0,
-                    r_last[s, e, g], kplan[s, e, g],
-                )  # fmt: skip
+                    ltab[s],
+                    eff_f[s],
+                    e,
+                    t.speed_mps,
+                    t.kill_fluence_j_cm2,
+                    r_last[s, e, g],
+                    kplan[s, e, g],
+                )
             # pk and cost per kill: a laser that can kill g in some state.
             if can[s, e, g]:
                 pk[e, g] = 1.0

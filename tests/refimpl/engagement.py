@@ -65,6 +65,12 @@ Readings of the contract where it leaves a choice:
   128-cell table for predictions only).
 * e's last launch opportunity on j is the end of e's start window on j (``t_close``); at
   that moment nothing cheaper can be done in time, so e fires if it can.
+* The last launch opportunity of a held threat is an event if the threat was held at the
+  previous event (by an effector that could act then): holds are decided afresh at every
+  event, so a hold by an effector that has since run out of rounds or whose channels are
+  busy is no longer an event. (Found by comparison with the kernel: with holds kept as
+  events until the threat is engaged, 1 of about 1,400 random cost-aware scenarios
+  differed, where an effector held a threat and then spent its last round.)
 """
 
 from __future__ import annotations
@@ -502,14 +508,13 @@ def simulate_trial(scenario, seed: int, trial: int, *, keep_log: bool = False) -
                 candidates.append(st.launcher_ready)
             else:
                 candidates += st.unit_ready
-        # cost_aware: the last launch opportunity of a held threat that is still free.
-        candidates += [
-            t for (e, i), t in held.items() if not (threats[i].engaged or threats[i].dead_known)
-        ]
+        # cost_aware: the last launch opportunity of each threat held at the last event.
+        candidates += list(held.values())
         future = [t for t in candidates if t > now]
         if not future:
             break
         now = min(future)
+        held.clear()  # holds are decided afresh at every event
         note(f"event t={now:.6f}")
 
         # 1. Every release due by now.
@@ -536,6 +541,10 @@ def simulate_trial(scenario, seed: int, trial: int, *, keep_log: bool = False) -
                         continue
                     if policy == "cost_aware" and holds_fire(e, i, now):
                         held[e, i] = windows[e, i][1]
+                        note(
+                            f"t={now:.6f} {scenario.effectors[e].name} holds fire on "
+                            f"g{threats[i].group}#{threats[i].position} until {held[e, i]:.6f}"
+                        )
                         continue
                     chosen = i
                     break

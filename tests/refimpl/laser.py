@@ -32,6 +32,8 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -92,29 +94,36 @@ def irradiance_w_cm2(laser, range_km: float, atm=None) -> float:
     (a the extinction, per metre), a the aperture radius.
     """
     atm = atm or atmosphere(laser)
-    power_w = 1000.0 * laser.power_kw
-    alpha = atm["extinction_per_km"]
-    s2 = spread_rad(laser) ** 2
-    if atm["cn2"] > 0.0:
-        wavelength = laser.wavelength_um * 1e-6
-        k = 2.0 * math.pi / wavelength
-        r0 = (0.423 * 3.0 / 8.0 * k * k * atm["cn2"] * range_km * 1000.0) ** (-0.6)
-        s2 += (2.0 * wavelength / (math.pi * r0)) ** 2
+    power_w, alpha, s2, wavelength, fried, bloom = _constants(laser, tuple(sorted(atm.items())))
+    length = range_km * 1000.0
+    if fried > 0.0:
+        r0 = (fried * length) ** (-0.6)
+        s2 = s2 + (2.0 * wavelength / (math.pi * r0)) ** 2
     strehl = 1.0
-    if atm["absorption_per_km"] > 0.0:
+    if bloom > 0.0:
         a = alpha / 1000.0
-        length = range_km * 1000.0
-        if a == 0.0:
-            q = length**2
-        else:
-            q = 2.0 * (a * length + math.expm1(-a * length)) / (a * a)
-        n_d = (
-            4.0 * math.sqrt(2.0) * DN_DT * atm["absorption_per_km"] / 1000.0 * power_w * q
-            / (RHO_CP * atm["wind_mps"] * (laser.aperture_m / 2.0) ** 3)
-        )  # fmt: skip
-        strehl = 1.0 / (1.0 + (n_d / N_C) ** 2)
+        q = length**2 if a == 0.0 else 2.0 * (a * length + math.expm1(-a * length)) / (a * a)
+        strehl = 1.0 / (1.0 + (bloom * q / N_C) ** 2)
     spot_cm2 = (range_km * 1e5) ** 2 * s2
     return power_w * math.exp(-alpha * range_km) * strehl / (math.pi * spot_cm2)
+
+
+@functools.lru_cache(maxsize=1024)
+def _constants(laser, atm_items) -> tuple[float, ...]:
+    """What irradiance_w_cm2 needs that does not depend on range: P, extinction, s^2,
+    lambda, 0.423 (3/8) k^2 Cn2 (so r0 = (that x L)^-3/5), and N_D / Q."""
+    atm = dict(atm_items)
+    power_w = 1000.0 * laser.power_kw
+    wavelength = laser.wavelength_um * 1e-6
+    k = 2.0 * math.pi / wavelength
+    fried = 0.423 * 3.0 / 8.0 * k * k * atm["cn2"]
+    bloom = 0.0
+    if atm["absorption_per_km"] > 0.0:
+        bloom = (
+            4.0 * math.sqrt(2.0) * DN_DT * atm["absorption_per_km"] / 1000.0 * power_w
+            / (RHO_CP * atm["wind_mps"] * (laser.aperture_m / 2.0) ** 3)
+        )  # fmt: skip
+    return power_w, atm["extinction_per_km"], spread_rad(laser) ** 2, wavelength, fried, bloom
 
 
 # -- exact fluence ------------------------------------------------------------------------
@@ -147,11 +156,40 @@ def fluence_j_cm2(laser, speed_mps: float, r_from_km: float, r_to_km: float, atm
         )
     if r_from_km == r_to_km:
         return 0.0
-    value, _ = quad(
-        lambda r: irradiance_w_cm2(laser, r, atm), r_to_km, r_from_km, epsabs=0.0,
-        epsrel=1e-13, limit=200,
+    return 1000.0 * (_phi(laser, atm, r_to_km) - _phi(laser, atm, r_from_km)) / speed_mps
+
+
+def _phi(laser, atm, r_km: float) -> float:
+    """Phi(R) = integral of I from R to max range: the value at the next node of a fixed
+    grid (cached per laser and atmosphere) plus adaptive quadrature over the short rest."""
+    nodes, phis = _phi_grid(laser, tuple(sorted(atm.items())))
+    k = bisect.bisect_left(nodes, r_km)
+    if k >= len(nodes):
+        return 0.0
+    if nodes[k] == r_km:
+        return phis[k]
+    rest, _ = quad(
+        lambda r: irradiance_w_cm2(laser, r, atm), r_km, nodes[k], epsabs=0.0, epsrel=1e-13,
+        limit=200,
     )  # fmt: skip
-    return 1000.0 * value / speed_mps
+    return phis[k] + rest
+
+
+@functools.lru_cache(maxsize=1024)
+def _phi_grid(laser, atm_items) -> tuple[list[float], list[float]]:
+    """Phi at 65 nodes spaced evenly in ln R from below min range to max range."""
+    atm = dict(atm_items)
+    lo, hi = 0.5 * laser.min_range_km, laser.max_range_km
+    nodes = [lo * (hi / lo) ** (i / 64) for i in range(65)]
+    nodes[-1] = hi
+    phis = [0.0] * 65
+    for i in range(63, -1, -1):
+        part, _ = quad(
+            lambda r: irradiance_w_cm2(laser, r, atm), nodes[i], nodes[i + 1], epsabs=0.0,
+            epsrel=1e-13, limit=200,
+        )  # fmt: skip
+        phis[i] = phis[i + 1] + part
+    return nodes, phis
 
 
 def kill_range_km(
@@ -169,6 +207,8 @@ def kill_range_km(
         return None
     if short == 0.0:
         return r_min
+    if not _plain(atm or atmosphere(laser)):
+        return _phi_root(laser, atm or atmosphere(laser), speed_mps, kill_fluence, r_start_km)
     return brentq(
         lambda r: fluence_j_cm2(laser, speed_mps, r_start_km, r, atm) - kill_fluence,
         r_min,
@@ -177,6 +217,34 @@ def kill_range_km(
         rtol=8.9e-16,
         maxiter=500,
     )
+
+
+def _phi_root(laser, atm, speed_mps, kill_fluence, r_start_km) -> float:
+    """The r with Phi(r) = Phi(r_start) + v F / 1000 (a kill is known to be possible):
+    bracketed between grid nodes, then Newton steps (dPhi/dr = -I) kept in the bracket,
+    with bisection when a step leaves it."""
+    target = _phi(laser, atm, r_start_km) + kill_fluence * speed_mps / 1000.0
+    nodes, phis = _phi_grid(laser, tuple(sorted(atm.items())))
+    lo, hi = laser.min_range_km, r_start_km  # Phi(lo) >= target >= Phi(hi)
+    for node, phi in zip(nodes, phis, strict=True):
+        if lo < node < hi:
+            if phi >= target:
+                lo = node
+            else:
+                hi = node
+    r = 0.5 * (lo + hi)
+    for _ in range(100):
+        excess = _phi(laser, atm, r) - target  # > 0: r too small
+        if excess > 0.0:
+            lo = r
+        else:
+            hi = r
+        step = excess / irradiance_w_cm2(laser, r, atm)
+        if abs(step) <= 1e-13 * r or hi - lo <= 1e-15 * r:
+            return r + step
+        nxt = r + step
+        r = nxt if lo < nxt < hi else 0.5 * (lo + hi)
+    return r
 
 
 def dwell_s(
