@@ -347,3 +347,16 @@ def test_weather_states_are_drawn_with_their_probabilities():
     assert sum(fractions.values()) == pytest.approx(1.0)
     for name, p in (("denied", 0.15), ("hazy", 0.35), ("clear", 0.5)):
         assert abs(fractions[name] - p) <= 5 * math.sqrt(p * (1 - p) / n), fractions
+
+
+def test_drag_can_leave_a_threat_out_of_reach_and_warns():
+    """Detected at 3 km and closing at 250 m/s, the threat meets a drag-free 1 km/s round
+    at 2.4 km, inside a 2.3 km minimum range: engageable. With a ballistic coefficient of
+    1,000 kg/m2 the round slows and meets it closer than 2.3 km: the scenario warns."""
+    gun = railgun(pk={"t": 0.5}, speed_mps=1000.0, max_range_km=10.0, min_range_km=2.3)
+    data = scenario([threat("t", 1, speed_mps=250.0, detect_range_km=3.0,
+                            kill_fluence_j_cm2=None)], [gun])  # fmt: skip
+    assert costx.load_scenario(data).warnings() == []
+    data["effectors"][0]["ballistic_coefficient_kg_m2"] = 1000.0
+    with pytest.warns(costx.CostxWarning, match="no effector can engage it"):
+        costx.load_scenario(data)

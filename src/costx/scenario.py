@@ -439,6 +439,11 @@ def _may_engage(effector, threat: Threat) -> bool:
     if effector.pk.get(threat.name, 0.0) <= 0.0:
         return False
     u, v = effector.speed_mps, threat.speed_mps
+    if getattr(effector, "ballistic_coefficient_kg_m2", None) is not None:
+        from costx import physics  # pure Python, imported here only for railguns with drag
+
+        k = physics.drag_k_per_m(effector)
+        return physics.meeting_range_km(threat.detect_range_km, u, v, k) >= effector.min_range_km
     return threat.detect_range_km * u / (u + v) >= effector.min_range_km
 
 
