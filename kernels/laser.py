@@ -279,6 +279,8 @@ def g_inverse(tab, u_lo, du, n, target):
     t = need / (tab[3 * hi] - tab[3 * lo])
     for _ in range(12):
         inc, slope = _hermite(tab, lo, du, t)
+        if not slope > 0.0:  # an underflowed integrand (absurd extinction): keep the guess
+            break
         step = (inc - need) / slope
         t = min(max(t - step, 0.0), 1.0)
         if abs(step) <= 1e-15:

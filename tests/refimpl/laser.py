@@ -102,7 +102,11 @@ def irradiance_w_cm2(laser, range_km: float, atm=None) -> float:
     strehl = 1.0
     if bloom > 0.0:
         a = alpha / 1000.0
-        q = length**2 if a == 0.0 else 2.0 * (a * length + math.expm1(-a * length)) / (a * a)
+        y = a * length
+        if y < 1e-3:  # Taylor series: the closed form cancels (aL - 1 + e^-aL ~ (aL)^2 / 2)
+            q = length**2 * (1.0 - y / 3.0 + y * y / 12.0 - y**3 / 60.0)
+        else:
+            q = 2.0 * (y + math.expm1(-y)) / (a * a)
         strehl = 1.0 / (1.0 + (bloom * q / N_C) ** 2)
     spot_cm2 = (range_km * 1e5) ** 2 * s2
     return power_w * math.exp(-alpha * range_km) * strehl / (math.pi * spot_cm2)
