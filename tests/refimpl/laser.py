@@ -172,6 +172,9 @@ def _phi(laser, atm, r_km: float) -> float:
         return 0.0
     if nodes[k] == r_km:
         return phis[k]
+    width = nodes[k] - r_km
+    if width <= 1e-7 * r_km:  # midpoint rule: exact to ~width^3 (quad cannot subdivide it)
+        return phis[k] + width * irradiance_w_cm2(laser, r_km + 0.5 * width, atm)
     rest, _ = quad(
         lambda r: irradiance_w_cm2(laser, r, atm), r_km, nodes[k], epsabs=0.0, epsrel=1e-13,
         limit=200,
