@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-LAND_CN2 = 1.7e-14  # daytime over land (HV 5/7 near-ground value, S122)
+LAND_CN2 = 1.7e-14  # daytime over land (HV 5/7 near-ground value, S142)
 
 
 @dataclass(frozen=True)
@@ -124,40 +124,40 @@ def rows() -> list[Row]:
             "drone at about 500 yards, beam 'locked onto the target for a few seconds'",
             3.0, "s", "dwell_time(lm_army_60kw, small_uas, 0.457 km)",
             _dwell("lm_army_60kw", uas, 0.457)),
-        Row("L2", "Rheinmetall 50 kW demonstrator (2012)", ("S129",),
+        Row("L2", "Rheinmetall 50 kW demonstrator (2012)", ("S149",),
             "drones flying at 50 m/s downed at about 2 km 'in a matter of seconds'",
             5.0, "s", "dwell_time(rheinmetall_hel, small_uas at 50 m/s, 2 km)",
             _dwell("rheinmetall_hel", dict(uas, speed_mps=50.0), 2.0)),
-        Row("L3", "Boeing Compact Laser Weapon System, 2 kW (2015)", ("S127",),
+        Row("L3", "Boeing Compact Laser Weapon System, 2 kW (2015)", ("S147",),
             "moving untethered UAV disabled 'within 15 seconds' from 'hundreds of meters'",
             15.0, "s", "dwell_time(boeing_clws, small_uas, 0.5 km)",
             _dwell("boeing_clws", uas, 0.5)),
-        Row("L4", "ADAM, 10 kW (Lockheed Martin, 2014)", ("S124",),
+        Row("L4", "ADAM, 10 kW (Lockheed Martin, 2014)", ("S144",),
             "rubber boat hulls burned through at about a mile, 'close to 30 seconds'",
             30.0, "s", "dwell_time(adam, small_boat crossing at 1 m/s, 1.609 km)",
             _dwell("adam", dict(boat, speed_mps=1.0), 1.609)),
-        Row("L5", "Maritime Laser Demonstrator, 15 kW (Northrop Grumman, 2011)", ("S128",),
+        Row("L5", "Maritime Laser Demonstrator, 15 kW (Northrop Grumman, 2011)", ("S148",),
             "a boat's outboard engines, a mile away, ignited 'in seconds'",
             5.0, "s", "dwell_time(mld, small_boat crossing at 1 m/s, 1.852 km)",
             _dwell("mld", dict(boat, speed_mps=1.0), 1.852),
             explained="costx's one small-boat lethality is ADAM's hull burn-through (L4); "
             "igniting outboard engines (fuel, plastics) is a faster kill, so costx is slow "
             "here by the factor between the two demonstrations (~5)"),
-        Row("L6", "ATHENA, 30 kW (Lockheed Martin, 2015)", ("S126",),
+        Row("L6", "ATHENA, 30 kW (Lockheed Martin, 2015)", ("S146",),
             "running truck's engine manifold burned through 'in a matter of seconds' from "
             "more than a mile", 5.0, "s",
             "dwell_time(athena, small_boat standing (0.01 m/s), 1.609 km)",
             _dwell("athena", dict(boat, speed_mps=0.01), 1.609),
             explained="costx has no vehicle class; the small boat's hull lethality (L4) "
             "stands in and overstates an engine kill, as in L5"),
-        Row("L7", "ADAM, 10 kW (Lockheed Martin, 2013)", ("S125",),
+        Row("L7", "ADAM, 10 kW (Lockheed Martin, 2013)", ("S145",),
             "a UAS destroyed at 1.5 km (no dwell given)", 1.5, "km",
             "dwell_time(adam, small_uas, 1.5 km) over land (cn2 1.7e-14): finite, so costx "
             "kills from 1.5 km (the costx column is that dwell, s)",
             _dwell("adam", uas, 1.5, cn2=LAND_CN2),
             explained="a range without a dwell: costx reproduces the kill at 1.5 km (the "
             "number is costx's dwell there, in s, not a range)"),
-        Row("L8", "ADAM, 10 kW (Lockheed Martin, 2013)", ("S125",),
+        Row("L8", "ADAM, 10 kW (Lockheed Martin, 2013)", ("S145",),
             "small-calibre rockets destroyed at 2 km (no dwell given)", 2.0, "km",
             "dwell_time(adam, rocket closing at 300 m/s, 2 km) over land: the kill completes "
             "before min range (the costx column is that dwell, s)",
@@ -185,7 +185,7 @@ def rows() -> list[Row]:
             "Mk 45 rate of fire 16-20 rounds per minute (conventional rounds)", 16.0,
             "rounds in 1 min", "rounds the kernel fires in the first minute",
             _rounds_in_a_minute("hvp_5in_gun")),
-        Row("R6", "Railgun HVP (Maxim, ~2016)", ("S131",),
+        Row("R6", "Railgun HVP (Maxim, ~2016)", ("S151",),
             "'even from tens of miles away, an entire operation ... around 15 seconds'",
             15.0, "s", "time of flight of the hvp_railgun round over 20 miles (32.2 km)",
             _time_of_flight("hvp_railgun", 32.19),
