@@ -28,6 +28,7 @@ __all__ = [
     "SimulationResult",
     "SweepResult",
     "__version__",
+    "dwell_time",
     "load_scenario",
     "read_result",
     "read_sweep",
@@ -47,6 +48,10 @@ def __getattr__(name):
         from costx import sweeps
 
         return getattr(sweeps, name)
+    if name == "dwell_time":
+        from costx.dwell import dwell_time
+
+        return dwell_time
     if name == "read_result":
         from costx.io import read_result
 
