@@ -15,12 +15,16 @@ The rules (README, "What it computes") in brief:
   round meets the threat; a threat gets at most ``max_engagements`` engagements from one
   effector. An effector runs at most ``channels`` engagements at once, launches no two
   rounds closer than ``interval`` and stops when its magazine is empty.
-* A laser unit serves one threat at a time; fluence accumulates along the closing path
-  (kernels/laser.py) and the threat dies when it reaches its kill fluence; the unit then
-  needs ``retarget`` seconds. The fire control engages only threats it can kill before
-  they leave the envelope; a dwell cut short by the unit's magazine (``magazine_s``)
-  gives the threat up. Weather denies every laser whose availability is below one
-  shared per-trial weather draw.
+* A railgun round with drag slows along its flight (``_flight_s``) and its kill
+  probability can fall with the time of flight (``_round_pk``).
+* A laser unit serves one threat at a time: it tracks and settles (``settle``), then
+  fluence accumulates along the closing path (kernels/laser.py) and the threat dies when
+  it reaches its kill fluence and its minimum dwell has passed; the unit then needs
+  ``retarget`` seconds. The fire control engages only threats it can kill before they
+  leave the envelope; a dwell cut short by the unit's magazine (``magazine_s``) gives the
+  threat up. Weather denies every laser whose availability is below one shared per-trial
+  weather draw; a second draw picks the salvo's weather state (``[[weather]]``), which can
+  deny every laser or change their atmosphere (per-state arrays).
 * Nobody engages a dead threat or one inside another engagement; threats are served in
   order of urgency (earliest impact first, ties by lower index).
 * A kinetic round functions with probability ``reliability`` and, if it does, kills with
@@ -48,9 +52,10 @@ import numpy as np
 from numba import prange
 
 from costx.kernels._jit import jit, pjit
-from costx.kernels.laser import h_at, h_inverse
+from costx.kernels.laser import TABLE_CELLS, g_at, g_inverse, h_at, h_inverse
 from costx.kernels.rng import (
     ARRIVAL,
+    ATMOSPHERE,
     COMMON_MODE,
     KILL,
     RELIABILITY,
@@ -67,7 +72,8 @@ TF_SPEED_MPS = 1
 TF_START_S = 2
 TF_WINDOW_S = 3
 TF_FLUENCE_J_CM2 = 4  # nan: lasers do not engage this group
-TF_COLUMNS = 5
+TF_MIN_DWELL_S = 5  # minimum lasing time on the aimpoint for a kill
+TF_COLUMNS = 6
 
 # Columns of threat_i (int64, one row per threat group); counts per salvo are separate.
 TI_ARRIVAL = 0
@@ -92,7 +98,18 @@ EF_AVAILABILITY = 10
 EF_MAGAZINE_S = 11  # lasing seconds per unit (inf: unlimited)
 EF_RELIABILITY = 12  # kinetic: probability that a round functions (1: no draw)
 EF_COMMON_MODE = 13  # kinetic: probability that an engagement fails as a whole (0: no draw)
-EF_COLUMNS = 14
+EF_SETTLE_S = 14  # laser: track/settle time before lasing
+EF_PROP = 15  # laser: PROP_EXACT (H, in-cell quadrature) or PROP_TABLE (G, quintic Hermite)
+EF_U_LO = 16  # PROP_TABLE: ln(1 / max range), start of the table
+EF_DU = 17  # PROP_TABLE: cell width in ln(1/R)
+EF_CELLS = 18  # PROP_TABLE: number of cells
+EF_DRAG_K = 19  # railgun: drag k = rho / (2 ballistic coefficient), 1/m (0: no drag)
+EF_PK_C = 20  # railgun: c in pk(t) = pk (1 - exp(-c / t^2)), s^2 (0: pk constant)
+EF_COLUMNS = 21
+
+PROP_EXACT = 0
+PROP_TABLE = 1
+TABLE_CELLS_EXACT = TABLE_CELLS + 1  # entries of a PROP_EXACT table (rows are padded)
 
 # Columns of eff_i (int64, one row per effector).
 EI_KIND = 0
@@ -116,6 +133,7 @@ ENGAGED = 1
 DEAD = 2
 
 KILL_TABLE_CELLS = 128  # cells of the planning table of laser kill range vs start range
+MAX_NEWTON = 60  # iterations of the meeting-time solver (it converges in under ten)
 SCAN = -2  # marks a group whose candidate must be looked for (see _run_trials)
 EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
 TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
@@ -185,32 +203,56 @@ def _last_start(r0, v, t_seen, r_start_min):
 
 @jit
 def _laser_kill_range(ltab, eff_f, e, r_start, v, fluence):
-    """Range (km) at which a laser starting at ``r_start`` kills; nan if it cannot in time."""
+    """Range (km) at which the fluence reaches ``fluence`` when lasing starts at
+    ``r_start``; nan if it cannot before min range."""
     k = eff_f[e, EF_LASER_K]
+    if eff_f[e, EF_PROP] == PROP_TABLE:
+        u_lo = eff_f[e, EF_U_LO]
+        du = eff_f[e, EF_DU]
+        n = int(eff_f[e, EF_CELLS])
+        tab = ltab[e]
+        target = g_at(tab, u_lo, du, n, -math.log(r_start)) + fluence * v / k
+        if target > tab[3 * n] * (1.0 + 1e-12):
+            return math.nan
+        return math.exp(-g_inverse(tab, u_lo, du, n, target))
     alpha = eff_f[e, EF_ALPHA]
     x_lo = eff_f[e, EF_X_LO]
     dx = eff_f[e, EF_DX]
-    tab = ltab[e]
+    tab = ltab[e, :TABLE_CELLS_EXACT]
     target = h_at(tab, alpha, x_lo, dx, 1.0 / r_start) + fluence * v / k
     if target > tab[tab.shape[0] - 1] * (1.0 + 1e-12):
         return math.nan
     return 1.0 / h_inverse(tab, alpha, x_lo, dx, target)
 
 
+@jit(inline="always")
+def _laser_kill(ltab, eff_f, e, r_start, v, fluence, min_dwell):
+    """(lasing start range, kill range) of an engagement that starts (settle, then lasing)
+    at ``r_start``: the fluence is reached, and at least ``min_dwell`` s of lasing done."""
+    settle = eff_f[e, EF_SETTLE_S]
+    r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
+    r_kill = _laser_kill_range(ltab, eff_f, e, r_lase, v, fluence)
+    if math.isnan(r_kill):  # start within EPS_KM of the last chance
+        r_kill = eff_f[e, EF_MIN_KM]
+    if min_dwell > 0.0:
+        r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
+    return r_lase, r_kill
+
+
 @jit
 def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
     """Kill range against start range on a uniform grid in 1/R, for planning (cost_aware).
 
-    ``out[k]`` is the kill range when lasing starts at range 1 / (x0 + k dx), with
-    x0 = 1 / max range and dx = (1 / r_start_min - x0) / (len(out) - 1).
+    ``out[k]`` is the range at which the kill fluence is reached when the engagement
+    (settle, then lasing) starts at range 1 / (x0 + k dx), with x0 = 1 / max range and
+    dx = (1 / r_start_min - x0) / (len(out) - 1). The threat's minimum dwell is left out:
+    it would put a kink in the table, and ``_plan`` applies it exactly.
     """
     x0 = eff_f[e, EF_X_LO]
     dx = (1.0 / r_start_min - x0) / (out.shape[0] - 1)
     for k in range(out.shape[0]):
         r = 1.0 / (x0 + k * dx)
-        out[k] = _laser_kill_range(ltab, eff_f, e, r, v, fluence)
-        if math.isnan(out[k]):  # rounding at the feasibility boundary
-            out[k] = eff_f[e, EF_MIN_KM]
+        out[k] = _laser_kill(ltab, eff_f, e, r, v, fluence, 0.0)[1]
 
 
 @jit
@@ -232,11 +274,54 @@ def _planned_kill_range(kplan, eff_f, e, g, r_last_eg, r_start):
 
 
 @jit(inline="always")
+def _flight_s(eff_f, e, r_km, v):
+    """Flight time of a round launched at a threat ``r_km`` away closing at ``v``.
+
+    Without drag R / (u + v). With drag the round flies ln(1 + k u t) / k metres in t
+    seconds (docs/model.md, "Railguns"); the meeting time solves
+    f(t) = ln(1 + k u t) / k + v t - 1000 R = 0. f is increasing and concave, so Newton
+    from the drag-free time (a lower bound) climbs monotonically to the root."""
+    u = eff_f[e, EF_SPEED_MPS]
+    k = eff_f[e, EF_DRAG_K]
+    if k == 0.0 or r_km <= 0.0:  # r <= 0 only in a cost_aware prediction of a full salvo
+        return r_km * 1e3 / (u + v)
+    d = r_km * 1e3
+    t = d / (u + v)
+    for _ in range(MAX_NEWTON):
+        a = k * u * t
+        step = (math.log1p(a) / k + v * t - d) / (u / (1.0 + a) + v)
+        t -= step
+        if abs(step) <= 1e-14 * t:
+            break
+    return t
+
+
+@jit(inline="always")
+def _meet_km(eff_f, e, r_km, v, flight):
+    """Range (km) at which a round launched at a threat ``r_km`` away meets it after
+    ``flight`` s: R u / (u + v) without drag (written so, for bit-identical results with
+    the drag-free model), R - v t with drag."""
+    if eff_f[e, EF_DRAG_K] == 0.0:
+        u = eff_f[e, EF_SPEED_MPS]
+        return r_km * u / (u + v)
+    return r_km - v * flight * 1e-3
+
+
+@jit(inline="always")
+def _round_pk(eff_f, e, p, flight):
+    """Kill probability of one round after ``flight`` s: p (1 - exp(-c / t^2)), c from
+    the miss distance growth and lethal radius (docs/model.md); p when c = 0."""
+    c = eff_f[e, EF_PK_C]
+    if c > 0.0:
+        return p * -math.expm1(-c / (flight * flight))
+    return p
+
+
+@jit(inline="always")
 def _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen, start):
     """Duration of one engagement by kinetic effector c starting at ``start``."""
-    u = eff_f[c, EF_SPEED_MPS]
     last_launch = start + (eff_i[c, EI_SALVO] - 1) * eff_f[c, EF_INTERVAL_S]
-    flight = _range_km(r0, v, t_seen, last_launch) * 1e3 / (u + v)
+    flight = _flight_s(eff_f, c, _range_km(r0, v, t_seen, last_launch), v)
     return last_launch - start + flight + eff_f[c, EF_ASSESS_S]
 
 
@@ -287,7 +372,8 @@ def _done_by(
     c starts as soon as now, p's entry into c's start window, c's first free channel
     (laser: among units with lasing time left) and (kinetic) its launcher all allow; it
     must start before p leaves that window. Done: kinetic, the assessment of a full salvo;
-    laser, the kill, if the dwell fits in that unit's lasing time. Only c's own state is
+    laser, the kill (after the track/settle time and at least the threat's minimum dwell),
+    if the dwell fits in that unit's lasing time. Only c's own state is
     looked at (not the other threats c may serve first), so this costs O(channels).
     ``memo[c, p]`` keeps the last (start, dwell) of a laser: the start seldom changes from
     one event to the next, and the dwell is the costly part.
@@ -324,16 +410,18 @@ def _done_by(
     if memo[c, p, 0] == start:
         dwell = memo[c, p, 1]
     else:
-        r_start = _range_km(r0, v, t_seen[p], start)
-        r_kill = _laser_kill_range(ltab, eff_f, c, r_start, v, threat_f[g, TF_FLUENCE_J_CM2])
-        if math.isnan(r_kill):  # start within rounding of the last chance: kill at min range
-            r_kill = eff_f[c, EF_MIN_KM]
-        dwell = (r_start - r_kill) * 1e3 / v
+        # As an engagement plays it: settle, then lase from r_lase until the kill fluence
+        # and the threat's minimum dwell are both reached (_laser_kill).
+        r_lase, r_kill = _laser_kill(
+            ltab, eff_f, c, _range_km(r0, v, t_seen[p], start), v,
+            threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
+        )  # fmt: skip
+        dwell = (r_lase - r_kill) * 1e3 / v
         memo[c, p, 0] = start
         memo[c, p, 1] = dwell
     if dwell > mag[c, k_best]:
         return math.inf, math.inf
-    return start + dwell, steady
+    return (start + eff_f[c, EF_SETTLE_S]) + dwell, steady
 
 
 @jit
@@ -431,11 +519,17 @@ def _plan(
         if kind == KIND_LASER:
             r_start = _range_km(r0, v, t_seen[best], start)
             r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
-            dwell = max(r_start - r_kill, 0.0) * 1e3 / v
+            settle = eff_f[c, EF_SETTLE_S]
+            min_dwell = threat_f[g, TF_MIN_DWELL_S]
+            if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
+                r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
+                r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
+            total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
+            dwell = max(total - settle, 0.0) if settle > 0.0 else total
             if dwell > slot_mag[k_best]:
                 continue
-            plan[c, best] = start + dwell
-            slot[k_best] = start + dwell + eff_f[c, EF_RETARGET_S]
+            plan[c, best] = start + total
+            slot[k_best] = start + total + eff_f[c, EF_RETARGET_S]
             slot_mag[k_best] -= dwell
         else:
             if rounds <= 0:
@@ -459,17 +553,19 @@ def _run_trials(
     threat_f,
     threat_i,
     gstart,
-    eff_f,
+    eff_f_all,
     eff_i,
     pk,
     cpk,
-    r_first,
-    r_last,
-    can,
-    ltab,
-    kplan,
+    r_first_all,
+    r_last_all,
+    can_all,
+    ltab_all,
+    kplan_all,
     order,
     pk_tab,
+    state_cum,
+    state_denied,
     t_seen,
     t_imp,
     ident,
@@ -510,7 +606,8 @@ def _run_trials(
     """Play trials first .. last - 1 (trial numbers trial0 + i), each a campaign of salvos.
 
     One call per parallel task, so that arrays are passed (and reference-counted) once per
-    task rather than once per trial or per event.
+    task rather than once per trial or per event. The ``*_all`` arrays have a leading
+    weather-state axis; each salvo draws its state and works on that state's slices.
     """
     n_salvos = counts_all.shape[0]
     for i in range(first, last):
@@ -562,8 +659,22 @@ def _run_trials(
                     t0 = sort_key[0]
                 det_ptr[g] = base
 
-            # --- effectors ---
+            # --- weather: availability draw, and the atmospheric state (docs/model.md) ---
             weather = uniform(key, event_counter(WEATHER, 0, 0, 0, 0, 0))
+            ws = 0  # weather state
+            if state_cum.shape[0] > 1:
+                w_state = uniform(key, event_counter(ATMOSPHERE, 0, 0, 0, 0, 0))
+                while ws < state_cum.shape[0] - 1 and w_state >= state_cum[ws]:
+                    ws += 1
+            denied = state_denied[ws] == 1
+            eff_f = eff_f_all[ws]
+            r_first = r_first_all[ws]
+            r_last = r_last_all[ws]
+            can = can_all[ws]
+            ltab = ltab_all[ws]
+            kplan = kplan_all[ws]
+
+            # --- effectors ---
             for e in range(n_eff):
                 kind = eff_i[e, EI_KIND]
                 n_ch = eff_i[e, EI_CHANNELS]
@@ -573,7 +684,7 @@ def _run_trials(
                 plan_ver[e] = -1
                 scan_ver[e] = -1
                 if kind == KIND_LASER:
-                    avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] else 0
+                    avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] and not denied else 0
                     active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
                 else:
                     avail_row[e] = 1
@@ -851,27 +962,25 @@ def _run_trials(
                         eng_cnt[e, target] = eng + 1
                         version += 1
                         if kind == KIND_LASER:
-                            r_start = _range_km(r0, v, t_seen[target], t)
-                            r_kill = _laser_kill_range(
-                                ltab, eff_f, e, r_start, v, threat_f[g, TF_FLUENCE_J_CM2]
-                            )
-                            if math.isnan(r_kill):  # start within EPS_KM of the last chance
-                                r_kill = eff_f[e, EF_MIN_KM]
-                            dwell = (r_start - r_kill) * 1e3 / v
+                            r_lase, r_kill = _laser_kill(
+                                ltab, eff_f, e, _range_km(r0, v, t_seen[target], t), v,
+                                threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
+                            )  # fmt: skip
+                            dwell = (r_lase - r_kill) * 1e3 / v
+                            t_lase = t + eff_f[e, EF_SETTLE_S]  # after the track/settle time
                             shots_row[e] += 1
                             if dwell <= mag[e, k_free]:
                                 mag[e, k_free] -= dwell
                                 kills_row[e] += 1
                                 ch_kill[e, k_free] = 1
-                                ch_rel[e, k_free] = t + dwell
-                                ch_free[e, k_free] = t + dwell + eff_f[e, EF_RETARGET_S]
+                                ch_rel[e, k_free] = t_lase + dwell
+                                ch_free[e, k_free] = t_lase + dwell + eff_f[e, EF_RETARGET_S]
                             else:  # the unit runs out of lasing time and gives the threat up
                                 ch_kill[e, k_free] = 0
-                                ch_rel[e, k_free] = t + mag[e, k_free]
+                                ch_rel[e, k_free] = t_lase + mag[e, k_free]
                                 ch_free[e, k_free] = ch_rel[e, k_free]
                                 mag[e, k_free] = 0.0
                         else:
-                            u = eff_f[e, EF_SPEED_MPS]
                             interval = eff_f[e, EF_INTERVAL_S]
                             p_kill = pk[e, g]
                             by_range = pk_tab.shape[2] > 0 and not math.isnan(pk_tab[e, g, 0, 0])
@@ -898,7 +1007,8 @@ def _run_trials(
                                 rounds_left[e] -= 1
                                 shots_row[e] += 1
                                 last_launch = t_launch
-                                last_meet = t_launch + r_now * 1e3 / (u + v)
+                                flight = _flight_s(eff_f, e, r_now, v)
+                                last_meet = t_launch + flight
                                 if not killed and not all_fail:
                                     works = reliability >= 1.0 or (
                                         uniform(
@@ -911,9 +1021,12 @@ def _run_trials(
                                     )
                                     if works:
                                         if by_range:  # pk at this round's meeting range
-                                            p_kill = _pk_at(pk_tab, e, g, r_now * u / (u + v))
+                                            p_kill = _pk_at(
+                                                pk_tab, e, g, _meet_km(eff_f, e, r_now, v, flight)
+                                            )
                                         ctr = event_counter(KILL, e, eng, rd, g, ident[target])
-                                        if uniform(key, ctr) < p_kill:
+                                        p_round = _round_pk(eff_f, e, p_kill, flight)
+                                        if uniform(key, ctr) < p_round:
                                             killed = True
                             if killed:
                                 kills_row[e] += 1
@@ -990,6 +1103,8 @@ def simulate_trials(
     kplan,
     order,
     pk_tab,
+    state_cum,
+    state_denied,
     leaked,
     shots,
     kills,
@@ -1081,6 +1196,8 @@ def simulate_trials(
             kplan,
             order,
             pk_tab,
+            state_cum,
+            state_denied,
             t_seen,
             t_imp,
             ident,

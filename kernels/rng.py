@@ -40,6 +40,7 @@ SALVO = np.uint64(4)  # derives the key of salvo s > 0 of a campaign from the tr
 DAMAGE = np.uint64(5)  # draws of the base-damage model
 RELIABILITY = np.uint64(6)  # whether a kinetic round functions (drawn only if reliability < 1)
 COMMON_MODE = np.uint64(7)  # whether a whole engagement fails together (only if its p > 0)
+ATMOSPHERE = np.uint64(8)  # the weather state of a salvo ([[weather]]), one draw per salvo
 
 
 @jit

@@ -518,6 +518,9 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
         if rng.random() < 0.7:
             group["kill_fluence_j_cm2"] = 10 ** rng.uniform(2, 4.5)
         groups.append(group)
+    for group in groups:  # issue 14: minimum aimpoint dwell
+        if rng.random() < 0.3:
+            group["min_dwell_s"] = rng.uniform(0.2, 5.0)
     effectors = []
     for e in range(rng.randint(1, 4)):
         kind = rng.choice(["interceptor", "railgun", "laser"])
@@ -539,6 +542,7 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
             )
             if rng.random() < 0.5:
                 eff["magazine_s"] = rng.uniform(1, 60)
+            _laser_physics(rng, eff)
         else:
             low = rng.choice([0.0, rng.uniform(0, 3)])
             eff = {
@@ -565,12 +569,60 @@ def random_scenario(rng: random.Random, name: str = "random") -> dict:
                 eff["rate_per_min"] = rng.uniform(5, 60)
                 if rng.random() < 0.3:  # barrel wear: part of the cost per round
                     eff.update(barrel_life_rounds=rng.randint(1, 500), barrel_cost_usd=1e6)
+                if rng.random() < 0.5:  # drag (issue 14)
+                    eff["ballistic_coefficient_kg_m2"] = 10 ** rng.uniform(3.3, 4.5)
+                if rng.random() < 0.4:  # pk falling with the time of flight
+                    eff.update(
+                        miss_rate_m_per_s=rng.uniform(0.05, 3), lethal_radius_m=rng.uniform(0.5, 5)
+                    )
         effectors.append(eff)
-    return {
+    data = {
         "scenario": {"name": name, "policy": "layered"},
         "threats": groups,
         "effectors": effectors,
     }
+    if rng.random() < 0.25:
+        data["weather"] = _weather_states(rng)
+    return data
+
+
+def _laser_physics(rng: random.Random, eff: dict) -> None:
+    """Issue 14's laser fields, each on a random subset: turbulence, blooming (absorption
+    within extinction, with a wind), per-axis jitter, track/settle time."""
+    if rng.random() < 0.3:
+        eff["cn2"] = 10 ** rng.uniform(-16, -13)
+    if rng.random() < 0.25 and eff["extinction_per_km"] > 0:
+        eff["absorption_per_km"] = rng.uniform(0, eff["extinction_per_km"])
+        eff["wind_mps"] = rng.uniform(0.5, 10)
+    if rng.random() < 0.25:
+        del eff["jitter_urad"]
+        eff["jitter_per_axis_urad"] = rng.uniform(0, 10)
+    if rng.random() < 0.3:
+        eff["settle_s"] = rng.uniform(0, 3)
+
+
+def _weather_states(rng: random.Random) -> list[dict]:
+    """2 or 3 weather states: clearer or hazier air (each gives its own extinction,
+    absorption and wind, and sometimes cn2), sometimes one that denies every laser."""
+    states = []
+    for _ in range(rng.randint(2, 3)):
+        if rng.random() < 0.2:
+            states.append({"probability": rng.random(), "denied": True})
+            continue
+        extinction = rng.uniform(0, 1.5)
+        state = {
+            "probability": rng.random(),
+            "extinction_per_km": extinction,
+            "absorption_per_km": rng.uniform(0, extinction) if rng.random() < 0.5 else 0.0,
+            "wind_mps": rng.uniform(0.5, 10),
+        }
+        if rng.random() < 0.5:
+            state["cn2"] = 10 ** rng.uniform(-16, -13)
+        states.append(state)
+    total = sum(s["probability"] for s in states) or 1.0
+    for s in states:
+        s["probability"] /= total
+    return states
 
 
 def add_realism(rng: random.Random, data: dict) -> dict:

@@ -33,6 +33,7 @@ KINDS = ("interceptor", "railgun", "laser")
 MISSING = ("required field is missing",)
 BARREL = ("barrel_life_rounds and barrel_cost_usd go together", "give both or neither")
 LONG = "a" * 49  # one character more than a name may have
+MISS = ("miss_rate_m_per_s and lethal_radius_m go together", "give both or neither")
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,50 @@ _CASES = [
         Line("effectors[0].barrel_cost_usd", BARREL),
         Line("effectors[1].barrel_life_rounds", BARREL),
     ),
+    # -- issue 14: propagation, lethality, drag, weather states ------------------------
+    case(
+        "laser_jitter_both.toml",
+        Line("effectors[0].jitter_per_axis_urad", ("jitter_urad (two-axis rms)", "not both")),
+    ),
+    case(
+        "laser_absorption_above_extinction.toml",
+        Line("effectors[0].absorption_per_km", ("must not exceed extinction_per_km (0.1)",), "0.3"),
+    ),
+    case(
+        "laser_blooming_needs_wind.toml",
+        Line("effectors[0].wind_mps", ("required when absorption_per_km > 0", "wind")),
+    ),
+    case(
+        "railgun_miss_pair.toml",
+        Line("effectors[0].lethal_radius_m", MISS),
+        Line("effectors[1].miss_rate_m_per_s", MISS),
+    ),
+    case(
+        "new_physics_fields_out_of_range.toml",
+        Line("threats[0].min_dwell_s", AT_LEAST_0, "-1.0"),
+        Line("effectors[0].cn2", AT_LEAST_0, "-1e-14"),
+        Line("effectors[0].wind_mps", ABOVE_0, "0.0"),
+        Line("effectors[0].settle_s", AT_LEAST_0, "-0.5"),
+        Line("effectors[1].ballistic_coefficient_kg_m2", ABOVE_0, "0.0"),
+        Line("weather[0].probability", ("less than or equal to 1",), "1.5"),
+    ),
+    case(
+        "weather_probabilities_sum.toml",
+        Line("weather", ("state probabilities must sum to 1",), "0.9"),
+    ),
+    case(
+        "weather_absorption_above_extinction.toml",
+        Line(
+            "weather[1].extinction_per_km",
+            ("for laser beam", "absorption_per_km (0.05) must not exceed extinction_per_km (0.02)"),
+            "0.02",
+        ),
+    ),
+    case(
+        "weather_blooming_needs_wind.toml",
+        Line("weather[0].wind_mps", ("required: laser beam absorbs", "gives wind_mps")),
+    ),
+    case("weather_too_many_states.toml", Line("weather", ("at most 16 states",), "17")),
     # -- several problems in one file ---------------------------------------------------
     case(
         "several_problems.toml",

@@ -31,6 +31,7 @@ __all__ = [
     "__version__",
     "break_even",
     "cheapest",
+    "dwell_time",
     "load_scenario",
     "marginal_exchange",
     "read_analysis",
@@ -62,6 +63,10 @@ def __getattr__(name):
         from costx import analysis
 
         return getattr(analysis, name)
+    if name == "dwell_time":
+        from costx.dwell import dwell_time
+
+        return dwell_time
     if name == "read_result":
         from costx.io import read_result
 

@@ -32,6 +32,12 @@ COST_FIELDS = (
     "dispersal_site_cost_usd",
     "value_usd",
 )
+# Fields that state the same thing two ways: an item that gives one takes neither from
+# the catalog (a laser's jitter as a two-axis or a per-axis rms, docs/model.md).
+ALTERNATIVES = {
+    "jitter_urad": ("jitter_per_axis_urad",),
+    "jitter_per_axis_urad": ("jitter_urad",),
+}
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,8 @@ def resolve(data: Mapping[str, Any]) -> tuple[dict, dict[str, dict], list[Proble
                 uses[item["name"]] = key
             for name, rec in entry.fields.items():
                 if name == "pk" or name in item:
+                    continue
+                if any(other in item for other in ALTERNATIVES.get(name, ())):
                     continue
                 item[name] = copy.deepcopy(rec.value)
                 provenance[f"{path}.{name}"] = {

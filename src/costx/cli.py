@@ -181,9 +181,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="List catalog entries with their values and sources: all, one section, "
         "or one entry (costx catalog effectors sm6).",
     )
-    p.add_argument("section", nargs="?", choices=["effectors", "threats", "assets"])
+    p.add_argument(
+        "section",
+        nargs="?",
+        choices=["effectors", "threats", "assets", "lasers"],
+        help="a section (lasers: the effectors of kind laser)",
+    )
     p.add_argument("name", nargs="?", help="an entry of that section")
     add_output_options(p)
+    p.add_argument(
+        "--dwell-table",
+        action="store_true",
+        help="with lasers: seconds of lasing each catalog laser needs against each catalog "
+        "threat that has a kill fluence, by start range (docs/model.md, 'Lasers')",
+    )
+    p.add_argument(
+        "--ranges",
+        type=_ranges,
+        default=None,
+        metavar="KM,KM,...",
+        help="start ranges of the dwell table in km (default 0.5,1,2,3,5,8)",
+    )
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser(
@@ -993,12 +1011,27 @@ def _print_assumptions(scenario, listed: bool = False) -> None:
         stdout.print(why, soft_wrap=True)
 
 
+def _ranges(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of ranges in km: {text!r}") from None
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"ranges must be positive numbers of km: {text!r}")
+    return values
+
+
 def cmd_catalog(args) -> int:
     from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
 
     output = output_for(args)
     catalog = load_catalog()
-    sections = [args.section] if args.section else list(SECTIONS)
+    if args.dwell_table or args.ranges is not None:
+        if args.section != "lasers" or args.name:
+            raise _usage("--dwell-table goes with `costx catalog lasers` (no entry name)")
+        return _dwell_table(args.ranges)
+    lasers_only = args.section == "lasers"
+    sections = ["effectors"] if lasers_only else [args.section] if args.section else list(SECTIONS)
     if args.name:
         entry = catalog.entry(sections[0], args.name)
         if entry is None:
@@ -1056,6 +1089,8 @@ def cmd_catalog(args) -> int:
     rows = []
     for section in sections:
         for key, entry in sorted(catalog.entries.get(section, {}).items()):
+            if lasers_only and entry.kind != "laser":
+                continue
             assumed = sum(rec.assumption for rec in entry.fields.values())
             cost_field = next((f for f in COST_FIELDS if f in entry.fields), None)
             cost = entry.fields[cost_field] if cost_field else None
@@ -1073,7 +1108,8 @@ def cmd_catalog(args) -> int:
             output.text(f"{row['section']} {row['name']}")
         return 0
     for section in sections:
-        table = Table(title=f"Catalog: {section}", title_justify="left")
+        title = "lasers (effectors of kind laser)" if lasers_only else section
+        table = Table(title=f"Catalog: {title}", title_justify="left")
         for column in ("name", "label", "kind", "cost (USD, $ year)", "figures", "assumed",
                        "sources"):  # fmt: skip
             table.add_column(column, justify="right" if column.startswith("cost") else "left")
@@ -1111,6 +1147,30 @@ def _frame(rows: list[dict]):
 def _entry_frame(entry):
     """One catalog entry as CSV rows: one per field, with its source or rationale."""
     return _frame([{"field": name, **rec.as_dict()} for name, rec in entry.fields.items()])
+
+
+def _dwell_table(ranges) -> int:
+    from costx.dwell import DEFAULT_RANGES_KM, dwell_table
+
+    ranges = list(DEFAULT_RANGES_KM if ranges is None else ranges)
+    table = Table(
+        title="Seconds of lasing to kill, by start range (catalog lasers and threats, their "
+        "own atmosphere; '-': cannot kill from there)",
+        title_justify="left",
+    )
+    table.add_column("laser")
+    table.add_column("threat")
+    for r in ranges:
+        table.add_column(f"{r:g} km", justify="right")
+    for laser, threat, dwell in dwell_table(ranges_km=ranges):
+        table.add_row(laser, threat, *("-" if math.isinf(d) else f"{d:.3g}" for d in dwell))
+    stdout.print(table)
+    stdout.print(
+        "Start range: the threat's range when a unit starts on it; the track/settle time "
+        "(settle_s) comes first and is not counted. costx.dwell_time(laser, threat, km) "
+        "gives any one value, also in another atmosphere."
+    )
+    return 0
 
 
 def _catalog_value(value) -> str:

@@ -12,8 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costx import physics
 from costx.kernels import engagement as K
-from costx.kernels.laser import TABLE_CELLS, fluence_table, h_inverse
+from costx.kernels.laser import (
+    GENERAL_MAX_CELLS,
+    GENERAL_MIN_CELLS,
+    GENERAL_TOLERANCE,
+    TABLE_CELLS,
+    fluence_table,
+    g_inverse,
+    general_table,
+    general_table_error,
+    h_inverse,
+)
 from costx.scenario import Laser, Railgun, Scenario
 
 _ARRIVAL = {
@@ -49,6 +60,11 @@ class EngagementArrays:
     ``resupply[e]``: rounds added to e's magazine after each salvo. Threat groups seen
     late because of the radar horizon get the horizon as their detection range and a
     ``start_s`` later by the time to close from ``detect_range_km`` to it.
+
+    Weather states (``[[weather]]``; one state without them): ``eff_f``, ``r_first``,
+    ``r_last``, ``can``, ``ltab`` and ``kplan`` have a leading state axis (kinetic rows
+    are the same in every state); ``state_cum[s]`` is the cumulative probability of
+    states 0..s (the last exactly 1) and ``state_denied[s]`` 1 where no laser may fire.
     """
 
     policy: int
@@ -67,6 +83,8 @@ class EngagementArrays:
     kplan: np.ndarray
     order: np.ndarray
     pk_tab: np.ndarray
+    state_cum: np.ndarray
+    state_denied: np.ndarray
 
     def kernel_args(self) -> tuple:
         return (
@@ -86,18 +104,41 @@ class EngagementArrays:
             self.kplan,
             self.order,
             self.pk_tab,
+            self.state_cum,
+            self.state_denied,
         )
 
 
 def laser_constant(laser: Laser) -> float:
     """K = P / (pi s^2 1e7), with P in W and s in rad: fluence = K dH / v (kernels/laser.py)."""
-    s = laser.divergence_rad
-    return laser.power_kw * 1e3 / (math.pi * s * s * 1e7)
+    return physics.fluence_constant(laser)
 
 
 def salvo_counts(scenario: Scenario) -> np.ndarray:
     """``counts[s, g]``: threats of group g in salvo s (see Scenario.salvo_counts)."""
     return np.array(scenario.salvo_counts(), np.int64).reshape(-1, len(scenario.threats))
+
+
+@dataclass(frozen=True)
+class WeatherState:
+    """A state of the atmosphere as lowering sees it (no ``[[weather]]``: one, certain)."""
+
+    probability: float
+    denied: bool
+    overrides: dict
+
+
+def weather_states(scenario: Scenario) -> list[WeatherState]:
+    if not scenario.weather:
+        return [WeatherState(1.0, False, {})]
+    return [
+        WeatherState(
+            w.probability,
+            w.denied,
+            {k: getattr(w, k) for k in physics.ATMOSPHERE_FIELDS if getattr(w, k) is not None},
+        )
+        for w in scenario.weather
+    ]
 
 
 def lower(scenario: Scenario) -> EngagementArrays:
@@ -124,6 +165,7 @@ def lower(scenario: Scenario) -> EngagementArrays:
         threat_f[g, K.TF_FLUENCE_J_CM2] = (
             math.nan if t.kill_fluence_j_cm2 is None else t.kill_fluence_j_cm2
         )
+        threat_f[g, K.TF_MIN_DWELL_S] = t.min_dwell_s or 0.0
         threat_i[g, K.TI_ARRIVAL] = _ARRIVAL[t.arrival]
     counts = salvo_counts(scenario)
     resupply = np.zeros(n_eff, np.int64)
@@ -138,8 +180,6 @@ def lower(scenario: Scenario) -> EngagementArrays:
     r_first = np.zeros((n_eff, n_groups))
     r_last = np.zeros((n_eff, n_groups))
     can = np.zeros((n_eff, n_groups), np.uint8)
-    ltab = np.zeros((n_eff, TABLE_CELLS + 1))
-    kplan = np.zeros((n_eff, n_groups, K.KILL_TABLE_CELLS + 1))
     points = max(
         (len(c) for e in effectors if not isinstance(e, Laser) for c in e.pk_by_range.values()),
         default=0,
@@ -149,14 +189,9 @@ def lower(scenario: Scenario) -> EngagementArrays:
         eff_f[e, K.EF_MIN_KM] = eff.min_range_km
         eff_f[e, K.EF_MAX_KM] = eff.max_range_km
         if isinstance(eff, Laser):
-            _lower_laser(eff, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can, ltab)
-            for g, t in enumerate(threats):
-                if can[e, g]:
-                    K.kill_range_table(
-                        ltab, eff_f, e, t.speed_mps, t.kill_fluence_j_cm2, r_last[e, g], kplan[e, g]
-                    )
-            continue
+            continue  # per weather state, below
         u = eff.speed_mps
+        drag = physics.drag_k_per_m(eff) if isinstance(eff, Railgun) else 0.0
         eff_f[e, K.EF_SPEED_MPS] = u
         eff_f[e, K.EF_INTERVAL_S] = eff.interval_s
         eff_f[e, K.EF_ASSESS_S] = eff.assess_s
@@ -164,6 +199,8 @@ def lower(scenario: Scenario) -> EngagementArrays:
         eff_f[e, K.EF_MAGAZINE_S] = math.inf
         eff_f[e, K.EF_RELIABILITY] = eff.reliability
         eff_f[e, K.EF_COMMON_MODE] = eff.common_mode_failure
+        eff_f[e, K.EF_DRAG_K] = drag
+        eff_f[e, K.EF_PK_C] = physics.pk_time_constant(eff)
         eff_i[e, K.EI_KIND] = K.KIND_RAILGUN if isinstance(eff, Railgun) else K.KIND_INTERCEPTOR
         eff_i[e, K.EI_ROUNDS] = eff.rounds
         eff_i[e, K.EI_CHANNELS] = eff.channels
@@ -178,8 +215,8 @@ def lower(scenario: Scenario) -> EngagementArrays:
                 pk_tab[e, g, :, 1] = curve[-1][1]
                 pk_tab[e, g, : len(curve)] = curve
             v = t.speed_mps
-            r_first[e, g] = eff.max_range_km * (u + v) / u
-            r_last[e, g] = eff.min_range_km * (u + v) / u
+            r_first[e, g] = physics.launch_range_km(eff.max_range_km, u, v, drag)
+            r_last[e, g] = physics.launch_range_km(eff.min_range_km, u, v, drag)
             if p > 0.0:
                 can[e, g] = 1
                 # P(salvo kills) = (1 - c) (1 - (1 - r p)^salvo), written to stay accurate
@@ -189,6 +226,46 @@ def lower(scenario: Scenario) -> EngagementArrays:
                 p_salvo *= 1.0 - eff.common_mode_failure
                 cost = eff.round_cost_usd * eff.salvo_size
                 cpk[e, g] = cost / p_salvo if p_salvo > 0.0 else math.inf
+
+    # Lasers, one fluence table per weather state (docs/model.md, "Weather").
+    states = weather_states(scenario)
+    n_states = len(states)
+    eff_f = np.repeat(eff_f[None], n_states, axis=0)
+    r_first = np.repeat(r_first[None], n_states, axis=0)
+    r_last = np.repeat(r_last[None], n_states, axis=0)
+    can = np.repeat(can[None], n_states, axis=0)
+    tables: dict[tuple[int, int], np.ndarray] = {}
+    for s, state in enumerate(states):
+        for e, eff in enumerate(effectors):
+            if isinstance(eff, Laser):
+                atm = physics.atmosphere(eff, **state.overrides)
+                tables[s, e] = _laser_table(eff, atm, e, eff_f[s])
+    width = max([TABLE_CELLS + 1, *(len(t) for t in tables.values())])
+    ltab = np.zeros((n_states, n_eff, width))
+    kplan = np.zeros((n_states, n_eff, n_groups, K.KILL_TABLE_CELLS + 1))
+    for (s, e), table in tables.items():
+        ltab[s, e, : len(table)] = table
+        _lower_laser(
+            effectors[e], e, threats, eff_f[s], eff_i, r_first[s], r_last[s], can[s], ltab[s]
+        )
+        for g, t in enumerate(threats):
+            if can[s, e, g]:
+                K.kill_range_table(
+                    ltab[s],
+                    eff_f[s],
+                    e,
+                    t.speed_mps,
+                    t.kill_fluence_j_cm2,
+                    r_last[s, e, g],
+                    kplan[s, e, g],
+                )
+            # pk and cost per kill: a laser that can kill g in some state.
+            if can[s, e, g]:
+                pk[e, g] = 1.0
+                cpk[e, g] = effectors[e].cost_per_shot_usd
+    state_cum = np.cumsum([w.probability for w in states], dtype=np.float64)
+    state_cum[-1] = 1.0
+    state_denied = np.array([1 if w.denied else 0 for w in states], np.uint8)
 
     if scenario.scenario.policy == "cost_aware":
         # Cheaper effectors decide first at any instant, so that a more expensive one sees
@@ -218,6 +295,8 @@ def lower(scenario: Scenario) -> EngagementArrays:
         kplan=kplan,
         order=order,
         pk_tab=pk_tab,
+        state_cum=state_cum,
+        state_denied=state_denied,
     )
 
 
@@ -225,7 +304,8 @@ def _apply_doctrine(scenario: Scenario, can: np.ndarray, cpk: np.ndarray) -> np.
     """Preferential policy: only the effectors a group's ``[doctrine]`` list names may
     engage it, ranked by their position in the list (``cpk`` holds the rank); the turn
     order puts effectors by their best rank in any list (ties: file order), so that at
-    one instant a preferred effector decides before those that wait for it."""
+    one instant a preferred effector decides before those that wait for it. ``can`` may
+    have a leading weather-state axis."""
     names = [e.name for e in scenario.effectors]
     best = [math.inf] * len(names)
     cpk[:] = math.inf
@@ -237,44 +317,90 @@ def _apply_doctrine(scenario: Scenario, can: np.ndarray, cpk: np.ndarray) -> np.
                 cpk[e, g] = rank
                 best[e] = min(best[e], rank)
             else:
-                can[e, g] = 0
+                can[..., e, g] = 0  # in every weather state
     return np.array(sorted(range(len(names)), key=lambda e: (best[e], e)), np.int64)
 
 
-def _lower_laser(laser, e, threats, eff_f, eff_i, pk, cpk, r_first, r_last, can, ltab):
+def _laser_table(laser, atm, e, eff_f) -> np.ndarray:
+    """The fluence table of one laser in one atmosphere, and its columns of ``eff_f``.
+
+    Without turbulence and blooming: H on 256 cells uniform in 1/R (kernels/laser.py,
+    exact in-cell quadrature, as before issue 14). With them: G(u), G', G'' on a grid
+    uniform in u = ln(1/R), doubled from 256 cells until the interpolant is within
+    GENERAL_TOLERANCE of quadrature at every cell midpoint."""
+    prop = physics.propagation(laser, atm)
     x_lo = 1.0 / laser.max_range_km
     x_hi = 1.0 / laser.min_range_km
-    k_const = laser_constant(laser)
-    alpha = laser.extinction_per_km
-    fluence_table(alpha, x_lo, x_hi, ltab[e])
-    dx = (x_hi - x_lo) / TABLE_CELLS
-    eff_f[e, K.EF_LASER_K] = k_const
-    eff_f[e, K.EF_ALPHA] = alpha
+    eff_f[e, K.EF_LASER_K] = prop.k
+    eff_f[e, K.EF_ALPHA] = prop.alpha
     eff_f[e, K.EF_X_LO] = x_lo
-    eff_f[e, K.EF_DX] = dx
+    eff_f[e, K.EF_DX] = (x_hi - x_lo) / TABLE_CELLS
+    if not prop.tabulated:
+        eff_f[e, K.EF_PROP] = K.PROP_EXACT
+        table = np.zeros(TABLE_CELLS + 1)
+        fluence_table(prop.alpha, x_lo, x_hi, table)
+        return table
+    u_lo, u_hi = math.log(x_lo), math.log(x_hi)
+    n = GENERAL_MIN_CELLS
+    while True:
+        du = (u_hi - u_lo) / n
+        table = np.zeros(3 * (n + 1))
+        general_table(prop.alpha, prop.tau, prop.beta, u_lo, du, n, table)
+        error = general_table_error(table, prop.alpha, prop.tau, prop.beta, u_lo, du, n)
+        if error <= GENERAL_TOLERANCE or n >= GENERAL_MAX_CELLS:
+            break
+        n *= 2
+    eff_f[e, K.EF_PROP] = K.PROP_TABLE
+    eff_f[e, K.EF_U_LO] = u_lo
+    eff_f[e, K.EF_DU] = du
+    eff_f[e, K.EF_CELLS] = n
+    return table
+
+
+def _lower_laser(laser, e, threats, eff_f, eff_i, r_first, r_last, can, ltab):
+    """A laser's state-independent columns and, for one state, its start envelope: the
+    smallest start range from which the kill (after the track/settle time, and no sooner
+    than the threat's minimum dwell) completes at min range."""
+    alpha = eff_f[e, K.EF_ALPHA]
+    k_const = eff_f[e, K.EF_LASER_K]
+    settle = laser.settle_s or 0.0
     eff_f[e, K.EF_RETARGET_S] = laser.retarget_s
     eff_f[e, K.EF_AVAILABILITY] = laser.availability
     eff_f[e, K.EF_MAGAZINE_S] = math.inf if laser.magazine_s is None else laser.magazine_s
+    eff_f[e, K.EF_SETTLE_S] = settle
     eff_i[e, K.EI_KIND] = K.KIND_LASER
     eff_i[e, K.EI_ROUNDS] = 0
     eff_i[e, K.EI_CHANNELS] = laser.units
     eff_i[e, K.EI_SALVO] = 1
     eff_i[e, K.EI_MAX_ENGAGEMENTS] = NO_LIMIT
-    h_end = ltab[e, -1]
     for g, t in enumerate(threats):
         r_first[e, g] = laser.max_range_km
         r_last[e, g] = laser.max_range_km
+        can[e, g] = 0
         if t.kill_fluence_j_cm2 is None:
             continue
-        # The start range from which the kill completes exactly at min range.
+        # The lasing start range from which the fluence is reached exactly at min range.
         need = t.kill_fluence_j_cm2 * t.speed_mps / k_const
-        h_start = h_end - need
-        if h_start < 0.0:
-            continue  # cannot kill even when starting at max range
-        r_last[e, g] = 1.0 / h_inverse(ltab[e], alpha, x_lo, dx, h_start)
-        pk[e, g] = 1.0
+        if eff_f[e, K.EF_PROP] == K.PROP_EXACT:
+            tab = ltab[e, : TABLE_CELLS + 1]
+            h_start = tab[-1] - need
+            if h_start < 0.0:
+                continue  # cannot kill even when starting at max range
+            lase = 1.0 / h_inverse(tab, alpha, eff_f[e, K.EF_X_LO], eff_f[e, K.EF_DX], h_start)
+        else:
+            n = int(eff_f[e, K.EF_CELLS])
+            g_start = ltab[e, 3 * n] - need
+            if g_start < 0.0:
+                continue
+            u = g_inverse(ltab[e], eff_f[e, K.EF_U_LO], eff_f[e, K.EF_DU], n, g_start)
+            lase = math.exp(-u)
+        if t.min_dwell_s:
+            lase = max(lase, laser.min_range_km + t.speed_mps * t.min_dwell_s * 1e-3)
+        start = lase + t.speed_mps * settle * 1e-3 if settle > 0.0 else lase
+        if start > laser.max_range_km:
+            continue  # the settle time or the minimum dwell does not fit in the envelope
+        r_last[e, g] = start
         can[e, g] = 1
-        cpk[e, g] = laser.cost_per_shot_usd
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ MAX_SPEED_MPS = 1e5  # 100 km/s: above any missile, projectile or orbital speed
 MAX_RANGE_KM = 2e4  # half the Earth's circumference
 MAX_TIME_S = 1e6  # about 11.6 days: times within a salvo, detection to impact included
 MAX_DISTANCE_M = 1e6  # footprints, CEPs, parking spacing
+MAX_WEATHER_STATES = 16  # [[weather]] states (one fluence table per laser and state)
 
 
 class CostxWarning(UserWarning):
@@ -179,6 +180,7 @@ class Threat(_Model):
     window_s: Seconds = 0.0
     kill_fluence_j_cm2: Positive | None = None
     altitude_m: NonNegative | None = None
+    min_dwell_s: NonNegative | None = None
     targets: Annotated[dict[Identifier, NonNegative], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
     )
@@ -256,6 +258,9 @@ class Railgun(_Kinetic):
     rate_per_min: Annotated[float, Strict(), Field(ge=0.001, le=1e6)]
     barrel_life_rounds: Annotated[int, Strict(), Field(ge=1, le=10**9)] | None = None
     barrel_cost_usd: NonNegative | None = None
+    ballistic_coefficient_kg_m2: Positive | None = None
+    miss_rate_m_per_s: Positive | None = None
+    lethal_radius_m: Positive | None = None
 
     @property
     def interval_s(self) -> float:
@@ -294,6 +299,11 @@ class Laser(_Model):
     fixed_acquisition_usd: NonNegative = 0.0
     service_life_years: ServiceLife | None = None
     acquisition_units: Units | None = None  # None: charge acquisition_usd per unit
+    cn2: NonNegative | None = None
+    absorption_per_km: NonNegative | None = None
+    wind_mps: Positive | None = None
+    jitter_per_axis_urad: NonNegative | None = None
+    settle_s: NonNegative | None = None
 
     @property
     def round_cost_usd(self) -> float:
@@ -301,10 +311,29 @@ class Laser(_Model):
 
     @property
     def divergence_rad(self) -> float:
-        """Total angular spread s = sqrt(theta_d^2 + jitter^2 + blur^2) in radians."""
+        """Range-independent angular spread s = sqrt(theta_d^2 + J^2 + 2 sigma_j^2 + blur^2)
+        in radians (J = ``jitter_urad``, sigma_j = ``jitter_per_axis_urad``; docs/model.md)."""
         theta_d = self.beam_quality * self.wavelength_um * 1e-6 / (math.pi * self.aperture_m / 2)
-        return math.sqrt(theta_d**2 + (self.jitter_urad * 1e-6) ** 2 + (self.blur_urad * 1e-6) ** 2)
+        s2 = theta_d**2 + (self.jitter_urad * 1e-6) ** 2 + (self.blur_urad * 1e-6) ** 2
+        if self.jitter_per_axis_urad is not None:
+            s2 += 2.0 * (self.jitter_per_axis_urad * 1e-6) ** 2
+        return math.sqrt(s2)
 
+
+class WeatherState(_Model):
+    """One ``[[weather]]`` state: drawn for a whole salvo with ``probability``; it denies
+    every laser (``denied``) or sets the atmosphere of every laser (fields it gives
+    replace the laser's own)."""
+
+    probability: Probability
+    denied: Annotated[bool, Strict()] = False
+    extinction_per_km: NonNegative | None = None
+    absorption_per_km: NonNegative | None = None
+    cn2: NonNegative | None = None
+    wind_mps: Positive | None = None
+
+
+ATMOSPHERE_FIELDS = ("extinction_per_km", "absorption_per_km", "cn2", "wind_mps")
 
 Effector = Annotated[Interceptor | Railgun | Laser, Field(discriminator="kind")]
 EFFECTOR_KINDS = ("interceptor", "railgun", "laser")
@@ -426,6 +455,7 @@ class Scenario(_Model):
     ship: Ship | None = None
     sensor: Sensor | None = None
     doctrine: DoctrineTable | None = None
+    weather: tuple[WeatherState, ...] | None = None
 
     _source: str = PrivateAttr(default="<scenario>")
     _provenance: dict = PrivateAttr(default_factory=dict)
@@ -615,6 +645,11 @@ def _may_engage(effector, threat: Threat, detect_range_km: float) -> bool:
     if effector.best_pk(threat.name) <= 0.0:
         return False
     u, v = effector.speed_mps, threat.speed_mps
+    if getattr(effector, "ballistic_coefficient_kg_m2", None) is not None:
+        from costx import physics  # pure Python, imported here only for railguns with drag
+
+        k = physics.drag_k_per_m(effector)
+        return physics.meeting_range_km(detect_range_km, u, v, k) >= effector.min_range_km
     return detect_range_km * u / (u + v) >= effector.min_range_km
 
 
@@ -745,6 +780,21 @@ def semantic_problems(data: Any) -> list[Problem]:
                         show_value=False,
                     )
                 )
+            has_miss, has_radius = "miss_rate_m_per_s" in e, "lethal_radius_m" in e
+            if has_miss != has_radius:
+                missing = "miss_rate_m_per_s" if has_radius else "lethal_radius_m"
+                problems.append(
+                    Problem(
+                        f"effectors[{i}].{missing}",
+                        "miss_rate_m_per_s and lethal_radius_m go together (pk falling with time "
+                        "of flight): give both or neither",
+                        None,
+                        show_value=False,
+                    )
+                )
+        if e.get("kind") == "laser":
+            problems += _laser_problems(f"effectors[{i}]", e)
+    problems += _weather_problems(data, effectors)
     problems += _doctrine_problems(data, effectors, threat_names)
     problems += _base_campaign_problems(data, threats, effectors, threat_names)
     problems += _costing_problems(data, effectors)
@@ -883,6 +933,97 @@ def _doctrine_problems(data, effectors, threat_names) -> list[Problem]:
                         "this threat group, most preferred first ([] for none)",
                         None,
                         False,
+                    )
+                )
+    return problems
+
+
+def _laser_problems(where: str, e: Mapping) -> list[Problem]:
+    """A laser's own atmosphere: one jitter convention, absorption within extinction, and
+    a wind for thermal blooming."""
+    problems = []
+    jitter = _number(e.get("jitter_urad", 0.0))
+    if jitter is not None and jitter > 0.0 and "jitter_per_axis_urad" in e:
+        problems.append(
+            Problem(
+                f"{where}.jitter_per_axis_urad",
+                "give jitter_urad (two-axis rms) or jitter_per_axis_urad (per-axis rms), not both",
+                None,
+                show_value=False,
+            )
+        )
+    absorption = _number(e.get("absorption_per_km", 0.0))
+    extinction = _number(e.get("extinction_per_km", 0.0))
+    if absorption is not None and extinction is not None and absorption > extinction:
+        problems.append(
+            Problem(
+                f"{where}.absorption_per_km",
+                f"must not exceed extinction_per_km ({e.get('extinction_per_km', 0.0)}): "
+                "absorption is the part of extinction that heats the air",
+                e.get("absorption_per_km"),
+            )
+        )
+    if absorption is not None and absorption > 0 and "wind_mps" not in e:
+        problems.append(
+            Problem(
+                f"{where}.wind_mps",
+                "required when absorption_per_km > 0 (thermal blooming depends on the wind "
+                "across the beam)",
+                None,
+                show_value=False,
+            )
+        )
+    return problems
+
+
+def _weather_problems(data: Any, effectors: list) -> list[Problem]:
+    """``[[weather]]``: probabilities that sum to 1, and for every laser in every state an
+    atmosphere that passes the laser's own rules."""
+    states = _items(data, "weather")
+    problems: list[Problem] = []
+    if len(states) > MAX_WEATHER_STATES:
+        problems.append(Problem("weather", f"at most {MAX_WEATHER_STATES} states", len(states)))
+    probabilities = [_number(w.get("probability")) for w in states if isinstance(w, Mapping)]
+    valid = all(p is not None and 0.0 <= p <= 1.0 for p in probabilities)
+    if states and len(probabilities) == len(states) and valid:
+        total = math.fsum(probabilities)  # type: ignore[arg-type]
+        if abs(total - 1.0) > 1e-9:
+            problems.append(
+                Problem("weather", "state probabilities must sum to 1", round(total, 12))
+            )
+    lasers = [
+        (i, e)
+        for i, e in enumerate(effectors)
+        if isinstance(e, Mapping) and e.get("kind") == "laser"
+    ]
+    for s, w in enumerate(states):
+        if not isinstance(w, Mapping) or w.get("denied") is True:
+            continue
+        for i, e in lasers:
+            if _laser_problems("", e):
+                continue  # reported for the laser itself
+            merged = {**e, **{k: w[k] for k in ATMOSPHERE_FIELDS if k in w}}
+            name = e.get("name", f"effectors[{i}]")
+            absorption = _number(merged.get("absorption_per_km", 0.0))
+            extinction = _number(merged.get("extinction_per_km", 0.0))
+            if absorption is not None and extinction is not None and absorption > extinction:
+                field = "extinction_per_km" if "extinction_per_km" in w else "absorption_per_km"
+                problems.append(
+                    Problem(
+                        f"weather[{s}].{field}",
+                        f"for laser {name}: absorption_per_km ({absorption}) must not exceed "
+                        f"extinction_per_km ({extinction})",
+                        w.get(field),
+                    )
+                )
+            if absorption is not None and absorption > 0 and "wind_mps" not in merged:
+                problems.append(
+                    Problem(
+                        f"weather[{s}].wind_mps",
+                        f"required: laser {name} absorbs (absorption_per_km {absorption}) in "
+                        "this state and neither it nor the state gives wind_mps",
+                        None,
+                        show_value=False,
                     )
                 )
     return problems

@@ -39,7 +39,17 @@ Readings of the contract where it leaves a choice:
   Every engagement (also one that is given up) counts as one shot. Lasers have no
   ``max_engagements``; a threat may be lased again after being given up.
 * The weather draw is made in every trial (it is keyed, so making it or not changes
-  nothing else); ``laser_available`` is reported for lasers only.
+  nothing else); ``laser_available`` is reported for lasers only. With ``[[weather]]``
+  states a second draw picks the state; a laser fires if the first draw is below its
+  availability and the state is not ``denied``, and its atmosphere is the state's.
+* Lasers: a unit that starts tracks and settles for ``settle_s``, then lases; the kill
+  needs the kill fluence and at least the threat's ``min_dwell_s`` of lasing; the start
+  window ends where a start (settle included) can still kill by the minimum range.
+* Railguns with a ballistic coefficient: the round slows by drag, so it has flown
+  ln(1 + k u t) / k metres after t seconds (docs/model.md); the meeting time is found by
+  bisection (brentq) on that position, the launch window by bisection on the meeting
+  range. With ``miss_rate_m_per_s`` and ``lethal_radius_m`` a round's kill probability is
+  pk (1 - exp(-lethal_radius^2 / (2 (miss_rate t)^2))) for a flight of t seconds.
 
 ``cost_aware`` only:
 
@@ -49,9 +59,11 @@ Readings of the contract where it leaves a choice:
 * "Able to fire": a kinetic effector with rounds left; a laser that weather allows and
   that has a unit with lasing time left.
 * Prediction, kinetic: each engagement lasts the FULL salvo, ``(salvo_size - 1) *
-  interval`` + flight time of the last round (at the range where it would be launched)
-  + ``assess_s``, even where the real salvo would be cut short by the minimum range or
-  by the magazine; the magazine only decides whether a threat is predicted at all
+  interval`` + flight time of the last round (at the range where it would be launched;
+  where that range is already below zero, the drag-free formula, negative, even for a
+  railgun with drag) + ``assess_s``, even where the real salvo would be cut short by the
+  minimum range or by the magazine; the magazine only decides whether a threat is
+  predicted at all
   (found by comparison with the kernel: the reading "duration of the salvo actually
   fired" disagreed on about 2 % of cost-aware trials, this one on about 0.02 %).
 * Prediction, channels: "the channel that frees first" compares ``max(now, free time)``,
@@ -85,14 +97,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from refimpl.laser import kill_range_km, last_start_range_km
+from scipy.optimize import brentq
+
+from refimpl.laser import atmosphere, engagement_kill, engagement_start_limit_km
 from refimpl.rng import (
     arrival_uniform,
+    atmosphere_uniform,
     common_mode_uniform,
     kill_uniform,
     reliability_uniform,
     weather_uniform,
 )
+
+AIR_DENSITY = 1.225  # kg/m^3, sea level (docs/model.md, "Railguns")
 
 
 @dataclass
@@ -151,12 +168,51 @@ class KineticState:
         self.channel_release: list[float | None] = [None] * eff.channels  # None: free
         self.launcher_ready = -math.inf
         self.interval = eff.interval_s
+        beta = getattr(eff, "ballistic_coefficient_kg_m2", None)
+        self.drag = 0.0 if beta is None else AIR_DENSITY / (2.0 * beta)  # 1/m
+
+    def flown_m(self, t: float) -> float:
+        """Distance the round has flown t seconds after launch."""
+        u = self.eff.speed_mps
+        if self.drag == 0.0:
+            return u * t
+        return math.log1p(self.drag * u * t) / self.drag
+
+    def flight_s(self, r_km: float, v: float) -> float:
+        """Time to meet a threat r_km away closing at v. A prediction of a full salvo can
+        place its last round after the threat has passed (r_km <= 0): then, with drag or
+        without, the drag-free 1000 r / (u + v), as without drag."""
+        u = self.eff.speed_mps
+        if self.drag == 0.0 or r_km <= 0.0:
+            return 1000.0 * r_km / (u + v)
+        d = 1000.0 * r_km
+        return brentq(
+            lambda t: self.flown_m(t) + v * t - d, 0.0, d / v, xtol=1e-15, rtol=8.9e-16,
+            maxiter=500,
+        )  # fmt: skip
+
+    def launch_range_km(self, meet_km: float, v: float) -> float:
+        """Threat range at launch for a meeting at meet_km (bisection on the meeting
+        range, which grows with the launch range)."""
+        u = self.eff.speed_mps
+        if self.drag == 0.0:
+            return meet_km * (u + v) / u
+        if meet_km == 0.0:
+            return 0.0
+
+        def meeting(r):
+            return r - v * self.flight_s(r, v) / 1000.0 - meet_km
+
+        hi = meet_km * 2.0
+        while meeting(hi) < 0.0:
+            hi *= 2.0
+        return brentq(meeting, meet_km, hi, xtol=1e-15, rtol=8.9e-16, maxiter=500)
 
     def window(self, th: Threat) -> tuple[float, float] | None:
         """Launch times at which a round meets ``th`` inside [min_range, max_range]."""
-        u, v = self.eff.speed_mps, th.speed_mps
-        r_hi = self.eff.max_range_km * (u + v) / u
-        r_lo = self.eff.min_range_km * (u + v) / u
+        v = th.speed_mps
+        r_hi = self.launch_range_km(self.eff.max_range_km, v)
+        r_lo = self.launch_range_km(self.eff.min_range_km, v)
         if th.r0_km < r_lo:
             return None
         t_open = th.t_detect + max(0.0, 1000.0 * (th.r0_km - r_hi) / v)
@@ -186,6 +242,24 @@ class KineticState:
         values += [p for r, p in curve if low < r < high]
         return max(values)
 
+    def meeting_range_km(self, r_km: float, v: float, flight: float) -> float:
+        """Range at which a round launched at a threat r_km away meets it after ``flight``
+        s: R u / (u + v) without drag, R - v t with it."""
+        if self.drag == 0.0:
+            u = self.eff.speed_mps
+            return r_km * u / (u + v)
+        return r_km - v * flight / 1000.0
+
+    def round_pk(self, p: float, flight: float) -> float:
+        """A round's pk ``p`` (at its meeting range), lowered by the miss distance grown
+        over the time of flight."""
+        rate = getattr(self.eff, "miss_rate_m_per_s", None)
+        radius = getattr(self.eff, "lethal_radius_m", None)
+        if rate is None or radius is None:
+            return p
+        sigma = rate * flight
+        return p * (1.0 - math.exp(-(radius**2) / (2.0 * sigma**2)))
+
     def free_channel(self) -> int | None:
         for c, rel in enumerate(self.channel_release):
             if rel is None:
@@ -199,28 +273,28 @@ class KineticState:
 
 
 class LaserState:
-    def __init__(self, index: int, eff, available: bool):
+    def __init__(self, index: int, eff, available: bool, atm: dict):
         self.index = index
         self.eff = eff
         self.available = available
+        self.atm = atm
         n = eff.units
         self.unit_release: list[float | None] = [None] * n  # None: not lasing
         self.unit_ready = [-math.inf] * n  # free again after retargeting
         self.unit_left = [eff.magazine_s if eff.magazine_s is not None else math.inf] * n
-        self._last_start: dict[tuple[float, float], float | None] = {}
+        self._last_start: dict[int, float | None] = {}
 
-    def last_start_range(self, speed: float, kill_fluence: float) -> float | None:
-        key = (speed, kill_fluence)
-        if key not in self._last_start:
-            self._last_start[key] = last_start_range_km(self.eff, speed, kill_fluence)
-        return self._last_start[key]
+    def last_start_range(self, group: int, groups) -> float | None:
+        if group not in self._last_start:
+            self._last_start[group] = engagement_start_limit_km(self.eff, groups[group], self.atm)
+        return self._last_start[group]
 
     def window(self, th: Threat, groups) -> tuple[float, float] | None:
         """Start times from which a kill completes inside [min_range, max_range]."""
         fluence = groups[th.group].kill_fluence_j_cm2
         if fluence is None:
             return None
-        r_last = self.last_start_range(th.speed_mps, fluence)
+        r_last = self.last_start_range(th.group, groups)
         if r_last is None or r_last > th.r0_km:
             return None
         v = th.speed_mps
@@ -312,10 +386,20 @@ def simulate_trial(
     threats.sort(key=lambda th: th.urgency)  # most urgent first
 
     weather = weather_uniform(seed, trial)
+    state = None
+    if scenario.weather:
+        u_state, cumulative, last = atmosphere_uniform(seed, trial), 0.0, len(scenario.weather) - 1
+        for i, candidate in enumerate(scenario.weather):
+            cumulative = 1.0 if i == last else cumulative + candidate.probability
+            if u_state < cumulative:
+                state = candidate
+                break
+    denied = state is not None and state.denied
     effectors: list[KineticState | LaserState] = []
     for e, eff in enumerate(scenario.effectors):
         if eff.kind == "laser":
-            effectors.append(LaserState(e, eff, weather < eff.availability))
+            available = weather < eff.availability and not denied
+            effectors.append(LaserState(e, eff, available, atmosphere(eff, state)))
         else:
             effectors.append(KineticState(e, eff))
 
@@ -354,7 +438,7 @@ def simulate_trial(
 
     def start_kinetic(st: KineticState, i: int, now: float) -> None:
         th, eff = threats[i], st.eff
-        u, v = eff.speed_mps, th.speed_mps
+        v = th.speed_mps
         t_close = windows[st.index, i][1]
         number = th.engagements.get(st.index, 0)
         launches: list[tuple[float, float]] = []  # (launch time, meeting time)
@@ -363,7 +447,7 @@ def simulate_trial(
             if st.rounds_left == 0 or (k > 0 and t_k > t_close):
                 break
             st.rounds_left -= 1
-            launches.append((t_k, t_k + 1000.0 * th.range_km(t_k) / (u + v)))
+            launches.append((t_k, t_k + st.flight_s(th.range_km(t_k), v)))
         kills = False
         common = eff.common_mode_failure
         fails_together = (
@@ -379,7 +463,9 @@ def simulate_trial(
                 and reliability_uniform(seed, trial, st.index, number, k, th.group, th.j) >= r
             ):
                 continue  # this round does not function
-            p = st.pk_at(th, groups, th.range_km(launch) * u / (u + v))
+            r_launch = th.range_km(launch)
+            flight = st.flight_s(r_launch, v)
+            p = st.round_pk(st.pk_at(th, groups, st.meeting_range_km(r_launch, v, flight)), flight)
             if kill_uniform(seed, trial, st.index, number, k, th.group, th.j) < p:
                 kills = True
                 th.kill_time, th.killed_by = meet, st.index
@@ -402,19 +488,17 @@ def simulate_trial(
         th, eff = threats[i], st.eff
         unit = st.free_unit(now)
         r = th.range_km(now)
-        r_kill = kill_range_km(eff, th.speed_mps, groups[th.group].kill_fluence_j_cm2, r)
-        if r_kill is None:  # inside the window by rounding only: the kill ends at min range
-            r_kill = eff.min_range_km
-        dwell = 1000.0 * (r - r_kill) / th.speed_mps
+        total, dwell = engagement_kill(eff, groups[th.group], r, st.atm)
+        lasing_from = now + (total - dwell)  # after the track/settle time
         shots[st.index] += 1
         th.engaged = True
         if st.unit_left[unit] >= dwell:
             st.unit_left[unit] -= dwell
-            release, kills = now + dwell, True
+            release, kills = lasing_from + dwell, True
             th.kill_time, th.killed_by = release, st.index
             st.unit_ready[unit] = release + eff.retarget_s
         else:
-            release, kills = now + st.unit_left[unit], False
+            release, kills = lasing_from + st.unit_left[unit], False
             st.unit_left[unit] = 0.0
             st.unit_ready[unit] = release
         st.unit_release[unit] = release
@@ -480,9 +564,8 @@ def simulate_trial(
                     continue
                 # The full salvo: salvo duration + flight time of the last round +
                 # assessment (not cut short by the minimum range or the magazine).
-                u, v = eff.speed_mps, th.speed_mps
                 last_launch = start + (eff.salvo_size - 1) * st.interval
-                last_meet = last_launch + 1000.0 * th.range_km(last_launch) / (u + v)
+                last_meet = last_launch + st.flight_s(th.range_km(last_launch), th.speed_mps)
                 rounds = max(rounds - eff.salvo_size, 0)
                 done[i] = last_meet + eff.assess_s
                 free_at[ch] = done[i]
@@ -495,14 +578,11 @@ def simulate_trial(
                 start = max(now, free_at[k], w[0])
                 if start > w[1]:
                     continue
-                r = th.range_km(start)
-                r_kill = kill_range_km(eff, th.speed_mps, groups[th.group].kill_fluence_j_cm2, r)
-                dwell = 1000.0 * (r - (r_kill if r_kill is not None else eff.min_range_km))
-                dwell /= th.speed_mps
+                total, dwell = engagement_kill(eff, groups[th.group], th.range_km(start), st.atm)
                 if left[k] < dwell:
                     continue  # its lasing time runs out first: not predicted to be engaged
-                done[i] = start + dwell
-                free_at[k] = start + dwell + eff.retarget_s
+                done[i] = start + total
+                free_at[k] = start + total + eff.retarget_s
                 left[k] -= dwell
         return done
 
@@ -552,17 +632,14 @@ def simulate_trial(
         if start > w[1]:
             return False
         if isinstance(st, KineticState):
-            u, v = eff.speed_mps, th.speed_mps
             last_launch = start + (eff.salvo_size - 1) * st.interval
-            done = last_launch + 1000.0 * th.range_km(last_launch) / (u + v) + eff.assess_s
+            flight = st.flight_s(th.range_km(last_launch), th.speed_mps)
+            done = last_launch + flight + eff.assess_s
         else:
-            r = th.range_km(start)
-            r_kill = kill_range_km(eff, th.speed_mps, groups[th.group].kill_fluence_j_cm2, r)
-            dwell = 1000.0 * (r - (r_kill if r_kill is not None else eff.min_range_km))
-            dwell /= th.speed_mps
+            total, dwell = engagement_kill(eff, groups[th.group], th.range_km(start), st.atm)
             if dwell > st.unit_left[unit]:
                 return False
-            done = start + dwell
+            done = start + total  # settle, then the dwell
         return done <= deadline
 
     def holds_fire_preferential(e: int, i: int, now: float) -> bool:
@@ -598,14 +675,13 @@ def simulate_trial(
                 candidates.append(st.launcher_ready)
             else:
                 candidates += st.unit_ready
-        # cost_aware: the last launch opportunity of a held threat that is still free.
-        candidates += [
-            t for (e, i), t in held.items() if not (threats[i].engaged or threats[i].dead_known)
-        ]
+        # cost_aware: the last launch opportunity of each threat held at the last event.
+        candidates += list(held.values())
         future = [t for t in candidates if t > now]
         if not future:
             break
         now = min(future)
+        held.clear()  # holds are decided afresh at every event
         note(f"event t={now:.6f}")
 
         # 1. Every release due by now.
@@ -634,6 +710,10 @@ def simulate_trial(
                         continue
                     if policy == "cost_aware" and holds_fire(e, i, now):
                         held[e, i] = windows[e, i][1]
+                        note(
+                            f"t={now:.6f} {scenario.effectors[e].name} holds fire on "
+                            f"g{threats[i].group}#{threats[i].position} until {held[e, i]:.6f}"
+                        )
                         continue
                     if policy == "preferential":
                         if threats[i].group in closed:

@@ -23,6 +23,7 @@ KILL = 2
 WEATHER = 3
 RELIABILITY = 6
 COMMON_MODE = 7
+ATMOSPHERE = 8
 
 
 def mix64(z: int) -> int:
@@ -107,3 +108,8 @@ def common_mode_uniform(
     return uniform(
         trial_key(seed, trial), event_counter(COMMON_MODE, effector, engagement, 0, group, j)
     )
+
+
+def atmosphere_uniform(seed: int, trial: int) -> float:
+    """The draw that picks a trial's weather state ([[weather]])."""
+    return uniform(trial_key(seed, trial), event_counter(ATMOSPHERE))

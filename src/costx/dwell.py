@@ -1,0 +1,145 @@
+"""How long a laser must lase to kill a threat: ``costx.dwell_time`` and the dwell table.
+
+The numbers come from the same lowered tables and kernel functions the simulation uses
+(costx.lowering, kernels/engagement.py), so a dwell printed here is the dwell a trial
+plays; tests/test_propagation.py checks both against the independent reference.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from costx.errors import InputError
+from costx.physics import ATMOSPHERE_FIELDS
+from costx.scenario import CostxWarning, Laser, Scenario, Threat, load_scenario
+
+DEFAULT_RANGES_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
+
+
+def _entry(item: Any, section: str) -> dict:
+    """A scenario entry (mapping) for a catalog name, a mapping or a model object."""
+    if isinstance(item, Laser | Threat):
+        return item.model_dump(mode="json", exclude_none=True)
+    if isinstance(item, str):
+        from costx.catalog import load_catalog
+
+        entry = load_catalog().entry(section, item)
+        if entry is None or (section == "effectors" and entry.kind != "laser"):
+            known = sorted(
+                k
+                for k, e in load_catalog().entries.get(section, {}).items()
+                if section != "effectors" or e.kind == "laser"
+            )
+            what = "laser" if section == "effectors" else "threat"
+            raise InputError(f"no catalog {what} {item!r} (catalog {what}s: {', '.join(known)})")
+        return {"use": item}
+    if isinstance(item, Mapping):
+        return dict(item)
+    raise TypeError(f"expected a catalog name, a scenario entry (mapping) or a model, not {item!r}")
+
+
+def one_on_one(laser: Any, threat: Any, **atmosphere: float) -> Scenario:
+    """A scenario of one laser and one threat (atmosphere fields override the laser's)."""
+    unknown = set(atmosphere) - set(ATMOSPHERE_FIELDS)
+    if unknown:
+        raise TypeError(
+            f"unknown atmosphere field(s) {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(ATMOSPHERE_FIELDS)}"
+        )
+    las = {"name": "laser", "kind": "laser", **_entry(laser, "effectors")}
+    las.update({k: v for k, v in atmosphere.items() if v is not None})
+    thr = {
+        "name": "threat",
+        "count": 1,
+        "unit_cost_usd": 0.0,
+        "detect_range_km": 1_000.0,
+        **_entry(threat, "threats"),
+    }
+    for item in (las, thr):
+        item.pop("targets", None)
+        item.pop("warhead", None)
+    data = {"scenario": {"name": "dwell"}, "threats": [thr], "effectors": [las]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CostxWarning)
+        return load_scenario(data)
+
+
+def dwell_time(laser: Any, threat: Any, range_km: float | Iterable[float], **atmosphere: float):
+    """Seconds of lasing a laser needs to kill a threat when it starts at ``range_km``.
+
+    Parameters
+    ----------
+    laser, threat
+        Catalog names (``"helios"``, ``"shahed_136"``) or scenario entries (mappings with
+        the fields of a ``[[effectors]]`` / ``[[threats]]`` item, ``use`` allowed), or
+        the ``Laser`` / ``Threat`` of a loaded scenario.
+    range_km
+        The threat's range when the laser unit starts on it (a number or a sequence). The
+        unit first tracks and settles for the laser's ``settle_s`` (not counted here;
+        the threat closes meanwhile), then lases until the kill fluence is reached and at
+        least the threat's ``min_dwell_s`` has passed.
+    **atmosphere
+        ``extinction_per_km``, ``absorption_per_km``, ``cn2``, ``wind_mps``: replace the
+        laser's own (as a ``[[weather]]`` state would).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Lasing seconds; ``inf`` where the laser cannot kill: the range is outside
+        [min_range_km, max_range_km], the threat has no kill fluence, or the kill would
+        not complete before min range (the fire control would not start).
+    """
+    scenario = one_on_one(laser, threat, **atmosphere)
+    ranges = np.atleast_1d(np.asarray(range_km, dtype=np.float64))
+    out = _dwell(scenario, ranges)
+    return float(out[0]) if np.ndim(range_km) == 0 else out
+
+
+def _dwell(scenario: Scenario, ranges: np.ndarray) -> np.ndarray:
+    # function-local: the kernels import Numba (costx validate starts without it)
+    from costx.kernels import engagement as K
+    from costx.lowering import lower
+
+    arrays = lower(scenario)
+    las, thr = scenario.effectors[0], scenario.threats[0]
+    out = np.full(ranges.shape, math.inf)
+    if not arrays.can[0, 0, 0]:
+        return out
+    v, fluence, min_dwell = thr.speed_mps, thr.kill_fluence_j_cm2, thr.min_dwell_s or 0.0
+    for i, r in enumerate(ranges):
+        if not (arrays.r_last[0, 0, 0] - K.EPS_KM <= r <= las.max_range_km):
+            continue
+        r_lase, r_kill = K._laser_kill(arrays.ltab[0], arrays.eff_f[0], 0, r, v, fluence, min_dwell)
+        out[i] = max(r_lase - r_kill, 0.0) * 1e3 / v
+    return out
+
+
+def dwell_table(
+    lasers: Iterable[Any] | None = None,
+    threats: Iterable[Any] | None = None,
+    ranges_km: Iterable[float] = DEFAULT_RANGES_KM,
+    **atmosphere: float,
+) -> list[tuple[str, str, list[float]]]:
+    """(laser, threat, dwell at each range) for catalog lasers and threats (default: every
+    catalog laser, and every catalog threat with a kill fluence)."""
+    from costx.catalog import load_catalog
+
+    catalog = load_catalog()
+    if lasers is None:
+        lasers = sorted(k for k, e in catalog.entries["effectors"].items() if e.kind == "laser")
+    if threats is None:
+        threats = sorted(
+            k for k, e in catalog.entries["threats"].items() if "kill_fluence_j_cm2" in e.fields
+        )
+    ranges = np.asarray(list(ranges_km), dtype=np.float64)
+    rows = []
+    for las in lasers:
+        for thr in threats:
+            dwell = _dwell(one_on_one(las, thr, **atmosphere), ranges)
+            rows.append((str(las), str(thr), [float(x) for x in dwell]))
+    return rows
