@@ -304,9 +304,13 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
         out.append(Measure(name, num, unit, const, den))
 
     def cer(name, weights, attack, const=0.0):
+        scaled, offset = np.zeros(k), math.nan
         if attack > 0:
-            linear(name, weights / attack, const / attack, unit="ratio")
-        else:
+            with np.errstate(over="ignore"):
+                scaled, offset = weights / attack, const / attack
+        if np.isfinite(scaled).all() and math.isfinite(offset):
+            linear(name, scaled, offset, unit="ratio")
+        else:  # no attack cost, or one so small that the ratio is not a float: undefined
             linear(name, np.zeros(k), math.nan, unit="ratio")
 
     salvos = n_salvos(scenario)
@@ -727,6 +731,18 @@ def _varies(interval: _Interval, cov: np.ndarray, m: Moments) -> bool:
     return total != 0
 
 
+def _standard_error(grad: np.ndarray, cov: np.ndarray, n: int) -> float:
+    """sqrt(grad' cov grad / n), with grad scaled to its largest entry first, so that a
+    measure in tiny units (a cost of 1e-194 dollars a shot) does not underflow to 0."""
+    if n < 2:
+        return math.nan
+    scale = float(np.max(np.abs(grad))) if grad.size else 0.0
+    if scale == 0.0 or not math.isfinite(scale):
+        return math.sqrt(max(float(grad @ cov @ grad), 0.0) / n)
+    g = grad / scale
+    return scale * math.sqrt(max(float(g @ cov @ g), 0.0) / n)
+
+
 def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> tuple:
     """A table row: the value with its standard error and 95 % interval.
 
@@ -741,7 +757,7 @@ def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> 
         return (name, value, math.nan, math.nan, math.nan, unit)
     if interval.fixed:
         return (name, value, value, value, 0.0, unit)
-    se = math.sqrt(max(float(grad @ cov @ grad), 0.0) / n) if n > 1 else math.nan
+    se = _standard_error(grad, cov, n)
     if n > 1 and math.isnan(se):
         return (name, value, math.nan, math.nan, se, unit)
     if n < 2 or not _varies(interval, cov, m):
