@@ -989,6 +989,83 @@ _CASES = [
             "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
         ),
     ),
+    # -- bounds of the laser-physics, lethality, railgun-drag and weather fields (issue 14)
+    case(
+        "physics_bounds_high.toml",
+        Line(
+            "threats[0].min_dwell_s",
+            ("input should be less than or equal to 1000000",),
+            "2000000.0",
+        ),
+        Line(
+            "effectors[0].ballistic_coefficient_kg_m2",
+            ("input should be less than or equal to 1000000",),
+            "2000000.0",
+        ),
+        Line(
+            "effectors[0].miss_rate_m_per_s",
+            ("input should be less than or equal to 100000",),
+            "200000.0",
+        ),
+        Line(
+            "effectors[0].lethal_radius_m",
+            ("input should be less than or equal to 1000000",),
+            "2000000.0",
+        ),
+        Line("effectors[1].cn2", ("input should be less than or equal to 0.0000000001",), "1e-09"),
+        Line(
+            "effectors[1].absorption_per_km",
+            ("input should be less than or equal to 1000",),
+            "2000.0",
+        ),
+        Line("effectors[1].wind_mps", ("input should be less than or equal to 1000",), "2000.0"),
+        Line(
+            "effectors[1].jitter_per_axis_urad",
+            ("input should be less than or equal to 1000000",),
+            "2000000.0",
+        ),
+        Line(
+            "effectors[1].settle_s", ("input should be less than or equal to 1000000",), "2000000.0"
+        ),
+        Line(
+            "weather[0].extinction_per_km",
+            ("input should be less than or equal to 1000",),
+            "2000.0",
+        ),
+        Line(
+            "weather[0].absorption_per_km",
+            ("input should be less than or equal to 1000",),
+            "2000.0",
+        ),
+        Line("weather[0].cn2", ("input should be less than or equal to 0.0000000001",), "1e-09"),
+        Line("weather[0].wind_mps", ("input should be less than or equal to 1000",), "2000.0"),
+    ),
+    case(
+        "physics_bounds_low.toml",
+        Line("effectors[0].miss_rate_m_per_s", ("input should be greater than 0",), "0.0"),
+        Line("effectors[0].lethal_radius_m", ("input should be greater than 0",), "0.0"),
+        Line("effectors[1].cn2", ("input should be greater than or equal to 0",), "-1e-15"),
+        Line(
+            "effectors[1].absorption_per_km",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line("effectors[1].wind_mps", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[1].jitter_per_axis_urad",
+            ("input should be greater than or equal to 0",),
+            "-1.0",
+        ),
+        Line(
+            "weather[0].extinction_per_km", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line(
+            "weather[0].absorption_per_km", ("input should be greater than or equal to 0",), "-1.0"
+        ),
+        Line("weather[0].cn2", ("input should be greater than or equal to 0",), "-1e-15"),
+        Line("weather[0].wind_mps", ("input should be greater than 0",), "0.0"),
+        Line("weather[1].probability", ("input should be greater than or equal to 0",), "-0.1"),
+    ),
 ]
 CONTENT_CASES = [content for content, _ in _CASES]
 COUNT_CASES = [count for _, count in _CASES]

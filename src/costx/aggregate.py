@@ -304,9 +304,13 @@ def measures(scenario: Scenario, columns) -> list[Measure]:
         out.append(Measure(name, num, unit, const, den))
 
     def cer(name, weights, attack, const=0.0):
+        scaled, offset = np.zeros(k), math.nan
         if attack > 0:
-            linear(name, weights / attack, const / attack, unit="ratio")
-        else:
+            with np.errstate(over="ignore"):
+                scaled, offset = weights / attack, const / attack
+        if np.isfinite(scaled).all() and math.isfinite(offset):
+            linear(name, scaled, offset, unit="ratio")
+        else:  # no attack cost, or one so small that the ratio is not a float: undefined
             linear(name, np.zeros(k), math.nan, unit="ratio")
 
     salvos = n_salvos(scenario)
@@ -732,8 +736,8 @@ def _varies(interval: _Interval, cov: np.ndarray, m: Moments) -> bool:
 
 
 def _standard_error(grad: np.ndarray, cov: np.ndarray, n: int) -> float:
-    """sqrt(g' S g / n), with g scaled to a largest entry of 1 first so that a tiny
-    gradient (a cost of 1e-223 a shot) does not underflow to a zero-width interval."""
+    """sqrt(grad' cov grad / n), with grad scaled to its largest entry first, so that a
+    measure in tiny units (a cost of 1e-194 dollars a shot) does not underflow to 0."""
     if n < 2:
         return math.nan
     scale = float(np.max(np.abs(grad))) if grad.size else 0.0

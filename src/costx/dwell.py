@@ -16,7 +16,7 @@ import numpy as np
 
 from costx.errors import InputError
 from costx.physics import ATMOSPHERE_FIELDS
-from costx.scenario import CostxWarning, Laser, Scenario, Threat, load_scenario
+from costx.scenario import MAX_TIME_S, CostxWarning, Laser, Scenario, Threat, load_scenario
 
 DEFAULT_RANGES_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
 
@@ -43,6 +43,18 @@ def _entry(item: Any, section: str) -> dict:
     raise TypeError(f"expected a catalog name, a scenario entry (mapping) or a model, not {item!r}")
 
 
+def _speed_mps(item: dict) -> float | None:
+    """The threat's speed: written in the entry, or its catalog entry's."""
+    speed = item.get("speed_mps")
+    if speed is None and isinstance(item.get("use"), str):
+        from costx.catalog import load_catalog
+
+        entry = load_catalog().entry("threats", item["use"])
+        record = None if entry is None else entry.fields.get("speed_mps")
+        speed = None if record is None else record.value
+    return float(speed) if isinstance(speed, int | float) and speed > 0 else None
+
+
 def one_on_one(laser: Any, threat: Any, **atmosphere: float) -> Scenario:
     """A scenario of one laser and one threat (atmosphere fields override the laser's)."""
     unknown = set(atmosphere) - set(ATMOSPHERE_FIELDS)
@@ -60,16 +72,26 @@ def one_on_one(laser: Any, threat: Any, **atmosphere: float) -> Scenario:
         "detect_range_km": 1_000.0,
         **_entry(threat, "threats"),
     }
+    speed = _speed_mps(thr)
+    if speed is not None:
+        # Seen far enough out for any start range, yet (for a target that barely moves,
+        # such as a boat standing still) within the model's 1e6 s from detection to impact.
+        thr.setdefault("detect_range_km", 1_000.0)
+        thr["detect_range_km"] = min(thr["detect_range_km"], 0.5 * speed * MAX_TIME_S * 1e-3)
     for item in (las, thr):
         item.pop("targets", None)
         item.pop("warhead", None)
+    las["acquisition_usd"] = 0.0  # physics only: no capital, so no [costing] needed
+    las["fixed_acquisition_usd"] = 0.0
     data = {"scenario": {"name": "dwell"}, "threats": [thr], "effectors": [las]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CostxWarning)
         return load_scenario(data)
 
 
-def dwell_time(laser: Any, threat: Any, range_km: float | Iterable[float], **atmosphere: float):
+def dwell_time(
+    laser: Any, threat: Any, range_km: float | Iterable[float], **atmosphere: float
+) -> float | np.ndarray:
     """Seconds of lasing a laser needs to kill a threat when it starts at ``range_km``.
 
     Parameters

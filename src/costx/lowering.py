@@ -380,7 +380,8 @@ def _lower_laser(laser, e, threats, eff_f, eff_i, r_first, r_last, can, ltab):
         if t.kill_fluence_j_cm2 is None:
             continue
         # The lasing start range from which the fluence is reached exactly at min range.
-        need = t.kill_fluence_j_cm2 * t.speed_mps / k_const
+        # (Python floats: a laser of almost no power needs an infinite fluence, no warning)
+        need = t.kill_fluence_j_cm2 * t.speed_mps / float(k_const)
         if eff_f[e, K.EF_PROP] == K.PROP_EXACT:
             tab = ltab[e, : TABLE_CELLS + 1]
             h_start = tab[-1] - need

@@ -84,6 +84,12 @@ Speed = Annotated[float, Strict(), Field(gt=0.0, le=MAX_SPEED_MPS)]
 RangeKm = Annotated[float, Strict(), Field(gt=0.0, le=MAX_RANGE_KM)]
 Seconds = Annotated[float, Strict(), Field(ge=0.0, le=MAX_TIME_S)]
 Distance = Annotated[float, Strict(), Field(gt=0.0, le=MAX_DISTANCE_M)]
+# Atmosphere: extinction and absorption per km (1000 /km: a metre of visibility), the
+# refractive-index structure constant (1e-10 m^-2/3: far beyond the strongest measured
+# near-ground turbulence, about 1e-12), wind across the beam (1000 m/s: any slew rate).
+PerKm = Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]
+Cn2 = Annotated[float, Strict(), Field(ge=0.0, le=1e-10)]
+WindSpeed = Annotated[float, Strict(), Field(gt=0.0, le=1000.0)]
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_PER_GROUP)]
 Units = Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)]
 Channels = Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)]
@@ -180,7 +186,7 @@ class Threat(_Model):
     window_s: Seconds = 0.0
     kill_fluence_j_cm2: Positive | None = None
     altitude_m: NonNegative | None = None
-    min_dwell_s: NonNegative | None = None
+    min_dwell_s: Seconds | None = None
     targets: Annotated[dict[Identifier, NonNegative], AfterValidator(FrozenDict)] = Field(
         default_factory=FrozenDict
     )
@@ -258,9 +264,9 @@ class Railgun(_Kinetic):
     rate_per_min: Annotated[float, Strict(), Field(ge=0.001, le=1e6)]
     barrel_life_rounds: Annotated[int, Strict(), Field(ge=1, le=10**9)] | None = None
     barrel_cost_usd: NonNegative | None = None
-    ballistic_coefficient_kg_m2: Positive | None = None
-    miss_rate_m_per_s: Positive | None = None
-    lethal_radius_m: Positive | None = None
+    ballistic_coefficient_kg_m2: Annotated[float, Strict(), Field(gt=0.0, le=1e6)] | None = None
+    miss_rate_m_per_s: Speed | None = None
+    lethal_radius_m: Distance | None = None
 
     @property
     def interval_s(self) -> float:
@@ -299,11 +305,11 @@ class Laser(_Model):
     fixed_acquisition_usd: NonNegative = 0.0
     service_life_years: ServiceLife | None = None
     acquisition_units: Units | None = None  # None: charge acquisition_usd per unit
-    cn2: NonNegative | None = None
-    absorption_per_km: NonNegative | None = None
-    wind_mps: Positive | None = None
-    jitter_per_axis_urad: NonNegative | None = None
-    settle_s: NonNegative | None = None
+    cn2: Cn2 | None = None
+    absorption_per_km: PerKm | None = None
+    wind_mps: WindSpeed | None = None
+    jitter_per_axis_urad: Annotated[float, Strict(), Field(ge=0.0, le=1e6)] | None = None
+    settle_s: Seconds | None = None
 
     @property
     def round_cost_usd(self) -> float:
@@ -327,10 +333,10 @@ class WeatherState(_Model):
 
     probability: Probability
     denied: Annotated[bool, Strict()] = False
-    extinction_per_km: NonNegative | None = None
-    absorption_per_km: NonNegative | None = None
-    cn2: NonNegative | None = None
-    wind_mps: Positive | None = None
+    extinction_per_km: PerKm | None = None
+    absorption_per_km: PerKm | None = None
+    cn2: Cn2 | None = None
+    wind_mps: WindSpeed | None = None
 
 
 ATMOSPHERE_FIELDS = ("extinction_per_km", "absorption_per_km", "cn2", "wind_mps")
@@ -954,7 +960,8 @@ def _laser_problems(where: str, e: Mapping) -> list[Problem]:
         )
     absorption = _number(e.get("absorption_per_km", 0.0))
     extinction = _number(e.get("extinction_per_km", 0.0))
-    if absorption is not None and extinction is not None and absorption > extinction:
+    # (only between valid values: a negative extinction is its own field's error)
+    if absorption is not None and extinction is not None and 0.0 <= extinction < absorption:
         problems.append(
             Problem(
                 f"{where}.absorption_per_km",

@@ -57,7 +57,9 @@ def _gun(gun: str, threat: dict | None = None, **fields):
 
     from costx.scenario import CostxWarning, load_scenario
 
-    item = {"name": "gun", "kind": "railgun", "rounds": 1, "use": gun, **fields}
+    # physics only: no capital, so no [costing] needed
+    item = {"name": "gun", "kind": "railgun", "rounds": 1, "use": gun, "acquisition_usd": 0.0,
+            "fixed_acquisition_usd": 0.0, **fields}  # fmt: skip
     data = {"scenario": {"name": "gun"}, "threats": [threat or _TARGET], "effectors": [item]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CostxWarning)
