@@ -591,6 +591,39 @@ def test_cli_margin_writes_the_analysis(tmp_path, capsys):
     assert costx.read_analysis(out).table.iloc[0]["steps"] == 3
 
 
+def test_cli_analyze_json_csv_and_quiet_match_the_file(tmp_path, capsys):
+    """--json and --format csv print only the data (the answer and table written to the
+    Parquet file); -q prints only the file's path."""
+    import io
+    import json
+
+    import pandas as pd
+    import tomli_w
+
+    path = tmp_path / "s.toml"
+    path.write_text(tomli_w.dumps(magazine_limited()), encoding="utf-8")
+    argv = ["analyze", "margin", str(path), "--threat", "drone", "--add", "3",
+            "--offset", "effectors.sm2.rounds=1", "--trials", "200"]  # fmt: skip
+    out = tmp_path / "m.parquet"
+    assert main([*argv, "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    saved = costx.read_analysis(out)
+    assert doc["analysis"] == "margin" and doc["file"] == str(out)
+    assert doc["answer"]["attacker_added_usd"] == saved.answer["attacker_added_usd"]
+    assert [row["steps"] for row in doc["table"]] == list(saved.table["steps"]) == [3]
+    assert doc["trials_simulated"] == saved.trials_simulated
+
+    assert main([*argv, "--out", str(out), "--format", "csv"]) == 0
+    printed = capsys.readouterr()
+    frame = pd.read_csv(io.StringIO(printed.out))
+    assert list(frame.columns) == list(saved.table.columns)
+    assert frame["ratio_per_raid"].tolist() == pytest.approx(saved.table["ratio_per_raid"])
+    assert "wrote" in printed.err  # the note goes to stderr, stdout carries only data
+
+    assert main([*argv, "--out", str(out), "-q"]) == 0
+    assert capsys.readouterr().out == f"{out}\n"
+
+
 def test_cli_other_analyses(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     common = ["--trials", "200"]

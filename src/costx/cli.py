@@ -9,6 +9,7 @@ exit with 130, leave no partial output file and say what was saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import threading
@@ -1288,6 +1289,7 @@ def add_analyze_parser(sub) -> None:
         q.add_argument("--threads", type=_positive_int, default=None, help="Numba threads")
         q.add_argument("--dollar-year", type=int, default=None, metavar="Y",
                        help="report costs in constant dollars of this year")  # fmt: skip
+        add_output_options(q)
 
     def against(q, required: bool) -> None:
         q.add_argument("--against", action="append", default=[], required=required,
@@ -1441,6 +1443,7 @@ def cmd_analyze(args) -> int:
     from costx import analysis
     from costx.sweeps import load_scenario_with
 
+    output = output_for(args)
     kind = args.analysis.replace("-", "_")
     _check_dollar_year(args.dollar_year)
     scenario = load_scenario_with(args.scenario, _overrides(args), dollar_year=args.dollar_year)
@@ -1450,7 +1453,10 @@ def cmd_analyze(args) -> int:
     common = {"trials": args.trials, "seed": args.seed, "backend": args.backend,
               "scheduler": args.scheduler, "threads": args.threads}  # fmt: skip
     started = time.perf_counter()
-    with stderr.status(f"{args.analysis} of {scenario.name}..."):
+    spinner = stderr.status(f"{args.analysis} of {scenario.name}...")
+    if output.quiet or not stderr.is_terminal:
+        spinner = contextlib.nullcontext()
+    with spinner:
         if kind == "margin":
             result = analysis.marginal_exchange(
                 scenario, threat=args.threat, add=args.add, hold=args.hold,
@@ -1483,12 +1489,29 @@ def cmd_analyze(args) -> int:
             )  # fmt: skip
     wall = time.perf_counter() - started
     result.to_parquet(out)
-    wide = stdout
-    if not stdout.is_terminal:
-        wide = Console(highlight=False, soft_wrap=True, width=200, markup=False)
-    wide.print(analysis_rich_table(result))
-    stdout.print(result.describe())
-    stdout.print(f"{result.trials_simulated:,} trials simulated in {wall:.1f} s; wrote {out}")
+    if output.is_table and not output.quiet:
+        wide = stdout
+        if not stdout.is_terminal:
+            wide = Console(highlight=False, soft_wrap=True, width=200, markup=False)
+        wide.print(analysis_rich_table(result))
+        stdout.print(result.describe())
+    output.note(f"{result.trials_simulated:,} trials simulated in {wall:.1f} s; wrote {out}")
+    output.paths(out)
+    output.data(
+        json_doc=lambda: {
+            "analysis": result.kind,
+            "scenario": result.scenario.name,
+            "dollar_year": result.dollar_year,
+            "seed": result.seed,
+            "trials": result.trials,
+            "trials_simulated": result.trials_simulated,
+            "inputs": result.inputs,
+            "answer": result.answer,
+            "table": records(result.table),
+            "file": str(out),
+        },
+        csv_frame=lambda: result.table,
+    )
     return 0
 
 
