@@ -5,7 +5,11 @@
 
 Prints a Markdown table (machine, date, versions, trials per second, and the ratios the
 performance targets are stated in) and, with --readme, replaces the part of the README
-between the markers ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
+between the markers ``<!-- bench:start -->`` and ``<!-- bench:end -->``; the decision
+analyses (benchmarks/test_analysis.py: wall time and trials simulated of one whole
+analysis each) go between ``<!-- bench-analyses:start -->`` and
+``<!-- bench-analyses:end -->``. ``--only analyses`` updates only that part (from a run of
+``pytest benchmarks/test_analysis.py --benchmark-enable ...``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sys
 from pathlib import Path
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+ANALYSES_START, ANALYSES_END = "<!-- bench-analyses:start -->", "<!-- bench-analyses:end -->"
 
 
 def _rows(data: dict) -> dict[str, dict]:
@@ -37,17 +42,46 @@ def _rate(row) -> float | None:
     return row["trials"] / row["seconds"]
 
 
-def table(data: dict) -> str:
-    rows = _rows(data)
+def _measured(data: dict, how: str) -> str:
     machine = data.get("machine_info", {})
     versions = data.get("commit_info", {})
     cpu = machine.get("cpu", {})
     libs = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
-    lines = [
+    return (
         f"Measured {data.get('datetime', '?')[:19]} on {cpu.get('brand_raw', '?')}"
         f" ({cpu.get('count', '?')} cores), Python "
         f"{machine.get('python_version', '?')}{', ' + libs if libs else ''}, commit "
-        f"{versions.get('id', '?')[:10]}; best of the timed rounds.",
+        f"{versions.get('id', '?')[:10]}; {how}."
+    )
+
+
+def analyses_table(data: dict) -> str:
+    """The decision analyses: one whole analysis each, its wall time and the trials it
+    simulated (empty when the run has none)."""
+    rows = [r for r in _rows(data).values() if "analysis" in r["info"]]
+    if not rows:
+        return ""
+    lines = [
+        "Decision analyses (`costx analyze`, benchmarks/test_analysis.py), one whole "
+        "analysis each. " + _measured(data, "one timed run each"),
+        "",
+        "| analysis | scenario | trials per evaluation | trials simulated | wall time |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        info = r["info"]
+        lines.append(
+            f"| {info['analysis']} | {info['scenario']} | "
+            f"{info.get('trials_per_evaluation', 0):,} | {r['trials']:,} | "
+            f"{r['seconds']:.1f} s |"
+        )
+    return "\n".join(lines)
+
+
+def table(data: dict) -> str:
+    rows = _rows(data)
+    lines = [
+        _measured(data, "best of the timed rounds"),
         "",
         "| workload | variant | trials/s |",
         "|---|---|---:|",
@@ -55,6 +89,8 @@ def table(data: dict) -> str:
     for name, row in rows.items():
         rate = _rate(row)
         if rate is None or "peak_mb" in row["info"]:  # memory checks: in the targets below
+            continue
+        if "analysis" in row["info"]:  # decision analyses: their own table below
             continue
         workload, _, variant = name.removeprefix("test_").partition("[")
         lines.append(f"| {workload} | {variant.rstrip(']') or '-'} | {rate:,.0f} |")
@@ -149,25 +185,39 @@ def table(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _replace(readme: str, start: str, end: str, text: str) -> str | None:
+    if start not in readme or end not in readme:
+        return None
+    return re.sub(
+        re.escape(start) + ".*?" + re.escape(end),
+        lambda _: f"{start}\n{text}\n{end}",
+        readme,
+        flags=re.S,
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("json", type=Path)
     parser.add_argument("--readme", type=Path, default=None)
+    parser.add_argument("--only", choices=["analyses"], default=None,
+                        help="print and update only the decision analyses")  # fmt: skip
     args = parser.parse_args(argv)
-    text = table(json.loads(args.json.read_text()))
-    print(text)
+    data = json.loads(args.json.read_text())
+    parts = [] if args.only else [(START, END, table(data))]
+    analyses = analyses_table(data)
+    if analyses:
+        parts.append((ANALYSES_START, ANALYSES_END, analyses))
+    print("\n\n".join(text for _, _, text in parts))
     if args.readme:
         readme = args.readme.read_text()
-        if START not in readme or END not in readme:
-            print(f"{args.readme}: no {START} ... {END} markers", file=sys.stderr)
-            return 2
-        new = re.sub(
-            re.escape(START) + ".*?" + re.escape(END),
-            lambda _: f"{START}\n{text}\n{END}",
-            readme,
-            flags=re.S,
-        )
-        args.readme.write_text(new)
+        for start, end, text in parts:
+            new = _replace(readme, start, end, text)
+            if new is None:
+                print(f"{args.readme}: no {start} ... {end} markers", file=sys.stderr)
+                return 2
+            readme = new
+        args.readme.write_text(readme)
     return 0
 
 

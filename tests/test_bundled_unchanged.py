@@ -34,6 +34,10 @@ from costx.simulation import Lowered
 SEED = 20260101
 TRIALS = {"layered": 2000, "cost_aware": 200}
 DIGESTS = {  # the first 128 bits of each SHA-256
+    # ddg_drone_swarm was added with issue 13 (decision analysis); its digests are those of
+    # the code that merged it.
+    "ddg_drone_swarm/cost_aware": "842e21021812f54ca38a6f9f5adfe8de",
+    "ddg_drone_swarm/layered": "3acdd858c50a0314746f59ed34646b77",
     "ddg_mixed_raid/cost_aware": "9accf1f7b0953992c8aecd15f45c0240",
     "ddg_mixed_raid/layered": "4724efca2396358b0e6f398fa52d05d8",
     "iran_israel_apr2024/cost_aware": "e84c30f577e4d10182695149fec050e4",

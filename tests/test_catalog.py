@@ -287,3 +287,47 @@ def test_assumed_conversions_show_the_converted_cost():
     for path, (value, why) in rows.items():
         assert value == _lookup(data, path) and value > 100, path  # dollars, not x 1.0
         assert f"to {last + 1} dollars x " in why
+
+
+def test_every_assumed_number_has_a_plausible_range_with_its_reason():
+    """Sensitivity analysis varies each assumption over ``low``..``high``; the range of an
+    assumption is itself an assumption and says why (``range_rationale``). Sourced figures
+    carry no such range (their spread is in the note)."""
+    catalog = load_catalog()
+    problems = []
+    for section in SECTIONS:
+        for entry in catalog.entries[section].values():
+            for name, rec in entry.fields.items():
+                where = f"{section}.{entry.key}.{name}"
+                if not rec.assumption or isinstance(rec.value, bool | str):
+                    if rec.low is not None or rec.high is not None:
+                        problems.append(f"{where}: a range on a figure that is not assumed")
+                    continue
+                if rec.low is None or rec.high is None or len(rec.range_rationale) < 10:
+                    problems.append(f"{where}: assumption without low, high and a rationale")
+                    continue
+                values = rec.value if isinstance(rec.value, dict) else {"": rec.value}
+                lows = rec.low if isinstance(rec.low, dict) else {"": rec.low}
+                highs = rec.high if isinstance(rec.high, dict) else {"": rec.high}
+                if set(lows) != set(values) or set(highs) != set(values):
+                    problems.append(f"{where}: low/high must have the value's keys")
+                    continue
+                for key, v in values.items():
+                    if not lows[key] <= v <= highs[key] or not lows[key] < highs[key]:
+                        problems.append(f"{where}{key}: needs low <= value <= high, low < high")
+                    if (name in ("pk", "availability")) and not 0 <= lows[key] <= highs[key] <= 1:
+                        problems.append(f"{where}{key}: a probability's range must be in [0, 1]")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", bundled.scenario_names())
+def test_every_catalog_range_is_within_the_field_limits_of_the_bundled_scenarios(name):
+    from costx import analysis
+
+    scenario = costx.load_scenario(name)
+    for entry in analysis.assumption_ranges(scenario):
+        if entry["low"] is None:
+            continue
+        assert entry["low"] <= entry["value"] <= entry["high"], entry["path"]
+        for end in ("low", "high"):
+            analysis.with_values(scenario, {entry["path"]: entry[end]}, f"{name} {end}")

@@ -20,6 +20,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "AnalysisResult",
     "CostxError",
     "CostxWarning",
     "InputError",
@@ -28,13 +29,23 @@ __all__ = [
     "SimulationResult",
     "SweepResult",
     "__version__",
+    "break_even",
+    "cheapest",
     "dwell_time",
     "load_scenario",
+    "marginal_exchange",
+    "read_analysis",
     "read_result",
     "read_sweep",
+    "sensitivity",
     "simulate",
     "sweep",
+    "worst_raid",
 ]
+
+# Decision analyses (costx.analysis), loaded on first use like the simulation API.
+_ANALYSIS = ("marginal_exchange", "break_even", "cheapest", "worst_raid", "sensitivity",
+             "AnalysisResult", "read_analysis")  # fmt: skip
 
 
 def __getattr__(name):
@@ -48,6 +59,10 @@ def __getattr__(name):
         from costx import sweeps
 
         return getattr(sweeps, name)
+    if name in _ANALYSIS:
+        from costx import analysis
+
+        return getattr(analysis, name)
     if name == "dwell_time":
         from costx.dwell import dwell_time
 

@@ -601,7 +601,8 @@ def column_bounds(scenario: Scenario, columns) -> np.ndarray:
     threats launched; a kinetic effector's shots: its magazine plus, in each later salvo,
     at most ``min(resupply, magazine)`` (a magazine never holds more than at the start);
     assets destroyed: the group's count (destroyed assets stay destroyed); indicators: 1;
-    salvo counts: the salvos; a laser's shots (threats lased): every lased threat dies
+    salvo counts: the salvos; a ship's hits: all threats launched (each leaker hits at most
+    once), and it is lost at most once; a laser's shots (threats lased): every lased threat dies
     unless the unit runs out of lasing time (``magazine_s``) and gives it up, which puts
     the unit out of action for the salvo, so at most the threats launched plus one per
     unit and salvo. The minutes of runway closure have no bound.
@@ -629,6 +630,9 @@ def column_bounds(scenario: Scenario, columns) -> np.ndarray:
             for k in range(scenario.base.dispersal_sites):
                 bound[f"site{k}_destroyed_{a.name}"] = float(a.count)
         bound["runway_closed_min"] = math.inf
+    if scenario.ship is not None:  # each leaker hits at most once; the ship is lost once
+        bound["ship_hits"] = float(scenario.launched)
+        bound["ship_lost"] = 1.0
     return np.array([bound.get(c, math.inf) for c in columns])
 
 

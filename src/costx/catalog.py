@@ -52,11 +52,16 @@ class FieldRecord:
     note: str = ""
     assumption: bool = False
     rationale: str = ""
+    low: Any = None  # an assumption's plausible range (same shape and units as value)
+    high: Any = None
+    range_rationale: str = ""
 
     def as_dict(self) -> dict:
         out: dict[str, Any] = {"value": self.value}
         if self.assumption:
             out.update(assumption=True, rationale=self.rationale)
+            if self.low is not None and self.high is not None:
+                out.update(low=self.low, high=self.high, range_rationale=self.range_rationale)
         else:
             out.update(sources=list(self.sources), year=self.year, confidence=self.confidence)
         if self.dollar_year is not None:
@@ -120,6 +125,9 @@ def _record(raw: Any, where: str) -> FieldRecord:
         note=str(raw.get("note", "")),
         assumption=bool(raw.get("assumption", False)),
         rationale=str(raw.get("rationale", "")),
+        low=raw.get("low"),
+        high=raw.get("high"),
+        range_rationale=str(raw.get("range_rationale", "")),
     )
 
 
@@ -246,10 +254,14 @@ def resolve(data: Mapping[str, Any]) -> tuple[dict, dict[str, dict], list[Proble
             for threat_name, threat_entry in uses.items():
                 if isinstance(rec.value, Mapping) and threat_entry in rec.value:
                     table[threat_name] = rec.value[threat_entry]
+                    record = {**rec.as_dict(), "value": rec.value[threat_entry]}
+                    for end in ("low", "high"):  # the range of this threat's entry
+                        if isinstance(record.get(end), Mapping):
+                            record[end] = record[end].get(threat_entry)
                     provenance[f"{_item_path('effectors', i, item)}.pk.{threat_name}"] = {
                         "from": "catalog",
                         "entry": f"effectors.{item['use']}",
-                        **{**rec.as_dict(), "value": rec.value[threat_entry]},
+                        **record,
                     }
             item["pk"] = table
     return out, provenance, problems

@@ -9,6 +9,7 @@ exit with 130, leave no partial output file and say what was saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import threading
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_option(p)
     add_output_options(p)
     p.set_defaults(func=cmd_sweep)
+    add_analyze_parser(sub)
     return parser
 
 
@@ -1059,6 +1061,9 @@ def cmd_catalog(args) -> int:
         for name, rec in entry.fields.items():
             if rec.assumption:
                 origin = f"ASSUMPTION: {rec.rationale}"
+                if rec.low is not None:
+                    origin += (f" Plausible range {_catalog_value(rec.low)} to "
+                               f"{_catalog_value(rec.high)}: {rec.range_rationale}")  # fmt: skip
             else:
                 origin = ", ".join(
                     f"{k} {catalog.sources.get(k, {}).get('publisher', '?')}" for k in rec.sources
@@ -1198,3 +1203,349 @@ def _usage(message: str) -> CostxError:
     from costx.errors import InputError
 
     return InputError(message)
+
+
+# -- costx analyze -------------------------------------------------------------------------
+# The decision analyses of costx.analysis (docs/model.md, "Decision analysis"), one
+# subcommand each. Values on the command line are read as TOML values (8, 0.5, true,
+# "text"); anything that is not one is taken as text.
+
+ANALYSES = ("margin", "break-even", "cheapest", "worst-raid", "sensitivity")
+
+
+def _toml_value(text: str):
+    """A value as ``--set`` reads it (costx.sweeps.parse_assignment): a TOML value, else
+    the text itself."""
+    from costx.sweeps import parse_assignment
+
+    return parse_assignment(f"v={text.strip()}")[1]
+
+
+def _assignment(text: str) -> tuple[str, object]:
+    """PATH=VALUE (a TOML value), as ``--set``."""
+    return _set_value(text)
+
+
+def _list_assignment(text: str) -> tuple[str, list]:
+    """PATH=V1,V2,... (TOML values)."""
+    path, sep, values = text.partition("=")
+    items = [v for v in values.split(",") if v.strip()]
+    if not sep or not path.strip() or not items:
+        raise argparse.ArgumentTypeError(f"expected PATH=V1,V2,..., got {text!r}")
+    return path.strip(), [_toml_value(v) for v in items]
+
+
+def _range_assignment(text: str) -> tuple[str, tuple]:
+    """PATH=LOW:HIGH."""
+    path, sep, values = text.partition("=")
+    low, colon, high = values.partition(":")
+    if not sep or not colon or not path.strip() or not low.strip() or not high.strip():
+        raise argparse.ArgumentTypeError(f"expected PATH=LOW:HIGH, got {text!r}")
+    return path.strip(), (_toml_value(low), _toml_value(high))
+
+
+def _requirement(text: str) -> tuple[str, str]:
+    """MEASURE<=BOUND or MEASURE>=BOUND."""
+    for op in ("<=", ">="):
+        name, sep, bound = text.partition(op)
+        if sep and name.strip() and bound.strip():
+            return name.strip(), f"{op} {bound.strip()}"
+    raise argparse.ArgumentTypeError(f"expected MEASURE<=BOUND or MEASURE>=BOUND, got {text!r}")
+
+
+def _usd_amount(text: str) -> float:
+    try:
+        value = float(text.replace("_", "").replace(",", "").lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount in dollars, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite amount, got {text!r}")
+    return value
+
+
+def add_analyze_parser(sub) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="answer a decision question (margin, break-even, cheapest, worst-raid, sensitivity)",
+        description="Decision analyses built on paired simulations (common random "
+        "numbers): the marginal cost-exchange ratio, the break-even value of an input, the "
+        "cheapest posture meeting requirements, the attacker's worst raid within a budget, "
+        "and which assumption moves the answer. Each prints its answer with 95 %% intervals "
+        "and writes a Parquet table with its inputs in the metadata (costx plot and costx "
+        "report read it).",
+    )
+    kinds = p.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+
+    def common(q) -> None:
+        q.add_argument("scenario", metavar="SCENARIO", help="a path or a bundled name")
+        _add_set_option(q)  # as costx run: the scenario changed before the analysis
+        q.add_argument("--trials", type=_positive_int, default=20_000,
+                       help="trials per confirmed evaluation (default: 20000)")  # fmt: skip
+        q.add_argument("--seed", type=_seed, default=0, help="default: 0")
+        q.add_argument("--out", type=Path, default=None,
+                       help="Parquet file to write (default: NAME.ANALYSIS.parquet)")  # fmt: skip
+        q.add_argument("--backend", choices=["local", "dask"], default="local")
+        q.add_argument("--scheduler", default=None, help="Dask scheduler address")
+        q.add_argument("--threads", type=_positive_int, default=None, help="Numba threads")
+        q.add_argument("--dollar-year", type=int, default=None, metavar="Y",
+                       help="report costs in constant dollars of this year")  # fmt: skip
+        add_output_options(q)
+
+    def against(q, required: bool) -> None:
+        q.add_argument("--against", action="append", default=[], required=required,
+                       metavar="PATH=VALUE|SCENARIO",
+                       help="the other posture: overrides of this scenario (repeatable) or "
+                       "another scenario")  # fmt: skip
+
+    q = kinds.add_parser(
+        "margin",
+        help="marginal cost-exchange: what restoring the defense costs when the attacker "
+        "adds threats",
+        description="The attacker adds --add threats of group --threat; for each --offset "
+        "option, the fewest steps that bring --hold back to its old value, what they cost "
+        "the defender per raid and to buy, and the ratio to what the attacker added.",
+    )
+    common(q)
+    q.add_argument("--threat", required=True, help="the threat group the attacker adds to")
+    q.add_argument("--add", type=_positive_int, required=True, help="threats added")
+    q.add_argument("--hold", default="leakers", help="the measure to hold (default: leakers)")
+    q.add_argument(
+        "--offset",
+        action="append",
+        required=True,
+        type=_assignment,
+        metavar="PATH=STEP",
+        help="a defender's option and its step (repeatable)",
+    )
+    q.add_argument("--max-steps", type=_positive_int, default=64)
+    q.set_defaults(func=cmd_analyze)
+
+    q = kinds.add_parser(
+        "break-even",
+        help="the value of an input at which two postures are equal",
+        description="The value of --vary within --bounds at which --measure of the scenario "
+        "equals that of the --against posture, with a 95 %% interval.",
+    )
+    common(q)
+    q.add_argument("--vary", required=True, metavar="PATH")
+    q.add_argument("--bounds", nargs=2, required=True, type=_toml_value,
+                   metavar=("LOW", "HIGH"))  # fmt: skip
+    against(q, True)
+    q.add_argument("--measure", default=None, help="default: the total cost")
+    q.add_argument("--tol", type=float, default=None, help="search tolerance")
+    q.set_defaults(func=cmd_analyze)
+
+    q = kinds.add_parser(
+        "cheapest",
+        help="the least-cost posture that meets requirements",
+        description="Screen every combination of the --choice values with few trials, prune "
+        "what is clearly infeasible or clearly costlier, and confirm the rest: the posture "
+        "of least --minimize meeting every --require with 95 %% confidence.",
+    )
+    common(q)
+    q.add_argument(
+        "--choice",
+        action="append",
+        required=True,
+        type=_list_assignment,
+        metavar="PATH=V1,V2,...",
+        help="candidate values of a field (repeatable)",
+    )
+    q.add_argument(
+        "--require",
+        action="append",
+        required=True,
+        type=_requirement,
+        metavar="MEASURE<=BOUND",
+        help="a requirement (repeatable; >= also)",
+    )
+    q.add_argument("--minimize", default=None, help="default: the total cost")
+    q.add_argument("--screen-trials", type=_positive_int, default=1_000)
+    q.add_argument("--top", type=_positive_int, default=3, help="runners-up to confirm")
+    q.set_defaults(func=cmd_analyze)
+
+    q = kinds.add_parser(
+        "worst-raid",
+        help="the raid mix within an attack budget that harms the defender most",
+        description="Every combination of the --mix counts that costs at most --budget, "
+        "screened and confirmed as for cheapest: the mixes of largest --maximize.",
+    )
+    common(q)
+    q.add_argument("--budget", type=_usd_amount, required=True, metavar="USD")
+    q.add_argument(
+        "--mix",
+        action="append",
+        required=True,
+        type=_list_assignment,
+        metavar="THREAT=C1,C2,...",
+        help="candidate counts of a group (repeatable)",
+    )
+    q.add_argument("--maximize", default=None, help="default: the total cost")
+    q.add_argument("--screen-trials", type=_positive_int, default=1_000)
+    q.add_argument("--top", type=_positive_int, default=5, help="mixes to report")
+    q.set_defaults(func=cmd_analyze)
+
+    q = kinds.add_parser(
+        "sensitivity",
+        help="which assumption moves the answer (a tornado)",
+        description="Vary each assumed input over its plausible range (from the catalog, "
+        "or --range), one at a time, and rank them by how far --measure moves.",
+    )
+    common(q)
+    q.add_argument("--measure", default=None, help="default: the total cost")
+    q.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        type=_range_assignment,
+        dest="ranges",
+        metavar="PATH=LOW:HIGH",
+        help="a range for an input (repeatable; overrides the catalog's)",
+    )
+    q.add_argument(
+        "--only-given",
+        action="store_true",
+        help="vary only the --range inputs, not the catalog's assumptions",
+    )
+    against(q, False)
+    q.set_defaults(func=cmd_analyze)
+
+
+def _against_arg(values: list[str]):
+    if not values:
+        return None
+    if len(values) == 1 and "=" not in values[0]:
+        return values[0]  # another scenario
+    pairs = []
+    for v in values:
+        if "=" not in v:
+            raise _usage(f"--against: give PATH=VALUE overrides or one scenario, not {v!r}")
+        pairs.append(_assignment(v))
+    return dict(pairs)
+
+
+def _check_out(out: Path) -> None:
+    from costx.io import check_output_path
+
+    check_output_path(out)  # before any simulation: a folder, a device, no such folder
+
+
+def _duplicates(pairs, option: str) -> dict:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _usage(f"{option}: {key} is given twice")
+        out[key] = value
+    return out
+
+
+def cmd_analyze(args) -> int:
+    from costx import analysis
+    from costx.sweeps import load_scenario_with
+
+    output = output_for(args)
+    kind = args.analysis.replace("-", "_")
+    _check_dollar_year(args.dollar_year)
+    scenario = load_scenario_with(args.scenario, _overrides(args), dollar_year=args.dollar_year)
+    label = "margin" if kind == "margin" else kind
+    out = args.out if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
+    _check_out(out)
+    common = {"trials": args.trials, "seed": args.seed, "backend": args.backend,
+              "scheduler": args.scheduler, "threads": args.threads}  # fmt: skip
+    started = time.perf_counter()
+    spinner = stderr.status(f"{args.analysis} of {scenario.name}...")
+    if output.quiet or not stderr.is_terminal:
+        spinner = contextlib.nullcontext()
+    with spinner:
+        if kind == "margin":
+            result = analysis.marginal_exchange(
+                scenario, threat=args.threat, add=args.add, hold=args.hold,
+                offsets=_duplicates(args.offset, "--offset"), max_steps=args.max_steps,
+                **common,
+            )  # fmt: skip
+        elif kind == "break_even":
+            result = analysis.break_even(
+                scenario, vary=args.vary, bounds=tuple(args.bounds),
+                against=_against_arg(args.against), measure=args.measure, tol=args.tol,
+                **common,
+            )  # fmt: skip
+        elif kind == "cheapest":
+            result = analysis.cheapest(
+                scenario, choices=_duplicates(args.choice, "--choice"),
+                require=_duplicates(args.require, "--require"), minimize=args.minimize,
+                screen_trials=args.screen_trials, top=args.top, **common,
+            )  # fmt: skip
+        elif kind == "worst_raid":
+            result = analysis.worst_raid(
+                scenario, budget_usd=args.budget, mix=_duplicates(args.mix, "--mix"),
+                maximize=args.maximize, screen_trials=args.screen_trials, top=args.top,
+                **common,
+            )  # fmt: skip
+        else:
+            result = analysis.sensitivity(
+                scenario, measure=args.measure, ranges=_duplicates(args.ranges, "--range"),
+                catalog_ranges=not args.only_given, against=_against_arg(args.against),
+                **common,
+            )  # fmt: skip
+    wall = time.perf_counter() - started
+    result.to_parquet(out)
+    if output.is_table and not output.quiet:
+        wide = stdout
+        if not stdout.is_terminal:
+            wide = Console(highlight=False, soft_wrap=True, width=200, markup=False)
+        wide.print(analysis_rich_table(result))
+        stdout.print(result.describe())
+    output.note(f"{result.trials_simulated:,} trials simulated in {wall:.1f} s; wrote {out}")
+    output.paths(out)
+    output.data(
+        json_doc=lambda: {
+            "analysis": result.kind,
+            "scenario": result.scenario.name,
+            "dollar_year": result.dollar_year,
+            "seed": result.seed,
+            "trials": result.trials,
+            "trials_simulated": result.trials_simulated,
+            "inputs": result.inputs,
+            "answer": result.answer,
+            "table": records(result.table),
+            "file": str(out),
+        },
+        csv_frame=lambda: result.table,
+    )
+    return 0
+
+
+def analysis_rich_table(result) -> Table:
+    """The analysis table's key columns (the Parquet file has every column)."""
+    from costx.analysis import KEY_COLUMNS, column_units, format_cell
+
+    units = column_units(result)
+
+    t = result.table
+    kind = result.kind
+    columns = list(KEY_COLUMNS[kind])
+    answer = result.answer
+    if kind == "cheapest":
+        paths = list(result.inputs["choices"])
+        measure = answer["minimize"]
+        req = list(result.inputs["require"])
+        columns = ["point", *paths, measure, *[r for r in req if r != measure], *columns]
+        t = t.sort_values(["rank", "point"], na_position="last")
+    elif kind == "worst_raid":
+        groups = list(result.inputs["mix"])
+        columns = ["point", *groups, answer["maximize"], *columns]
+        t = t.sort_values(["rank", "point"], na_position="last")
+    elif kind == "sensitivity":
+        t = t[t["status"] == "evaluated"]
+    title = (
+        f"{result.kind.replace('_', ' ')} of {result.scenario.name} (costs in "
+        f"{result.dollar_year} dollars; every column in the Parquet file)"
+    )
+    table = Table(title=title, title_justify="left")
+    shown = [c for c in columns if c in t.columns]
+    for c in shown:
+        table.add_column(".".join(c.split(".")[-2:]), justify="left" if c in (
+            "option", "status", "reason", "path") else "right")  # fmt: skip
+    for _, row in t.head(40).iterrows():
+        table.add_row(*[format_cell(row[c], c, units.get(c, "")) for c in shown])
+    return table

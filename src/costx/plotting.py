@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from costx.analysis import AnalysisResult
     from costx.simulation import SimulationResult
     from costx.sweeps import SweepResult
 
@@ -115,6 +116,15 @@ def _title(*lines: str) -> str:
 
 def _set_title(ax: Axes, *lines: str) -> None:
     ax.set_title(_title(*lines), fontsize=9, loc="left")
+
+
+def _set_narrow_title(ax: Axes, *lines: str, width: int = 60) -> None:
+    """A title wrapped for axes pushed right by long tick labels (horizontal bars)."""
+    out: list[str] = []
+    for line in lines:
+        if line:
+            out.extend(textwrap.wrap(line, width) or [""])
+    ax.set_title("\n".join(out), fontsize=8, loc="left")
 
 
 def _usd_axis(axis) -> None:
@@ -1092,6 +1102,9 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     """
     from costx.simulation import SimulationResult
 
+    if is_analysis_result(result):
+        yield result.kind, AnalysisPlots(result).figure().figure
+        return
     if isinstance(result, SimulationResult):
         plots = SimulationPlots(result)
         yield "cost_per_kill", plots.cost_per_kill().figure
@@ -1192,8 +1205,9 @@ def plot_all(
     return written
 
 
-def load_results(path: str | Path) -> SimulationResult | SweepResult:
-    """A result file (``SimulationResult.to_parquet``) or a sweep folder, read back."""
+def load_results(path: str | Path) -> SimulationResult | SweepResult | AnalysisResult:
+    """A result file (``SimulationResult.to_parquet``), an analysis file
+    (``AnalysisResult.to_parquet``) or a sweep folder, read back."""
     from costx.sweeps import is_sweep_folder
 
     path = Path(path)
@@ -1206,9 +1220,229 @@ def load_results(path: str | Path) -> SimulationResult | SweepResult:
             f"{path}: a folder, but not a costx sweep folder (no point-NNNN.parquet files)"
         )
     if path.is_file():
+        from costx.analysis import is_analysis_file, read_analysis
         from costx.io import read_result
 
+        if is_analysis_file(path):
+            return read_analysis(path)
         return read_result(path)
     raise InputError(
         f"{path}: no such file or folder (give a result .parquet file or a sweep folder)"
     )
+
+
+# -- decision analyses (costx.analysis) -----------------------------------------------------
+
+
+def is_analysis_result(result) -> bool:
+    from costx.analysis import AnalysisResult
+
+    return isinstance(result, AnalysisResult)
+
+
+class AnalysisPlots:
+    """The figure of an :class:`~costx.analysis.AnalysisResult`, by its kind: the
+    marginal cost-exchange ratios of each option (``margin``), the paired difference
+    against the varied value with the root (``break_even``), the design points by cost and
+    requirement (``cheapest``), the top raid mixes (``worst_raid``) and a tornado
+    (``sensitivity``). ``figure()`` draws the one that applies."""
+
+    def __init__(self, result: AnalysisResult):
+        _require_matplotlib()
+        self.result = result
+        self.scenario = result.scenario
+
+    def _header(self) -> tuple[str, str]:
+        r = self.result
+        return (
+            f"Scenario {self.scenario.name} ({r.trials:,} trials per confirmed evaluation, "
+            f"seed {r.seed}; {r.trials_simulated:,} trials simulated; costs in "
+            f"{r.dollar_year} dollars)",
+            self.scenario.scenario.description,
+        )
+
+    def figure(self, ax: Axes | None = None) -> Axes:
+        return getattr(self, self.result.kind)(ax)
+
+    def _unit(self, measure: str) -> str:
+        from costx.analysis import _unit_of
+
+        return _unit_of(self.scenario, measure)
+
+    def margin(self, ax: Axes | None = None) -> Axes:
+        """Marginal cost-exchange ratio of each option, per raid and to buy, with 95 %
+        intervals; the line at 1 is the attacker's break-even."""
+        ax = _axes(ax)
+        t = self.result.table
+        a = self.result.answer
+        options = list(t["option"])
+        y = np.arange(len(options))
+        height = 0.38
+        values = []
+        for k, (basis, label, color) in enumerate((
+            ("ratio_per_raid", "per raid (rounds fired + capital charge)", "#4C72B0"),
+            ("ratio_procurement", "procurement (price of what is bought)", "#DD8452"),
+        )):  # fmt: skip
+            mean = t[basis].to_numpy(float)
+            low = t[f"{basis}_ci95_low"].to_numpy(float)
+            high = np.minimum(t[f"{basis}_ci95_high"].to_numpy(float), 1e300)
+            shown = np.where(np.isfinite(mean), mean, 0.0)
+            values.extend(v for v in mean if np.isfinite(v) and v > 0)
+            ax.barh(y + (k - 0.5) * height, shown, height, xerr=_interval_err(shown, low, high),
+                    color=color, label=label, capsize=3,
+                    error_kw={"elinewidth": 1.0, "ecolor": "black"})  # fmt: skip
+        for i, row in t.iterrows():
+            if not bool(row["restored"]):
+                ax.text(0, i, "  not restored", va="center", fontsize=8)
+        ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
+        ax.set_yticks(y, options)
+        ax.invert_yaxis()
+        if _spans_decades([*values, 1.0]):
+            ax.set_xscale("log")
+        ax.set_xlabel("defender's added cost / attacker's added cost (1: the attacker's "
+                      "break-even)")  # fmt: skip
+        ax.legend(fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+        _set_narrow_title(
+            ax,
+            f"Marginal cost-exchange: {a['add']} more {a['threat']} "
+            f"({usd(a['attacker_added_usd'])}), {a['hold']} held at its old value "
+            f"(error bars: {INTERVAL})",
+            *self._header(),
+        )
+        return ax
+
+    def break_even(self, ax: Axes | None = None) -> Axes:
+        """The paired difference against the varied value, with its 95 % band, and the
+        break-even value with its interval."""
+        ax = _axes(ax)
+        t = self.result.table.sort_values("value")
+        a = self.result.answer
+        unit = self._unit(a["measure"])
+        x = t["value"].to_numpy(float)
+        ax.fill_between(x, t["diff_ci95_low"], t["diff_ci95_high"], color="#4C72B0", alpha=0.2,
+                        linewidth=0, label=INTERVAL)  # fmt: skip
+        ax.plot(x, t["diff"], marker="o", markersize=3, color="#4C72B0",
+                label=f"{a['measure']}: scenario - other posture")  # fmt: skip
+        ax.axhline(0.0, color="black", linewidth=1)
+        if a["crossing"]:
+            ax.axvspan(a["root_ci95_low"], a["root_ci95_high"], color="#C44E52", alpha=0.15,
+                       label="break-even, 95 % interval")  # fmt: skip
+            ax.axvline(a["root"], color="#C44E52", linewidth=1.5,
+                       label=f"break-even {a['root']:.4g}")  # fmt: skip
+        ax.set_xlabel(path_label(a["vary"], self.result.dollar_year))
+        ax.set_ylabel(f"difference in {measure_label(a['measure'], unit, self.result.dollar_year)}")
+        if unit.startswith("USD"):
+            _usd_axis(ax.yaxis)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        verdict = "no crossing in the bounds" if not a["crossing"] else (
+            f"break-even at {a['root']:.4g}")  # fmt: skip
+        _set_title(ax, f"Break-even of {a['vary']} against {a['against']}: {verdict}",
+                   *self._header())  # fmt: skip
+        return ax
+
+    def cheapest(self, ax: Axes | None = None) -> Axes:
+        """Every design point by its cost (x) and its first requirement's measure (y), as
+        last estimated; the requirement's bound as a line; the best point starred."""
+        ax = _axes(ax)
+        t = self.result.table
+        a = self.result.answer
+        cost = a["minimize"]
+        req = next(iter(self.result.inputs["require"]))
+        op_bound = self.result.inputs["require"][req]
+        styles = {
+            "best": ("#C44E52", "*", 14), "runner-up": ("#DD8452", "D", 6),
+            "feasible": ("#55A868", "o", 5), "infeasible": ("#8172B3", "x", 6),
+            "screened out": ("#AAAAAA", ".", 5),
+        }  # fmt: skip
+        for status, (color, marker, size) in styles.items():
+            sub = t[t["status"] == status]
+            if sub.empty:
+                continue
+            xerr = _interval_err(sub[cost], sub[f"{cost}_ci95_low"], sub[f"{cost}_ci95_high"])
+            yerr = _interval_err(sub[req], sub[f"{req}_ci95_low"], sub[f"{req}_ci95_high"])
+            ax.errorbar(sub[cost], sub[req], xerr=xerr, yerr=yerr, fmt=marker, color=color,
+                        markersize=size, elinewidth=0.6, capsize=0,
+                        label=f"{status} ({len(sub)})")  # fmt: skip
+        bound = float(str(op_bound).split()[-1])
+        ax.axhline(bound, color="black", linestyle="--", linewidth=1,
+                   label=f"requirement {req} {op_bound}")  # fmt: skip
+        ax.set_xlabel(measure_label(cost, self._unit(cost), self.result.dollar_year))
+        ax.set_ylabel(measure_label(req, self._unit(req), self.result.dollar_year))
+        if self._unit(cost).startswith("USD"):
+            _usd_axis(ax.xaxis)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        found = (f"best: point {a['point']}" if a["found"] else
+                 "no posture meets every requirement")  # fmt: skip
+        _set_title(ax, f"Cheapest posture by {cost} over {a['points']} points ({found}; "
+                   f"bars: {INTERVAL}, screened points at their screening trials)",
+                   *self._header())  # fmt: skip
+        return ax
+
+    def worst_raid(self, ax: Axes | None = None) -> Axes:
+        """The confirmed top raid mixes by the measure maximized, with 95 % intervals."""
+        ax = _axes(ax)
+        a = self.result.answer
+        m = a["maximize"]
+        unit = self._unit(m)
+        entries = a["top"]
+        labels = [
+            ", ".join(f"{v} {g}" for g, v in e["mix"].items()) + f"\n({usd(e['attack_cost_usd'])})"
+            for e in entries
+        ]
+        mean = np.array([e["value"][0] for e in entries], float)
+        low = np.array([e["value"][1] for e in entries], float)
+        high = np.array([e["value"][2] for e in entries], float)
+        y = np.arange(len(entries))
+        colors = ["#C44E52"] + ["#4C72B0"] * (len(entries) - 1)
+        ax.barh(y, mean, xerr=_interval_err(mean, low, high), color=colors, capsize=3,
+                error_kw={"elinewidth": 1.0, "ecolor": "black"})  # fmt: skip
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(measure_label(m, unit, self.result.dollar_year))
+        if unit.startswith("USD"):
+            _usd_axis(ax.xaxis)
+        ax.grid(axis="x", alpha=0.3)
+        _set_narrow_title(ax, f"Worst raids within {usd(a['budget_usd'])} by {m}: the top "
+                   f"{len(entries)} of {a['mixes']} affordable mixes (bars: {INTERVAL})",
+                   *self._header())  # fmt: skip
+        return ax
+
+    def sensitivity(self, ax: Axes | None = None, inputs: int = 15) -> Axes:
+        """A tornado: the measure at the low and the high end of each input's range,
+        the ``inputs`` biggest swings, around the value as assumed."""
+        ax = _axes(ax)
+        a = self.result.answer
+        unit = self._unit(a["measure"])
+        t = self.result.table
+        t = t[t["status"] == "evaluated"].head(inputs)
+        base = a["base"][0]
+        y = np.arange(len(t))
+        low = t["at_low"].to_numpy(float)
+        high = t["at_high"].to_numpy(float)
+        for values, color, label in ((low, "#4C72B0", "input at its low end"),
+                                     (high, "#DD8452", "input at its high end")):  # fmt: skip
+            shown = np.where(np.isfinite(values), values, base)
+            ax.barh(y, shown - base, left=base, color=color, alpha=0.85, label=label,
+                    height=0.6)  # fmt: skip
+        names = [f"{p} ({lo:g} to {hi:g})" for p, lo, hi in zip(t["path"], t["low"], t["high"],
+                                                                 strict=True)]  # fmt: skip
+        ax.set_yticks(y, names, fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(base, color="black", linewidth=1, label="as assumed")
+        if a["against"] is not None:
+            ax.axvline(0.0, color="#C44E52", linestyle="--", linewidth=1, label="no difference")
+        what = (
+            a["measure"] if a["against"] is None else f"{a['measure']} minus that of {a['against']}"
+        )
+        label = measure_label(a["measure"], unit, self.result.dollar_year)
+        ax.set_xlabel(label if a["against"] is None else f"difference in {label}")
+        if unit.startswith("USD"):
+            _usd_axis(ax.xaxis)
+        ax.legend(fontsize=7)
+        ax.grid(axis="x", alpha=0.3)
+        _set_narrow_title(ax, f"Sensitivity of {what} to the assumed inputs over their plausible "
+                   f"ranges (the {len(t)} biggest swings)", *self._header())  # fmt: skip
+        return ax

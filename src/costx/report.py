@@ -41,6 +41,8 @@ SWEEP_SECTIONS = (
     "assumptions",
     "sources",
 )
+ANALYSIS_SECTIONS = ("analysis", "answer", "figures", "table", "scenario", "assumptions",
+                     "sources")  # fmt: skip
 NO_PROVENANCE = "no catalog provenance recorded for this scenario"
 
 SWEEP_MEASURES = KEY_MEASURES  # columns of a sweep's summary, after the grid
@@ -720,9 +722,11 @@ def default_fields(scenario) -> list[tuple[str, Any]]:
 
 def render_report(result) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
-    from costx.plotting import is_sweep_result
+    from costx.plotting import is_analysis_result, is_sweep_result
     from costx.simulation import SimulationResult
 
+    if is_analysis_result(result):
+        return render_analysis_report(result)
     is_sweep = is_sweep_result(result)
     if not is_sweep and not isinstance(result, SimulationResult):
         raise InputError(
@@ -765,8 +769,9 @@ def render_report(result) -> str:
 
 
 def write_report(result, path: str | Path) -> Path:
-    """Write one self-contained HTML report of a SimulationResult or SweepResult to
-    ``path`` (atomically); returns the path. Needs matplotlib for the figures."""
+    """Write one self-contained HTML report of a SimulationResult, SweepResult or
+    AnalysisResult to ``path`` (atomically); returns the path. Needs matplotlib for the
+    figures."""
     from costx.io import write_bytes_atomic
     from costx.plotting import _require_matplotlib
 
@@ -778,3 +783,124 @@ def write_report(result, path: str | Path) -> Path:
     if not folder.is_dir():
         raise InputError(f"{path}: folder {folder} does not exist")
     return write_bytes_atomic(render_report(result).encode("utf-8"), path)
+
+
+# -- decision analyses (costx.analysis) ----------------------------------------------------
+
+_ANALYSIS_TITLES = {
+    "margin": "Marginal cost-exchange",
+    "break_even": "Break-even",
+    "cheapest": "Cheapest posture",
+    "worst_raid": "Worst raid within a budget",
+    "sensitivity": "Sensitivity to the assumptions",
+}
+
+
+def _analysis_section(result) -> str:
+    """What was asked: the analysis, its inputs and how it was run."""
+    from costx import __version__
+
+    s = result.scenario
+    facts = [
+        ("analysis", _ANALYSIS_TITLES[result.kind]),
+        ("scenario", f"{s.name} ({s.source})"),
+        ("policy", s.scenario.policy),
+        ("costs in", f"constant {result.dollar_year} dollars (CPI-U)"),
+        ("seed", result.seed),
+        ("trials per confirmed evaluation", f"{result.trials:,}"),
+        ("trials simulated in all", f"{result.trials_simulated:,}"),
+        ("costx version", __version__),
+    ]
+    for key, value in result.inputs.items():
+        if key in ("trials", "seed"):
+            continue
+        if isinstance(value, Mapping) and "scenario_toml" in value:
+            value = "another scenario (its TOML is in the file's metadata)"
+        facts.append((f"input: {key}", _text(value) if not isinstance(value, str) else value))
+    body = (
+        f"<h2>Analysis: {e(_ANALYSIS_TITLES[result.kind])}</h2>"
+        "<p>Every evaluation uses the same seed over the same trials (common random "
+        "numbers), so differences between postures have paired intervals; "
+        "docs/model.md (Decision analysis) states the rules.</p>"
+        + _table(["", ""], [[(e(k), False), (e(v), False)] for k, v in facts])
+    )
+    return _section("analysis", body)
+
+
+def _answer_section(result) -> str:
+    paragraphs = "".join(f"<p>{e(line)}</p>" for line in result.describe().splitlines())
+    return _section("answer", f"<h2>Answer</h2>{paragraphs}")
+
+
+def _analysis_table_section(result) -> str:
+    from costx.analysis import KEY_COLUMNS, column_units, format_cell
+
+    units = column_units(result)
+
+    t = result.table
+    columns = [c for c in t.columns if not c.endswith(("_ci95_low", "_ci95_high"))]
+    if result.kind in KEY_COLUMNS:
+        key = [c for c in KEY_COLUMNS[result.kind] if c in t.columns]
+        columns = list(dict.fromkeys([*[c for c in columns if c not in key][:8], *key]))
+    rows = []
+    for _, row in t.head(200).iterrows():
+        cells = []
+        for c in columns:
+            low, high = f"{c}_ci95_low", f"{c}_ci95_high"
+            unit = units.get(c, "")
+            text = e(format_cell(row[c], c, unit))
+            if (
+                low in t.columns
+                and _finite(row[low])
+                and _finite(row[high])
+                and row[low] != row[high]
+            ):
+                span = f"{format_cell(row[low], c, unit)} to {format_cell(row[high], c, unit)}"
+                text += f"<br><small>{e(span)}</small>"
+            cells.append((text, not isinstance(row[c], str)))
+        rows.append(cells)
+    more = f"<p>The first 200 of {len(t)} rows.</p>" if len(t) > 200 else ""
+    body = (
+        "<h2>Table</h2><p>Each value with its 95 % interval below it; the Parquet file has "
+        "every column.</p>" + _table(columns, rows) + more
+    )
+    return _section("table", body)
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def render_analysis_report(result) -> str:
+    """The report of an AnalysisResult as an HTML string (see :func:`write_report`):
+    sections ``analysis`` (the question and its inputs), ``answer``, ``figures``,
+    ``table``, ``scenario``, ``assumptions`` and ``sources``."""
+    s = result.scenario
+    title = f"costx analysis report: {_ANALYSIS_TITLES[result.kind].lower()}, {s.name}"
+    nav = "".join(f'<a href="#{sid}">{sid}</a>' for sid in ANALYSIS_SECTIONS)
+    scenario = (
+        f"<h2>Scenario: {e(s.name)}</h2>"
+        + (f"<p>{e(s.scenario.description)}</p>" if s.scenario.description else "")
+        + f"<pre>{e(s.to_toml())}</pre>"
+    )
+    body = [
+        f"<h1>{e(title)}</h1>",
+        f"<nav>{nav}</nav>\n",
+        _analysis_section(result),
+        _answer_section(result),
+        _figures_section(result),
+        _analysis_table_section(result),
+        _section("scenario", scenario),
+        _provenance_sections(s),
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        + "".join(body)
+        + "</body>\n</html>\n"
+    )
