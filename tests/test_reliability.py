@@ -469,6 +469,24 @@ def test_an_unreachable_dask_scheduler_is_a_one_line_error(tmp_path, capsys, mon
     assert f"127.0.0.1:{port}" in line and "cannot reach the Dask scheduler" in line
 
 
+def test_an_unreachable_dask_scheduler_is_a_one_line_error_in_analyses(
+    tmp_path, capsys, monkeypatch
+):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(costx_sweeps, "SCHEDULER_TIMEOUT_S", 1)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(["analyze", "margin", "ddg_drone_swarm", "--threat", "drones", "--add", "2",
+                 "--offset", "effectors.essm.rounds=4", "--trials", "10",
+                 "--out", str(tmp_path / "m.parquet"),
+                 "--backend", "dask", "--scheduler", f"tcp://127.0.0.1:{port}"])  # fmt: skip
+    assert code == 2
+    line = _one_error_line(capsys)
+    assert f"127.0.0.1:{port}" in line and "cannot reach the Dask scheduler" in line
+    assert not (tmp_path / "m.parquet").exists()
+
+
 # -- 8. messages -----------------------------------------------------------------------
 
 

@@ -68,7 +68,7 @@ from costx.scenario import (
     load_scenario,
     scenario_from_mapping,
 )
-from costx.sweeps import set_path
+from costx.sweeps import connect_scheduler, set_path
 
 if TYPE_CHECKING:
     from costx.plotting import AnalysisPlots
@@ -607,7 +607,7 @@ class Evaluator:
         except ImportError:  # pragma: no cover - depends on the environment
             raise InputError("backend='dask' needs Dask: pip install \"costx[dask]\"") from None
         if self.scheduler:
-            self._client = Client(self.scheduler)
+            self._client = connect_scheduler(self.scheduler)
         else:
             self._cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                          dashboard_address=None)  # fmt: skip

@@ -1378,6 +1378,19 @@ def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finis
                              baseline_ints=baseline_ints))  # fmt: skip
 
 
+def connect_scheduler(scheduler: str):
+    """A Dask client of the scheduler at ``scheduler``, or one line naming the address
+    when it cannot be reached within SCHEDULER_TIMEOUT_S (or is malformed)."""
+    from dask.distributed import Client  # lazy: Dask is an optional extra
+
+    try:
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, ValueError, TypeError) as err:  # unreachable or a malformed address
+        raise InputError(
+            f"scheduler {scheduler}: cannot reach the Dask scheduler ({_one_line(err)})"
+        ) from None
+
+
 def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler, finish):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -1387,12 +1400,7 @@ def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, schedule
         return
     cluster = None
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except (OSError, ValueError, TypeError) as err:  # unreachable or a malformed address
-            raise InputError(
-                f"scheduler {scheduler}: cannot reach the Dask scheduler ({_one_line(err)})"
-            ) from None
+        client = connect_scheduler(scheduler)
     else:
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None)  # fmt: skip
