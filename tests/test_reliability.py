@@ -336,14 +336,25 @@ def test_a_lock_of_a_live_process_or_another_host_is_respected(tmp_path, capsys)
 
 
 def _corrupt_a_data_page(path, column: int = 0) -> None:
-    """Flip bytes in the middle of a column chunk's data (the footer stays valid)."""
+    """Flip one bit of a column chunk's page data such that the file still decodes
+    without its page checksums, to different values (silent corruption that only the
+    checksum sees; the footer stays valid). Positions are tried from the chunk's end."""
     meta = pq.ParquetFile(path).metadata.row_group(0).column(column)
-    start = meta.data_page_offset
-    middle = start + meta.total_compressed_size // 2
-    data = bytearray(path.read_bytes())
-    for i in range(middle, middle + 4):
-        data[i] ^= 0xFF
-    path.write_bytes(bytes(data))
+    start = meta.dictionary_page_offset or meta.data_page_offset
+    end = start + meta.total_compressed_size
+    original = path.read_bytes()
+    clean = pq.read_table(path)
+    for i in range(end - 1, start, -1):
+        data = bytearray(original)
+        data[i] ^= 0x01
+        path.write_bytes(bytes(data))
+        try:
+            damaged = pq.read_table(path, page_checksum_verification=False)
+        except Exception:  # this flip breaks the decoding itself
+            continue
+        if not damaged.equals(clean):
+            return
+    raise AssertionError("no silent one-bit corruption found")  # pragma: no cover
 
 
 @pytest.mark.parametrize("keep_trials", [True, False])

@@ -1270,7 +1270,7 @@ def add_analyze_parser(sub) -> None:
         description="Decision analyses built on paired simulations (common random "
         "numbers): the marginal cost-exchange ratio, the break-even value of an input, the "
         "cheapest posture meeting requirements, the attacker's worst raid within a budget, "
-        "and which assumption moves the answer. Each prints its answer with 95 %% intervals "
+        "and which assumption moves the answer. Each prints its answer with 95 % intervals "
         "and writes a Parquet table with its inputs in the metadata (costx plot and costx "
         "report read it).",
     )
@@ -1324,7 +1324,7 @@ def add_analyze_parser(sub) -> None:
         "break-even",
         help="the value of an input at which two postures are equal",
         description="The value of --vary within --bounds at which --measure of the scenario "
-        "equals that of the --against posture, with a 95 %% interval.",
+        "equals that of the --against posture, with a 95 % interval.",
     )
     common(q)
     q.add_argument("--vary", required=True, metavar="PATH")
@@ -1340,7 +1340,7 @@ def add_analyze_parser(sub) -> None:
         help="the least-cost posture that meets requirements",
         description="Screen every combination of the --choice values with few trials, prune "
         "what is clearly infeasible or clearly costlier, and confirm the rest: the posture "
-        "of least --minimize meeting every --require with 95 %% confidence.",
+        "of least --minimize meeting every --require with 95 % confidence.",
     )
     common(q)
     q.add_argument(
