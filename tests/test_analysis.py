@@ -624,6 +624,23 @@ def test_cli_analyze_json_csv_and_quiet_match_the_file(tmp_path, capsys):
     assert capsys.readouterr().out == f"{out}\n"
 
 
+def test_analysis_files_carry_the_top_level_metadata(tmp_path):
+    """The keys every costx file has (issue 18): dollar year, policy, sweep name, when
+    and with which versions it was written."""
+    from costx.io import read_metadata
+
+    s = costx.load_scenario(magazine_limited())
+    offsets = {"effectors.sm2.rounds": 1}
+    result = analysis.marginal_exchange(s, threat="drone", add=2, offsets=offsets, trials=100)
+    meta = read_metadata(result.to_parquet(tmp_path / "m.parquet"))
+    assert meta["dollar_year"] == s.scenario.dollar_year
+    assert meta["policy"] == s.scenario.policy and meta["sweep_name"] is None
+    assert meta["costx_version"] == costx.__version__
+    assert meta["created"].endswith("+00:00")
+    for lib in ("numpy", "numba", "pandas", "pyarrow"):
+        assert meta[f"{lib}_version"] == __import__(lib).__version__
+
+
 def test_cli_other_analyses(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     common = ["--trials", "200"]

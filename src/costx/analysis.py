@@ -698,12 +698,16 @@ class AnalysisResult:
         return write_table_atomic(_analysis_table(self), Path(path))
 
     def metadata(self) -> dict:
-        from costx import __version__
+        """The file's metadata: the top-level keys of every costx file (``created``, the
+        versions, ``dollar_year``, ``policy``, ``sweep_name``) and the analysis's own."""
+        from costx.io import environment_metadata
 
         return {
             "format": FORMAT,
             "kind": self.kind,
-            "costx_version": __version__,
+            **environment_metadata(),
+            "policy": self.scenario.scenario.policy,
+            "sweep_name": None,  # an analysis file is not part of a sweep
             "scenario_name": self.scenario.name,
             "scenario_toml": self.scenario.to_toml(),
             "provenance": _jsonable(self.scenario.provenance),
