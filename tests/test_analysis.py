@@ -562,6 +562,15 @@ def test_figures_and_reports_of_every_analysis(tmp_path):
                          trials=300, screen_trials=100),
         costx.sensitivity(data, ranges={"effectors.sm2.pk.drone": (0.5, 0.9)}, trials=300),
     ]  # fmt: skip
+    from costx.plotting import figures
+    from costx.report import inline_svg
+
+    for r in results:  # every figure names its dollar year and scenario in the SVG itself
+        drawn = list(figures(r))
+        assert drawn, r.kind
+        for stem, fig in drawn:
+            svg = inline_svg(fig, "f")
+            assert f"constant {r.dollar_year} dollars" in svg and "mixed" in svg, stem
     for r in results:
         path = r.to_parquet(tmp_path / f"{r.kind}.parquet")
         assert main(["plot", str(path), "--out", str(tmp_path / "figs"), "--format", "png"]) == 0
