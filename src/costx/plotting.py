@@ -1257,7 +1257,7 @@ class AnalysisPlots:
         return (
             f"Scenario {self.scenario.name} ({r.trials:,} trials per confirmed evaluation, "
             f"seed {r.seed}; {r.trials_simulated:,} trials simulated; costs in "
-            f"{r.dollar_year} dollars)",
+            f"constant {r.dollar_year} dollars)",
             self.scenario.scenario.description,
         )
 
