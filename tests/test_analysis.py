@@ -650,6 +650,35 @@ def test_analysis_files_carry_the_top_level_metadata(tmp_path):
         assert meta[f"{lib}_version"] == __import__(lib).__version__
 
 
+def test_cli_analyses_fit_80_columns(tmp_path, capsys, monkeypatch):
+    """Every analysis's table and text fit an 80-column terminal: the table keeps the
+    columns that say what a row is and the answer's, and counts what it left out."""
+    import tomli_w
+
+    monkeypatch.setenv("COLUMNS", "80")
+    path = tmp_path / "s.toml"
+    path.write_text(tomli_w.dumps(mixed()), encoding="utf-8")
+    common = [str(path), "--trials", "200", "--out", str(tmp_path / "a.parquet")]
+    runs = {
+        "margin": ["--threat", "drone", "--add", "6", "--offset", "effectors.sm2.rounds=4",
+                   "--offset", "effectors.las.units=1"],
+        "break-even": ["--vary", "effectors.sm2.cost_per_shot_usd", "--bounds", "1e5", "4e6",
+                       "--against", "effectors.las.units=0"],
+        "cheapest": ["--choice", "effectors.sm2.rounds=8,24", "--choice",
+                     "effectors.las.units=0,1", "--require", "leakers<=2.0"],
+        "worst-raid": ["--budget", "9e6", "--mix", "drone=0,20", "--mix", "cruise=0,2"],
+        "sensitivity": ["--only-given", "--range", "effectors.sm2.pk.drone=0.5:0.9"],
+    }  # fmt: skip
+    printed = {}
+    for kind, extra in runs.items():
+        assert main(["analyze", kind, *common, *extra]) == 0, kind
+        printed[kind] = capsys.readouterr().out
+        lines = [line for line in printed[kind].splitlines() if "wrote" not in line]
+        assert max(map(len, lines)) <= 80, (kind, max(lines, key=len))
+    assert "ratio_per_raid" in printed["margin"] and "swing" in printed["sensitivity"]
+    assert "diff" in printed["break-even"]
+
+
 def test_cli_other_analyses(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     common = ["--trials", "200"]

@@ -92,6 +92,26 @@ def test_sweep_json_and_csv_are_the_sweep_table(tmp_path, capsys):
     pd.testing.assert_frame_equal(frame, table, check_dtype=False)
 
 
+def test_sweep_table_fits_the_terminal(tmp_path, capsys, monkeypatch):
+    """At COLUMNS=80 the sweep table keeps the grid columns and the measures that fit,
+    the answer first (leakers, total cost and its ratio), and says how many it left out;
+    written to a file without COLUMNS it has every measure."""
+    out = tmp_path / "sw"
+    args = ["sweep", "ddg_magazine_laser", "--trials", "100", "--out", str(out), "--no-progress"]
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(args) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "wrote" not in line]
+    assert max(map(len, lines)) <= 80  # (the last line names the folder written)
+    header = next(line for line in lines if "sm2.rounds" in line)
+    for name in ("helios.units", "leakers", "total/attack", "total $"):
+        assert name in header
+    assert "more measures with --format csv" in " ".join(lines)
+    monkeypatch.delenv("COLUMNS")
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "more measures" not in text and "defense/attack" in text and "$ per kill" in text
+
+
 def test_catalog_json_and_csv(capsys):
     catalog = load_catalog()
     assert main(["catalog", "--json"]) == 0

@@ -846,6 +846,57 @@ def cmd_warm(args) -> int:
     return 0
 
 
+# Which sweep measures stay when a table must be narrowed to the terminal (first = kept
+# longest): the answer (leakers, total cost and its ratio) before its parts.
+SWEEP_PRIORITY = (
+    "leakers",
+    "cost_exchange_total_over_attack",
+    "total_cost_usd",
+    "defense_total_cost_usd",
+    "p_any_leak",
+    "cost_exchange_total_defense_over_attack",
+    "damage_usd",
+    "runway_closed_h",
+    "salvos_before_first_leak",
+    "defense_cost_usd",
+    "capital_cost_usd",
+    "cost_exchange_defense_over_attack",
+    "cost_per_kill_usd",
+)
+
+
+def fit_columns(
+    columns: list[tuple[str, list[str]]], keep: int, priority: list[int], width: int | None
+) -> list[int]:
+    """Indexes of the columns (header, cells) of a boxed rich table that fit in ``width``
+    characters: the first ``keep`` always, then the others in ``priority`` order while they
+    fit; shown in their original order. ``width`` None: all of them."""
+    if width is None:
+        return list(range(len(columns)))
+
+    def cost(i: int) -> int:  # the column's text, a space either side and a rule
+        header, cells = columns[i]
+        return max([len(header), *map(len, cells)]) + 3
+
+    used = 1 + sum(cost(i) for i in range(keep))
+    chosen = list(range(keep))
+    for i in priority:
+        if i >= keep and used + cost(i) <= width:
+            chosen.append(i)
+            used += cost(i)
+    return sorted(chosen)
+
+
+def _table_width() -> int | None:
+    """The width a results table must fit: the terminal's or COLUMNS; None for a pipe
+    without COLUMNS (a file gets every column)."""
+    from costx.output import _columns_env
+
+    if stdout.is_terminal or _columns_env():
+        return stdout.width
+    return None
+
+
 SWEEP_HEADERS = {
     "capital_cost_usd": "capital $",
     "defense_total_cost_usd": "defense+capital $",
@@ -920,23 +971,29 @@ def cmd_sweep(args) -> int:
         f"{spec.scenario.name}: {n_points} points x {trials:,} trials, seed {seed}, costs in "
         f"{spec.scenario.scenario.dollar_year} dollars (means; 95 % intervals in the dataset)"
     )
-    out = Table(title=title, title_justify="left")
     shown = [c for c in KEY_MEASURES if c in table.columns]
-    for c in result.grid_columns:  # the last two parts of a path say what it is
-        out.add_column(".".join(c.split(".")[-2:]), justify="right")
+    columns = [  # the last two parts of a path say what it is
+        (".".join(c.split(".")[-2:]), [str(v) for v in table[c]]) for c in result.grid_columns
+    ]
     for c in shown:
-        out.add_column(SWEEP_HEADERS.get(c, c), justify="right")
-    for i in range(len(table)):
-        cells = [str(table[c].iloc[i]) for c in result.grid_columns]
-        for c in shown:
-            unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
-            cells.append(formatting.value(table[c].iloc[i], unit))
-        out.add_row(*cells)
+        unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
+        columns.append((SWEEP_HEADERS.get(c, c), [formatting.value(v, unit) for v in table[c]]))
+    keep = len(result.grid_columns)
+    priority = [keep + shown.index(c) for c in SWEEP_PRIORITY if c in shown]
+    chosen = fit_columns(columns, keep, priority, _table_width())
+    left_out = len(columns) - len(chosen)
+    if left_out:
+        title += f"; {left_out} more measures with --format csv"
+    out = Table(title=title, title_justify="left")
+    for i in chosen:
+        out.add_column(columns[i][0], justify="right")
+    for row in range(len(table)):
+        out.add_row(*[columns[i][1][row] for i in chosen])
     if output.is_table and not output.quiet:
         wide = stdout
-        if not stdout.is_terminal:
+        if _table_width() is None:
             wide = Console(highlight=False, soft_wrap=True, width=240, markup=False)
-        wide.print(out)
+        wide.print(out, soft_wrap=False)
     ran = n_points - result.reused
     reused = f" ({result.reused} reused from {args.out}, {ran} run)" if result.reused else ""
     output.note(f"{n_points} points{reused} in {wall:.1f} s; wrote {args.out}")
@@ -1490,11 +1547,12 @@ def cmd_analyze(args) -> int:
     wall = time.perf_counter() - started
     result.to_parquet(out)
     if output.is_table and not output.quiet:
+        width = _table_width()
         wide = stdout
-        if not stdout.is_terminal:
+        if width is None:  # a pipe or a file: every column
             wide = Console(highlight=False, soft_wrap=True, width=200, markup=False)
-        wide.print(analysis_rich_table(result))
-        stdout.print(result.describe())
+        wide.print(analysis_rich_table(result, width), soft_wrap=False)
+        wide.print(result.describe(), soft_wrap=width is None)  # wrapped at the terminal
     output.note(f"{result.trials_simulated:,} trials simulated in {wall:.1f} s; wrote {out}")
     output.paths(out)
     output.data(
@@ -1515,7 +1573,7 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def analysis_rich_table(result) -> Table:
+def analysis_rich_table(result, width: int | None = None) -> Table:
     """The analysis table's key columns (the Parquet file has every column)."""
     from costx.analysis import KEY_COLUMNS, column_units, format_cell
 
@@ -1541,11 +1599,32 @@ def analysis_rich_table(result) -> Table:
         f"{result.kind.replace('_', ' ')} of {result.scenario.name} (costs in "
         f"{result.dollar_year} dollars; every column in the Parquet file)"
     )
-    table = Table(title=title, title_justify="left")
     shown = [c for c in columns if c in t.columns]
-    for c in shown:
-        table.add_column(".".join(c.split(".")[-2:]), justify="left" if c in (
+    rows = t.head(40)
+    cells = [(".".join(c.split(".")[-2:]),
+              [format_cell(v, c, units.get(c, "")) for v in rows[c]]) for c in shown]  # fmt: skip
+    # Narrowed to the terminal: the columns that say what a row is (and, for a design
+    # space, its measure) always, then the others left to right while they fit.
+    keep = 1
+    if kind == "cheapest":
+        keep = 2 + len(paths)
+    elif kind == "worst_raid":
+        keep = 2 + len(groups)
+    first = {  # the answer's columns before the ones that explain it
+        "margin": ["ratio_per_raid", "note", "per_raid_usd", "steps", "ratio_procurement"],
+        "sensitivity": ["swing", "at_low", "at_high"],
+        "break_even": ["diff", "diff_ci95_low", "diff_ci95_high"],
+    }.get(kind, [])
+    order = [shown.index(c) for c in first if c in shown]
+    order += [i for i in range(len(cells)) if i not in order]
+    chosen = fit_columns(cells, min(keep, len(cells)), order, width)
+    if len(chosen) < len(cells):
+        title += f"; {len(cells) - len(chosen)} more columns with --format csv"
+    table = Table(title=title, title_justify="left")
+    for i in chosen:
+        c = shown[i]
+        table.add_column(cells[i][0], justify="left" if c in (
             "option", "status", "reason", "path") else "right")  # fmt: skip
-    for _, row in t.head(40).iterrows():
-        table.add_row(*[format_cell(row[c], c, units.get(c, "")) for c in shown])
+    for r in range(len(rows)):
+        table.add_row(*[cells[i][1][r] for i in chosen])
     return table
