@@ -52,6 +52,11 @@ def test_crf_known_values_and_zero_rate():
         assert capital_recovery_factor(0.0, years) == 1.0 / years  # straight-line at r = 0
         # and it is the limit of the formula as r -> 0
         assert capital_recovery_factor(1e-9, years) == pytest.approx(1.0 / years, rel=1e-6)
+        # tiny valid rates: the series 1/L + r (L + 1) / (2 L) to rounding (the plain
+        # formula lost every digit near 1e-12 and divided by zero below 1e-16)
+        for rate in (1e-12, 1e-17, 5e-324):
+            series = 1.0 / years + rate * (years + 1.0) / (2.0 * years)
+            assert capital_recovery_factor(rate, years) == pytest.approx(series, rel=1e-12)
 
 
 # -- capital items ---------------------------------------------------------------------

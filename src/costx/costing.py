@@ -29,6 +29,11 @@ def capital_recovery_factor(rate: float, years: float) -> float:
     years at real rate ``rate``; 1 / L at r = 0 (its limit)."""
     if rate == 0.0:
         return 1.0 / years
+    if abs(rate) < 1e-6:
+        # 1 - (1 + r)^-L as -expm1(-L log1p(r)), exact to rounding however small r is: the
+        # plain form loses digits as r falls (all of them by 1e-12; 1 / 0 below ~1e-16).
+        # Above 1e-6 the plain form is as accurate, and keeps earlier results bit-identical.
+        return rate / -math.expm1(-years * math.log1p(rate))
     return rate / (1.0 - (1.0 + rate) ** -years)
 
 
