@@ -599,6 +599,12 @@ _CASES = [
         Line("base.assets[1].name", ("'runway' is reserved for the runways",), "'runway'"),
     ),
     case(
+        "effector_named_total.toml",
+        Line("effectors[0].name", ("'total' is reserved", "cost_per_kill_total_usd"), "'total'"),
+        Line("effectors[1].name", ("'shelters' is reserved", "capital_cost_shelters_usd"),
+             "'shelters'"),  # fmt: skip
+    ),
+    case(
         "base_names_and_runways.toml",
         Line("base.assets[1].name", ("duplicate name; base.assets[0] already uses it",), "'jet'"),
         Line("threats[0].targets.runway", ("the base has no runways (base.runways = 0)",)),

@@ -166,6 +166,16 @@ Warhead = Annotated[Unitary | Submunition, Field(discriminator="kind")]
 WARHEAD_KINDS = ("unitary", "submunition")
 RUNWAY = "runway"  # the target name for the runways in a threat's ``targets``
 
+# Effector names that would give a measure the name of a scenario-wide one: an effector
+# "total" would have cost_per_kill_total_usd, the cost per kill with capital; "shelters",
+# "repair_teams" and "dispersal" the base's capital_cost_..._usd.
+RESERVED_EFFECTOR_NAMES = {
+    "total": "cost_per_kill_total_usd",
+    "shelters": "capital_cost_shelters_usd",
+    "repair_teams": "capital_cost_repair_teams_usd",
+    "dispersal": "capital_cost_dispersal_usd",
+}
+
 
 CatalogKey = Annotated[
     str, Strict(), StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
@@ -692,7 +702,16 @@ def semantic_problems(data: Any) -> list[Problem]:
             name = item.get("name") if isinstance(item, Mapping) else None
             if not isinstance(name, str):
                 continue
-            if name in seen:
+            if section == "effectors" and name in RESERVED_EFFECTOR_NAMES:
+                problems.append(
+                    Problem(
+                        f"{section}[{i}].name",
+                        f"{name!r} is reserved: the effector's measures would share the "
+                        f"name of {RESERVED_EFFECTOR_NAMES[name]}; choose another name",
+                        name,
+                    )
+                )
+            elif name in seen:
                 problems.append(
                     Problem(
                         f"{section}[{i}].name",
