@@ -601,8 +601,11 @@ _CASES = [
     case(
         "effector_named_total.toml",
         Line("effectors[0].name", ("'total' is reserved", "cost_per_kill_total_usd"), "'total'"),
-        Line("effectors[1].name", ("'shelters' is reserved", "capital_cost_shelters_usd"),
-             "'shelters'"),  # fmt: skip
+        Line(
+            "effectors[1].name",
+            ("'shelters' is reserved", "capital_cost_shelters_usd"),
+            "'shelters'",
+        ),
     ),
     case(
         "base_names_and_runways.toml",
