@@ -5,6 +5,7 @@ so in a comment on top. For each file the tests check that loading raises Scenar
 one line per problem, each naming the file, the exact field path, what is allowed and the
 offending value. Then: the warning for a threat no effector can engage, the ways of loading,
 immutability, TOML round trips and that loading never runs anything from the file.
+Sweep files have their own bad files, in tests/bad_sweeps/ (test_rule_coverage.py).
 """
 
 from __future__ import annotations
