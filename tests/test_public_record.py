@@ -26,7 +26,9 @@ def test_row_within_a_factor_of_two_or_explained(row):
     assert math.isfinite(value) and value > 0, (row.key, value)
     assert all(key in load_catalog().sources for key in row.sources)
     if row.explained:
-        assert len(row.explained) > 40  # a reason, not a placeholder
+        # a reason, not a placeholder; the value itself is pinned (to 3 figures) by
+        # test_the_documented_table_is_the_computed_one, so a change still fails there
+        assert len(row.explained) > 40
         return
     assert 0.5 <= value / row.published <= 2.0, (row.key, value, row.published)
 
