@@ -65,6 +65,7 @@ from costx.scenario import (
     CostxWarning,
     Scenario,
     ScenarioLike,
+    _lookup,
     load_scenario,
     scenario_from_mapping,
 )
@@ -160,18 +161,6 @@ def defense_cost_measure(scenario: Scenario) -> str:
     has capital costs (``defense_total_cost_usd``), else the expended cost."""
     known = set(measure_names(scenario))
     return "defense_total_cost_usd" if "defense_total_cost_usd" in known else "defense_cost_usd"
-
-
-def _lookup(data: Any, path: str) -> Any:
-    node = data
-    for part in path.split("."):
-        if isinstance(node, list):
-            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part), None)
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-    return node
 
 
 def value_at(scenario: Scenario, path: str) -> Any:
