@@ -253,3 +253,113 @@ def test_every_number_at_the_ends_of_its_range_runs_finite(where, field, value, 
         assert "input should be" not in str(err), str(err)  # only cross-field rules refuse
         return
     _check_conserved_and_finite(result)
+
+
+def _bounds_of(field) -> tuple[float | None, float | None]:
+    """The (smallest, largest) value a pydantic field allows, None where it is unbounded."""
+    metas = list(field.metadata)
+    for arg in getattr(field.annotation, "__args__", ()):
+        metas += list(getattr(arg, "__metadata__", ()))
+    low = high = None
+    for meta in metas:
+        for m in getattr(meta, "metadata", [meta]):
+            if hasattr(m, "ge"):
+                low = m.ge
+            elif hasattr(m, "gt"):
+                low = math.nextafter(m.gt, math.inf) if isinstance(m.gt, float) else m.gt + 1
+            elif hasattr(m, "le"):
+                high = m.le
+            elif hasattr(m, "lt"):
+                high = math.nextafter(m.lt, -math.inf) if isinstance(m.lt, float) else m.lt - 1
+    return low, high
+
+
+def _numeric_kind(field) -> type | None:
+    args = (field.annotation, *getattr(field.annotation, "__args__", ()))
+    for kind in (float, int):
+        if any(a is kind or getattr(a, "__origin__", None) is kind for a in args):
+            return kind
+        if any(getattr(a, "__args__", (None,))[0] is kind for a in args if a is not None):
+            return kind
+    return None
+
+
+def _site_bounds_cases():
+    """Every bounded number (decimal or whole) of the base, its assets and warheads, the
+    ship, [costing], [campaign] and the effectors' whole-number fields, at each end."""
+    from costx.scenario import (
+        Asset,
+        Base,
+        Campaign,
+        Costing,
+        Interceptor,
+        Railgun,
+        Ship,
+        Submunition,
+        Unitary,
+    )
+
+    cases = []
+    for where, model in (("base", Base), ("asset", Asset), ("unitary", Unitary),
+                         ("submunition", Submunition), ("ship", Ship), ("costing", Costing),
+                         ("campaign", Campaign), ("interceptor", Interceptor),
+                         ("railgun", Railgun)):  # fmt: skip
+        for name, field in model.model_fields.items():
+            kind = _numeric_kind(field)
+            if name == "resupply_rounds":  # a table of counts: Count's bounds, as rounds
+                continue
+            if kind is None or (where in ("interceptor", "railgun") and kind is float):
+                continue  # (the decimal fields of effectors are the test above)
+            low, high = _bounds_of(field)
+            for end, value in (("low", low), ("high", high)):
+                if value is not None:
+                    value = kind(value)
+                    cases.append(pytest.param(where, name, value, id=f"{where}.{name}={end}"))
+    return cases
+
+
+def _site_scenario(where: str) -> tuple[dict, dict]:
+    """A small scenario with the table ``where`` names, and that table."""
+    shooter = interceptor(pk={"drone": 0.5}, rounds=4, acquisition_usd=1e6)
+    gun = railgun(pk={"drone": 0.3}, rounds=6)
+    if where in ("ship", "costing"):
+        data = scenario([threat("drone", 6)], [shooter, gun], name="ends")
+        data["ship"] = {"name": "ddg", "value_usd": 2e9, "hits_to_kill": 2}
+        data["costing"] = {"raids_per_year": 12.0}
+        return data, data[where]
+    warhead = (
+        {"kind": "submunition", "footprint_m": 50.0, "cep_m": 20.0, "p_kill_in_footprint": 0.5}
+        if where == "submunition"
+        else {"kind": "unitary", "p_kill_open": 0.8, "p_kill_sheltered": 0.2, "p_cut_runway": 0.5}
+    )
+    targets = {"jets": 1.0} if where == "submunition" else {"jets": 1.0, "runway": 1.0}
+    data = scenario([threat("drone", 6, targets=targets, warhead=warhead)], [shooter, gun],
+                    name="ends")  # fmt: skip
+    jets = {"name": "jets", "count": 12, "unit_cost_usd": 8e7,
+            "sheltered": where != "submunition", "spacing_m": 60.0}  # fmt: skip
+    data["base"] = {"runways": 2, "repair_teams": 1, "repair_h_per_cut": 4.0,
+                    "assets": [jets]}  # fmt: skip
+    data["campaign"] = {"salvos": 3, "interval_h": 12.0}
+    data["costing"] = {"raids_per_year": 12.0}
+    table = {"base": data["base"], "asset": data["base"]["assets"][0], "unitary": warhead,
+             "submunition": warhead, "campaign": data["campaign"], "interceptor": shooter,
+             "railgun": gun}[where]  # fmt: skip
+    return data, table
+
+
+@pytest.mark.parametrize(("where", "field", "value"), _site_bounds_cases())
+def test_every_site_cost_and_whole_number_at_its_ends_runs_finite(where, field, value):
+    """Issue 17 #6 beyond threats and effectors' decimals: each bounded field of the base,
+    its assets and warheads, the ship, [costing], [campaign] and the effectors' whole
+    numbers at its smallest and largest allowed value is refused by a cross-field rule
+    or runs with every threat killed or leaked and finite results."""
+    data, table = _site_scenario(where)
+    table[field] = value
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", costx.CostxWarning)
+            result = costx.simulate(data, trials=20, seed=5)
+    except ScenarioError as err:
+        assert "input should be" not in str(err), str(err)  # only cross-field rules refuse
+        return
+    _check_conserved_and_finite(result)

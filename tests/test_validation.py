@@ -339,8 +339,8 @@ _CASES = [
     ),
     case(
         "zero_service_life.toml",
-        Line("effectors[0].service_life_years", ABOVE_0, "0.0"),
-        Line("costing.service_life_years", ABOVE_0, "0"),
+        Line("effectors[0].service_life_years", ("greater than or equal to 0.01",), "0.0"),
+        Line("costing.service_life_years", ("greater than or equal to 0.01",), "0"),
     ),
     case(
         "discount_rate_out_of_range.toml",
@@ -861,7 +861,11 @@ _CASES = [
             ("input should be greater than or equal to 0",),
             "-1.0",
         ),
-        Line("effectors[0].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[0].service_life_years",
+            ("input should be greater than or equal to 0.01",),
+            "0.0",
+        ),
         Line(
             "effectors[0].acquisition_units", ("input should be greater than or equal to 0",), "-1"
         ),
@@ -873,7 +877,11 @@ _CASES = [
             ("input should be greater than or equal to 0",),
             "-1.0",
         ),
-        Line("effectors[1].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[1].service_life_years",
+            ("input should be greater than or equal to 0.01",),
+            "0.0",
+        ),
         Line(
             "effectors[1].acquisition_units", ("input should be greater than or equal to 0",), "-1"
         ),
@@ -885,20 +893,38 @@ _CASES = [
             ("input should be greater than or equal to 0",),
             "-1.0",
         ),
-        Line("effectors[2].service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "effectors[2].service_life_years",
+            ("input should be greater than or equal to 0.01",),
+            "0.0",
+        ),
         Line(
             "effectors[2].acquisition_units", ("input should be greater than or equal to 0",), "-1"
         ),
         Line("base.shelter_cost_usd", ("input should be greater than or equal to 0",), "-1.0"),
-        Line("base.shelter_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "base.shelter_service_life_years",
+            ("input should be greater than or equal to 0.01",),
+            "0.0",
+        ),
         Line("base.repair_team_cost_usd", ("input should be greater than or equal to 0",), "-1.0"),
-        Line("base.repair_team_service_life_years", ("input should be greater than 0",), "0.0"),
+        Line(
+            "base.repair_team_service_life_years",
+            ("input should be greater than or equal to 0.01",),
+            "0.0",
+        ),
         Line(
             "base.dispersal_site_cost_usd", ("input should be greater than or equal to 0",), "-1.0"
         ),
-        Line("base.dispersal_site_service_life_years", ("input should be greater than 0",), "0.0"),
-        Line("costing.service_life_years", ("input should be greater than 0",), "0.0"),
-        Line("costing.raids_per_year", ("input should be greater than 0",), "0.0"),
+        Line(
+            "base.dispersal_site_service_life_years",
+            ("input should be greater than or equal to 0.01",),
+            "0.0",
+        ),
+        Line(
+            "costing.service_life_years", ("input should be greater than or equal to 0.01",), "0.0"
+        ),
+        Line("costing.raids_per_year", ("input should be greater than or equal to 0.001",), "0.0"),
         Line(
             "ship.name",
             ("must be an identifier: a lower-case letter, then lower-case letters, digits or _",),

@@ -94,7 +94,9 @@ Count = Annotated[int, Strict(), Field(ge=0, le=MAX_PER_GROUP)]
 Units = Annotated[int, Strict(), Field(ge=0, le=MAX_GROUPS)]
 Channels = Annotated[int, Strict(), Field(ge=1, le=MAX_GROUPS)]
 Doctrine = Annotated[int, Strict(), Field(ge=1, le=MAX_DOCTRINE)]
-ServiceLife = Annotated[float, Strict(), Field(gt=0.0, le=200.0)]  # years
+# Years: from about 4 days (anything shorter is an expense, not capital; a life of 5e-324
+# years made the capital recovery factor infinite) to 200.
+ServiceLife = Annotated[float, Strict(), Field(ge=0.01, le=200.0)]
 PkTable = Annotated[dict[Identifier, Probability], AfterValidator(FrozenDict)]
 # pk_by_range: per threat, points (meeting range km, pk) by strictly increasing range.
 PkPoint = tuple[NonNegative, Probability]
@@ -427,7 +429,8 @@ class Costing(_Model):
     """How capital is charged to one raid (the ``[costing]`` table)."""
 
     service_life_years: ServiceLife = DEFAULT_SERVICE_LIFE_YEARS
-    raids_per_year: Annotated[float, Strict(), Field(gt=0.0, le=1e6)] | None = None
+    # at least one raid a millennium: fewer made one raid's capital charge overflow
+    raids_per_year: Annotated[float, Strict(), Field(ge=0.001, le=1e6)] | None = None
     discount_rate: DiscountRate = DEFAULT_DISCOUNT_RATE
 
 
