@@ -366,11 +366,6 @@ def path_parts(path: str) -> tuple[str, str, str]:
     return item, name, unit
 
 
-def path_unit(path: str) -> str:
-    """The unit of a grid variable ('' when it has none)."""
-    return path_parts(path)[2]
-
-
 def path_label(path: str, dollar_year: int | None = None) -> str:
     """A grid variable as a label: ``effectors.sm2.rounds`` -> ``sm2: magazine
     (rounds)``, ``effectors.helios.units`` -> ``helios: beam directors``,

@@ -99,12 +99,6 @@ def _axes(ax: Axes | None) -> Axes:
 # -- titles, axes and marks ---------------------------------------------------------------
 
 
-def scenario_line(scenario) -> str:
-    """``name: description`` of a scenario, for titles."""
-    description = scenario.scenario.description.strip()
-    return f"{scenario.name}: {description}" if description else scenario.name
-
-
 def _title(*lines: str) -> str:
     out: list[str] = []
     for line in lines:
