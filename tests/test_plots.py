@@ -617,7 +617,7 @@ def test_plot_all_campaign_and_sweeps(campaign, swept, base_sweep, tmp_path):
 
 
 def test_load_results_reads_files_and_sweep_folders(sim, swept, tmp_path):
-    from costx.plotting import load_results
+    from costx.reading import load_results
 
     sim.to_parquet(tmp_path / "r.parquet")
     back = load_results(tmp_path / "r.parquet")

@@ -9,20 +9,42 @@ exit with 130, leave no partial output file and say what was saved.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
+import textwrap
 import threading
 import time
 import warnings
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from costx import formatting
-from costx.errors import CostxError
+from costx._version import __version__
+from costx.bundled import (
+    DEFAULT_SCENARIO,
+    scenario_descriptions,
+    scenario_names,
+    sweep_descriptions,
+    sweep_names,
+)
+from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
+from costx.costing import cost_breakdown
+from costx.errors import CostxError, InputError, ScenarioError
 from costx.output import Output, add_output_options, consoles, records, silence_stdout
+from costx.resolved import resolved_fields, resolved_toml
+from costx.scenario import (
+    MAX_DOLLAR_YEAR,
+    POLICY_MEANINGS,
+    CostxWarning,
+    load_scenario,
+    read_scenario_data,
+    read_toml_file,
+)
 
 EXIT_USAGE = 2
 MAX_ERROR_LINES = 50  # error lines printed; the rest are counted
@@ -63,9 +85,6 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from costx import __version__
-    from costx.bundled import DEFAULT_SCENARIO
-
     parser = argparse.ArgumentParser(
         prog="costx",
         description="What missile defense really costs: Monte Carlo cost-exchange "
@@ -288,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _set_value(text: str) -> tuple[str, object]:
     """A ``--set PATH=VALUE``: the value read as a TOML value (costx.sweeps.parse_assignment)."""
-    from costx.sweeps import parse_assignment
+    from costx.sweeps import parse_assignment  # lazy: pandas, pyarrow (start-up)
 
     try:
         return parse_assignment(text)
@@ -353,6 +372,7 @@ def output_for(args) -> Output:
 
 def _interrupted(args, err: KeyboardInterrupt) -> str:
     """What an interrupt left behind, in one line."""
+    # lazy, for start-up time (pandas, pyarrow); loaded already when they were raised
     from costx.io import WrittenThenInterrupted
     from costx.sweeps import SweepInterrupted
 
@@ -380,16 +400,12 @@ def _errors(lines: list[str], limit: int = MAX_ERROR_LINES) -> None:
 
 
 def _print_warnings(caught) -> None:
-    from costx.scenario import CostxWarning
-
     for w in caught:
         if issubclass(w.category, CostxWarning):
             stderr.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
 
 
 def cmd_scenarios(args) -> int:
-    from costx.bundled import DEFAULT_SCENARIO, scenario_descriptions, sweep_descriptions
-
     table = Table(title="Bundled scenarios", title_justify="left")
     table.add_column("name", style="bold")
     table.add_column("description")
@@ -409,10 +425,6 @@ def cmd_scenarios(args) -> int:
 def _is_sweep_file(source: str) -> bool:
     """Whether ``source`` names a sweep: a TOML file with a [sweep] table and no
     [scenario] table, or a bundled sweep's name."""
-    from costx.bundled import scenario_names, sweep_names
-    from costx.errors import ScenarioError
-    from costx.scenario import read_toml_file
-
     path = Path(source)
     if path.is_file():
         try:
@@ -426,7 +438,7 @@ def _is_sweep_file(source: str) -> bool:
 def validate_sweep(source: str) -> str:
     """Check a sweep file completely (its table, its scenario and every grid point, as
     ``costx sweep`` does before running anything); a line describing it."""
-    from costx.errors import InputError
+    # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.sweeps import build_points, expand_grid, load_sweep_spec
 
     spec = load_sweep_spec(source)
@@ -444,8 +456,6 @@ def validate_sweep(source: str) -> str:
 
 
 def cmd_validate(args) -> int:
-    from costx.scenario import load_scenario
-
     output = output_for(args)
     status = 0
     report = []
@@ -476,8 +486,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from costx.resolved import resolved_fields, resolved_toml
-    from costx.scenario import read_scenario_data
+    # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.sweeps import load_scenario_with, set_path
 
     output = output_for(args)
@@ -512,6 +521,7 @@ class _DelayedProgress:
     def __init__(
         self, total: int, description: str, delay_s: float = 1.0, enabled=True, unit="trials"
     ):
+        # lazy, for start-up time: only a run long enough to show a bar needs it
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -599,8 +609,6 @@ def summary_rich_table(summary, title: str | None, n: int | None = None, unit=Tr
 def _table(title: str | None = None) -> Table:
     """A table of the run's layout: a rule under the header and no side borders, so
     that four columns of numbers fit in 80 columns."""
-    from rich import box
-
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                  show_edge=False, collapse_padding=True)  # fmt: skip
 
@@ -610,7 +618,7 @@ def run_tables(result, all_measures: bool = False) -> list:
     line"): the key measures (those about the whole raid) with their intervals, then one
     compact row of means per effector, leakers per threat group and losses per asset
     group (every measure with its interval and unit: ``all_measures``)."""
-    from costx.aggregate import measure_keys
+    from costx.aggregate import measure_keys  # lazy: pandas (start-up time)
 
     summary = result.summary()
     n = result.n_trials
@@ -675,8 +683,6 @@ def _mean_interval(summary, name: str, n: int) -> tuple[str, str]:
 def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
     """``costx run --json``: the run, its summary (as ``result.summary()``, one object
     per measure), the cost breakdown, every assumption and the files written."""
-    from costx.costing import cost_breakdown
-
     s = result.scenario
     return {
         "scenario": s.name,
@@ -695,15 +701,15 @@ def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
 
 
 def cmd_run(args) -> int:
+    # lazy, for start-up time: the simulation imports Numba, pandas and pyarrow
     from costx.io import check_output_path, salvos_path
-    from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
     output = output_for(args)
     _check_dollar_year(args.dollar_year)
     overrides = _overrides(args)
     if overrides:
-        from costx.sweeps import load_scenario_with
+        from costx.sweeps import load_scenario_with  # lazy: pandas, pyarrow (start-up)
 
         scenario = load_scenario_with(args.scenario, overrides, dollar_year=args.dollar_year)
     else:
@@ -720,7 +726,7 @@ def cmd_run(args) -> int:
     if scenario.campaign is not None and not args.summary_only:
         check_output_path(salvos_path(out))
 
-    from costx.simulation import PRECISION_CAP
+    from costx.simulation import PRECISION_CAP  # lazy: Numba (start-up time)
 
     if args.measure is not None and args.precision is None:
         raise _usage("--measure is the measure of --precision; give --precision too")
@@ -772,13 +778,15 @@ def cmd_run(args) -> int:
 
 def _kernels_compiled() -> bool:
     """Whether this process compiled the engagement kernel instead of loading it."""
-    from costx.kernels.engagement import simulate_trials
+    from costx.kernels.engagement import simulate_trials  # lazy: Numba (start-up time)
 
     return sum(simulate_trials.stats.cache_misses.values()) > 0
 
 
 def cmd_plot(args) -> int:
-    from costx.plotting import load_results, plot_all
+    # lazy, for start-up time: reading imports Numba, pandas and pyarrow
+    from costx.plotting import plot_all
+    from costx.reading import load_results
 
     result = load_results(args.results)
     if args.out.exists() and not args.out.is_dir():
@@ -793,8 +801,9 @@ def cmd_plot(args) -> int:
 
 
 def cmd_report(args) -> int:
+    # lazy, for start-up time: reading and the report import Numba, pandas and pyarrow
     from costx.io import check_output_path
-    from costx.plotting import load_results
+    from costx.reading import load_results
     from costx.report import write_report
 
     check_output_path(args.out)  # before reading and drawing anything
@@ -806,7 +815,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from costx.bench import PARTS, suite
+    from costx.bench import PARTS, suite  # lazy: Numba (start-up time)
 
     parts = tuple(args.part) if args.part else (() if args.scenario else PARTS)
     with stderr.status("measuring (compiles the kernels on first use)..."):
@@ -825,10 +834,9 @@ def cmd_bench(args) -> int:
 
 
 def cmd_warm(args) -> int:
+    # lazy, for start-up time: Numba and the kernels
     import numba
 
-    from costx.bundled import scenario_names
-    from costx.scenario import load_scenario
     from costx.simulation import simulate
 
     started = time.perf_counter()
@@ -860,8 +868,8 @@ SWEEP_HEADERS = {
 
 
 def cmd_sweep(args) -> int:
+    # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.aggregate import KEY_MEASURES
-    from costx.errors import InputError
     from costx.sweeps import build_points, check_sweep_limits, expand_grid, load_sweep_spec, sweep
 
     output = output_for(args)
@@ -944,8 +952,6 @@ def cmd_sweep(args) -> int:
 def _print_costs(scenario, summary) -> None:
     """Expended, capital and damage side by side, so that the reader sees which dominates,
     then what the capital charge is made of."""
-    from costx.costing import cost_breakdown
-
     costs = cost_breakdown(scenario, summary)
     table = _table(f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars")
     for column in ("", "mean", "95 % interval", "share"):
@@ -961,7 +967,7 @@ def _print_costs(scenario, summary) -> None:
         if part is None:
             continue
         interval = formatting.interval(part["ci95_low"], part["ci95_high"], "USD")
-        share = "" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        share = "" if math.isnan(part["share"]) else formatting.percent(part["share"])
         table.add_row(label, formatting.usd(part["mean"]), interval, share)
     stdout.print()
     stdout.print(table)
@@ -999,8 +1005,6 @@ def _print_assumptions(scenario, listed: bool = False) -> None:
             soft_wrap=False,
         )
         return
-    import textwrap
-
     stdout.print("Assumptions: inputs no public source gives (sweep them)")
     width = max(40, (stdout.width or 80) - 4)
     for path, value, rationale in rows:
@@ -1021,8 +1025,6 @@ def _ranges(text: str) -> list[float]:
 
 
 def cmd_catalog(args) -> int:
-    from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
-
     output = output_for(args)
     catalog = load_catalog()
     if args.dwell_table or args.ranges is not None:
@@ -1065,7 +1067,7 @@ def cmd_catalog(args) -> int:
                 )
             table.add_row(
                 name,
-                _catalog_value(rec.value),
+                formatting.exact(rec.value),
                 origin,
                 str(rec.year or ""),
                 str(rec.dollar_year or ""),
@@ -1114,7 +1116,7 @@ def cmd_catalog(args) -> int:
             if row["cost"] is not None:
                 mark = " (assumed)" if row["cost_assumed"] else ""
                 cost_text = (
-                    f"{_catalog_value(row['cost'])} ({row['cost_dollar_year'] or '?'}){mark}"
+                    f"{formatting.exact(row['cost'])} ({row['cost_dollar_year'] or '?'}){mark}"
                 )
             sources = ", ".join(row["sources"])
             table.add_row(row["name"], row["label"], row["kind"] or "", cost_text,
@@ -1126,9 +1128,7 @@ def cmd_catalog(args) -> int:
 
 def _frame(rows: list[dict]):
     """Rows as a DataFrame for CSV (lists joined by ';', tables as JSON)."""
-    import json
-
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time (only --format csv needs it)
 
     def cell(v):
         if isinstance(v, list):
@@ -1146,7 +1146,7 @@ def _entry_frame(entry):
 
 
 def _dwell_table(ranges) -> int:
-    from costx.dwell import DEFAULT_RANGES_KM, dwell_table
+    from costx.dwell import DEFAULT_RANGES_KM, dwell_table  # lazy: Numba (start-up time)
 
     ranges = list(DEFAULT_RANGES_KM if ranges is None else ranges)
     table = Table(
@@ -1159,7 +1159,9 @@ def _dwell_table(ranges) -> int:
     for r in ranges:
         table.add_column(f"{r:g} km", justify="right")
     for laser, threat, dwell in dwell_table(ranges_km=ranges):
-        table.add_row(laser, threat, *("-" if math.isinf(d) else f"{d:.3g}" for d in dwell))
+        table.add_row(
+            laser, threat, *("-" if math.isinf(d) else formatting.number(d) for d in dwell)
+        )
     stdout.print(table)
     stdout.print(
         "Start range: the threat's range when a unit starts on it; the track/settle time "
@@ -1169,21 +1171,9 @@ def _dwell_table(ranges) -> int:
     return 0
 
 
-def _catalog_value(value) -> str:
-    """A catalog figure as text: costs and other large floats without spurious digits."""
-    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
-        return f"{value:,}"
-    return str(value)
-
-
 def _check_dollar_year(year: int | None) -> None:
     """``--dollar-year`` outside the years costx can convert to is the option's fault, not
     the scenario file's: say so before loading anything."""
-    from costx.catalog import load_catalog
-    from costx.scenario import MAX_DOLLAR_YEAR
-
     if year is None:
         return
     first = min(load_catalog().price_index)
@@ -1195,6 +1185,4 @@ def _check_dollar_year(year: int | None) -> None:
 
 
 def _usage(message: str) -> CostxError:
-    from costx.errors import InputError
-
     return InputError(message)

@@ -65,8 +65,11 @@ _CER_DEFENSE = "cost_exchange_defense_over_attack"
 
 
 def _require_matplotlib():
-    """Import matplotlib (InputError naming the ``plot`` extra when it is missing)."""
-    try:
+    """Import matplotlib (InputError naming the ``plot`` extra when it is missing).
+
+    Lazily, here and in every function that draws: matplotlib is an optional dependency
+    (costx[plot]) and takes about half a second to import."""
+    try:  # lazy: matplotlib is optional and slow to import
         import matplotlib
         import matplotlib.figure
         import matplotlib.ticker
@@ -79,6 +82,7 @@ def _require_matplotlib():
 def new_figure(figsize: tuple[float, float] = FIGSIZE, nrows: int = 1, **subplot_kw) -> Figure:
     """A Figure on its own Agg canvas (pyplot and the global backend are not touched)."""
     _require_matplotlib()
+    # matplotlib is optional (costx[plot]) and slow to import: every import of it is lazy
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -112,7 +116,7 @@ def _set_title(ax: Axes, *lines: str) -> None:
 
 
 def _usd_axis(axis) -> None:
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter  # lazy: optional, slow
 
     axis.set_major_formatter(FuncFormatter(usd_tick))
     axis.set_minor_formatter(NullFormatter())
@@ -126,7 +130,7 @@ def _value_axis(
     non-negative values starts at 0 (``bars``: exactly at 0), a probability axis runs
     from 0 to at least the largest value (to 100 % when that is above one half); money
     in dollars, probabilities in percent."""
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import PercentFormatter  # lazy: optional, slow
 
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
     set_lim = ax.set_xlim if axis == "x" else ax.set_ylim
@@ -1061,10 +1065,15 @@ class SweepPlots:
 # -- every figure of a result ---------------------------------------------------------------
 
 
-def is_sweep_result(result) -> bool:
-    from costx.sweeps import SweepResult
-
-    return isinstance(result, SweepResult)
+def _plots_of(result) -> SimulationPlots | SweepPlots:
+    """A result's own figure set (its ``plot`` property: the result's class picks the
+    kind, so this module never imports the result classes above it)."""
+    plots = getattr(result, "plot", None)
+    if not isinstance(plots, SimulationPlots | SweepPlots):
+        raise InputError(
+            f"expected a SimulationResult or a SweepResult, not {type(result).__name__}"
+        )
+    return plots
 
 
 def figures(result) -> Iterator[tuple[str, Figure]]:
@@ -1084,10 +1093,8 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     active defense); with two or more base variables, runway closure over the two that
     move it most.
     """
-    from costx.simulation import SimulationResult
-
-    if isinstance(result, SimulationResult):
-        plots = SimulationPlots(result)
+    plots = _plots_of(result)
+    if isinstance(plots, SimulationPlots):
         yield "cost_per_kill", plots.cost_per_kill().figure
         yield "defense_cost", plots.defense_cost().figure
         yield "total_cost", plots.total_cost().figure
@@ -1097,11 +1104,6 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
         if result.scenario.campaign is not None and result.has_salvos:
             yield "campaign", plots.campaign()[0].figure
         return
-    if not is_sweep_result(result):
-        raise InputError(
-            f"expected a SimulationResult or a SweepResult, not {type(result).__name__}"
-        )
-    plots = SweepPlots(result)
     measures: list[tuple[str, str]] = [(_CPK, "cost_per_kill"), ("p_any_leak", "p_any_leak")]
     if _CER_TOTAL in plots.units:
         measures.append((_CER_TOTAL, "cost_exchange_total"))
@@ -1145,7 +1147,7 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
 
 def save_figure(fig: Figure, path: Path, fmt: str) -> Path:
     """Save deterministically: no timestamps or software version in the file."""
-    import matplotlib
+    import matplotlib  # lazy: optional, slow
 
     if fmt == "png":
         metadata: dict[str, Any] = {"Software": None}
@@ -1184,25 +1186,3 @@ def plot_all(
         for fmt in formats:
             written.append(save_figure(fig, out / f"{prefix}_{stem}.{fmt}", fmt))
     return written
-
-
-def load_results(path: str | Path) -> SimulationResult | SweepResult:
-    """A result file (``SimulationResult.to_parquet``) or a sweep folder, read back."""
-    from costx.sweeps import is_sweep_folder
-
-    path = Path(path)
-    if path.is_dir():
-        if is_sweep_folder(path):
-            from costx.sweeps import read_sweep
-
-            return read_sweep(path)
-        raise InputError(
-            f"{path}: a folder, but not a costx sweep folder (no point-NNNN.parquet files)"
-        )
-    if path.is_file():
-        from costx.io import read_result
-
-        return read_result(path)
-    raise InputError(
-        f"{path}: no such file or folder (give a result .parquet file or a sweep folder)"
-    )

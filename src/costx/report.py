@@ -24,12 +24,22 @@ import io
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from costx import formatting
+from costx._version import __version__
 from costx.aggregate import KEY_MEASURES
+from costx.catalog import load_catalog
+from costx.costing import cost_breakdown
 from costx.errors import InputError
+from costx.io import write_bytes_atomic
+from costx.plotting import _require_matplotlib, figures
+from costx.simulation import SimulationResult
+from costx.sweeps import SweepResult
 
 SECTIONS = ("headline", "summary", "figures", "scenario", "assumptions", "sources")
 SWEEP_SECTIONS = (
@@ -335,8 +345,6 @@ def _unit_of(compare, measure: str) -> str:
 
 
 def _scenario_section(result, is_sweep: bool) -> str:
-    from costx import __version__
-
     s = result.scenario
     year = s.scenario.dollar_year
     parts = [f"<h2>Scenario: {e(s.name)}</h2>"]
@@ -372,8 +380,6 @@ def _scenario_section(result, is_sweep: bool) -> str:
 def _costs_html(scenario, summary) -> str:
     """Expended, capital, damage and total side by side, and what the capital charge is
     made of (costx.costing.cost_breakdown)."""
-    from costx.costing import cost_breakdown
-
     costs = cost_breakdown(scenario, summary)
     labels = {
         "expended_usd": "expended (rounds, shots, barrel wear)",
@@ -386,7 +392,7 @@ def _costs_html(scenario, summary) -> str:
         part = costs[key]
         if part is None:
             continue
-        share = "n/a" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        share = formatting.percent(part["share"])  # n/a when there is no total
         rows.append(
             [
                 (e(label), False),
@@ -431,7 +437,7 @@ _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
 def inline_svg(fig, key: str) -> str:
     """A figure as inline SVG: no XML prologue, ids prefixed with ``key`` so that several
     figures in one page do not share ids, text kept as text."""
-    import matplotlib
+    import matplotlib  # lazy: optional (costx[plot]) and slow to import
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": key, "svg.fonttype": "none"}):
@@ -445,8 +451,6 @@ def inline_svg(fig, key: str) -> str:
 
 
 def _figures_section(result) -> str:
-    from costx.plotting import figures
-
     parts = ["<h2>Figures</h2>"]
     count = 0
     for i, (stem, fig) in enumerate(figures(result)):
@@ -471,8 +475,6 @@ def _record(value: Any) -> dict:
     if hasattr(value, "model_dump"):
         return value.model_dump()
     if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         return asdict(value)
     if hasattr(value, "__dict__"):
         return {k: v for k, v in vars(value).items() if not k.startswith("_")}
@@ -500,7 +502,7 @@ def _value(path: str, value: Any) -> str:
     if isinstance(value, str) and not value:
         return "empty"
     if isinstance(value, int | float) and not isinstance(value, bool) and path.endswith("_usd"):
-        return f"{value:,.0f} USD" if abs(value) >= 100 else f"{value:,.2f} USD"
+        return formatting.exact(value, "USD")
     if isinstance(value, Mapping) and not value:
         return "empty table"
     return _text(value)
@@ -540,8 +542,6 @@ def named_path(scenario, path: str) -> str:
 def _catalog_sources() -> dict[str, dict]:
     """The catalog's source list (key -> title, publisher, date, url, tier), if any."""
     try:
-        from costx.catalog import load_catalog
-
         return dict(load_catalog().sources)
     except Exception:  # no catalog in this installation, or an unreadable one
         return {}
@@ -690,8 +690,6 @@ def default_fields(scenario) -> list[tuple[str, Any]]:
     """Fields whose value equals the model default, as (dotted path, value); list items
     are addressed by name, as in sweep grids (``effectors.sm2.channels``). Catalog
     references (``use``) are left out."""
-    from pydantic import BaseModel
-
     out: list[tuple[str, Any]] = []
 
     def walk(model: BaseModel, prefix: str) -> None:
@@ -720,10 +718,7 @@ def default_fields(scenario) -> list[tuple[str, Any]]:
 
 def render_report(result) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
-    from costx.plotting import is_sweep_result
-    from costx.simulation import SimulationResult
-
-    is_sweep = is_sweep_result(result)
+    is_sweep = isinstance(result, SweepResult)
     if not is_sweep and not isinstance(result, SimulationResult):
         raise InputError(
             f"expected a SimulationResult or a SweepResult, not {type(result).__name__}"
@@ -767,9 +762,6 @@ def render_report(result) -> str:
 def write_report(result, path: str | Path) -> Path:
     """Write one self-contained HTML report of a SimulationResult or SweepResult to
     ``path`` (atomically); returns the path. Needs matplotlib for the figures."""
-    from costx.io import write_bytes_atomic
-    from costx.plotting import _require_matplotlib
-
     _require_matplotlib()
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
