@@ -176,3 +176,11 @@ def test_exact_writes_input_figures_out_without_rounding_them():
     assert f.exact(2e15, "USD") == "2.000e+15 USD"
     assert f.exact(math.inf) == "inf"
     assert f.exact(True) == "True" and f.exact("SM-2") == "SM-2"
+
+
+def test_per_item_capital_measures_are_named_after_the_item():
+    """The report's summary printed "capital cost of cost_sm2" (seen in its screenshot):
+    the pattern took the ``cost_`` of ``capital_cost_sm2_usd`` for part of the name."""
+    assert f.measure_name("capital_cost_sm2_usd") == "capital cost of sm2"
+    assert f.measure_name("capital_cost_dispersal_usd") == "capital cost of dispersal"
+    assert f.measure_name("capital_cost_usd") == "capital cost (amortized)"

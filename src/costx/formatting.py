@@ -273,7 +273,7 @@ _MEASURE_PATTERNS = (
     (r"cost_per_kill_(?P<x>.+)_usd", "cost per kill, {x}"),
     (r"cost_exchange_(?P<x>.+)", "cost-exchange ratio, {x}"),
     (r"cost_(?P<x>.+)_usd", "cost of {x}"),
-    (r"capital_(?P<x>.+)_usd", "capital cost of {x}"),
+    (r"capital_cost_(?P<x>.+)_usd", "capital cost of {x}"),
     (r"damage_site(?P<x>\d+)_usd", "damage at site {x}"),
     (r"leaked_(?P<x>.+)", "leakers, {x}"),
     (r"shots_(?P<x>.+)", "shots of {x}"),

@@ -495,14 +495,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _value(path: str, value: Any) -> str:
-    """A field value for a table: costs with thousands separators, empty text named."""
+def _value(path: str, value: Any, dollar_year: Any = None) -> str:
+    """A field value for a table: costs with thousands separators (and the dollar year of
+    a catalog figure, which the scenario converted to its own), empty text named."""
     if value is None:
         return "not set"
     if isinstance(value, str) and not value:
         return "empty"
     if isinstance(value, int | float) and not isinstance(value, bool) and path.endswith("_usd"):
-        return formatting.exact(value, "USD")
+        text = formatting.exact(value, "USD")
+        return f"{text} ({dollar_year} dollars)" if dollar_year is not None and value else text
     if isinstance(value, Mapping) and not value:
         return "empty table"
     return _text(value)
@@ -591,7 +593,12 @@ def _provenance_sections(scenario) -> str:
             + _table(
                 ["field", "value", "rationale", "catalog entry"],
                 [
-                    _cells(named_path(scenario, p), _value(p, v), why, entry)
+                    _cells(
+                        named_path(scenario, p),
+                        _value(p, v, records.get(p, {}).get("dollar_year")),
+                        why,
+                        entry,
+                    )
                     for p, v, why, entry in assumed
                 ],
             )
@@ -644,7 +651,7 @@ def _provenance_sections(scenario) -> str:
         rows.append(
             [
                 (e(name), False),
-                (e(_value(path, r.get("value"))), False),
+                (e(_value(path, r.get("value"), r.get("dollar_year"))), False),
                 (e(_entry(r)), False),
                 (e(", ".join(keys)) or "&mdash;", False),
                 (e(_text(r.get("confidence"))), False),
