@@ -92,8 +92,17 @@ summary { cursor: pointer; font-weight: 600; }
 .card .value { font-size: 1.5rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .card .interval { color: #555; font-size: 0.8rem; }
 .scroll { max-width: 100%; overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; vertical-align: top; }
+/* A table wider than the page scrolls; its first column (the point, the measure, the
+   field) stays in view so that every row still says what it is. */
+.scroll th:first-child, .scroll td:first-child { position: sticky; left: 0;
+  z-index: 1; background: #fff; }
+.scroll th:first-child { background: #f6f8fa; }
+/* Separate borders (drawn right and below each cell): a sticky cell of a collapsed-border
+   table lets the columns scrolled under it show through in Chrome. */
+table { border-collapse: separate; border-spacing: 0; font-size: 0.85rem; margin: 0.5rem 0;
+        border-top: 1px solid #d0d7de; border-left: 1px solid #d0d7de; }
+th, td { border: solid #d0d7de; border-width: 0 1px 1px 0; padding: 0.25rem 0.5rem;
+         vertical-align: top; }
 th { background: #f6f8fa; text-align: left; font-weight: 600; }
 td { overflow-wrap: break-word; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
