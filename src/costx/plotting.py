@@ -155,7 +155,8 @@ def _value_axis(
     elif unit == "probability":
         span = target.get_view_interval()
         decimals = 0 if abs(span[1] - span[0]) >= 0.1 else 1
-        target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
+        # "20 %", as costx.formatting.percent writes probabilities everywhere else
+        target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals, symbol=" %"))
 
 
 def _spans_decades(values: Sequence[float]) -> bool:
@@ -580,7 +581,7 @@ class SimulationPlots:
         ax_mag.grid(alpha=0.3)
         cost_columns = [("cumulative_defense_cost_usd", "defense cost")]
         if "cumulative_cost_usd" in salvos:
-            cost_columns.append(("cumulative_cost_usd", "total cost (defense + damage)"))
+            cost_columns.append(("cumulative_cost_usd", "expended + damage (no capital)"))
         for i, (column, label) in enumerate(cost_columns):
             q = groups[column].quantile([0.05, 0.5, 0.95]).unstack()
             _band(ax_cost, steps, _with_start(q, 0.0), label, colors[(i + 3) % len(colors)])
@@ -607,8 +608,8 @@ class SimulationPlots:
         _usd_axis(ax_cost.yaxis)
         ax_cost.grid(alpha=0.3)
         interval_h = self.scenario.campaign.interval_h
-        ax_cost.set_xlabel(f"salvo (salvos, one every {interval_h:g} hours; 0 = start)")
-        ax_mag.set_xlabel("salvo (salvos; 0 = start)")
+        ax_cost.set_xlabel(f"salvo (one every {interval_h:g} hours; 0 = start)")
+        ax_mag.set_xlabel("salvo (0 = start)")
         for a in (ax_mag, ax_cost):
             a.set_xticks(steps)
         _set_title(
