@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from costx import formatting
-from costx._version import __version__
+from costx._version import version
 from costx.bundled import (
     DEFAULT_SCENARIO,
     scenario_descriptions,
@@ -32,11 +32,8 @@ from costx.bundled import (
     sweep_descriptions,
     sweep_names,
 )
-from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
-from costx.costing import cost_breakdown
 from costx.errors import CostxError, InputError, ScenarioError
 from costx.output import Output, add_output_options, consoles, records, silence_stdout
-from costx.resolved import resolved_fields, resolved_toml
 from costx.scenario import (
     MAX_DOLLAR_YEAR,
     POLICY_MEANINGS,
@@ -84,13 +81,26 @@ def _seed(text: str) -> int:
     return value
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: argparse's own action needs the text when the parser is built, which
+    would read the installed version (importlib.metadata, ~25 ms) on every start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show costx's version and exit")  # fmt: skip
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"costx {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="costx",
         description="What missile defense really costs: Monte Carlo cost-exchange "
         "analysis of raids against interceptors, railguns and lasers.",
     )
-    parser.add_argument("--version", action="version", version=f"costx {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -486,6 +496,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from costx.resolved import resolved_fields, resolved_toml  # lazy: start-up time
+
     # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.sweeps import load_scenario_with, set_path
 
@@ -683,6 +695,8 @@ def _mean_interval(summary, name: str, n: int) -> tuple[str, str]:
 def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
     """``costx run --json``: the run, its summary (as ``result.summary()``, one object
     per measure), the cost breakdown, every assumption and the files written."""
+    from costx.costing import cost_breakdown  # lazy: start-up time of costx --help
+
     s = result.scenario
     return {
         "scenario": s.name,
@@ -952,6 +966,8 @@ def cmd_sweep(args) -> int:
 def _print_costs(scenario, summary) -> None:
     """Expended, capital and damage side by side, so that the reader sees which dominates,
     then what the capital charge is made of."""
+    from costx.costing import cost_breakdown  # lazy: start-up time of costx --help
+
     costs = cost_breakdown(scenario, summary)
     table = _table(f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars")
     for column in ("", "mean", "95 % interval", "share"):
@@ -1025,6 +1041,9 @@ def _ranges(text: str) -> list[float]:
 
 
 def cmd_catalog(args) -> int:
+    # lazy, for start-up time: `costx --help` and `costx run` need no catalog listing
+    from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
+
     output = output_for(args)
     catalog = load_catalog()
     if args.dwell_table or args.ranges is not None:
@@ -1174,6 +1193,8 @@ def _dwell_table(ranges) -> int:
 def _check_dollar_year(year: int | None) -> None:
     """``--dollar-year`` outside the years costx can convert to is the option's fault, not
     the scenario file's: say so before loading anything."""
+    from costx.catalog import load_catalog  # lazy: start-up time of costx --help
+
     if year is None:
         return
     first = min(load_catalog().price_index)

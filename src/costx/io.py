@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from costx._version import __version__
+from costx._version import version
 from costx.costing import cost_breakdown
 from costx.errors import InputError
 
@@ -210,7 +210,7 @@ def environment_metadata() -> dict:
     file's and sweep file's metadata)."""
     return {
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "costx_version": __version__,
+        "costx_version": version(),
         "python_version": platform.python_version(),
         "numpy_version": numpy.__version__,
         # Numba's version without importing Numba (slow to import; not needed to write)

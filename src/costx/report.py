@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from costx import formatting
-from costx._version import __version__
+from costx._version import version
 from costx.aggregate import KEY_MEASURES
 from costx.catalog import load_catalog
 from costx.costing import cost_breakdown
@@ -368,7 +368,7 @@ def _scenario_section(result, is_sweep: bool) -> str:
         ("costs in", f"constant {year} dollars (CPI-U)"),
         ("seed", result.seed),
         ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
-        ("costx version", __version__),
+        ("costx version", version()),
     ]
     if s.campaign is not None:
         every = f"{s.campaign.n_salvos} salvos, one every {s.campaign.interval_h:g} hours"

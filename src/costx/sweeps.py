@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costx import bundled, formatting
-from costx._version import __version__
+from costx._version import version
 from costx.aggregate import (
     Moments,
     RawTrials,
@@ -642,7 +642,7 @@ def manifest(scenario, points, seed, trials, baseline, keep_trials) -> dict:
     """The sweep's manifest (``MANIFEST_KEYS``): what makes two runs the same sweep."""
     return {
         "format": SWEEP_FORMAT,
-        "costx_version": __version__,
+        "costx_version": version(),
         "scenario_toml": scenario.to_toml(),
         "provenance": _jsonable(scenario.provenance),
         "points": _jsonable(points),
