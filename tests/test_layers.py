@@ -44,7 +44,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("aggregate", ["costx.aggregate"]),
     ("io and figures", ["costx.io", "costx.plotting"]),
     ("result classes", ["costx.simulation", "costx.sweeps", "costx.reading"]),
-    ("analyses and report", ["costx.dwell", "costx.validation", "costx.report", "costx.bench"]),
+    # costx.analysis (`costx analyze`, issue 18) is merged separately: listed in advance
+    ("analyses and report",
+     ["costx.dwell", "costx.validation", "costx.analysis", "costx.report", "costx.bench"]),
     ("cli and package facade", ["costx.output", "costx.cli", "costx.__main__", "costx"]),
 ]  # fmt: skip
 

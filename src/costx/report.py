@@ -224,7 +224,7 @@ def _headline_section(result, is_sweep: bool) -> str:
         low_i, high_i = table[m].idxmin(), table[m].idxmax()
         shown = (
             f"{formatting.value(table.loc[low_i, m], unit)} to "
-            f"{formatting.value(table.loc[high_i, m], unit)}"
+            f"{formatting.with_unit(table.loc[high_i, m], unit)}"  # "22.5 to 61.6 threats"
         )
         detail = (
             f"lowest at point {table.loc[low_i, 'point']}, highest at point "
