@@ -9,7 +9,7 @@ Monte Carlo kernels, and read cost per kill, cost-exchange ratios and leakers.
 >>> result.summary()  # doctest: +SKIP
 """
 
-from costx._version import version as _version
+from costx._version import version as _installed_version
 from costx.errors import CostxError, InputError, ScenarioError
 from costx.scenario import CostxWarning, Scenario, load_scenario
 
@@ -47,7 +47,7 @@ def __getattr__(name):
 
         return dwell_time
     if name == "__version__":  # read on first use (importlib.metadata: start-up time)
-        return _version()
+        return _installed_version()
     if name == "read_result":
         from costx.reading import read_result
 
