@@ -58,4 +58,5 @@ def __getattr__(name):
 def __dir__() -> list[str]:
     # The lazily loaded names too (simulate, sweep, read_sweep, read_result...), for
     # dir(costx) and tab completion.
-    return sorted(set(globals()) | set(__all__))
+    hidden = {"_installed_version"}  # imported for __version__ only
+    return sorted((set(globals()) - hidden) | set(__all__))
