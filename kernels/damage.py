@@ -40,7 +40,7 @@ from numba import prange
 from costx.kernels._jit import jit, pjit
 from costx.kernels.rng import DAMAGE, event_counter, salvo_key, trial_key, uniform
 
-WARHEAD_NONE = 0
+# warhead_kind per threat group; 0 (lowering's zero fill) is a threat without a warhead.
 WARHEAD_UNITARY = 1
 WARHEAD_SUBMUNITION = 2
 
@@ -62,9 +62,9 @@ _RADIUS = 4
 _ANGLE = 5
 _CUT = 6
 _FOOTPRINT = 7  # one draw per covered asset: slot >> 8 and slot & 255 in the counter
+# (16 bits: the scenario model caps a group at scenario.MAX_ASSETS = 65,535 assets)
 _HIT = 8  # does the leaker hit what it aims at (p_hit); no draw when p_hit = 1
 _SHIP_KILL = 9  # does this hit put the ship out of action (p_kill_per_hit)
-MAX_SLOTS = 65_535  # assets of one group at one site (16 bits in the counter)
 
 RAYLEIGH_PER_CEP = 1.0 / math.sqrt(2.0 * math.log(2.0))  # sigma = CEP / 1.1774
 MINUTES_PER_HOUR = 60.0
@@ -84,14 +84,6 @@ def impact_offset(key, group, leaker, cep_m):
     radius = sigma * math.sqrt(-2.0 * math.log1p(-u1))
     angle = 2.0 * math.pi * u2
     return radius, angle
-
-
-@jit
-def impact_offsets(seed, n, cep_m, radius, angle):
-    """``n`` impact offsets of trial 0, salvo 0, group 0 (for tests of the distribution)."""
-    key = trial_key(seed, 0)
-    for k in range(n):
-        radius[k], angle[k] = impact_offset(key, 0, k, cep_m)
 
 
 @jit

@@ -159,18 +159,6 @@ def bloom_q(alpha, r):
 
 
 @jit
-def propagation_factor(alpha, tau, beta, r):
-    """exp(-alpha R) A(R) B(R): transmission times the turbulence and blooming factors."""
-    f = math.exp(-alpha * r)
-    if tau > 0.0:
-        f /= 1.0 + tau * r**1.2
-    if beta > 0.0:
-        q = beta * bloom_q(alpha, r)[0]
-        f /= 1.0 + q * q
-    return f
-
-
-@jit
 def _g_derivatives(alpha, tau, beta, u):
     """G'(u) = x h(x) and G''(u) = x h + x^2 dh/dx at x = e^u, R = 1/x."""
     x = math.exp(u)

@@ -10,8 +10,8 @@ Construction (all arithmetic modulo 2**64):
 
 * ``mix64`` is the SplitMix64 output function (Steele, Lea and Flood, "Fast splittable
   pseudorandom number generators", OOPSLA 2014; Vigna's reference ``splitmix64.c``).
-  ``splitmix64_next`` is the full generator and is pinned by the published test vectors
-  in tests/test_rng.py.
+  The full generator (``splitmix64_next`` in tests/kernel_helpers.py, built from
+  ``mix64`` and ``GOLDEN``) is pinned by the published test vectors in tests/test_refimpl.py.
 * The trial key is output number ``trial`` of SplitMix64 seeded with ``mix64(seed)``.
 * A draw is ``mix64(trial_key XOR mix64(counter))``, where ``counter`` packs the purpose
   and the event identity into 64 bits (``event_counter``). For a fixed trial, distinct
@@ -49,17 +49,6 @@ def mix64(z):
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
-
-
-@jit
-def splitmix64_next(state):
-    """One step of the SplitMix64 generator: returns (new_state, output).
-
-    Called from Python, both come back as Python ints: wrap the state in np.uint64 before
-    passing it back in (a state above 2**63 would otherwise compile an int64 version).
-    """
-    state = state + GOLDEN
-    return state, mix64(state)
 
 
 @jit
@@ -102,14 +91,6 @@ def draw_bits(key, counter):
 def uniform(key, counter):
     """A uniform draw in [0, 1) for one event of one trial (53-bit resolution)."""
     return np.float64(draw_bits(key, counter) >> _S11) * _TWO_M53
-
-
-@jit
-def uniforms(seed, trial, counters, out):
-    """Fill ``out[i]`` with the uniform for ``counters[i]`` in one trial (used by tests)."""
-    key = trial_key(np.uint64(seed), trial)
-    for i in range(counters.shape[0]):
-        out[i] = uniform(key, counters[i])
 
 
 @jit

@@ -10,11 +10,11 @@ import warnings
 
 import numpy as np
 import pytest
+from kernel_helpers import impact_offsets
 from scenarios import interceptor, scenario, threat
 from scipy import stats
 
 import costx
-from costx.kernels.damage import impact_offsets
 
 SE5 = 5.0  # tolerance in standard errors for fixed-seed Monte Carlo checks
 

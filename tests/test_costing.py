@@ -431,6 +431,24 @@ def test_report_shows_expended_capital_and_total(tmp_path):
         assert label in section, label
 
 
+def test_report_gives_the_dollar_year_of_catalog_costs_it_lists(tmp_path):
+    """A catalog cost in the report's assumption and source tables is the catalog's figure
+    in the catalog's dollars (the scenario converts it): the table says which dollars.
+    Seen in the report's screenshot: "150,000,000 USD" in a 2025-dollar report."""
+    pytest.importorskip("matplotlib")
+    from costx.report import render_report
+
+    result = costx.simulate("ddg_mixed_raid", trials=100, seed=1)
+    html = render_report(result)
+    assumptions = html[html.index("<h2>Assumptions</h2>") :]
+    row = assumptions[assumptions.index("hvp_railgun.acquisition_usd") :]
+    row = row[: row.index("</tr>")]
+    assert "150,000,000 USD (2018 dollars)" in row
+    sources = html[html.index("<h3>Values from the catalog</h3>") :]
+    row = sources[sources.index("sm2.cost_per_shot_usd") :]
+    assert "2,100,000 USD (2024 dollars)" in row[: row.index("</tr>")]
+
+
 def test_a_sweep_over_laser_units_charges_what_it_adds():
     sweep = costx.sweep("ddg_mixed_raid", {"effectors.helios.units": [0, 1, 2]}, trials=200)
     capital = sweep.table["capital_cost_helios_usd"].to_list()

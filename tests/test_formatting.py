@@ -161,3 +161,26 @@ def test_point_label():
     assert f.point_label(point) == "sm2: magazine = 16, jet: sheltered = yes"
     assert f.grid_value(np.bool_(False)) == "no" and f.grid_value(np.int64(3)) == "3"
     assert f.grid_value({"drone": 0.7}) == "drone 0.7"
+
+
+def test_exact_writes_input_figures_out_without_rounding_them():
+    """Catalog values and scenario fields (costx catalog, the report's scenario table):
+    every digit of what was given, with separators; never hundreds of digits."""
+    assert f.exact(1_250_000) == "1,250,000"
+    assert f.exact(1_234_567.0) == "1,234,567"
+    assert f.exact(0.85) == "0.85"
+    assert f.exact(250) == "250"
+    assert f.exact(12.5, "USD") == "12.50 USD"
+    assert f.exact(4_300_000.0, "USD") == "4,300,000 USD"
+    assert f.exact(1e300) == "1.000e+300"
+    assert f.exact(2e15, "USD") == "2.000e+15 USD"
+    assert f.exact(math.inf) == "inf"
+    assert f.exact(True) == "True" and f.exact("SM-2") == "SM-2"
+
+
+def test_per_item_capital_measures_are_named_after_the_item():
+    """The report's summary printed "capital cost of cost_sm2" (seen in its screenshot):
+    the pattern took the ``cost_`` of ``capital_cost_sm2_usd`` for part of the name."""
+    assert f.measure_name("capital_cost_sm2_usd") == "capital cost of sm2"
+    assert f.measure_name("capital_cost_dispersal_usd") == "capital cost of dispersal"
+    assert f.measure_name("capital_cost_usd") == "capital cost (amortized)"

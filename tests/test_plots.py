@@ -617,7 +617,7 @@ def test_plot_all_campaign_and_sweeps(campaign, swept, base_sweep, tmp_path):
 
 
 def test_load_results_reads_files_and_sweep_folders(sim, swept, tmp_path):
-    from costx.plotting import load_results
+    from costx.reading import load_results
 
     sim.to_parquet(tmp_path / "r.parquet")
     back = load_results(tmp_path / "r.parquet")
@@ -802,6 +802,9 @@ def test_report_of_a_sweep_has_paired_differences(swept, tmp_path):
     headline = _section_text(text, "headline")
     lows = swept.table["cost_per_kill_usd"]
     assert formatting.usd(lows.min()) in headline and formatting.usd(lows.max()) in headline
+    # a range says its unit, as the simulation's cards do ("0.605 threats"; the sweep's
+    # cards read "22.5 to 61.6" in the report's screenshot)
+    assert formatting.with_unit(swept.table["leakers"].max(), "threats") in headline
 
 
 def test_report_renders_catalog_provenance(sim, tmp_path, monkeypatch):

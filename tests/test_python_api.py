@@ -287,6 +287,6 @@ def test_a_folder_of_the_earlier_layout_is_read_and_not_resumed(swept, tmp_path)
     pd.testing.assert_frame_equal(back.compare(), swept.compare())
     with pytest.raises(InputError, match=r"layout of an earlier costx .* new folder"):
         costx.sweep(_scenario(), GRID, trials=500, seed=3, out=old)
-    from costx.plotting import load_results
+    from costx.reading import load_results
 
     assert not math.isnan(load_results(old).table["leakers"].iloc[0])

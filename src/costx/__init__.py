@@ -9,15 +9,9 @@ Monte Carlo kernels, and read cost per kill, cost-exchange ratios and leakers.
 >>> result.summary()  # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from costx._version import version as _installed_version
 from costx.errors import CostxError, InputError, ScenarioError
 from costx.scenario import CostxWarning, Scenario, load_scenario
-
-try:
-    __version__ = version("costx")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 __all__ = [
     "AnalysisResult",
@@ -49,8 +43,8 @@ _ANALYSIS = ("marginal_exchange", "break_even", "cheapest", "worst_raid", "sensi
 
 
 def __getattr__(name):
-    # The simulation API imports Numba, pandas and pyarrow; load it on first use so that
-    # `costx validate` and `costx --help` start fast.
+    # Lazy, for start-up time: the simulation API imports Numba, pandas and pyarrow; load
+    # it on first use so that `import costx`, `costx validate` and `costx --help` start fast.
     if name in ("simulate", "SimulationResult"):
         from costx import simulation
 
@@ -67,8 +61,10 @@ def __getattr__(name):
         from costx.dwell import dwell_time
 
         return dwell_time
+    if name == "__version__":  # read on first use (importlib.metadata: start-up time)
+        return _installed_version()
     if name == "read_result":
-        from costx.io import read_result
+        from costx.reading import read_result
 
         return read_result
     raise AttributeError(f"module 'costx' has no attribute {name!r}")
@@ -77,5 +73,5 @@ def __getattr__(name):
 def __dir__() -> list[str]:
     # The lazily loaded names too (simulate, sweep, read_sweep, read_result...), for
     # dir(costx) and tab completion.
-    hidden = {"PackageNotFoundError", "version"}  # imported for __version__ only
-    return sorted({n for n in globals() if n not in hidden} | set(__all__))
+    hidden = {"_installed_version"}  # imported for __version__ only
+    return sorted((set(globals()) - hidden) | set(__all__))

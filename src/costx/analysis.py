@@ -34,10 +34,11 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from costx import formatting
 
@@ -60,19 +61,28 @@ from costx.aggregate import (
     trial_integers,
     wilson_interval,
 )
+from costx.catalog import COST_FIELDS, load_catalog
+from costx.costing import capital_items
 from costx.errors import InputError, ScenarioError
+from costx.io import (
+    METADATA_KEY,
+    environment_metadata,
+    read_metadata,
+    read_table_verified,
+    write_table_atomic,
+)
+from costx.plotting import AnalysisPlots
 from costx.scenario import (
     CostxWarning,
     Scenario,
     ScenarioLike,
     _lookup,
     load_scenario,
+    parse_toml,
     scenario_from_mapping,
 )
+from costx.simulation import Lowered, numba_threads
 from costx.sweeps import connect_scheduler, set_path
-
-if TYPE_CHECKING:
-    from costx.plotting import AnalysisPlots
 
 FORMAT = "costx.analysis/1"
 KINDS = ("margin", "break_even", "cheapest", "worst_raid", "sensitivity")
@@ -364,8 +374,6 @@ def kernel_key(scenario: Scenario, plan=None) -> str:
     cost, a round's price under the layered policy) costs no simulation at all.
     ``plan``: the scenario's ``Lowered`` if already built.
     """
-    from costx.simulation import Lowered
-
     plan = Lowered(scenario) if plan is None else plan
     digest = hashlib.sha256()
     base = plan.base
@@ -390,8 +398,6 @@ def kernel_key(scenario: Scenario, plan=None) -> str:
 def _moments_task(point_data: dict, ref_data: dict | None, first: int, n: int, seed: int):
     """Moments of trials ``first .. first + n - 1`` of one scenario (joint with a
     reference when one is given): a task of the Dask backend, on plain data."""
-    from costx.simulation import Lowered
-
     point = scenario_from_mapping(point_data, "analysis point")
     ref = None if ref_data is None else scenario_from_mapping(ref_data, "analysis reference")
     plan, ref_plan = Lowered(point), None if ref is None else Lowered(ref)
@@ -462,8 +468,6 @@ class Evaluator:
     def key(self, scenario: Scenario) -> str:
         known = self._keys.get(id(scenario))
         if known is None or known[0] is not scenario:
-            from costx.simulation import Lowered
-
             plan = Lowered(scenario)
             known = (scenario, kernel_key(scenario, plan))
             self._keys[id(scenario)] = known
@@ -520,7 +524,6 @@ class Evaluator:
         if self.backend == "dask":
             self._extend_dask(requests, n)
             return
-        from costx.simulation import numba_threads
 
         # Requests that start at the same trial against the same reference share the
         # reference's per-trial values block by block.
@@ -561,7 +564,6 @@ class Evaluator:
         return ints
 
     def _ints(self, key: str, scenario: Scenario, first: int, n: int) -> dict:
-        from costx.simulation import Lowered
 
         plan = self._plans.get(key)
         if plan is None:
@@ -592,7 +594,7 @@ class Evaluator:
         if self._client is not None:
             return self._client
         try:
-            from dask.distributed import Client, LocalCluster
+            from dask.distributed import Client, LocalCluster  # lazy: optional dependency
         except ImportError:  # pragma: no cover - depends on the environment
             raise InputError("backend='dask' needs Dask: pip install \"costx[dask]\"") from None
         if self.scheduler:
@@ -668,10 +670,13 @@ class AnalysisResult:
     def dollar_year(self) -> int | None:
         return self.scenario.scenario.dollar_year
 
+    def unit_of(self, measure: str) -> str:
+        """The unit of one of this analysis's measures (for figures and tables)."""
+        return _unit_of(self.scenario, measure)
+
     @property
     def plot(self) -> AnalysisPlots:
         """Figures: ``result.plot.figure()`` (matplotlib Axes; needs ``costx[plot]``)."""
-        from costx.plotting import AnalysisPlots
 
         return AnalysisPlots(self)
 
@@ -682,14 +687,12 @@ class AnalysisResult:
     def to_parquet(self, path: str | Path) -> Path:
         """Write the table atomically, with the scenario, the inputs, the answer, the
         seed and the trials in the file's metadata; :func:`read_analysis` reads it."""
-        from costx.io import write_table_atomic
 
         return write_table_atomic(_analysis_table(self), Path(path))
 
     def metadata(self) -> dict:
         """The file's metadata: the top-level keys of every costx file (``created``, the
         versions, ``dollar_year``, ``policy``, ``sweep_name``) and the analysis's own."""
-        from costx.io import environment_metadata
 
         return {
             "format": FORMAT,
@@ -718,9 +721,6 @@ class AnalysisResult:
 
 
 def _analysis_table(result: AnalysisResult):
-    import pyarrow as pa
-
-    from costx.io import METADATA_KEY
 
     frame = result.table.copy()
     for column in frame.columns:  # Parquet needs one type per column
@@ -734,7 +734,6 @@ def _analysis_table(result: AnalysisResult):
 
 def is_analysis_file(path: str | Path) -> bool:
     """Whether ``path`` is a Parquet file written by ``AnalysisResult.to_parquet``."""
-    from costx.io import read_metadata
 
     try:
         return read_metadata(path).get("format") == FORMAT
@@ -744,8 +743,6 @@ def is_analysis_file(path: str | Path) -> bool:
 
 def read_analysis(path: str | Path) -> AnalysisResult:
     """Read an analysis written by ``AnalysisResult.to_parquet``."""
-    from costx.io import read_metadata, read_table_verified
-    from costx.scenario import parse_toml
 
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
@@ -814,7 +811,6 @@ def _capital_stock_usd(scenario: Scenario) -> float:
     units, kinetic channels or ``acquisition_units``) at ``acquisition_usd`` plus its
     ``fixed_acquisition_usd`` when it has any, and the base's shelters, repair teams and
     dispersal sites (``costx.costing.capital_items``)."""
-    from costx.costing import capital_items
 
     return float(sum(item.acquisition_usd for item in capital_items(scenario)))
 
@@ -1915,7 +1911,6 @@ def _range_factor(record: dict, path: str, year: int | None) -> float:
     """The factor that brings a catalog cost's range to the run's dollar year: the one
     its value was converted with, else (a value of 0 is never converted) the price
     index's from the figure's dollar year, as ``catalog.to_dollar_year`` computes it."""
-    from costx.catalog import COST_FIELDS, load_catalog
 
     if "converted" in record:
         return float(record["converted"]["factor"])

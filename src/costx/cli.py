@@ -10,20 +10,46 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import sys
+import textwrap
 import threading
 import time
 import warnings
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from costx import formatting
-from costx.errors import CostxError
-from costx.output import Output, add_output_options, consoles, records, silence_stdout
+from costx._version import version
+from costx.bundled import (
+    DEFAULT_SCENARIO,
+    scenario_descriptions,
+    scenario_names,
+    sweep_descriptions,
+    sweep_names,
+)
+from costx.errors import CostxError, InputError, ScenarioError
+from costx.output import (
+    Output,
+    _columns_env,
+    add_output_options,
+    consoles,
+    records,
+    silence_stdout,
+)
+from costx.scenario import (
+    MAX_DOLLAR_YEAR,
+    POLICY_MEANINGS,
+    CostxWarning,
+    load_scenario,
+    read_scenario_data,
+    read_toml_file,
+)
 
 EXIT_USAGE = 2
 MAX_ERROR_LINES = 50  # error lines printed; the rest are counted
@@ -63,16 +89,26 @@ def _seed(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from costx import __version__
-    from costx.bundled import DEFAULT_SCENARIO
+class _VersionAction(argparse.Action):
+    """``--version``: argparse's own action needs the text when the parser is built, which
+    would read the installed version (importlib.metadata, ~25 ms) on every start."""
 
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show costx's version and exit")  # fmt: skip
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"costx {version()}")
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="costx",
         description="What missile defense really costs: Monte Carlo cost-exchange "
         "analysis of raids against interceptors, railguns and lasers.",
     )
-    parser.add_argument("--version", action="version", version=f"costx {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -290,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _set_value(text: str) -> tuple[str, object]:
     """A ``--set PATH=VALUE``: the value read as a TOML value (costx.sweeps.parse_assignment)."""
-    from costx.sweeps import parse_assignment
+    from costx.sweeps import parse_assignment  # lazy: pandas, pyarrow (start-up)
 
     try:
         return parse_assignment(text)
@@ -355,6 +391,7 @@ def output_for(args) -> Output:
 
 def _interrupted(args, err: KeyboardInterrupt) -> str:
     """What an interrupt left behind, in one line."""
+    # lazy, for start-up time (pandas, pyarrow); loaded already when they were raised
     from costx.io import WrittenThenInterrupted
     from costx.sweeps import SweepInterrupted
 
@@ -382,16 +419,12 @@ def _errors(lines: list[str], limit: int = MAX_ERROR_LINES) -> None:
 
 
 def _print_warnings(caught) -> None:
-    from costx.scenario import CostxWarning
-
     for w in caught:
         if issubclass(w.category, CostxWarning):
             stderr.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
 
 
 def cmd_scenarios(args) -> int:
-    from costx.bundled import DEFAULT_SCENARIO, scenario_descriptions, sweep_descriptions
-
     table = Table(title="Bundled scenarios", title_justify="left")
     table.add_column("name", style="bold")
     table.add_column("description")
@@ -411,10 +444,6 @@ def cmd_scenarios(args) -> int:
 def _is_sweep_file(source: str) -> bool:
     """Whether ``source`` names a sweep: a TOML file with a [sweep] table and no
     [scenario] table, or a bundled sweep's name."""
-    from costx.bundled import scenario_names, sweep_names
-    from costx.errors import ScenarioError
-    from costx.scenario import read_toml_file
-
     path = Path(source)
     if path.is_file():
         try:
@@ -428,7 +457,7 @@ def _is_sweep_file(source: str) -> bool:
 def validate_sweep(source: str) -> str:
     """Check a sweep file completely (its table, its scenario and every grid point, as
     ``costx sweep`` does before running anything); a line describing it."""
-    from costx.errors import InputError
+    # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.sweeps import build_points, expand_grid, load_sweep_spec
 
     spec = load_sweep_spec(source)
@@ -446,8 +475,6 @@ def validate_sweep(source: str) -> str:
 
 
 def cmd_validate(args) -> int:
-    from costx.scenario import load_scenario
-
     output = output_for(args)
     status = 0
     report = []
@@ -478,8 +505,9 @@ def cmd_validate(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from costx.resolved import resolved_fields, resolved_toml
-    from costx.scenario import read_scenario_data
+    from costx.resolved import resolved_fields, resolved_toml  # lazy: start-up time
+
+    # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.sweeps import load_scenario_with, set_path
 
     output = output_for(args)
@@ -514,6 +542,7 @@ class _DelayedProgress:
     def __init__(
         self, total: int, description: str, delay_s: float = 1.0, enabled=True, unit="trials"
     ):
+        # lazy, for start-up time: only a run long enough to show a bar needs it
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -601,8 +630,6 @@ def summary_rich_table(summary, title: str | None, n: int | None = None, unit=Tr
 def _table(title: str | None = None) -> Table:
     """A table of the run's layout: a rule under the header and no side borders, so
     that four columns of numbers fit in 80 columns."""
-    from rich import box
-
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                  show_edge=False, collapse_padding=True)  # fmt: skip
 
@@ -612,7 +639,7 @@ def run_tables(result, all_measures: bool = False) -> list:
     line"): the key measures (those about the whole raid) with their intervals, then one
     compact row of means per effector, leakers per threat group and losses per asset
     group (every measure with its interval and unit: ``all_measures``)."""
-    from costx.aggregate import measure_keys
+    from costx.aggregate import measure_keys  # lazy: pandas (start-up time)
 
     summary = result.summary()
     n = result.n_trials
@@ -677,7 +704,7 @@ def _mean_interval(summary, name: str, n: int) -> tuple[str, str]:
 def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
     """``costx run --json``: the run, its summary (as ``result.summary()``, one object
     per measure), the cost breakdown, every assumption and the files written."""
-    from costx.costing import cost_breakdown
+    from costx.costing import cost_breakdown  # lazy: start-up time of costx --help
 
     s = result.scenario
     return {
@@ -697,15 +724,15 @@ def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
 
 
 def cmd_run(args) -> int:
+    # lazy, for start-up time: the simulation imports Numba, pandas and pyarrow
     from costx.io import check_output_path, salvos_path
-    from costx.scenario import POLICY_MEANINGS, load_scenario
     from costx.simulation import simulate
 
     output = output_for(args)
     _check_dollar_year(args.dollar_year)
     overrides = _overrides(args)
     if overrides:
-        from costx.sweeps import load_scenario_with
+        from costx.sweeps import load_scenario_with  # lazy: pandas, pyarrow (start-up)
 
         scenario = load_scenario_with(args.scenario, overrides, dollar_year=args.dollar_year)
     else:
@@ -722,7 +749,7 @@ def cmd_run(args) -> int:
     if scenario.campaign is not None and not args.summary_only:
         check_output_path(salvos_path(out))
 
-    from costx.simulation import PRECISION_CAP
+    from costx.simulation import PRECISION_CAP  # lazy: Numba (start-up time)
 
     if args.measure is not None and args.precision is None:
         raise _usage("--measure is the measure of --precision; give --precision too")
@@ -774,13 +801,15 @@ def cmd_run(args) -> int:
 
 def _kernels_compiled() -> bool:
     """Whether this process compiled the engagement kernel instead of loading it."""
-    from costx.kernels.engagement import simulate_trials
+    from costx.kernels.engagement import simulate_trials  # lazy: Numba (start-up time)
 
     return sum(simulate_trials.stats.cache_misses.values()) > 0
 
 
 def cmd_plot(args) -> int:
-    from costx.plotting import load_results, plot_all
+    # lazy, for start-up time: reading imports Numba, pandas and pyarrow
+    from costx.plotting import plot_all
+    from costx.reading import load_results
 
     result = load_results(args.results)
     if args.out.exists() and not args.out.is_dir():
@@ -795,8 +824,9 @@ def cmd_plot(args) -> int:
 
 
 def cmd_report(args) -> int:
+    # lazy, for start-up time: reading and the report import Numba, pandas and pyarrow
     from costx.io import check_output_path
-    from costx.plotting import load_results
+    from costx.reading import load_results
     from costx.report import write_report
 
     check_output_path(args.out)  # before reading and drawing anything
@@ -808,7 +838,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from costx.bench import PARTS, suite
+    from costx.bench import PARTS, suite  # lazy: Numba (start-up time)
 
     parts = tuple(args.part) if args.part else (() if args.scenario else PARTS)
     with stderr.status("measuring (compiles the kernels on first use)..."):
@@ -827,10 +857,9 @@ def cmd_bench(args) -> int:
 
 
 def cmd_warm(args) -> int:
+    # lazy, for start-up time: Numba and the kernels
     import numba
 
-    from costx.bundled import scenario_names
-    from costx.scenario import load_scenario
     from costx.simulation import simulate
 
     started = time.perf_counter()
@@ -890,8 +919,6 @@ def fit_columns(
 def _table_width() -> int | None:
     """The width a results table must fit: the terminal's or COLUMNS; None for a pipe
     without COLUMNS (a file gets every column)."""
-    from costx.output import _columns_env
-
     if stdout.is_terminal or _columns_env():
         return stdout.width
     return None
@@ -913,8 +940,8 @@ SWEEP_HEADERS = {
 
 
 def cmd_sweep(args) -> int:
+    # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
     from costx.aggregate import KEY_MEASURES
-    from costx.errors import InputError
     from costx.sweeps import build_points, check_sweep_limits, expand_grid, load_sweep_spec, sweep
 
     output = output_for(args)
@@ -1003,7 +1030,7 @@ def cmd_sweep(args) -> int:
 def _print_costs(scenario, summary) -> None:
     """Expended, capital and damage side by side, so that the reader sees which dominates,
     then what the capital charge is made of."""
-    from costx.costing import cost_breakdown
+    from costx.costing import cost_breakdown  # lazy: start-up time of costx --help
 
     costs = cost_breakdown(scenario, summary)
     table = _table(f"Cost of one raid ({costs['costing']['raid']}), {costs['dollar_year']} dollars")
@@ -1020,7 +1047,7 @@ def _print_costs(scenario, summary) -> None:
         if part is None:
             continue
         interval = formatting.interval(part["ci95_low"], part["ci95_high"], "USD")
-        share = "" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        share = "" if math.isnan(part["share"]) else formatting.percent(part["share"])
         table.add_row(label, formatting.usd(part["mean"]), interval, share)
     stdout.print()
     stdout.print(table)
@@ -1058,8 +1085,6 @@ def _print_assumptions(scenario, listed: bool = False) -> None:
             soft_wrap=False,
         )
         return
-    import textwrap
-
     stdout.print("Assumptions: inputs no public source gives (sweep them)")
     width = max(40, (stdout.width or 80) - 4)
     for path, value, rationale in rows:
@@ -1080,6 +1105,7 @@ def _ranges(text: str) -> list[float]:
 
 
 def cmd_catalog(args) -> int:
+    # lazy, for start-up time: `costx --help` and `costx run` need no catalog listing
     from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
 
     output = output_for(args)
@@ -1119,15 +1145,15 @@ def cmd_catalog(args) -> int:
             if rec.assumption:
                 origin = f"ASSUMPTION: {rec.rationale}"
                 if rec.low is not None:
-                    origin += (f" Plausible range {_catalog_value(rec.low)} to "
-                               f"{_catalog_value(rec.high)}: {rec.range_rationale}")  # fmt: skip
+                    origin += (f" Plausible range {formatting.exact(rec.low)} to "
+                               f"{formatting.exact(rec.high)}: {rec.range_rationale}")  # fmt: skip
             else:
                 origin = ", ".join(
                     f"{k} {catalog.sources.get(k, {}).get('publisher', '?')}" for k in rec.sources
                 )
             table.add_row(
                 name,
-                _catalog_value(rec.value),
+                formatting.exact(rec.value),
                 origin,
                 str(rec.year or ""),
                 str(rec.dollar_year or ""),
@@ -1176,7 +1202,7 @@ def cmd_catalog(args) -> int:
             if row["cost"] is not None:
                 mark = " (assumed)" if row["cost_assumed"] else ""
                 cost_text = (
-                    f"{_catalog_value(row['cost'])} ({row['cost_dollar_year'] or '?'}){mark}"
+                    f"{formatting.exact(row['cost'])} ({row['cost_dollar_year'] or '?'}){mark}"
                 )
             sources = ", ".join(row["sources"])
             table.add_row(row["name"], row["label"], row["kind"] or "", cost_text,
@@ -1188,9 +1214,7 @@ def cmd_catalog(args) -> int:
 
 def _frame(rows: list[dict]):
     """Rows as a DataFrame for CSV (lists joined by ';', tables as JSON)."""
-    import json
-
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time (only --format csv needs it)
 
     def cell(v):
         if isinstance(v, list):
@@ -1208,7 +1232,7 @@ def _entry_frame(entry):
 
 
 def _dwell_table(ranges) -> int:
-    from costx.dwell import DEFAULT_RANGES_KM, dwell_table
+    from costx.dwell import DEFAULT_RANGES_KM, dwell_table  # lazy: Numba (start-up time)
 
     ranges = list(DEFAULT_RANGES_KM if ranges is None else ranges)
     table = Table(
@@ -1221,7 +1245,9 @@ def _dwell_table(ranges) -> int:
     for r in ranges:
         table.add_column(f"{r:g} km", justify="right")
     for laser, threat, dwell in dwell_table(ranges_km=ranges):
-        table.add_row(laser, threat, *("-" if math.isinf(d) else f"{d:.3g}" for d in dwell))
+        table.add_row(
+            laser, threat, *("-" if math.isinf(d) else formatting.number(d) for d in dwell)
+        )
     stdout.print(table)
     stdout.print(
         "Start range: the threat's range when a unit starts on it; the track/settle time "
@@ -1231,20 +1257,10 @@ def _dwell_table(ranges) -> int:
     return 0
 
 
-def _catalog_value(value) -> str:
-    """A catalog figure as text: costs and other large floats without spurious digits."""
-    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
-        return f"{value:,}"
-    return str(value)
-
-
 def _check_dollar_year(year: int | None) -> None:
     """``--dollar-year`` outside the years costx can convert to is the option's fault, not
     the scenario file's: say so before loading anything."""
-    from costx.catalog import load_catalog
-    from costx.scenario import MAX_DOLLAR_YEAR
+    from costx.catalog import load_catalog  # lazy: start-up time of costx --help
 
     if year is None:
         return
@@ -1257,8 +1273,6 @@ def _check_dollar_year(year: int | None) -> None:
 
 
 def _usage(message: str) -> CostxError:
-    from costx.errors import InputError
-
     return InputError(message)
 
 
@@ -1273,7 +1287,7 @@ ANALYSES = ("margin", "break-even", "cheapest", "worst-raid", "sensitivity")
 def _toml_value(text: str):
     """A value as ``--set`` reads it (costx.sweeps.parse_assignment): a TOML value, else
     the text itself."""
-    from costx.sweeps import parse_assignment
+    from costx.sweeps import parse_assignment  # lazy: pandas, pyarrow (start-up)
 
     return parse_assignment(f"v={text.strip()}")[1]
 
@@ -1482,7 +1496,7 @@ def _against_arg(values: list[str]):
 
 
 def _check_out(out: Path) -> None:
-    from costx.io import check_output_path
+    from costx.io import check_output_path  # lazy: pyarrow (start-up)
 
     check_output_path(out)  # before any simulation: a folder, a device, no such folder
 
@@ -1497,8 +1511,8 @@ def _duplicates(pairs, option: str) -> dict:
 
 
 def cmd_analyze(args) -> int:
-    from costx import analysis
-    from costx.sweeps import load_scenario_with
+    from costx import analysis  # lazy: numba, pandas (start-up)
+    from costx.sweeps import load_scenario_with  # lazy: pandas, pyarrow (start-up)
 
     output = output_for(args)
     kind = args.analysis.replace("-", "_")
@@ -1575,7 +1589,7 @@ def cmd_analyze(args) -> int:
 
 def analysis_rich_table(result, width: int | None = None) -> Table:
     """The analysis table's key columns (the Parquet file has every column)."""
-    from costx.analysis import KEY_COLUMNS, column_units, format_cell
+    from costx.analysis import KEY_COLUMNS, column_units, format_cell  # lazy: start-up
 
     units = column_units(result)
 

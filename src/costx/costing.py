@@ -105,14 +105,6 @@ def capital_items(scenario: Scenario) -> list[CapitalItem]:
     return out
 
 
-def capital_cost_usd(scenario: Scenario) -> float:
-    """The capital charge of one raid (one trial), summed in summary order."""
-    total = 0.0
-    for it in capital_items(scenario):
-        total += it.charge_usd
-    return total
-
-
 def cost_breakdown(scenario: Scenario, summary) -> dict:
     """Expended, capital, damage and total cost of one raid, side by side, from a summary
     table (``SimulationResult.summary()``): each ``{"mean", "ci95_low", "ci95_high",

@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from costx.catalog import load_catalog
 from costx.errors import InputError
+from costx.kernels import engagement as K
+from costx.lowering import lower
 from costx.physics import ATMOSPHERE_FIELDS
 from costx.scenario import MAX_TIME_S, CostxWarning, Laser, Scenario, Threat, load_scenario
 
@@ -26,8 +29,6 @@ def _entry(item: Any, section: str) -> dict:
     if isinstance(item, Laser | Threat):
         return item.model_dump(mode="json", exclude_none=True)
     if isinstance(item, str):
-        from costx.catalog import load_catalog
-
         entry = load_catalog().entry(section, item)
         if entry is None or (section == "effectors" and entry.kind != "laser"):
             known = sorted(
@@ -47,8 +48,6 @@ def _speed_mps(item: dict) -> float | None:
     """The threat's speed: written in the entry, or its catalog entry's."""
     speed = item.get("speed_mps")
     if speed is None and isinstance(item.get("use"), str):
-        from costx.catalog import load_catalog
-
         entry = load_catalog().entry("threats", item["use"])
         record = None if entry is None else entry.fields.get("speed_mps")
         speed = None if record is None else record.value
@@ -123,10 +122,6 @@ def dwell_time(
 
 
 def _dwell(scenario: Scenario, ranges: np.ndarray) -> np.ndarray:
-    # function-local: the kernels import Numba (costx validate starts without it)
-    from costx.kernels import engagement as K
-    from costx.lowering import lower
-
     arrays = lower(scenario)
     las, thr = scenario.effectors[0], scenario.threats[0]
     out = np.full(ranges.shape, math.inf)
@@ -149,8 +144,6 @@ def dwell_table(
 ) -> list[tuple[str, str, list[float]]]:
     """(laser, threat, dwell at each range) for catalog lasers and threats (default: every
     catalog laser, and every catalog threat with a kill fluence)."""
-    from costx.catalog import load_catalog
-
     catalog = load_catalog()
     if lasers is None:
         lasers = sorted(k for k, e in catalog.entries["effectors"].items() if e.kind == "laser")

@@ -10,6 +10,8 @@ functions, so a value reads the same everywhere:
 * counts, hours and ratios: three significant digits below 100, whole numbers with
   thousands separators above, scientific notation from 10^15 (never 300 digits;
   :func:`number`);
+* input figures (catalog values, scenario fields) exactly as given, with thousands
+  separators (:func:`exact`);
 * intervals: ``low to high``; a value seen in every trial says so (``up to 2.9 % (0 of
   100 trials)``); a value fixed by the scenario reads ``fixed`` (:func:`interval`).
 
@@ -149,6 +151,25 @@ def with_unit(v: Any, unit: str) -> str:
     return f"{text} {unit}"
 
 
+def exact(value: Any, unit: str = "") -> str:
+    """An input figure (a catalog value, a scenario field) written out, not rounded to
+    three significant digits as results are: thousands separators from 1,000
+    (``1,250,000``, floats to whole units) up to 10^15, scientific notation above,
+    smaller numbers as written (``0.85``); with ``unit="USD"``, whole dollars from $100
+    and cents below (``12.50 USD``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if math.isfinite(value) and abs(value) >= 1e15:  # never hundreds of digits
+        return f"{value:.3e} {unit}".rstrip()
+    if unit == "USD":
+        return f"{value:,.0f} USD" if abs(value) >= 100 else f"{value:,.2f} USD"
+    if not math.isfinite(value) or abs(value) < 1000:
+        text = str(value)
+    else:
+        text = f"{value:,.0f}" if isinstance(value, float) else f"{value:,}"
+    return f"{text} {unit}" if unit else text
+
+
 # -- intervals ----------------------------------------------------------------------------
 
 
@@ -252,7 +273,7 @@ _MEASURE_PATTERNS = (
     (r"cost_per_kill_(?P<x>.+)_usd", "cost per kill, {x}"),
     (r"cost_exchange_(?P<x>.+)", "cost-exchange ratio, {x}"),
     (r"cost_(?P<x>.+)_usd", "cost of {x}"),
-    (r"capital_(?P<x>.+)_usd", "capital cost of {x}"),
+    (r"capital_cost_(?P<x>.+)_usd", "capital cost of {x}"),
     (r"damage_site(?P<x>\d+)_usd", "damage at site {x}"),
     (r"leaked_(?P<x>.+)", "leakers, {x}"),
     (r"shots_(?P<x>.+)", "shots of {x}"),
@@ -364,11 +385,6 @@ def path_parts(path: str) -> tuple[str, str, str]:
                 break
         name = name.replace("_", " ")
     return item, name, unit
-
-
-def path_unit(path: str) -> str:
-    """The unit of a grid variable ('' when it has none)."""
-    return path_parts(path)[2]
 
 
 def path_label(path: str, dollar_year: int | None = None) -> str:

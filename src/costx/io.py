@@ -12,7 +12,7 @@ CRC checksum (Parquet's page checksums), verified on every read.
 A campaign's result is a pair of files, ``NAME.parquet`` and ``NAME.salvos.parquet``.
 Both are written to temporary files first, then renamed one after the other with
 Ctrl-C held back between the two renames; both carry the same random ``pair_id`` in
-their metadata, and :func:`read_result` refuses a per-salvo file whose ``pair_id`` is
+their metadata, and :func:`costx.reading.read_result` refuses a per-salvo file whose ``pair_id`` is
 not the per-trial file's. So a crash (kill -9, power loss) between the renames, or a
 per-salvo file copied from another run, is detected instead of silently mixed in.
 """
@@ -20,8 +20,11 @@ per-salvo file copied from another run, is detected instead of silently mixed in
 from __future__ import annotations
 
 import contextlib
+import datetime
+import importlib.metadata
 import json
 import os
+import platform
 import signal
 import stat
 import tempfile
@@ -31,10 +34,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from costx._version import version
+from costx.costing import cost_breakdown
 from costx.errors import InputError
 
 if TYPE_CHECKING:
@@ -188,11 +194,12 @@ def read_table_verified(path: str | Path) -> pd.DataFrame:
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, pa.ArrowException) as err:
-        raise InputError(f"{path}: damaged Parquet file ({_first_line(err)})") from None
+        raise InputError(f"{path}: damaged Parquet file ({first_line(err)})") from None
     return table.to_pandas()
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (at most 200 characters), for one-line errors."""
     text = str(err).strip().splitlines()
     return text[0][:200] if text else type(err).__name__
 
@@ -201,28 +208,19 @@ def environment_metadata() -> dict:
     """When and with what a file was written: ``created`` (UTC, ISO 8601) and the versions
     of costx, Python, NumPy, Numba, pandas and pyarrow (top-level keys of every result
     file's and sweep file's metadata)."""
-    import datetime
-    import platform
-
-    import numba
-    import numpy
-
-    from costx import __version__
-
     return {
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "costx_version": __version__,
+        "costx_version": version(),
         "python_version": platform.python_version(),
         "numpy_version": numpy.__version__,
-        "numba_version": numba.__version__,
+        # Numba's version without importing Numba (slow to import; not needed to write)
+        "numba_version": importlib.metadata.version("numba"),
         "pandas_version": pd.__version__,
         "pyarrow_version": pa.__version__,
     }
 
 
 def result_metadata(result: SimulationResult) -> dict:
-    from costx.costing import cost_breakdown
-
     summary = result.summary().reset_index()
     s = result.scenario
     return {
@@ -261,7 +259,7 @@ def write_result(result: SimulationResult, path: Path) -> Path:
 
     Both files are written to temporary files, then renamed into place (per-salvo file
     first) with Ctrl-C held back in between; both carry one random ``pair_id``, which
-    :func:`read_result` checks, so a pair cut apart by a crash is refused, not mixed.
+    :func:`costx.reading.read_result` checks, so a pair cut apart by a crash is refused, not mixed.
     """
     path = Path(path)
     meta = result_metadata(result)
@@ -305,70 +303,5 @@ def read_metadata(path: str | Path) -> dict:
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, pa.ArrowException) as err:
-        raise InputError(f"{path}: not a Parquet file ({_first_line(err)})") from None
+        raise InputError(f"{path}: not a Parquet file ({first_line(err)})") from None
     return _parse_metadata(path, schema)
-
-
-def read_result(path: str | Path) -> SimulationResult:
-    """Read a result written by ``SimulationResult.to_parquet``.
-
-    Every data page's checksum is verified; a campaign's per-salvo file must carry the
-    per-trial file's ``pair_id``. Damage, tampering or a mismatched pair is an
-    InputError naming the file.
-    """
-    from costx.errors import CostxError
-
-    meta = read_metadata(path)
-    if meta.get("kind") == "salvos":
-        raise InputError(f"{path}: a per-salvo table; read the per-trial file next to it")
-    if meta.get("format") != FORMAT:
-        raise InputError(f"{path}: unsupported costx result format {meta.get('format')!r}")
-    try:
-        return _result_from(Path(path), meta)
-    except CostxError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-        raise InputError(
-            f"{path}: damaged costx metadata ({type(err).__name__}: {_first_line(err)})"
-        ) from None
-
-
-def _result_from(path: Path, meta: dict) -> SimulationResult:
-    from costx.aggregate import Moments
-    from costx.scenario import parse_toml, scenario_from_mapping
-    from costx.simulation import SimulationResult
-
-    scenario = scenario_from_mapping(
-        parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
-    )
-    scenario._provenance = meta.get("provenance", {})  # where each value came from
-    if meta["kind"] not in ("trials", "summary"):
-        raise InputError(f"{path}: damaged costx metadata (kind {meta['kind']!r})")
-    # The summary is rebuilt from the moments in the metadata, but the table is still read
-    # so that its page checksums are verified.
-    table = read_table_verified(path)
-    trials = table if meta["kind"] == "trials" else None
-    salvos = None
-    if meta.get("salvos_file"):
-        salvos_file = path.with_name(Path(meta["salvos_file"]).name)
-        if not salvos_file.is_file():
-            raise InputError(
-                f"{path}: its per-salvo table {salvos_file.name} is missing (keep the two "
-                "files together)"
-            )
-        salvos_meta = read_metadata(salvos_file)
-        if salvos_meta.get("pair_id") != meta.get("pair_id"):
-            raise InputError(
-                f"{path}: {salvos_file.name} next to it belongs to another result (its "
-                "pair_id differs: the two files were not written together, e.g. a run was "
-                "killed between writing them); rerun to write both"
-            )
-        salvos = read_table_verified(salvos_file)
-    return SimulationResult(
-        scenario,
-        int(meta["seed"]),
-        int(meta["trials"]),
-        Moments.from_dict(meta["moments"]),
-        trials,
-        salvos=salvos,
-    )

@@ -66,8 +66,11 @@ _CER_DEFENSE = "cost_exchange_defense_over_attack"
 
 
 def _require_matplotlib():
-    """Import matplotlib (InputError naming the ``plot`` extra when it is missing)."""
-    try:
+    """Import matplotlib (InputError naming the ``plot`` extra when it is missing).
+
+    Lazily, here and in every function that draws: matplotlib is an optional dependency
+    (costx[plot]) and takes about half a second to import."""
+    try:  # lazy: matplotlib is optional and slow to import
         import matplotlib
         import matplotlib.figure
         import matplotlib.ticker
@@ -80,6 +83,7 @@ def _require_matplotlib():
 def new_figure(figsize: tuple[float, float] = FIGSIZE, nrows: int = 1, **subplot_kw) -> Figure:
     """A Figure on its own Agg canvas (pyplot and the global backend are not touched)."""
     _require_matplotlib()
+    # matplotlib is optional (costx[plot]) and slow to import: every import of it is lazy
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -98,12 +102,6 @@ def _axes(ax: Axes | None) -> Axes:
 
 
 # -- titles, axes and marks ---------------------------------------------------------------
-
-
-def scenario_line(scenario) -> str:
-    """``name: description`` of a scenario, for titles."""
-    description = scenario.scenario.description.strip()
-    return f"{scenario.name}: {description}" if description else scenario.name
 
 
 def _title(*lines: str) -> str:
@@ -128,7 +126,7 @@ def _set_narrow_title(ax: Axes, *lines: str, width: int = 60) -> None:
 
 
 def _usd_axis(axis) -> None:
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter  # lazy: optional, slow
 
     axis.set_major_formatter(FuncFormatter(usd_tick))
     axis.set_minor_formatter(NullFormatter())
@@ -142,7 +140,7 @@ def _value_axis(
     non-negative values starts at 0 (``bars``: exactly at 0), a probability axis runs
     from 0 to at least the largest value (to 100 % when that is above one half); money
     in dollars, probabilities in percent."""
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import PercentFormatter  # lazy: optional, slow
 
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
     set_lim = ax.set_xlim if axis == "x" else ax.set_ylim
@@ -167,7 +165,8 @@ def _value_axis(
     elif unit == "probability":
         span = target.get_view_interval()
         decimals = 0 if abs(span[1] - span[0]) >= 0.1 else 1
-        target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
+        # "20 %", as costx.formatting.percent writes probabilities everywhere else
+        target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals, symbol=" %"))
 
 
 def _spans_decades(values: Sequence[float]) -> bool:
@@ -592,7 +591,7 @@ class SimulationPlots:
         ax_mag.grid(alpha=0.3)
         cost_columns = [("cumulative_defense_cost_usd", "defense cost")]
         if "cumulative_cost_usd" in salvos:
-            cost_columns.append(("cumulative_cost_usd", "total cost (defense + damage)"))
+            cost_columns.append(("cumulative_cost_usd", "expended + damage (no capital)"))
         for i, (column, label) in enumerate(cost_columns):
             q = groups[column].quantile([0.05, 0.5, 0.95]).unstack()
             _band(ax_cost, steps, _with_start(q, 0.0), label, colors[(i + 3) % len(colors)])
@@ -619,8 +618,8 @@ class SimulationPlots:
         _usd_axis(ax_cost.yaxis)
         ax_cost.grid(alpha=0.3)
         interval_h = self.scenario.campaign.interval_h
-        ax_cost.set_xlabel(f"salvo (salvos, one every {interval_h:g} hours; 0 = start)")
-        ax_mag.set_xlabel("salvo (salvos; 0 = start)")
+        ax_cost.set_xlabel(f"salvo (one every {interval_h:g} hours; 0 = start)")
+        ax_mag.set_xlabel("salvo (0 = start)")
         for a in (ax_mag, ax_cost):
             a.set_xticks(steps)
         _set_title(
@@ -1077,10 +1076,16 @@ class SweepPlots:
 # -- every figure of a result ---------------------------------------------------------------
 
 
-def is_sweep_result(result) -> bool:
-    from costx.sweeps import SweepResult
-
-    return isinstance(result, SweepResult)
+def _plots_of(result) -> SimulationPlots | SweepPlots | AnalysisPlots:
+    """A result's own figure set (its ``plot`` property: the result's class picks the
+    kind, so this module never imports the result classes above it)."""
+    plots = getattr(result, "plot", None)
+    if not isinstance(plots, SimulationPlots | SweepPlots | AnalysisPlots):
+        raise InputError(
+            "expected a SimulationResult, a SweepResult or an AnalysisResult, not "
+            f"{type(result).__name__}"
+        )
+    return plots
 
 
 def figures(result) -> Iterator[tuple[str, Figure]]:
@@ -1100,13 +1105,11 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     active defense); with two or more base variables, runway closure over the two that
     move it most.
     """
-    from costx.simulation import SimulationResult
-
-    if is_analysis_result(result):
-        yield result.kind, AnalysisPlots(result).figure().figure
+    plots = _plots_of(result)
+    if isinstance(plots, AnalysisPlots):
+        yield result.kind, plots.figure().figure
         return
-    if isinstance(result, SimulationResult):
-        plots = SimulationPlots(result)
+    if isinstance(plots, SimulationPlots):
         yield "cost_per_kill", plots.cost_per_kill().figure
         yield "defense_cost", plots.defense_cost().figure
         yield "total_cost", plots.total_cost().figure
@@ -1116,11 +1119,6 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
         if result.scenario.campaign is not None and result.has_salvos:
             yield "campaign", plots.campaign()[0].figure
         return
-    if not is_sweep_result(result):
-        raise InputError(
-            f"expected a SimulationResult or a SweepResult, not {type(result).__name__}"
-        )
-    plots = SweepPlots(result)
     measures: list[tuple[str, str]] = [(_CPK, "cost_per_kill"), ("p_any_leak", "p_any_leak")]
     if _CER_TOTAL in plots.units:
         measures.append((_CER_TOTAL, "cost_exchange_total"))
@@ -1164,7 +1162,7 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
 
 def save_figure(fig: Figure, path: Path, fmt: str) -> Path:
     """Save deterministically: no timestamps or software version in the file."""
-    import matplotlib
+    import matplotlib  # lazy: optional, slow
 
     if fmt == "png":
         metadata: dict[str, Any] = {"Software": None}
@@ -1205,39 +1203,7 @@ def plot_all(
     return written
 
 
-def load_results(path: str | Path) -> SimulationResult | SweepResult | AnalysisResult:
-    """A result file (``SimulationResult.to_parquet``), an analysis file
-    (``AnalysisResult.to_parquet``) or a sweep folder, read back."""
-    from costx.sweeps import is_sweep_folder
-
-    path = Path(path)
-    if path.is_dir():
-        if is_sweep_folder(path):
-            from costx.sweeps import read_sweep
-
-            return read_sweep(path)
-        raise InputError(
-            f"{path}: a folder, but not a costx sweep folder (no point-NNNN.parquet files)"
-        )
-    if path.is_file():
-        from costx.analysis import is_analysis_file, read_analysis
-        from costx.io import read_result
-
-        if is_analysis_file(path):
-            return read_analysis(path)
-        return read_result(path)
-    raise InputError(
-        f"{path}: no such file or folder (give a result .parquet file or a sweep folder)"
-    )
-
-
 # -- decision analyses (costx.analysis) -----------------------------------------------------
-
-
-def is_analysis_result(result) -> bool:
-    from costx.analysis import AnalysisResult
-
-    return isinstance(result, AnalysisResult)
 
 
 class AnalysisPlots:
@@ -1265,9 +1231,7 @@ class AnalysisPlots:
         return getattr(self, self.result.kind)(ax)
 
     def _unit(self, measure: str) -> str:
-        from costx.analysis import _unit_of
-
-        return _unit_of(self.scenario, measure)
+        return self.result.unit_of(measure)  # (the result's class knows its measures)
 
     def margin(self, ax: Axes | None = None) -> Axes:
         """Marginal cost-exchange ratio of each option, per raid and to buy, with 95 %

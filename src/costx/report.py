@@ -24,12 +24,23 @@ import io
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from costx import formatting
+from costx._version import version
 from costx.aggregate import KEY_MEASURES
+from costx.analysis import KEY_COLUMNS, AnalysisResult, column_units, format_cell
+from costx.catalog import load_catalog
+from costx.costing import cost_breakdown
 from costx.errors import InputError
+from costx.io import write_bytes_atomic
+from costx.plotting import _require_matplotlib, figures
+from costx.simulation import SimulationResult
+from costx.sweeps import SweepResult
 
 SECTIONS = ("headline", "summary", "figures", "scenario", "assumptions", "sources")
 SWEEP_SECTIONS = (
@@ -84,8 +95,17 @@ summary { cursor: pointer; font-weight: 600; }
 .card .value { font-size: 1.5rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .card .interval { color: #555; font-size: 0.8rem; }
 .scroll { max-width: 100%; overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; vertical-align: top; }
+/* A table wider than the page scrolls; its first column (the point, the measure, the
+   field) stays in view so that every row still says what it is. */
+.scroll th:first-child, .scroll td:first-child { position: sticky; left: 0;
+  z-index: 1; background: #fff; }
+.scroll th:first-child { background: #f6f8fa; }
+/* Separate borders (drawn right and below each cell): a sticky cell of a collapsed-border
+   table lets the columns scrolled under it show through in Chrome. */
+table { border-collapse: separate; border-spacing: 0; font-size: 0.85rem; margin: 0.5rem 0;
+        border-top: 1px solid #d0d7de; border-left: 1px solid #d0d7de; }
+th, td { border: solid #d0d7de; border-width: 0 1px 1px 0; padding: 0.25rem 0.5rem;
+         vertical-align: top; }
 th { background: #f6f8fa; text-align: left; font-weight: 600; }
 td { overflow-wrap: break-word; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -207,7 +227,7 @@ def _headline_section(result, is_sweep: bool) -> str:
         low_i, high_i = table[m].idxmin(), table[m].idxmax()
         shown = (
             f"{formatting.value(table.loc[low_i, m], unit)} to "
-            f"{formatting.value(table.loc[high_i, m], unit)}"
+            f"{formatting.with_unit(table.loc[high_i, m], unit)}"  # "22.5 to 61.6 threats"
         )
         detail = (
             f"lowest at point {table.loc[low_i, 'point']}, highest at point "
@@ -337,8 +357,6 @@ def _unit_of(compare, measure: str) -> str:
 
 
 def _scenario_section(result, is_sweep: bool) -> str:
-    from costx import __version__
-
     s = result.scenario
     year = s.scenario.dollar_year
     parts = [f"<h2>Scenario: {e(s.name)}</h2>"]
@@ -353,7 +371,7 @@ def _scenario_section(result, is_sweep: bool) -> str:
         ("costs in", f"constant {year} dollars (CPI-U)"),
         ("seed", result.seed),
         ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
-        ("costx version", __version__),
+        ("costx version", version()),
     ]
     if s.campaign is not None:
         every = f"{s.campaign.n_salvos} salvos, one every {s.campaign.interval_h:g} hours"
@@ -374,8 +392,6 @@ def _scenario_section(result, is_sweep: bool) -> str:
 def _costs_html(scenario, summary) -> str:
     """Expended, capital, damage and total side by side, and what the capital charge is
     made of (costx.costing.cost_breakdown)."""
-    from costx.costing import cost_breakdown
-
     costs = cost_breakdown(scenario, summary)
     labels = {
         "expended_usd": "expended (rounds, shots, barrel wear)",
@@ -388,7 +404,7 @@ def _costs_html(scenario, summary) -> str:
         part = costs[key]
         if part is None:
             continue
-        share = "n/a" if math.isnan(part["share"]) else f"{100 * part['share']:.1f} %"
+        share = formatting.percent(part["share"])  # n/a when there is no total
         rows.append(
             [
                 (e(label), False),
@@ -433,7 +449,7 @@ _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
 def inline_svg(fig, key: str) -> str:
     """A figure as inline SVG: no XML prologue, ids prefixed with ``key`` so that several
     figures in one page do not share ids, text kept as text."""
-    import matplotlib
+    import matplotlib  # lazy: optional (costx[plot]) and slow to import
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": key, "svg.fonttype": "none"}):
@@ -447,8 +463,6 @@ def inline_svg(fig, key: str) -> str:
 
 
 def _figures_section(result) -> str:
-    from costx.plotting import figures
-
     parts = ["<h2>Figures</h2>"]
     count = 0
     for i, (stem, fig) in enumerate(figures(result)):
@@ -473,8 +487,6 @@ def _record(value: Any) -> dict:
     if hasattr(value, "model_dump"):
         return value.model_dump()
     if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         return asdict(value)
     if hasattr(value, "__dict__"):
         return {k: v for k, v in vars(value).items() if not k.startswith("_")}
@@ -495,14 +507,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _value(path: str, value: Any) -> str:
-    """A field value for a table: costs with thousands separators, empty text named."""
+def _value(path: str, value: Any, dollar_year: Any = None) -> str:
+    """A field value for a table: costs with thousands separators (and the dollar year of
+    a catalog figure, which the scenario converted to its own), empty text named."""
     if value is None:
         return "not set"
     if isinstance(value, str) and not value:
         return "empty"
     if isinstance(value, int | float) and not isinstance(value, bool) and path.endswith("_usd"):
-        return f"{value:,.0f} USD" if abs(value) >= 100 else f"{value:,.2f} USD"
+        text = formatting.exact(value, "USD")
+        return f"{text} ({dollar_year} dollars)" if dollar_year is not None and value else text
     if isinstance(value, Mapping) and not value:
         return "empty table"
     return _text(value)
@@ -542,8 +556,6 @@ def named_path(scenario, path: str) -> str:
 def _catalog_sources() -> dict[str, dict]:
     """The catalog's source list (key -> title, publisher, date, url, tier), if any."""
     try:
-        from costx.catalog import load_catalog
-
         return dict(load_catalog().sources)
     except Exception:  # no catalog in this installation, or an unreadable one
         return {}
@@ -593,7 +605,12 @@ def _provenance_sections(scenario) -> str:
             + _table(
                 ["field", "value", "rationale", "catalog entry"],
                 [
-                    _cells(named_path(scenario, p), _value(p, v), why, entry)
+                    _cells(
+                        named_path(scenario, p),
+                        _value(p, v, records.get(p, {}).get("dollar_year")),
+                        why,
+                        entry,
+                    )
                     for p, v, why, entry in assumed
                 ],
             )
@@ -646,7 +663,7 @@ def _provenance_sections(scenario) -> str:
         rows.append(
             [
                 (e(name), False),
-                (e(_value(path, r.get("value"))), False),
+                (e(_value(path, r.get("value"), r.get("dollar_year"))), False),
                 (e(_entry(r)), False),
                 (e(", ".join(keys)) or "&mdash;", False),
                 (e(_text(r.get("confidence"))), False),
@@ -692,8 +709,6 @@ def default_fields(scenario) -> list[tuple[str, Any]]:
     """Fields whose value equals the model default, as (dotted path, value); list items
     are addressed by name, as in sweep grids (``effectors.sm2.channels``). Catalog
     references (``use``) are left out."""
-    from pydantic import BaseModel
-
     out: list[tuple[str, Any]] = []
 
     def walk(model: BaseModel, prefix: str) -> None:
@@ -722,12 +737,9 @@ def default_fields(scenario) -> list[tuple[str, Any]]:
 
 def render_report(result) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
-    from costx.plotting import is_analysis_result, is_sweep_result
-    from costx.simulation import SimulationResult
-
-    if is_analysis_result(result):
+    if isinstance(result, AnalysisResult):
         return render_analysis_report(result)
-    is_sweep = is_sweep_result(result)
+    is_sweep = isinstance(result, SweepResult)
     if not is_sweep and not isinstance(result, SimulationResult):
         raise InputError(
             f"expected a SimulationResult or a SweepResult, not {type(result).__name__}"
@@ -772,9 +784,6 @@ def write_report(result, path: str | Path) -> Path:
     """Write one self-contained HTML report of a SimulationResult, SweepResult or
     AnalysisResult to ``path`` (atomically); returns the path. Needs matplotlib for the
     figures."""
-    from costx.io import write_bytes_atomic
-    from costx.plotting import _require_matplotlib
-
     _require_matplotlib()
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -798,8 +807,6 @@ _ANALYSIS_TITLES = {
 
 def _analysis_section(result) -> str:
     """What was asked: the analysis, its inputs and how it was run."""
-    from costx import __version__
-
     s = result.scenario
     facts = [
         ("analysis", _ANALYSIS_TITLES[result.kind]),
@@ -809,7 +816,7 @@ def _analysis_section(result) -> str:
         ("seed", result.seed),
         ("trials per confirmed evaluation", f"{result.trials:,}"),
         ("trials simulated in all", f"{result.trials_simulated:,}"),
-        ("costx version", __version__),
+        ("costx version", version()),
     ]
     for key, value in result.inputs.items():
         if key in ("trials", "seed"):
@@ -833,8 +840,6 @@ def _answer_section(result) -> str:
 
 
 def _analysis_table_section(result) -> str:
-    from costx.analysis import KEY_COLUMNS, column_units, format_cell
-
     units = column_units(result)
 
     t = result.table

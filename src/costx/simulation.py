@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -25,17 +24,18 @@ from costx.aggregate import (
     n_salvos,
     salvos_frame,
     summary_table,
+    tidy_summary,
     trial_integers,
     trials_frame,
 )
 from costx.errors import InputError, InternalError
+from costx.io import write_result
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import simulate_trials
 from costx.lowering import lower, lower_base, lower_ship
+from costx.notebook import result_html
+from costx.plotting import SimulationPlots
 from costx.scenario import Scenario, ScenarioLike, load_scenario
-
-if TYPE_CHECKING:
-    from costx.plotting import SimulationPlots
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
 BLOCK_BYTES = 256 * 2**20  # at most this much kernel output per call (long campaigns)
@@ -138,8 +138,6 @@ class SimulationResult:
     def plot(self) -> SimulationPlots:
         """Figures: ``result.plot.cost_per_kill()``, ``.leakers()``, ``.campaign()``
         (matplotlib Axes; needs ``pip install "costx[plot]"``)."""
-        from costx.plotting import SimulationPlots
-
         return SimulationPlots(self)
 
     def summary(self) -> pd.DataFrame:
@@ -157,14 +155,10 @@ class SimulationResult:
         ``name`` (its name in :meth:`summary`). A per-effector table is then
         ``tidy().query("measure == 'kills'")`` or a pivot, with no pattern matching on
         names (costx.aggregate.measure_keys)."""
-        from costx.aggregate import tidy_summary
-
         return tidy_summary(self.scenario, self.summary())
 
     def _repr_html_(self) -> str:
         """The headline measures with their intervals, in Jupyter (costx.notebook)."""
-        from costx.notebook import result_html
-
         return result_html(self)
 
     def to_parquet(self, path: str | Path) -> Path:
@@ -173,8 +167,6 @@ class SimulationResult:
         The file's metadata holds the scenario (TOML), seed, trials, costx version, the
         summary and the moments; :func:`costx.read_result` reads it back.
         """
-        from costx.io import write_result
-
         return write_result(self, Path(path))
 
     def __repr__(self) -> str:

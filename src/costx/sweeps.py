@@ -38,22 +38,46 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from costx import bundled, formatting
+from costx._version import version
 from costx.aggregate import (
     Moments,
+    RawTrials,
+    is_campaign,
+    measures,
+    moment_columns,
+    n_salvos,
     paired_difference_table,
     salvos_frame,
     summary_table,
+    tidy_summary,
     trial_integers,
     trials_frame,
 )
 from costx.errors import CostxError, InputError, Problem, ScenarioError
-from costx.scenario import Scenario, ScenarioLike, load_scenario, scenario_from_mapping
+from costx.io import (
+    WrittenThenInterrupted,
+    environment_metadata,
+    read_table_verified,
+    write_table_atomic,
+)
+from costx.notebook import sweep_html
+from costx.plotting import SweepPlots
+from costx.scenario import (
+    Scenario,
+    ScenarioLike,
+    load_scenario,
+    parse_toml,
+    read_scenario_data,
+    read_toml_file,
+    scenario_from_mapping,
+)
 
 if TYPE_CHECKING:
     import xarray
-
-    from costx.plotting import SweepPlots
 
 BLOCK_TRIALS = 65_536
 POINT_FILE = "point-{index:0{width}d}.parquet"  # one file per point, flat in the folder
@@ -143,6 +167,8 @@ def check_sweep_limits(scenario: Scenario, grid, trials: int, keep_trials: bool)
     every point is a validated scenario in memory (about 16 bytes per character of its
     TOML; measured 11 to 13 for the bundled scenarios), one point runs at a time, and
     with ``keep_trials`` every point's per-trial table is kept."""
+    # Lazy, here and below: costx.simulation imports Numba and the kernels (about 0.6 s),
+    # which `costx validate` of a sweep file and reading a sweep folder never need.
     from costx.simulation import BLOCK_TRIALS as SIM_BLOCK
     from costx.simulation import check_memory, estimate_memory_bytes
 
@@ -199,8 +225,6 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """``PATH=VALUE`` (a ``--set`` option) as (path, value): the value is read as a TOML
     value (``64``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``, ``{drone = 0.7}``), and
     text that is not one is taken as a string (``scenario.policy=cost_aware``)."""
-    import tomllib
-
     path, sep, raw = text.partition("=")
     path, raw = path.strip(), raw.strip()
     if not sep or not path or not raw:
@@ -222,8 +246,6 @@ def load_scenario_with(
     exactly as if the file said so, so a cost is in the file's dollars and a field the
     catalog would fill in is the file's own. Provenance marks those paths
     ``{"from": "--set"}``. Errors name the file and say it was changed by --set."""
-    from costx.scenario import read_scenario_data
-
     data, label = read_scenario_data(source)
     if not overrides:
         return scenario_from_mapping(data, label, dollar_year)
@@ -274,8 +296,6 @@ def build_points(scenario: Scenario, points: list[dict], source: str = "sweep") 
 
 
 def _columns(scenario: Scenario) -> list[str]:
-    from costx.aggregate import moment_columns
-
     return moment_columns(scenario)
 
 
@@ -310,7 +330,7 @@ def run_point(
     Takes plain data so that it can be shipped to a worker; the baseline's per-trial
     values come from ``baseline_ints`` (local cache) or are simulated here.
     """
-    from costx.simulation import Lowered, capped_block
+    from costx.simulation import Lowered, capped_block  # lazy: Numba (check_sweep_limits)
 
     scenario = scenario_from_mapping(point_data, f"point {index}")
     baseline = scenario_from_mapping(base_data, "baseline")
@@ -398,8 +418,6 @@ class SweepResult:
     def plot(self) -> SweepPlots:
         """Figures: ``result.plot.cost_per_kill(x=..., hue=...)``, ``.p_any_leak()``,
         ``.measure(name)``, ``.heatmap(x, y)`` (matplotlib Axes; ``costx[plot]``)."""
-        from costx.plotting import SweepPlots
-
         return SweepPlots(self)
 
     @property
@@ -429,8 +447,6 @@ class SweepResult:
         ``SimulationResult.tidy()`` (``measure``, ``effector``, ``threat``, ``asset``,
         ``site``, ``mean``, ``ci95_low``, ``ci95_high``, ``std_error``, ``unit``,
         ``name``). The long counterpart of :attr:`table` (which has one row per point)."""
-        from costx.aggregate import tidy_summary
-
         frames = []
         for i, point in enumerate(self.points):
             frame = tidy_summary(self.scenarios[i], self.summary(i))
@@ -453,13 +469,11 @@ class SweepResult:
         xarray: ``pip install "costx[xarray]"``.
         """
         try:
-            import xarray as xr
+            import xarray as xr  # lazy: optional (costx[xarray]) and slow to import
         except ImportError:
             raise InputError(
                 'SweepResult.to_xarray() needs xarray: pip install "costx[xarray]"'
             ) from None
-        from costx import formatting
-
         table = self.table
         grid = self.grid_columns
         names = [c for c in table.columns if f"{c}_ci95_low" in table.columns]
@@ -505,8 +519,6 @@ class SweepResult:
 
     def _repr_html_(self) -> str:
         """The grid and the headline means of every point, in Jupyter (costx.notebook)."""
-        from costx.notebook import sweep_html
-
         return sweep_html(self)
 
     def compare(self, baseline: int | Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -628,11 +640,9 @@ def _product_axes(points: list[dict]) -> dict[str, list] | None:
 
 def manifest(scenario, points, seed, trials, baseline, keep_trials) -> dict:
     """The sweep's manifest (``MANIFEST_KEYS``): what makes two runs the same sweep."""
-    from costx import __version__
-
     return {
         "format": SWEEP_FORMAT,
-        "costx_version": __version__,
+        "costx_version": version(),
         "scenario_toml": scenario.to_toml(),
         "provenance": _jsonable(scenario.provenance),
         "points": _jsonable(points),
@@ -874,8 +884,6 @@ class SweepStore:
 
     def point_status(self, index: int, point: dict) -> tuple[PointResult | None, str]:
         """(the point, "") if its file verifies, else (None, why not)."""
-        from costx.io import read_table_verified
-
         path = self.point_path(index)
         if not path.is_file():
             return None, "is missing"
@@ -913,10 +921,6 @@ class SweepStore:
         return pd.DataFrame([row], dtype="float64")
 
     def write_point(self, index, point, joint, summary, trials=None) -> Path:
-        import pyarrow as pa
-
-        from costx.io import environment_metadata, write_table_atomic
-
         if trials is not None:
             frame = trials.drop(columns=["point", *point.keys()], errors="ignore").copy()
             if self.trial_columns is not None:  # columns other points have (per-site damage)
@@ -950,8 +954,6 @@ class SweepStore:
 
 def _point_metadata(path: Path) -> dict | None:
     """The costx metadata of a point file, or None if it has none or cannot be read."""
-    import pyarrow.parquet as pq
-
     try:
         raw = (pq.read_schema(path).metadata or {}).get(b"costx")
         meta = json.loads(raw) if raw else None
@@ -1012,8 +1014,6 @@ def _grid_dtypes(points: list[dict]) -> dict[str, str]:
 
 def _union_trial_columns(scenarios: list[Scenario]) -> list[str]:
     """The per-trial columns of every point, in order (dispersal adds per-site ones)."""
-    from costx.aggregate import RawTrials, n_salvos, trial_integers
-
     columns: list[str] = []
     for s in scenarios:
         base = None if s.base is None else (s.base.dispersal_sites, len(s.base.assets))
@@ -1029,8 +1029,6 @@ def _union_trial_columns(scenarios: list[Scenario]) -> list[str]:
 def _union_measures(scenarios: list[Scenario]) -> list[str]:
     """The summary measures of every point, in order (dispersal adds per-site ones).
     Measures depend only on the scenario's structure, so each structure is asked once."""
-    from costx.aggregate import is_campaign, measures, moment_columns
-
     names: dict[str, None] = {}
     seen = set()
     for s in scenarios:
@@ -1125,8 +1123,6 @@ class _LegacyStore:
         return self.folder / LEGACY_POINT.format(index)
 
     def point_status(self, index: int, point: dict) -> tuple[PointResult | None, str]:
-        from costx.io import read_table_verified
-
         path = self.point_path(index)
         if not path.is_file():
             return None, "is missing"
@@ -1166,8 +1162,6 @@ def _read_legacy_sweep(folder: Path) -> SweepResult:
 
 
 def load_scenario_text(text: str, label: str) -> Scenario:
-    from costx.scenario import parse_toml
-
     return scenario_from_mapping(parse_toml(text, label), label)
 
 
@@ -1301,8 +1295,6 @@ def _run_sweep(store, points, scenarios, base_index, trials, seed, backend, keep
     """Run every point not yet in ``store`` (if any): the points, and how many of them
     were read back from the store; on an interrupt, say how many points the folder holds
     (SweepInterrupted)."""
-    from costx.io import WrittenThenInterrupted
-
     done: dict[int, PointResult] = {}
     saved = 0
     if store is not None:
@@ -1352,7 +1344,7 @@ def _own(joint: Moments) -> Moments:
 
 
 def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish) -> None:
-    from costx.simulation import Lowered, numba_threads
+    from costx.simulation import Lowered, numba_threads  # lazy: Numba (check_sweep_limits)
 
     if not todo:
         return
@@ -1393,6 +1385,7 @@ def connect_scheduler(scheduler: str):
 
 def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler, finish):
     try:
+        # lazy: optional (costx[dask]) and slow to import
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - depends on the environment
         raise InputError("backend='dask' needs Dask: pip install \"costx[dask]\"") from None
@@ -1491,9 +1484,6 @@ def load_sweep_spec(
 
     or, instead of ``[grid]``, ``[[cases]]`` tables of path = value.
     """
-    from costx import bundled
-    from costx.scenario import parse_toml, read_toml_file
-
     path = Path(source)
     if path.is_file() or path.suffix == ".toml":
         if not path.is_file():

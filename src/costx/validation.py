@@ -15,8 +15,14 @@ seconds" = 15 s, "about 500 yards" = 0.457 km, "about a mile" / "more than a mil
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from costx import physics
+from costx.dwell import dwell_time
+from costx.scenario import CostxWarning, load_scenario
+from costx.simulation import simulate
 
 LAND_CN2 = 1.7e-14  # daytime over land (HV 5/7 near-ground value, S142)
 
@@ -44,8 +50,6 @@ class Row:
 
 def _dwell(laser: str, threat: dict, range_km: float, **atmosphere) -> Callable[[], float]:
     def compute() -> float:
-        from costx.dwell import dwell_time
-
         return dwell_time(laser, threat, range_km, **atmosphere)
 
     return compute
@@ -53,10 +57,6 @@ def _dwell(laser: str, threat: dict, range_km: float, **atmosphere) -> Callable[
 
 def _gun(gun: str, threat: dict | None = None, **fields):
     """The catalog gun ``gun`` as the railgun of a one-threat scenario (fields override)."""
-    import warnings
-
-    from costx.scenario import CostxWarning, load_scenario
-
     # physics only: no capital, so no [costing] needed
     item = {"name": "gun", "kind": "railgun", "rounds": 1, "use": gun, "acquisition_usd": 0.0,
             "fixed_acquisition_usd": 0.0, **fields}  # fmt: skip
@@ -70,8 +70,6 @@ def _muzzle(gun: str) -> Callable[[], float]:
     """Speed of the gun's round at distance 0 of its drag profile (m/s)."""
 
     def compute() -> float:
-        from costx import physics
-
         railgun = _gun(gun).effectors[0]
         return railgun.speed_mps * math.exp(-physics.drag_k_per_m(railgun) * 0.0)
 
@@ -89,8 +87,6 @@ _TARGET = {
 
 def _time_of_flight(gun: str, distance_km: float) -> Callable[[], float]:
     def compute() -> float:
-        from costx import physics
-
         railgun = _gun(gun).effectors[0]
         k = physics.drag_k_per_m(railgun)
         return physics.flight_time_to_s(distance_km * 1e3, railgun.speed_mps, k)
@@ -103,9 +99,6 @@ def _rounds_in_a_minute(gun: str) -> Callable[[], float]:
     the envelope for 59.9 s (one round per threat, kill probability negligible)."""
 
     def compute() -> float:
-        from costx import physics
-        from costx.simulation import simulate
-
         v = 50.0
         fields = dict(rounds=1_000, channels=255, salvo_size=1, max_engagements=1,
                       assess_s=0.0, pk={"t": 1e-12})  # fmt: skip
