@@ -533,7 +533,7 @@ class Lowered:
                 f"internal error: {self.scenario.source} ({self.scenario.name}): trial "
                 f"{first + i}, salvo {s}: the engagement kernel passed its bound of {cap:,} "
                 f"event steps without finishing the salvo ({len(bad):,} trials affected; "
-                "docs/model.md, \"Event bound\"); please report this with the scenario file"
+                'docs/model.md, "Event bound"); please report this with the scenario file'
             )
 
     def check_conservation(self, first: int, out: RawTrials) -> None:
