@@ -36,6 +36,22 @@ def _rows(data: dict) -> dict[str, dict]:
     return out
 
 
+def _workloads(rows: dict) -> dict[tuple[str, str], dict]:
+    """The registry's workloads (test_workload) by (workload, variant)."""
+    return {
+        (r["info"]["workload"], r["info"]["variant"]): r
+        for r in rows.values()
+        if "workload" in r["info"]
+    }
+
+
+def _per_threat(row) -> float | None:
+    """Seconds per trial and threat."""
+    if row is None or not row["trials"]:
+        return None
+    return row["seconds"] / row["trials"] / row["info"]["threats"]
+
+
 def _rate(row) -> float | None:
     if row is None or not row["trials"]:
         return None
@@ -92,8 +108,12 @@ def table(data: dict) -> str:
             continue
         if "analysis" in row["info"]:  # decision analyses: their own table below
             continue
-        workload, _, variant = name.removeprefix("test_").partition("[")
-        lines.append(f"| {workload} | {variant.rstrip(']') or '-'} | {rate:,.0f} |")
+        if "workload" in row["info"]:
+            workload, variant = row["info"]["workload"], row["info"]["variant"]
+        else:
+            workload, _, variant = name.removeprefix("test_").partition("[")
+            variant = variant.rstrip("]") or "-"
+        lines.append(f"| {workload} | {variant} | {rate:,.0f} |")
     lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
 
     def ratio_line(label, value, target, fmt="{:.2f}x"):
@@ -102,8 +122,9 @@ def table(data: dict) -> str:
         met = "yes" if value >= target else "no"
         lines.append(f"| {label} (target >= {fmt.format(target)}) | {fmt.format(value)} | {met} |")
 
-    k1 = _rate(rows.get("test_single_layer_kernel[1]"))
-    k2 = _rate(rows.get("test_single_layer_kernel[2]"))
+    wl = _workloads(rows)
+    k1 = _rate(wl.get(("single_layer", "1 thread")))
+    k2 = _rate(wl.get(("single_layer", "all threads")))
     npy = _rate(rows.get("test_single_layer_numpy"))
     py = _rate(rows.get("test_single_layer_python"))
     best = k2 or k1
@@ -111,7 +132,7 @@ def table(data: dict) -> str:
     ratio_line("single_layer kernel / pure Python", best / py if best and py else None, 50)
     ratio_line("single_layer 2 threads / 1 thread", k2 / k1 if k1 and k2 else None, 1.8)
     floor = rows.get("test_rng_floor")
-    kernel = rows.get("test_single_layer_kernel[1]")
+    kernel = wl.get(("single_layer", "1 thread"))
     if floor and kernel:
         ns = floor["seconds"] / floor["info"]["draws"] * 1e9
         per_trial = kernel["seconds"] / kernel["trials"]
@@ -121,12 +142,30 @@ def table(data: dict) -> str:
             f"| kernel time / (draws x {ns:.2f} ns per draw), 1 thread (target <= 3) | "
             f"{over:.1f} | {'yes' if over <= 3 else 'no'} |"
         )
-    mixed = _rate(rows.get("test_mixed_raid[layered]"))
+    mixed = _rate(wl.get(("mixed_raid", "layered")))
     if mixed:
         lines.append(
             f"| mixed_raid layered, all threads (target >= 100,000 trials/s) | {mixed:,.0f} | "
             f"{'yes' if mixed >= 100_000 else 'no'} |"
         )
+
+    def at_most(label, value, target):
+        if value is not None:
+            lines.append(f"| {label} (target <= {target}) | {value:.2f} | "
+                         f"{'yes' if value <= target else 'no'} |")  # fmt: skip
+
+    def slower(a, b):
+        ra, rb = _rate(wl.get(a)), _rate(wl.get(b))
+        return rb / ra if ra and rb else None
+
+    at_most("mixed_raid: cost_aware time / layered time", slower(
+        ("mixed_raid", "cost_aware"), ("mixed_raid", "layered")), 2)  # fmt: skip
+    big = ("drone_raid", "cost_aware, 256 threats"), ("drone_raid", "layered, 256 threats")
+    at_most("drone_raid, 256 threats: cost_aware time / layered time", slower(*big), 3)
+    april = _per_threat(wl.get(("iran_israel_apr2024", "layered")))
+    ddg = _per_threat(wl.get(("mixed_raid", "preferential")))  # as bundled
+    at_most("iran_israel_apr2024 time per threat / ddg_mixed_raid's",
+            april / ddg if april and ddg else None, 2)  # fmt: skip
     warm = rows.get("test_startup_warm")
     cold = rows.get("test_startup_cold")
     if warm:
@@ -166,9 +205,9 @@ def table(data: dict) -> str:
                 f"{per_trial * 1e6 / threats:.3f} |"
             )
     policy_scaling = [
-        (r["info"]["policy"], r["info"]["threats"], r["seconds"] / r["trials"])
-        for n, r in rows.items()
-        if n.startswith("test_policy_scaling")
+        (variant.split(",")[0], r["info"]["threats"], r["seconds"] / r["trials"])
+        for (workload, variant), r in wl.items()
+        if workload == "drone_raid"
     ]
     if policy_scaling:
         title = (

@@ -8,7 +8,6 @@ ratios compare like with like. The RNG floor: a keyed uniform draw costs a few n
 
 import math
 
-import numba
 import numpy as np
 import pytest
 from benchutil import run
@@ -22,29 +21,30 @@ def scenario():
     return bench.single_layer()
 
 
-@pytest.mark.parametrize("threads", sorted({1, numba.config.NUMBA_NUM_THREADS}))
-def test_single_layer_kernel(benchmark, scenario, full, threads):
-    trials = 1_000_000 if full else 20_000
-    result = run(benchmark, simulate, scenario, trials=trials, seed=0, threads=threads,
-                 keep_trials=False)  # fmt: skip
-    summary = result.summary()
-    draws = summary.loc["shots_sam", "mean"] + 1  # kill draws (at most one per round) + weather
-    benchmark.extra_info.update(trials=trials, threads=threads, draws_per_trial=draws)
-    assert summary.loc["shots_sam", "mean"] <= 96
+# The kernel's own timings are workloads of the registry (test_workloads.py::test_workload
+# [single_layer[...]]): the references below are timed here against the same closed form.
+SE = 5.0
+
+
+def _check(leaked, fired) -> None:
+    """Mean leakers and rounds fired within 5 standard errors of the exact values."""
+    leakers, shots = bench.single_layer_exact()
+    for values, exact in ((np.asarray(leaked, float), leakers), (np.asarray(fired, float), shots)):
+        assert abs(values.mean() - exact) < SE * values.std() / math.sqrt(len(values))
 
 
 def test_single_layer_numpy(benchmark, full):
     trials = 1_000_000 if full else 20_000
-    _, fired = run(benchmark, bench.numpy_single_layer, trials, seed=1)
+    leaked, fired = run(benchmark, bench.numpy_single_layer, trials, seed=1)
     benchmark.extra_info.update(trials=trials)
-    assert fired.max() <= 96
+    _check(leaked, fired)
 
 
 def test_single_layer_python(benchmark, full):
     trials = 3_000 if full else 300
-    _, fired = run(benchmark, bench.python_single_layer, trials, seed=1)
+    leaked, fired = run(benchmark, bench.python_single_layer, trials, seed=1)
     benchmark.extra_info.update(trials=trials)
-    assert max(fired) <= 96
+    _check(leaked, fired)
 
 
 def test_rng_floor(benchmark, full):

@@ -566,6 +566,7 @@ def _run_trials(
     pk_tab,
     state_cum,
     state_denied,
+    max_events,
     t_seen,
     t_imp,
     ident,
@@ -597,6 +598,7 @@ def _run_trials(
     ptr,
     det_ptr,
     entry_ptr,
+    overrun,
     leaked,
     shots,
     kills,
@@ -612,6 +614,7 @@ def _run_trials(
     n_salvos = counts_all.shape[0]
     for i in range(first, last):
         trial_key_i = trial_key(seed, trial0 + i)
+        overrun[i] = 0
         for e in range(eff_i.shape[0]):
             rounds_left[e] = eff_i[e, EI_ROUNDS]
         for s in range(n_salvos):
@@ -715,7 +718,18 @@ def _run_trials(
                 skip_margin = max(skip_margin, 2.0 * EPS_KM * 1e3 / threat_f[g, TF_SPEED_MPS])
             freed = 0  # threats released alive so far (see the layered shortcut below)
             t = t0
+            # Guard: a salvo may take at most max_events[s] event steps and engagements
+            # (lowering.event_cap, a generous bound); past it the salvo stops and the trial
+            # is flagged (overrun = salvo + 1) for the caller to raise, instead of a kernel
+            # bug looping forever.
+            steps = 0
+            cap = max_events[s]
             while n_threats > 0:
+                steps += 1
+                if steps > cap:
+                    if overrun[i] == 0:
+                        overrun[i] = s + 1
+                    break
                 # Engagements whose outcome is known by now release their threats.
                 for e in range(n_eff):
                     for k in range(eff_i[e, EI_CHANNELS]):
@@ -953,6 +967,11 @@ def _run_trials(
                             break
 
                         # Engage.
+                        steps += 1
+                        if steps > cap:
+                            if overrun[i] == 0:
+                                overrun[i] = s + 1
+                            break  # and the event loop stops at its next step
                         g = grp[target]
                         r0 = threat_f[g, TF_RANGE_KM]
                         v = threat_f[g, TF_SPEED_MPS]
@@ -1105,6 +1124,8 @@ def simulate_trials(
     pk_tab,
     state_cum,
     state_denied,
+    max_events,
+    overrun,
     leaked,
     shots,
     kills,
@@ -1198,6 +1219,7 @@ def simulate_trials(
             pk_tab,
             state_cum,
             state_denied,
+            max_events,
             t_seen,
             t_imp,
             ident,
@@ -1229,6 +1251,7 @@ def simulate_trials(
             ptr,
             det_ptr,
             entry_ptr,
+            overrun,
             leaked,
             shots,
             kills,

@@ -7,6 +7,10 @@ the doctrine can be written exactly, vectorized over trials, in plain NumPy
 (:func:`numpy_single_layer`: what an analyst would write) and as a plain Python loop
 (:func:`python_single_layer`); both must agree in distribution with the kernel
 (benchmarks/test_single_layer.py checks it) so that the speed comparison is fair.
+
+``WORKLOADS`` is the one registry of the simulated workloads: `costx bench` times them
+(:func:`suite`) and the pytest-benchmark suite in benchmarks/ times them and checks a
+property of each result (benchmarks/test_workloads.py), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +121,99 @@ def drone_raid(threats: int = 64, policy: str = "preferential") -> Scenario:
         "doctrine": {"drone": ["las", "gun", "sam"]},
     }  # fmt: skip
     return load_scenario(data)
+
+
+def single_layer_exact(threats: int = 64, rounds: int = 96, pk: float = SINGLE_LAYER_PK):
+    """(mean leakers, mean rounds fired) of single_layer, exactly: the magazine's
+    distribution carried threat by threat (a threat gets a second shot only if the first
+    missed and a round is left)."""
+    left = {rounds: 1.0}  # rounds left -> probability
+    leakers = 0.0
+    for _ in range(threats):
+        after: dict[int, float] = {}
+        for r, prob in left.items():
+            if r == 0:
+                leakers += prob
+                after[0] = after.get(0, 0.0) + prob
+            elif r == 1:
+                leakers += prob * (1.0 - pk)
+                after[0] = after.get(0, 0.0) + prob
+            else:
+                leakers += prob * (1.0 - pk) ** 2
+                after[r - 1] = after.get(r - 1, 0.0) + prob * pk
+                after[r - 2] = after.get(r - 2, 0.0) + prob * (1.0 - pk)
+        left = after
+    fired = rounds - sum(r * prob for r, prob in left.items())
+    return leakers, fired
+
+
+def with_policy(name: str, policy: str) -> dict:
+    """A bundled scenario under another firing policy."""
+    data = load_scenario(name).to_dict()
+    data["scenario"]["policy"] = policy
+    return data
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One simulated benchmark workload.
+
+    ``part``: the part of `costx bench` it belongs to (PARTS); ``trials``: trials of the
+    full timed run (pytest-benchmark with --benchmark-enable; `costx bench --trials N`
+    scales it by N / 1,000,000); ``ci_trials``: trials when the suite runs once as tests;
+    ``threads``: Numba threads (None: all); ``build``: makes the scenario.
+    """
+
+    part: str
+    name: str
+    variant: str
+    build: Callable[[], object]
+    trials: int
+    ci_trials: int
+    threads: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}[{self.variant}]"
+
+    def scenario(self) -> Scenario:
+        return load_scenario(self.build())
+
+
+def _workloads() -> tuple[Workload, ...]:
+    out = [
+        Workload("single_layer", "single_layer", "1 thread", single_layer, 1_000_000, 20_000, 1),
+        Workload("single_layer", "single_layer", "all threads", single_layer, 1_000_000, 20_000),
+    ]
+    # ddg_mixed_raid (32 threats; bundled under preferential) under every policy.
+    for policy, trials in (("layered", 1_000_000), ("preferential", 200_000),
+                           ("cost_aware", 50_000)):  # fmt: skip
+        build = lambda p=policy: with_policy("ddg_mixed_raid", p)  # noqa: E731
+        out.append(Workload("mixed_raid", "mixed_raid", policy, build, trials, 2_000))
+    # Cost per threat of the policies on bigger raids (drones at a constant density).
+    for threats in (8, 64, 256):
+        for policy, per in (("layered", 4_000_000), ("preferential", 4_000_000),
+                            ("cost_aware", 200_000)):  # fmt: skip
+            out.append(Workload("mixed_raid", "drone_raid", f"{policy}, {threats} threats",
+                                lambda n=threats, p=policy: drone_raid(n, p),
+                                max(per // threats, 500), 100))  # fmt: skip
+    # The real-world raid of 320 threats, to compare its time per threat with mixed_raid's.
+    out.append(Workload("mixed_raid", "iran_israel_apr2024", "layered",
+                        lambda: "iran_israel_apr2024", 50_000, 200))  # fmt: skip
+    out.append(Workload("campaign", "campaign", "pacific_airbase",
+                        lambda: "pacific_airbase", 200_000, 1_000))  # fmt: skip
+    return tuple(out)
+
+
+WORKLOADS = _workloads()
+
+
+def workload(workload_id: str) -> Workload:
+    """The workload of WORKLOADS with this id (``name[variant]``)."""
+    for w in WORKLOADS:
+        if w.id == workload_id:
+            return w
+    raise KeyError(workload_id)
 
 
 def numpy_single_layer(
@@ -251,26 +350,17 @@ def suite(parts=PARTS, trials: int = 200_000, scenario=None) -> list[dict]:
         s = load_scenario(scenario)
         for t in sorted({1, threads}):
             add(s.name, f"{t} thread(s)", trials, time_simulate(s, trials, threads=t))
-    if "single_layer" in parts:
-        s = single_layer()
-        for t in sorted({1, threads}):
-            add("single_layer", f"kernel, {t} thread(s)", trials, time_simulate(s, trials, t))
-        n = min(trials, 200_000)
-        add("single_layer", "NumPy reference", n, _best(numpy_single_layer, n))
-        n = min(trials, 3_000)
-        add("single_layer", "pure Python reference", n, _best(python_single_layer, n))
-    if "mixed_raid" in parts:
-        for policy in ("layered", "preferential", "cost_aware"):
-            data = load_scenario("ddg_mixed_raid").to_dict()
-            data["scenario"]["policy"] = policy
-            n = {"layered": trials, "preferential": max(trials // 4, 1000)}.get(
-                policy, max(trials // 20, 1000)
-            )
-            add("mixed_raid", f"{policy}, {threads} thread(s)", n, time_simulate(data, n))
-    if "campaign" in parts:
-        n = max(trials // 4, 1000)
-        add("campaign", f"pacific_airbase, {threads} thread(s)", n,
-            time_simulate("pacific_airbase", n))  # fmt: skip
+    for w in WORKLOADS:
+        if w.part not in parts:
+            continue
+        n = max(1_000, round(trials * w.trials / 1_000_000))
+        t = w.threads or threads
+        add(w.name, f"{w.variant}, {t} thread(s)", n, time_simulate(w.build(), n, threads=t))
+        if w.id == "single_layer[all threads]":
+            n = min(trials, 200_000)
+            add("single_layer", "NumPy reference", n, _best(numpy_single_layer, n))
+            n = min(trials, 3_000)
+            add("single_layer", "pure Python reference", n, _best(python_single_layer, n))
     if "sweep" in parts:
         from costx.sweeps import expand_grid, load_sweep_spec, sweep
 

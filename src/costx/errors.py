@@ -58,3 +58,9 @@ class InputError(CostxError, ValueError):
 class InternalError(CostxError, RuntimeError):
     """A check of costx's own results failed (a bug, not bad input): the message names
     the scenario and what failed. Please report it with the scenario file."""
+
+
+class EventCapError(InternalError):
+    """The engagement kernel passed its bound on the event steps of a salvo
+    (costx.lowering.event_cap) instead of finishing it: a bug, never a long raid. The
+    message names the scenario, the first trial and salvo affected and the bound."""

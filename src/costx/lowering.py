@@ -85,6 +85,7 @@ class EngagementArrays:
     pk_tab: np.ndarray
     state_cum: np.ndarray
     state_denied: np.ndarray
+    max_events: np.ndarray
 
     def kernel_args(self) -> tuple:
         return (
@@ -106,7 +107,43 @@ class EngagementArrays:
             self.pk_tab,
             self.state_cum,
             self.state_denied,
+            self.max_events,
         )
+
+
+EVENT_CAP_BASE = 1024  # event steps every salvo may take (lowering.event_cap)
+EVENT_CAP_FACTOR = 16  # headroom over the count of distinct event times
+
+
+def event_cap(counts: np.ndarray, eff_i: np.ndarray) -> np.ndarray:
+    """``max_events[s]``: the most event steps and engagements the kernel may take for
+    salvo s before it stops and flags the trial (docs/model.md, "Event bound").
+
+    A salvo of N threats against E effectors has at most ENG engagements, ENG the sum
+    over kinetic effectors of min(rounds, N x max_engagements) and over lasers of N +
+    units (a laser engagement kills unless the unit runs out of lasing time, after which
+    that unit never engages again). Time moves from one event to the next, and the
+    events are the detections (N), the entries into an effector's envelope and the ends
+    of its holds (at most one each per effector and threat: 2 N E), and per engagement
+    its release, its channel free again and its launcher ready (3 ENG). The bound is
+    EVENT_CAP_BASE + EVENT_CAP_FACTOR x (N (1 + 2 E) + 4 ENG), the engagements counted
+    once more as steps of their own: generous, so that only a kernel bug reaches it.
+    """
+    out = np.empty(counts.shape[0], np.int64)
+    n_eff = eff_i.shape[0]
+    for s, row in enumerate(counts):
+        n = int(row.sum())
+        engagements = 0
+        for e in range(n_eff):
+            if eff_i[e, K.EI_KIND] == K.KIND_LASER:
+                engagements += n + int(eff_i[e, K.EI_CHANNELS])
+            else:
+                engagements += min(
+                    int(eff_i[e, K.EI_ROUNDS]), n * int(eff_i[e, K.EI_MAX_ENGAGEMENTS])
+                )
+        events = n * (1 + 2 * n_eff) + 4 * engagements
+        out[s] = min(EVENT_CAP_BASE + EVENT_CAP_FACTOR * events, 2**62)
+    return out
 
 
 def laser_constant(laser: Laser) -> float:
@@ -297,6 +334,7 @@ def lower(scenario: Scenario) -> EngagementArrays:
         pk_tab=pk_tab,
         state_cum=state_cum,
         state_denied=state_denied,
+        max_events=event_cap(counts, eff_i),
     )
 
 

@@ -28,7 +28,7 @@ from costx.aggregate import (
     trial_integers,
     trials_frame,
 )
-from costx.errors import InputError, InternalError
+from costx.errors import EventCapError, InputError, InternalError
 from costx.io import write_result
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import simulate_trials
@@ -513,6 +513,21 @@ class Lowered:
             None if self.base is None else self.base.site_assets.shape,
         )
 
+    def check_event_cap(self, first: int, overrun: np.ndarray) -> None:
+        """A salvo that passed its bound on event steps (``overrun[i]`` = salvo + 1) is a
+        kernel bug: raise EventCapError naming the trial, the salvo and the bound."""
+        bad = np.flatnonzero(overrun)
+        if len(bad):
+            i = int(bad[0])
+            s = int(overrun[i]) - 1
+            cap = int(self.arrays.max_events[s])
+            raise EventCapError(
+                f"internal error: {self.scenario.source} ({self.scenario.name}): trial "
+                f"{first + i}, salvo {s}: the engagement kernel passed its bound of {cap:,} "
+                f"event steps without finishing the salvo ({len(bad):,} trials affected; "
+                'docs/model.md, "Event bound"); please report this with the scenario file'
+            )
+
     def check_conservation(self, first: int, out: RawTrials) -> None:
         """Every threat of every salvo is killed once or leaks: kills + leakers = threats
         in each trial and salvo. A violation is a bug (InternalError naming the scenario),
@@ -541,10 +556,12 @@ class Lowered:
         instead of 'C') and would compile, and cache, every kernel a second time.
         """
         out = RawTrials.allocate(n, *self.shape, order="C", ship=self.ship is not None)
+        overrun = np.zeros(n, np.int64)
         simulate_trials(
             first, np.uint64(seed), *self.arrays.kernel_args(),
-            out.leaked, out.shots, out.kills, out.avail, out.rounds_end,
+            overrun, out.leaked, out.shots, out.kills, out.avail, out.rounds_end,
         )  # fmt: skip
+        self.check_event_cap(first, overrun)
         self.check_conservation(first, out)
         if self.base is not None:
             damage_trials(
