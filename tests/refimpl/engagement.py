@@ -42,6 +42,10 @@ Readings of the contract where it leaves a choice:
   nothing else); ``laser_available`` is reported for lasers only. With ``[[weather]]``
   states a second draw picks the state; a laser fires if the first draw is below its
   availability and the state is not ``denied``, and its atmosphere is the state's.
+* A laser that the weather denies keeps its envelope (start window, in the salvo's
+  atmosphere): a threat entering it is an event (docs/model.md, "Who engages what"),
+  though the laser never engages nor is predicted to. Leaving these events out differed
+  from the kernel in 1 of 1,000 cost-aware-realism scenarios (scenario seed 80776).
 * Lasers: a unit that starts tracks and settles for ``settle_s``, then lases; the kill
   needs the kill fluence and at least the threat's ``min_dwell_s`` of lasing; the start
   window ends where a start (settle included) can still kill by the minimum range.
@@ -356,7 +360,13 @@ def _arrival_times(group, g: int, seed: int, trial: int, start: float) -> list[f
 
 
 def simulate_trial(
-    scenario, seed: int, trial: int, *, keep_log: bool = False, hold_whole_group: bool = True
+    scenario,
+    seed: int,
+    trial: int,
+    *,
+    keep_log: bool = False,
+    hold_whole_group: bool = True,
+    denied_laser_events: bool = True,
 ) -> TrialResult:
     """Play trial ``trial`` of ``scenario`` with ``seed`` under the scenario's policy.
 
@@ -364,6 +374,8 @@ def simulate_trial(
     with ``keep_log`` also a readable log of events and engagements.
     ``hold_whole_group=False`` (preferential only) is a deliberately different reading,
     for power checks: holding fire on a group's first threat does not close the group.
+    ``denied_laser_events=False`` is another, for the same purpose: a threat entering the
+    envelope of a laser that the weather denies is not an event.
     """
     policy = scenario.scenario.policy
     if policy not in ("layered", "cost_aware", "preferential"):
@@ -416,8 +428,13 @@ def simulate_trial(
                 continue
             if isinstance(st, KineticState):
                 w = st.window(th) if st.pk(th, groups) > 0.0 else None
+            elif not st.available and not denied_laser_events:
+                w = None  # the other reading, for the power check only
             else:
-                w = st.window(th, groups) if st.available else None
+                # Also a laser that the weather denies: it never engages and is never
+                # predicted (both need ``available``), but its envelope entries are
+                # events of cost_aware and preferential all the same.
+                w = st.window(th, groups)
             if w is not None and w[0] <= w[1]:
                 windows[e, i] = w
 
