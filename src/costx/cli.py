@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="measure how fast costx runs on this machine",
         description="Time the benchmark workloads (single_layer against NumPy and pure "
-        "Python references, mixed_raid under both policies, the air-base campaign, a "
+        "Python references, mixed_raid and drone raids under each policy, April 2024, the "
+        "air-base campaign, a "
         "bundled sweep, start-up of a fresh process, the random-number floor), or with "
         "SCENARIO your own scenario, and print trials per "
         "second, to size a sweep before launching it. The full pytest-benchmark suite is "
