@@ -214,10 +214,32 @@ def interval(
     elif math.isinf(lo):
         text = f"up to {show(hi)}"
     else:
-        text = f"{show(lo)} to {show(hi)}"
+        a, b = show(lo), show(hi)
+        if not unit.startswith("USD") and unit != "probability" and _same_number(a, b):
+            # two ends that round alike ("48.0 to 48" for 47.97 to 48): enough digits
+            # to tell them apart
+            a, b = _distinct(lo, hi, signed)
+        text = f"{a} to {b}"
     if same:
         text += f" (same in all {n:,} trials)"
     return text
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a.replace(",", "").lstrip("+")) == float(b.replace(",", "").lstrip("+"))
+    except ValueError:
+        return False
+
+
+def _distinct(lo: float, hi: float, signed: bool) -> tuple[str, str]:
+    """``lo`` and ``hi`` with the fewest significant digits (4 to 15) that differ."""
+    sign = "+" if signed else ""
+    for digits in range(4, 16):
+        a, b = f"{lo:{sign},.{digits}g}", f"{hi:{sign},.{digits}g}"
+        if a != b:
+            return a, b
+    return a, b
 
 
 def estimate(
