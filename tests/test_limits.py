@@ -200,6 +200,25 @@ def _check_conserved_and_finite(result):
     assert not np.isinf(means).any()
 
 
+def _bounds_of(field) -> tuple[float | None, float | None]:
+    """The (smallest, largest) value a pydantic field allows, None where it is unbounded."""
+    metas = list(field.metadata)
+    for arg in getattr(field.annotation, "__args__", ()):
+        metas += list(getattr(arg, "__metadata__", ()))
+    low = high = None
+    for meta in metas:
+        for m in getattr(meta, "metadata", [meta]):
+            if hasattr(m, "ge"):
+                low = m.ge
+            elif hasattr(m, "gt"):
+                low = math.nextafter(m.gt, math.inf) if isinstance(m.gt, float) else m.gt + 1
+            elif hasattr(m, "le"):
+                high = m.le
+            elif hasattr(m, "lt"):
+                high = math.nextafter(m.lt, -math.inf) if isinstance(m.lt, float) else m.lt - 1
+    return low, high
+
+
 def _bounds_cases():
     """Every bounded number of threats and effectors at each end of its range."""
     from costx.scenario import Interceptor, Laser, Railgun, Threat
@@ -214,19 +233,11 @@ def _bounds_cases():
         for name, field in model.model_fields.items():
             if name in skip or field.annotation not in (float, float | None):
                 continue
-            constraints = {type(m).__name__: m for m in field.metadata}
-            inner = [m for a in getattr(field.annotation, "__args__", ()) for m in
-                     getattr(a, "__metadata__", ())]  # fmt: skip
-            for meta in [*field.metadata, *inner]:
-                for m in getattr(meta, "metadata", [meta]):
-                    constraints[type(m).__name__] = m
-            low = constraints.get("Ge") or constraints.get("Gt")
-            high = constraints.get("Le")
+            low, high = _bounds_of(field)
             if low is not None:
-                value = low.ge if hasattr(low, "ge") else math.nextafter(low.gt, math.inf)
-                cases.append(pytest.param(where, name, float(value), id=f"{where}.{name}=low"))
+                cases.append(pytest.param(where, name, float(low), id=f"{where}.{name}=low"))
             if high is not None:
-                cases.append(pytest.param(where, name, float(high.le), id=f"{where}.{name}=high"))
+                cases.append(pytest.param(where, name, float(high), id=f"{where}.{name}=high"))
     return cases
 
 
@@ -253,25 +264,6 @@ def test_every_number_at_the_ends_of_its_range_runs_finite(where, field, value, 
         assert "input should be" not in str(err), str(err)  # only cross-field rules refuse
         return
     _check_conserved_and_finite(result)
-
-
-def _bounds_of(field) -> tuple[float | None, float | None]:
-    """The (smallest, largest) value a pydantic field allows, None where it is unbounded."""
-    metas = list(field.metadata)
-    for arg in getattr(field.annotation, "__args__", ()):
-        metas += list(getattr(arg, "__metadata__", ()))
-    low = high = None
-    for meta in metas:
-        for m in getattr(meta, "metadata", [meta]):
-            if hasattr(m, "ge"):
-                low = m.ge
-            elif hasattr(m, "gt"):
-                low = math.nextafter(m.gt, math.inf) if isinstance(m.gt, float) else m.gt + 1
-            elif hasattr(m, "le"):
-                high = m.le
-            elif hasattr(m, "lt"):
-                high = math.nextafter(m.lt, -math.inf) if isinstance(m.lt, float) else m.lt - 1
-    return low, high
 
 
 def _numeric_kind(field) -> type | None:
