@@ -465,18 +465,32 @@ def _plan(
     the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
     effector. One engagement per threat; engagements by other effectors are ignored, which
     errs towards predicting that c is busier than it will be.
+
+    Returns the plan's horizon h: while c's state and the states of the threats it may
+    engage do not change, the plan made at any time t' with t <= t' < h is this one, value
+    for value (docs/model.md, "Policies"). Time enters the greedy only through max(t, x)
+    (a channel or launcher free at x <= t is free now) and the filters of the walk. Below
+    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection,
+    impact and last start time); no busy channel frees (h <= its free time), so the order
+    of the channels is the same; every computed start lies at or beyond h, so a component
+    t' < h of the max does not move it. A plan with a start at t has h = t.
     """
     kind = eff_i[c, EI_KIND]
     n_slots = eff_i[c, EI_CHANNELS]
     n_groups = gstart.shape[0] - 1
+    h = math.inf
     for p in range(plan.shape[1]):
         plan[c, p] = math.inf
     for k in range(n_slots):
         if kind == KIND_LASER:
-            slot[k] = max(t, ch_free[c, k]) if mag[c, k] > 0.0 else math.inf
+            x = ch_free[c, k]
+            slot[k] = max(t, x) if mag[c, k] > 0.0 else math.inf
             slot_mag[k] = mag[c, k]
         else:
-            slot[k] = max(t, ch_rel[c, k]) if ch_thr[c, k] >= 0 else t
+            x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
+            slot[k] = max(t, x)
+        if x > t and slot[k] < math.inf:
+            h = min(h, x)
     launcher = max(t, next_launch[c])
     rounds = rounds_left[c]
     salvo = eff_i[c, EI_SALVO]
@@ -497,12 +511,21 @@ def _plan(
             ):
                 p = nxt[c, p]
             if p >= 0 and t < t_seen[p]:
+                h = min(h, t_seen[p])
                 p = -1  # not yet detected: unknown to the defense, and so is the rest
+            elif p >= 0:  # it stays in the walk until it impacts or leaves c's reach
+                h = min(  # (its last start comes before its impact: r_last >= 0)
+                    h,
+                    _last_start(
+                        threat_f[g, TF_RANGE_KM], threat_f[g, TF_SPEED_MPS], t_seen[p],
+                        r_last[c, g],
+                    ),
+                )  # fmt: skip
             ptr[g] = p
             if p >= 0 and (best < 0 or t_imp[p] < t_imp[best]):
                 best = p
         if best < 0:
-            return
+            return h
         g = grp[best]
         ptr[g] = nxt[c, best]
         r0 = threat_f[g, TF_RANGE_KM]
@@ -515,7 +538,8 @@ def _plan(
         if kind != KIND_LASER:
             start = max(start, launcher)
         if start > _last_start(r0, v, t_seen[best], r_last[c, g]) + 1e-9:
-            continue
+            continue  # and still so later: start only grows with t
+        h = min(h, start)
         if kind == KIND_LASER:
             r_start = _range_km(r0, v, t_seen[best], start)
             r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
@@ -539,6 +563,36 @@ def _plan(
             slot[k_best] = start + service
             launcher = start + salvo * interval
             rounds -= salvo
+
+
+@jit(inline="always")
+def _touch(pver, can, e, g):
+    """A threat of group g changed state in an engagement of e (begun or ended): the plans
+    that may change are e's own and those of every effector that can engage g."""
+    for c in range(pver.shape[0]):
+        if c == e or can[c, g]:
+            pver[c] += 1
+
+
+@jit(inline="always")
+def _hold_sig(e, can, cpk, active, pver):
+    """Sum of the plan versions that a cost_aware walk of e rests on: e's own (the threats
+    it may engage and its own state) and those of every active effector cheaper than e
+    against a group both can engage (the plans e's holds consult). Versions only grow, so
+    an unchanged sum means every one of them is unchanged."""
+    sig = pver[e]
+    for c in range(pver.shape[0]):
+        if c == e or not active[c]:
+            continue
+        for g in range(can.shape[1]):
+            if (
+                can[e, g]
+                and can[c, g]
+                and (cpk[c, g] < cpk[e, g] or (cpk[c, g] == cpk[e, g] and c < e))
+            ):
+                sig += pver[c]
+                break
+    return sig
 
 
 @jit
@@ -589,8 +643,11 @@ def _run_trials(
     memo,
     plan_t,
     plan_ver,
+    plan_h,
+    pver,
     scan_ver,
     scan_wake,
+    scan_next,
     cand,
     cand_prev,
     slot,
@@ -685,6 +742,7 @@ def _run_trials(
                 kills_row[e] = 0
                 next_launch[e] = -math.inf
                 plan_ver[e] = -1
+                pver[e] = 0
                 scan_ver[e] = -1
                 if kind == KIND_LASER:
                     avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] and not denied else 0
@@ -737,6 +795,8 @@ def _run_trials(
                             killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
                             state[ch_thr[e, k]] = DEAD if killed else FREE
                             freed += 1 - killed
+                            if policy == POLICY_COST_AWARE:
+                                _touch(pver, can, e, grp[ch_thr[e, k]])
                             ch_thr[e, k] = -1
                             version += 1
                 for g in range(n_groups):
@@ -780,7 +840,22 @@ def _run_trials(
                         # and on c's start on the threat, which stays put while it lies
                         # ahead; so until the first such start (lapse) or the walk's wake
                         # time, a new walk would hold fire on the same threats.
-                        if (
+                        #
+                        # Cost-aware shortcut: e's last walk found only threats it held fire
+                        # on, and neither e's plan version (its own state, the states of the
+                        # threats it may engage) nor that of any cheaper effector whose plan
+                        # its holds consult has changed since (_hold_sig). Each consulted
+                        # plan is then the same until its horizon (lapse), so until then, the
+                        # wake time and the end of the first hold, a new walk would hold fire
+                        # on the same threats and note the same next-event times.
+                        if policy == POLICY_COST_AWARE:
+                            if (
+                                scan_ver[e] == _hold_sig(e, can, cpk, active, pver)
+                                and t < scan_wake[e] - skip_margin
+                            ):
+                                t_next = min(t_next, scan_next[e])
+                                break
+                        elif (
                             (policy == POLICY_LAYERED and scan_ver[e] == freed)
                             or (policy == POLICY_PREFERENTIAL and scan_ver[e] == version)
                         ) and t < scan_wake[e] - skip_margin:
@@ -908,8 +983,8 @@ def _run_trials(
                                         lapse = min(lapse, steady)
                                         break
                                     continue
-                                if plan_ver[c] != version or plan_t[c] != t:
-                                    _plan(
+                                if plan_ver[c] != pver[c] or (plan_t[c] != t and t >= plan_h[c]):
+                                    plan_h[c] = _plan(
                                         c,
                                         t,
                                         threat_f,
@@ -939,8 +1014,9 @@ def _run_trials(
                                         slot_mag,
                                         ptr,
                                     )
-                                    plan_ver[c] = version
+                                    plan_ver[c] = pver[c]
                                     plan_t[c] = t
+                                lapse = min(lapse, plan_h[c])  # this plan holds until then
                                 if plan[c, p] <= my_last:
                                     hold = True
                                     until = my_last
@@ -961,6 +1037,10 @@ def _run_trials(
                             if policy == POLICY_PREFERENTIAL:
                                 scan_ver[e] = version
                                 scan_wake[e] = min(wake, lapse) if lapse > t else t
+                            elif policy == POLICY_COST_AWARE:
+                                scan_ver[e] = _hold_sig(e, can, cpk, active, pver)
+                                scan_wake[e] = min(wake, hold_end, lapse)
+                                scan_next[e] = min(wake, hold_end)
                             else:
                                 scan_ver[e] = freed
                                 scan_wake[e] = wake
@@ -980,6 +1060,8 @@ def _run_trials(
                         eng = eng_cnt[e, target]
                         eng_cnt[e, target] = eng + 1
                         version += 1
+                        if policy == POLICY_COST_AWARE:
+                            _touch(pver, can, e, g)
                         if kind == KIND_LASER:
                             r_lase, r_kill = _laser_kill(
                                 ltab, eff_f, e, _range_km(r0, v, t_seen[target], t), v,
@@ -1184,8 +1266,11 @@ def simulate_trials(
         memo = np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2))
         plan_t = np.empty(n_eff)
         plan_ver = np.empty(n_eff, np.int64)
+        plan_h = np.empty(n_eff)
+        pver = np.empty(n_eff, np.int64)
         scan_ver = np.empty(n_eff, np.int64)
         scan_wake = np.empty(n_eff)
+        scan_next = np.empty(n_eff)
         cand = np.empty(n_groups, np.int64)
         cand_prev = np.empty(n_groups, np.int64)
         slot = np.empty(max_ch)
@@ -1242,8 +1327,11 @@ def simulate_trials(
             memo,
             plan_t,
             plan_ver,
+            plan_h,
+            pver,
             scan_ver,
             scan_wake,
+            scan_next,
             cand,
             cand_prev,
             slot,
