@@ -819,6 +819,7 @@ def _check_mismatches(make, n_scenarios: int, compared: int, mismatches: list) -
         pytest.param(random_scenario, 160, 16, id="mixed"),
         pytest.param(laser_heavy_scenario, 40, 8, id="laser-heavy"),
         pytest.param(cost_aware_scenario, 40, 8, id="cost-aware"),
+        pytest.param(cost_aware_laser_scenario, 40, 8, id="cost-aware-laser"),
         pytest.param(realism_scenario, 60, 8, id="realism"),
         pytest.param(cost_aware_realism_scenario, 30, 8, id="cost-aware-realism"),
         pytest.param(preferential_scenario, 60, 8, id="preferential"),

@@ -1,0 +1,175 @@
+"""The cost_aware plan's horizon (kernels/engagement.py, ``_plan``), checked directly.
+
+``_plan(c, t, ...)`` returns a horizon h and promises that, with the same effector and
+threat states, the plan it would make at any time t' with t <= t' < h is the same, value
+for value. The kernel reuses a plan on that promise (and a holder skips its walk while the
+plans it consulted hold), so a horizon one instant too late would change trials. The
+event-level tests (tests/test_kernel_reference.py, tests/test_bundled_unchanged.py) meet
+the boundary cases seldom; this test draws thousands of random states, including the
+ones the horizon exists for (a busy laser unit freeing before a later planned start, a
+threat about to be detected, to impact or to leave reach), and compares the plans at t,
+inside [t, h) and just below h exactly.
+"""
+
+import math
+import random
+
+import numpy as np
+from test_kernel_reference import (
+    cost_aware_laser_scenario,
+    cost_aware_scenario,
+    load_quiet,
+)
+
+from costx.kernels import engagement as K
+from costx.lowering import lower
+
+STATES_PER_SCENARIO = 40
+
+
+def _random_state(rng: random.Random, arrays, counts):
+    """Threat and effector state arrays for one random moment of a salvo."""
+    n_groups = len(counts)
+    n_eff = arrays.eff_i.shape[0]
+    gstart = np.zeros(n_groups + 1, np.int64)
+    gstart[1:] = np.cumsum(counts)
+    n = int(gstart[-1])
+    tf = arrays.threat_f
+    t_seen = np.empty(n)
+    t_imp = np.empty(n)
+    grp = np.empty(n, np.int64)
+    for g in range(n_groups):
+        a, b = gstart[g], gstart[g + 1]
+        t_seen[a:b] = np.sort([rng.uniform(0.0, 120.0) for _ in range(b - a)])
+        t_imp[a:b] = t_seen[a:b] + tf[g, K.TF_RANGE_KM] * 1e3 / tf[g, K.TF_SPEED_MPS]
+        grp[a:b] = g
+    state = np.array([rng.choice([K.FREE] * 6 + [K.ENGAGED, K.DEAD]) for _ in range(n)], np.int8)
+    max_ch = max(1, int(arrays.eff_i[:, K.EI_CHANNELS].max()))
+    t = rng.uniform(0.0, 150.0)
+    s = {
+        "t": t,
+        "gstart": gstart,
+        "state": state,
+        "t_seen": t_seen,
+        "t_imp": t_imp,
+        "grp": grp,
+        "eng_cnt": np.array(
+            [[rng.choice([0, 0, 0, 1, 2]) for _ in range(n)] for _ in range(n_eff)], np.int32
+        ).reshape(n_eff, n),
+        "nxt": np.full((n_eff, n), -1, np.int64),
+        "head": np.full((n_eff, n_groups), -1, np.int64),
+        "ch_free": np.array(
+            [[t + rng.uniform(-30.0, 30.0) for _ in range(max_ch)] for _ in range(n_eff)]
+        ),
+        "ch_rel": np.array(
+            [[t + rng.uniform(-30.0, 30.0) for _ in range(max_ch)] for _ in range(n_eff)]
+        ),
+        "ch_thr": np.array(
+            [[rng.choice([-1, 0]) for _ in range(max_ch)] for _ in range(n_eff)], np.int64
+        ),
+        "mag": np.array(
+            [
+                [rng.choice([math.inf, rng.uniform(0.0, 15.0), 0.0]) for _ in range(max_ch)]
+                for _ in range(n_eff)
+            ]
+        ),
+        "next_launch": np.array([t + rng.uniform(-10.0, 10.0) for _ in range(n_eff)]),
+        "rounds_left": np.array([rng.randint(0, 6) for _ in range(n_eff)], np.int64),
+    }
+    for e in range(n_eff):
+        for g in range(n_groups):
+            a, b = gstart[g], gstart[g + 1]
+            if b > a:
+                s["head"][e, g] = a
+                s["nxt"][e, a : b - 1] = np.arange(a + 1, b)
+                s["nxt"][e, b - 1] = -1
+    return s
+
+
+def _plan_at(arrays, ws, c, t, s):
+    """(plan row of c, horizon) made at time t from state s (weather state ws)."""
+    n = s["t_seen"].shape[0]
+    n_eff = arrays.eff_i.shape[0]
+    max_ch = s["mag"].shape[1]
+    plan = np.full((n_eff, n), np.nan)
+    h = K._plan(
+        c,
+        t,
+        arrays.threat_f,
+        s["gstart"],
+        arrays.eff_f[ws],
+        arrays.eff_i,
+        arrays.can[ws],
+        arrays.r_first[ws],
+        arrays.r_last[ws],
+        arrays.ltab[ws],
+        arrays.kplan[ws],
+        s["state"],
+        s["t_seen"],
+        s["t_imp"],
+        s["grp"],
+        s["eng_cnt"],
+        s["nxt"].copy(),
+        s["head"].copy(),
+        s["ch_free"],
+        s["ch_rel"],
+        s["ch_thr"],
+        s["mag"],
+        s["next_launch"],
+        s["rounds_left"],
+        plan,
+        np.empty(max_ch),
+        np.empty(max_ch),
+        np.empty(s["gstart"].shape[0] - 1, np.int64),
+    )
+    return plan[c].copy(), h
+
+
+def _check(make, first_seed: int, scenarios: int):
+    """Returns (plans compared inside their horizon, violations, plans that changed at or
+    after their horizon): the last count shows the comparison can see a change."""
+    compared, violations, changed = 0, [], 0
+    for seed in range(first_seed, first_seed + scenarios):
+        rng = random.Random(seed)
+        scenario, _ = load_quiet(make(rng))
+        arrays = lower(scenario)
+        counts = [int(x) for x in arrays.counts[0]]
+        if sum(counts) == 0:
+            continue
+        for _ in range(STATES_PER_SCENARIO):
+            s = _random_state(rng, arrays, counts)
+            ws = rng.randrange(arrays.eff_f.shape[0])
+            c = rng.randrange(arrays.eff_i.shape[0])
+            if arrays.eff_i[c, K.EI_CHANNELS] == 0:
+                continue  # never planned: an effector without channels is not active
+            t = s["t"]
+            base, h = _plan_at(arrays, ws, c, t, s)
+            assert h >= t, (seed, c, t, h)
+            later = [t + (min(h, t + 300.0) - t) * rng.random() for _ in range(3)]
+            if math.isfinite(h) and h > t:
+                later.append(np.nextafter(h, -math.inf))
+            for t2 in later:
+                if not t <= t2 < h:
+                    continue
+                compared += 1
+                if not np.array_equal(_plan_at(arrays, ws, c, t2, s)[0], base):
+                    violations.append((seed, c, t, t2, h))
+            if math.isfinite(h):
+                beyond = _plan_at(arrays, ws, c, h + rng.uniform(0.0, 30.0), s)[0]
+                changed += not np.array_equal(beyond, base)
+    return compared, violations, changed
+
+
+def test_a_plan_is_the_same_until_its_horizon_kinetic_and_mixed():
+    compared, violations, changed = _check(cost_aware_scenario, 1, 60)
+    assert violations == [], f"{len(violations)} of {compared}: {violations[:5]}"
+    assert compared > 1000 and changed > 100, (compared, changed)
+
+
+def test_a_plan_is_the_same_until_its_horizon_multi_unit_lasers():
+    """Lasers with two or three units and unequal lasing time left: the order of the
+    units is part of the plan (a unit with too little time left plans nothing), so a busy
+    unit freeing before a later start bounds the horizon."""
+    compared, violations, changed = _check(cost_aware_laser_scenario, 1, 60)
+    assert violations == [], f"{len(violations)} of {compared}: {violations[:5]}"
+    assert compared > 1000 and changed > 100, (compared, changed)
