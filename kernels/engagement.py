@@ -566,6 +566,20 @@ def _plan(
 
 
 @jit(inline="always")
+def _channel_next(ch_thr, ch_rel, ch_free, e, n_ch, t):
+    """The next of e's channel times after t: a busy channel's release, a channel (laser
+    unit) ready again. Kept in ``ev[e]`` so that an event step looks only at the channels
+    of effectors whose time has come (see _run_trials)."""
+    m = math.inf
+    for k in range(n_ch):
+        if ch_thr[e, k] >= 0:
+            m = min(m, ch_rel[e, k])
+        if ch_free[e, k] > t:
+            m = min(m, ch_free[e, k])
+    return m
+
+
+@jit(inline="always")
 def _touch(pver, can, e, g):
     """A threat of group g changed state in an engagement of e (begun or ended): the plans
     that may change are e's own and those of every effector that can engage g."""
@@ -645,6 +659,7 @@ def _run_trials(
     plan_ver,
     plan_h,
     pver,
+    ev,
     scan_ver,
     scan_wake,
     scan_next,
@@ -743,6 +758,7 @@ def _run_trials(
                 next_launch[e] = -math.inf
                 plan_ver[e] = -1
                 pver[e] = 0
+                ev[e] = math.inf  # no channel busy or waiting
                 scan_ver[e] = -1
                 if kind == KIND_LASER:
                     avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] and not denied else 0
@@ -788,9 +804,14 @@ def _run_trials(
                     if overrun[i] == 0:
                         overrun[i] = s + 1
                     break
-                # Engagements whose outcome is known by now release their threats.
+                # Engagements whose outcome is known by now release their threats. ev[e] is
+                # at most every busy channel's release time of e (and at most its channels'
+                # ready times after the last look), so an effector with ev[e] > t has none.
                 for e in range(n_eff):
-                    for k in range(eff_i[e, EI_CHANNELS]):
+                    if ev[e] > t:
+                        continue
+                    n_ch = eff_i[e, EI_CHANNELS]
+                    for k in range(n_ch):
                         if ch_thr[e, k] >= 0 and ch_rel[e, k] <= t:
                             killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
                             state[ch_thr[e, k]] = DEAD if killed else FREE
@@ -799,6 +820,7 @@ def _run_trials(
                                 _touch(pver, can, e, grp[ch_thr[e, k]])
                             ch_thr[e, k] = -1
                             version += 1
+                    ev[e] = _channel_next(ch_thr, ch_rel, ch_free, e, n_ch, t)
                 for g in range(n_groups):
                     while det_ptr[g] < gstart[g + 1] and t_seen[det_ptr[g]] <= t:
                         det_ptr[g] += 1
@@ -848,18 +870,18 @@ def _run_trials(
                         # plan is then the same until its horizon (lapse), so until then, the
                         # wake time and the end of the first hold, a new walk would hold fire
                         # on the same threats and note the same next-event times.
-                        if policy == POLICY_COST_AWARE:
-                            if (
-                                scan_ver[e] == _hold_sig(e, can, cpk, active, pver)
-                                and t < scan_wake[e] - skip_margin
-                            ):
-                                t_next = min(t_next, scan_next[e])
-                                break
-                        elif (
+                        if (
                             (policy == POLICY_LAYERED and scan_ver[e] == freed)
                             or (policy == POLICY_PREFERENTIAL and scan_ver[e] == version)
                         ) and t < scan_wake[e] - skip_margin:
                             t_next = min(t_next, scan_wake[e])
+                            break
+                        if (
+                            policy == POLICY_COST_AWARE
+                            and t < scan_wake[e] - skip_margin
+                            and scan_ver[e] == _hold_sig(e, can, cpk, active, pver)
+                        ):
+                            t_next = min(t_next, scan_next[e])
                             break
                         wake = math.inf
                         # The most urgent threat e may engage now (cost_aware: and need not leave
@@ -1135,9 +1157,19 @@ def _run_trials(
                             ch_rel[e, k_free] = last_meet + eff_f[e, EF_ASSESS_S]
                             ch_free[e, k_free] = ch_rel[e, k_free]
                             next_launch[e] = last_launch + interval
+                        ev[e] = min(ev[e], ch_rel[e, k_free])
+                        if ch_free[e, k_free] > t:
+                            ev[e] = min(ev[e], ch_free[e, k_free])
 
                 # Next event: a release, a laser unit ready again, (cost_aware) a detection.
+                # ev[e] > t is exactly the earliest of e's channel times after t: it holds
+                # every busy channel's release, and every ready time after the last look at
+                # e's channels or set since; a stale entry (a channel released or engaged
+                # again since) lies at or before t. Otherwise look at the channels.
                 for e in range(n_eff):
+                    if ev[e] > t:
+                        t_next = min(t_next, ev[e])
+                        continue
                     for k in range(eff_i[e, EI_CHANNELS]):
                         if ch_thr[e, k] >= 0 and ch_rel[e, k] > t:
                             t_next = min(t_next, ch_rel[e, k])
@@ -1268,6 +1300,7 @@ def simulate_trials(
         plan_ver = np.empty(n_eff, np.int64)
         plan_h = np.empty(n_eff)
         pver = np.empty(n_eff, np.int64)
+        ev = np.empty(n_eff)
         scan_ver = np.empty(n_eff, np.int64)
         scan_wake = np.empty(n_eff)
         scan_next = np.empty(n_eff)
@@ -1329,6 +1362,7 @@ def simulate_trials(
             plan_ver,
             plan_h,
             pver,
+            ev,
             scan_ver,
             scan_wake,
             scan_next,
