@@ -1157,9 +1157,8 @@ def _run_trials(
                             ch_rel[e, k_free] = last_meet + eff_f[e, EF_ASSESS_S]
                             ch_free[e, k_free] = ch_rel[e, k_free]
                             next_launch[e] = last_launch + interval
+                        # (its ready time is no earlier: e's channels are looked at then)
                         ev[e] = min(ev[e], ch_rel[e, k_free])
-                        if ch_free[e, k_free] > t:
-                            ev[e] = min(ev[e], ch_free[e, k_free])
 
                 # Next event: a release, a laser unit ready again, (cost_aware) a detection.
                 # ev[e] > t is exactly the earliest of e's channel times after t: it holds
