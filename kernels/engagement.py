@@ -43,7 +43,11 @@ which within a group is also urgency order and range order) and unlinks a threat
 moment it becomes permanently ineligible, so a decision looks at O(groups + engagements
 in progress) entries. Under the layered policy an effector whose last look found nothing
 to engage does not look again until a threat is released alive or the earliest entry
-into its reach it noted then (a lower bound on the next one) has come.
+into its reach it noted then (a lower bound on the next one) has come. An event step
+looks at the channels only of the effectors whose next channel time (``ev``) has come.
+Under ``cost_aware`` a plan is kept until the planned effector's version changes or time
+reaches the plan's horizon (``_plan``), and a holder does not look again while the plans
+its holds rest on stand.
 """
 
 import math
