@@ -301,6 +301,25 @@ def _flight_s(eff_f, e, r_km, v):
 
 
 @jit(inline="always")
+def _flight_bounds_s(eff_f, e, r_km, v):
+    """Bounds (lo, hi) on ``_flight_s`` with drag (k > 0, r_km > 0), for deciding without
+    the Newton solve when the decision does not depend on the exact time. lo: the
+    drag-free time (drag only slows the round). hi: with ln(1 + x) >= 2x / (2 + x), the
+    round flies at least 2ut / (2 + kut) in t seconds, so the time at which that and the
+    threat's v t add up to the range, the positive root of
+    kuv t^2 + (2u + 2v - kud) t - 2d = 0, is no earlier than the meeting."""
+    u = eff_f[e, EF_SPEED_MPS]
+    k = eff_f[e, EF_DRAG_K]
+    d = r_km * 1e3
+    lo = d / (u + v)
+    b = 2.0 * u + 2.0 * v - k * u * d
+    root = math.sqrt(b * b + 8.0 * k * u * v * d)
+    if b > 0.0:
+        return lo, 4.0 * d / (b + root)  # the same root, written without cancellation
+    return lo, (root - b) / (2.0 * k * u * v)
+
+
+@jit(inline="always")
 def _meet_km(eff_f, e, r_km, v, flight):
     """Range (km) at which a round launched at a threat ``r_km`` away meets it after
     ``flight`` s: R u / (u + v) without drag (written so, for bit-identical results with
@@ -366,6 +385,7 @@ def _done_by(
     next_launch,
     rounds_left,
     memo,
+    by,
 ):
     """(done, steady): when effector c could be done with threat p of group g if it took p
     next (the preferential policy's hold rule, docs/model.md "Policies"), inf if it
@@ -380,7 +400,10 @@ def _done_by(
     if the dwell fits in that unit's lasing time. Only c's own state is
     looked at (not the other threats c may serve first), so this costs O(channels).
     ``memo[c, p]`` keeps the last (start, dwell) of a laser: the start seldom changes from
-    one event to the next, and the dwell is the costly part.
+    one event to the next, and the dwell is the costly part. The caller asks only whether
+    done <= ``by``: for a railgun with drag, when the bounds of its flight time settle that
+    with a margin far above rounding (1e-9 of the times), the answer is -inf (done in time)
+    or inf, without the Newton solve.
     """
     kind = eff_i[c, EI_KIND]
     if eng_cnt[c, p] >= eff_i[c, EI_MAX_ENGAGEMENTS]:
@@ -409,6 +432,17 @@ def _done_by(
     if start > _last_start(r0, v, t_seen[p], r_last[c, g]):
         return math.inf, math.inf
     if kind != KIND_LASER:
+        if eff_f[c, EF_DRAG_K] > 0.0:
+            last_launch = start + (eff_i[c, EI_SALVO] - 1) * eff_f[c, EF_INTERVAL_S]
+            r = _range_km(r0, v, t_seen[p], last_launch)
+            if r > 0.0:
+                lo, hi = _flight_bounds_s(eff_f, c, r, v)
+                rest = last_launch - start + eff_f[c, EF_ASSESS_S]
+                slack = 1e-9 * (abs(start) + abs(by) + rest + hi + 1.0)
+                if start + (rest + hi) + slack < by:
+                    return -math.inf, start
+                if start + (rest + lo) - slack > by:
+                    return math.inf, math.inf
         return start + _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[p], start), start
     steady = min(steady, start)
     if memo[c, p, 0] == start:
@@ -1002,6 +1036,7 @@ def _run_trials(
                                         next_launch,
                                         rounds_left,
                                         memo,
+                                        my_last,
                                     )
                                     if done <= my_last:
                                         hold = True
