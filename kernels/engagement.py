@@ -604,20 +604,6 @@ def _plan(
 
 
 @jit(inline="always")
-def _channel_next(ch_thr, ch_rel, ch_free, e, n_ch, t):
-    """The next of e's channel times after t: a busy channel's release, a channel (laser
-    unit) ready again. Kept in ``ev[e]`` so that an event step looks only at the channels
-    of effectors whose time has come (see _run_trials)."""
-    m = math.inf
-    for k in range(n_ch):
-        if ch_thr[e, k] >= 0:
-            m = min(m, ch_rel[e, k])
-        if ch_free[e, k] > t:
-            m = min(m, ch_free[e, k])
-    return m
-
-
-@jit(inline="always")
 def _touch(pver, can, e, g):
     """A threat of group g changed state in an engagement of e (begun or ended): the plans
     that may change are e's own and those of every effector that can engage g."""
@@ -848,17 +834,22 @@ def _run_trials(
                 for e in range(n_eff):
                     if ev[e] > t:
                         continue
-                    n_ch = eff_i[e, EI_CHANNELS]
-                    for k in range(n_ch):
-                        if ch_thr[e, k] >= 0 and ch_rel[e, k] <= t:
-                            killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
-                            state[ch_thr[e, k]] = DEAD if killed else FREE
-                            freed += 1 - killed
-                            if policy == POLICY_COST_AWARE:
-                                _touch(pver, can, e, grp[ch_thr[e, k]])
-                            ch_thr[e, k] = -1
-                            version += 1
-                    ev[e] = _channel_next(ch_thr, ch_rel, ch_free, e, n_ch, t)
+                    m = math.inf  # ev[e] anew: e's channel times after t
+                    for k in range(eff_i[e, EI_CHANNELS]):
+                        if ch_thr[e, k] >= 0:
+                            if ch_rel[e, k] <= t:
+                                killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
+                                state[ch_thr[e, k]] = DEAD if killed else FREE
+                                freed += 1 - killed
+                                if policy == POLICY_COST_AWARE:
+                                    _touch(pver, can, e, grp[ch_thr[e, k]])
+                                ch_thr[e, k] = -1
+                                version += 1
+                            else:
+                                m = min(m, ch_rel[e, k])
+                        if ch_free[e, k] > t:
+                            m = min(m, ch_free[e, k])
+                    ev[e] = m
                 for g in range(n_groups):
                     while det_ptr[g] < gstart[g + 1] and t_seen[det_ptr[g]] <= t:
                         det_ptr[g] += 1
