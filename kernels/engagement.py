@@ -508,10 +508,11 @@ def _plan(
     engage do not change, the plan made at any time t' with t <= t' < h is this one, value
     for value (docs/model.md, "Policies"). Time enters the greedy only through max(t, x)
     (a channel or launcher free at x <= t is free now) and the filters of the walk. Below
-    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection,
-    impact and last start time); no busy channel frees (h <= its free time), so the order
-    of the channels is the same; every computed start lies at or beyond h, so a component
-    t' < h of the max does not move it. A plan with a start at t has h = t.
+    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection
+    and last start time, which comes before its impact); no busy channel frees (h <= its
+    free time), so the order of the channels is the same; every computed start lies at or
+    beyond h, so a component t' < h of the max does not move it. A plan with a start at t
+    has h = t.
     """
     kind = eff_i[c, EI_KIND]
     n_slots = eff_i[c, EI_CHANNELS]
