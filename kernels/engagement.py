@@ -553,7 +553,10 @@ def _plan(
                 h = min(h, t_seen[p])
                 p = -1  # not yet detected: unknown to the defense, and so is the rest
             elif p >= 0:  # it stays in the walk until it impacts or leaves c's reach
-                h = min(  # (its last start comes before its impact: r_last >= 0)
+                # (its last start comes before its impact: r_last >= 0). Nearly implied by
+                # the bound of its planned start below (an unplanned threat changes
+                # nothing): kept for a start admitted up to 1e-9 s past the last start.
+                h = min(
                     h,
                     _last_start(
                         threat_f[g, TF_RANGE_KM], threat_f[g, TF_SPEED_MPS], t_seen[p],
