@@ -11,7 +11,7 @@ import, ``_stamp.check`` compares a digest of every kernel source with the one s
 next to the cache and, after any edit, makes every kernel compile again.
 """
 
-from costx.kernels import damage, engagement, laser, rng
+from costx.kernels import damage, engagement, laser, memo, rng
 from costx.kernels._stamp import check as _check_cache
 
-_check_cache((damage, engagement, laser, rng))
+_check_cache((damage, engagement, laser, memo, rng))

@@ -57,6 +57,21 @@ from numba import prange
 
 from costx.kernels._jit import jit, pjit
 from costx.kernels.laser import TABLE_CELLS, g_at, g_inverse, h_at, h_inverse
+from costx.kernels.memo import (
+    E_ARG,
+    E_KIND,
+    E_STEPS,
+    H_DRAWN,
+    H_EVENTS,
+    H_RANDOM,
+    H_ROWS,
+    M_ERROR,
+    STATE,
+    TERM,
+    rec_trace,
+    trace_draw,
+    walk_trial,
+)
 from costx.kernels.rng import (
     ARRIVAL,
     ATMOSPHERE,
@@ -637,6 +652,19 @@ def _hold_sig(e, can, cpk, active, pver):
     return sig
 
 
+@jit(inline="always")
+def _threat_words(n_eff):
+    """64-bit words per threat in ``_canon``: a byte for its state and one per effector
+    for its engagement count (at most 255: costx.scenario.MAX_DOCTRINE)."""
+    return (8 * (n_eff + 1) + 63) // 64
+
+
+@jit
+def canon_length(n_eff, max_ch, n_threats):
+    """Length of the canonical state of ``_canon`` (64-bit words)."""
+    return 4 + n_eff * (4 + 5 * max_ch) + n_threats * _threat_words(n_eff)
+
+
 @jit
 def _run_trials(
     first,
@@ -704,17 +732,31 @@ def _run_trials(
     kills,
     avail,
     rounds_end,
+    rec,
+    tr,
 ):
     """Play trials first .. last - 1 (trial numbers trial0 + i), each a campaign of salvos.
 
     One call per parallel task, so that arrays are passed (and reference-counted) once per
     task rather than once per trial or per event. The ``*_all`` arrays have a leading
     weather-state axis; each salvo draws its state and works on that state's slices.
+    With ``rec`` the trial (one) is traced into ``tr`` for the graph of recurring states
+    (kernels/memo.py): every draw, the canonical state (``_canon``) at each salvo's start
+    and after each event step that drew, and every salvo's end.
     """
     n_salvos = counts_all.shape[0]
+    # The trace's arrays, taken once (see kernels/memo.py); written here directly, not by
+    # helpers, for the same reason.
+    tev, tvecs, tgone, touts = tr
+    twords = tvecs.view(np.uint64)
+    n_ev = tev.shape[0] - 1
     for i in range(first, last):
         trial_key_i = trial_key(seed, trial0 + i)
         overrun[i] = 0
+        if rec:
+            tev[0, H_EVENTS] = 0.0
+            tev[0, H_ROWS] = 0.0
+            tev[0, H_DRAWN] = 0.0
         for e in range(eff_i.shape[0]):
             rounds_left[e] = eff_i[e, EI_ROUNDS]
         for s in range(n_salvos):
@@ -726,6 +768,28 @@ def _run_trials(
             avail_row = avail[i, s]
             n_groups = threat_i.shape[0]
             n_eff = eff_i.shape[0]
+            for e in range(n_eff):
+                shots_row[e] = 0
+                kills_row[e] = 0
+            if rec:  # a state point: the salvo starts from the magazines alone
+                kev = np.int64(tev[0, H_EVENTS])
+                r = np.int64(tev[0, H_ROWS])
+                if 0 <= kev < n_ev and r < tvecs.shape[0]:
+                    for j in range(tvecs.shape[1]):
+                        tvecs[r, j] = 0.0
+                    for g in range(n_groups):
+                        tgone[r, g] = 0
+                    tvecs[r, 1] = s
+                    for e in range(n_eff):
+                        tvecs[r, 4 + e] = rounds_left[e]
+                    tev[kev + 1, E_KIND] = STATE
+                    tev[kev + 1, E_ARG] = r
+                    for j in range(E_STEPS, tev.shape[1]):
+                        tev[kev + 1, j] = 0.0  # no steps, rounds fired or kills yet
+                    tev[0, H_EVENTS] = kev + 1
+                    tev[0, H_ROWS] = r + 1
+                else:
+                    tev[0, H_EVENTS] = -1.0
             gstart[0] = 0
             for g in range(n_groups):
                 gstart[g + 1] = gstart[g] + counts[g]
@@ -745,6 +809,9 @@ def _run_trials(
                         ts = start + j * window / n
                     else:
                         ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
+                        if rec:  # a continuous draw: the caller never records these
+                            tev[0, H_RANDOM] = 1.0
+                            tev[0, H_EVENTS] = -1.0
                     sort_key[j] = ts
                     sort_idx[j] = j
                 if kind == ARRIVAL_UNIFORM:
@@ -763,11 +830,18 @@ def _run_trials(
                 det_ptr[g] = base
 
             # --- weather: availability draw, and the atmospheric state (docs/model.md) ---
-            weather = uniform(key, event_counter(WEATHER, 0, 0, 0, 0, 0))
+            weather_ctr = event_counter(WEATHER, 0, 0, 0, 0, 0)
+            weather = uniform(key, weather_ctr)
             ws = 0  # weather state
             if state_cum.shape[0] > 1:
-                w_state = uniform(key, event_counter(ATMOSPHERE, 0, 0, 0, 0, 0))
-                while ws < state_cum.shape[0] - 1 and w_state >= state_cum[ws]:
+                state_ctr = event_counter(ATMOSPHERE, 0, 0, 0, 0, 0)
+                w_state = uniform(key, state_ctr)
+                while ws < state_cum.shape[0] - 1:
+                    below = w_state < state_cum[ws]
+                    if rec:
+                        trace_draw(tev, state_ctr, state_cum[ws], below)
+                    if below:
+                        break
                     ws += 1
             denied = state_denied[ws] == 1
             eff_f = eff_f_all[ws]
@@ -781,15 +855,18 @@ def _run_trials(
             for e in range(n_eff):
                 kind = eff_i[e, EI_KIND]
                 n_ch = eff_i[e, EI_CHANNELS]
-                shots_row[e] = 0
-                kills_row[e] = 0
                 next_launch[e] = -math.inf
                 plan_ver[e] = -1
                 pver[e] = 0
                 ev[e] = math.inf  # no channel busy or waiting
                 scan_ver[e] = -1
                 if kind == KIND_LASER:
-                    avail_row[e] = 1 if weather < eff_f[e, EF_AVAILABILITY] and not denied else 0
+                    clear = weather < eff_f[e, EF_AVAILABILITY]
+                    if rec:
+                        trace_draw(
+                            tev, weather_ctr, eff_f[e, EF_AVAILABILITY], clear
+                        )  # fmt: skip
+                    avail_row[e] = 1 if clear and not denied else 0
                     active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
                 else:
                     avail_row[e] = 1
@@ -1145,12 +1222,12 @@ def _run_trials(
                             # A common-mode failure fails every round of the engagement; its
                             # draw (like a reliability draw) is made only when it can matter.
                             common = eff_f[e, EF_COMMON_MODE]
-                            all_fail = common > 0.0 and (
-                                uniform(
-                                    key, event_counter(COMMON_MODE, e, eng, 0, g, ident[target])
-                                )
-                                < common
-                            )
+                            all_fail = False
+                            if common > 0.0:
+                                ctr = event_counter(COMMON_MODE, e, eng, 0, g, ident[target])
+                                all_fail = uniform(key, ctr) < common
+                                if rec:
+                                    trace_draw(tev, ctr, common, all_fail)
                             killed = False
                             last_meet = t
                             last_launch = t
@@ -1167,15 +1244,16 @@ def _run_trials(
                                 flight = _flight_s(eff_f, e, r_now, v)
                                 last_meet = t_launch + flight
                                 if not killed and not all_fail:
-                                    works = reliability >= 1.0 or (
-                                        uniform(
-                                            key,
-                                            event_counter(
-                                                RELIABILITY, e, eng, rd, g, ident[target]
-                                            ),
+                                    works = True
+                                    if reliability < 1.0:
+                                        ctr = event_counter(
+                                            RELIABILITY, e, eng, rd, g, ident[target]
                                         )
-                                        < reliability
-                                    )
+                                        works = uniform(key, ctr) < reliability
+                                        if rec:
+                                            trace_draw(
+                                                tev, ctr, reliability, works
+                                            )  # fmt: skip
                                     if works:
                                         if by_range:  # pk at this round's meeting range
                                             p_kill = _pk_at(
@@ -1183,8 +1261,11 @@ def _run_trials(
                                             )
                                         ctr = event_counter(KILL, e, eng, rd, g, ident[target])
                                         p_round = _round_pk(eff_f, e, p_kill, flight)
-                                        if uniform(key, ctr) < p_round:
-                                            killed = True
+                                        killed = uniform(key, ctr) < p_round
+                                        if rec:
+                                            trace_draw(
+                                                tev, ctr, p_round, killed
+                                            )  # fmt: skip
                             if killed:
                                 kills_row[e] += 1
                             ch_kill[e, k_free] = 1 if killed else 0
@@ -1193,6 +1274,80 @@ def _run_trials(
                             next_launch[e] = last_launch + interval
                         # (its ready time is no earlier: e's channels are looked at then)
                         ev[e] = min(ev[e], ch_rel[e, k_free])
+
+                if rec and tev[0, H_DRAWN] != 0.0:
+                    # A state point: every decision at t is taken, after a step that drew.
+                    # The state in canonical form (kernels/memo.py): two states with the
+                    # same form have the same future. Left out: what only the speed
+                    # depends on (the linked lists, the shortcuts' versions, wake times
+                    # and plans, ev, the event-list pointers) and what the salvo fixes
+                    # (arrival times). A time at or before t (a channel's ready time, a
+                    # launcher's, a busy channel's release) is -inf, since every use
+                    # compares it with t or takes max(t, .); an idle channel's release and
+                    # outcome are 0; a threat gone for good, dead or free past its impact
+                    # (a leaker), is DEAD with no engagement counts, which nothing reads
+                    # again but the count of leakers at the salvo's end: the leakers among
+                    # them are counted per group (tgone) and carried along the graph's
+                    # edges instead. Threats take a byte for their state and one per
+                    # effector for each engagement count (_threat_words).
+                    tev[0, H_DRAWN] = 0.0
+                    kev = np.int64(tev[0, H_EVENTS])
+                    r = np.int64(tev[0, H_ROWS])
+                    if 0 <= kev < n_ev and r < tvecs.shape[0]:
+                        for j in range(tvecs.shape[1]):
+                            twords[r, j] = 0
+                        for g in range(n_groups):
+                            tgone[r, g] = 0
+                        tvecs[r, 0] = 1.0
+                        tvecs[r, 1] = s
+                        tvecs[r, 2] = ws
+                        tvecs[r, 3] = t
+                        j = 4
+                        for e in range(n_eff):
+                            tvecs[r, j] = rounds_left[e]
+                            tvecs[r, j + 1] = active[e]
+                            tvecs[r, j + 2] = avail_row[e]
+                            tvecs[r, j + 3] = next_launch[e] if next_launch[e] > t else -math.inf
+                            j += 4
+                            for k_ch in range(eff_i[e, EI_CHANNELS]):
+                                if ch_thr[e, k_ch] >= 0:
+                                    xt = ch_rel[e, k_ch]
+                                    tvecs[r, j] = ch_thr[e, k_ch]
+                                    tvecs[r, j + 1] = xt if xt > t else -math.inf
+                                    tvecs[r, j + 2] = ch_kill[e, k_ch]
+                                else:
+                                    tvecs[r, j] = -1.0
+                                xt = ch_free[e, k_ch]
+                                tvecs[r, j + 3] = xt if xt > t else -math.inf
+                                tvecs[r, j + 4] = mag[e, k_ch]
+                                j += 5
+                            j += 5 * (ch_thr.shape[1] - eff_i[e, EI_CHANNELS])
+                        w = _threat_words(n_eff)
+                        for p in range(n_threats):
+                            st = state[p]
+                            leaker = st == FREE and t >= t_imp[p]
+                            if leaker:
+                                tgone[r, grp[p]] += 1
+                            if leaker or st == DEAD:
+                                twords[r, j] = DEAD
+                            else:
+                                twords[r, j] = st
+                                for e in range(n_eff):
+                                    bit = 8 * (e + 1)
+                                    twords[r, j + bit // 64] |= np.uint64(
+                                        eng_cnt[e, p]
+                                    ) << np.uint64(bit % 64)
+                            j += w
+                        tev[kev + 1, E_KIND] = STATE
+                        tev[kev + 1, E_ARG] = r
+                        tev[kev + 1, E_STEPS] = steps
+                        for e in range(n_eff):
+                            tev[kev + 1, E_STEPS + 1 + e] = shots_row[e]
+                            tev[kev + 1, E_STEPS + 1 + n_eff + e] = kills_row[e]
+                        tev[0, H_EVENTS] = kev + 1
+                        tev[0, H_ROWS] = r + 1
+                    else:
+                        tev[0, H_EVENTS] = -1.0
 
                 # Next event: a release, a laser unit ready again, (cost_aware) a detection.
                 # ev[e] > t is exactly the earliest of e's channel times after t: it holds
@@ -1247,6 +1402,23 @@ def _run_trials(
                 rounds_end[i, s, e] = rounds_left[e]
                 if eff_i[e, EI_KIND] != KIND_LASER:
                     rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])
+            if rec:  # the salvo's end
+                kev = np.int64(tev[0, H_EVENTS])
+                if overrun[i] == 0 and 0 <= kev < n_ev:
+                    for g in range(n_groups):
+                        touts[s, g] = leaked_row[g]
+                    for e in range(n_eff):
+                        touts[s, n_groups + e] = rounds_end[i, s, e]
+                        touts[s, n_groups + n_eff + e] = avail_row[e]
+                    tev[kev + 1, E_KIND] = TERM
+                    tev[kev + 1, E_ARG] = s
+                    tev[kev + 1, E_STEPS] = steps
+                    for e in range(n_eff):
+                        tev[kev + 1, E_STEPS + 1 + e] = shots_row[e]
+                        tev[kev + 1, E_STEPS + 1 + n_eff + e] = kills_row[e]
+                    tev[0, H_EVENTS] = kev + 1
+                else:
+                    tev[0, H_EVENTS] = -1.0  # an overrun, or no room: not recorded
 
 
 @pjit
@@ -1278,6 +1450,10 @@ def simulate_trials(
     kills,
     avail,
     rounds_end,
+    mode,
+    gr,
+    tr,
+    missed,
 ):
     """Play trials ``trial0 .. trial0 + len(leaked) - 1``, each a campaign of salvos.
 
@@ -1290,6 +1466,12 @@ def simulate_trials(
     and kills[i, s, e] rounds fired (laser: threats lased) and kills of effector e;
     avail[i, s, e] 1 when e could fire (lasers: weather allowed lasing); rounds_end[i, s, e]
     rounds left after salvo s, before resupply.
+
+    ``mode``: 0 plays every trial with the engine; 2 replays each trial through the graph
+    ``gr`` of recurring states (kernels/memo.py; nobody writes it here) and only marks
+    those that leave it (``missed[i]`` = 1, their outputs incomplete) for
+    :func:`record_trials`. Results are the same either way. ``tr`` is not used here (the
+    signature is that of :func:`record_trials`).
     """
     n_trials = leaked.shape[0]
     n_salvos = counts.shape[0]
@@ -1308,6 +1490,14 @@ def simulate_trials(
         max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
     n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
     for task in prange(n_tasks):
+        first = task * TRIALS_PER_TASK
+        last = min(n_trials, first + TRIALS_PER_TASK)
+        if mode == 2:
+            for i in range(first, last):
+                if not walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots,
+                                  kills, avail, rounds_end):  # fmt: skip
+                    missed[i] = 1
+            continue
         gstart = np.empty(n_groups + 1, np.int64)
         t_seen = np.empty(n_threats)
         t_imp = np.empty(n_threats)
@@ -1344,8 +1534,6 @@ def simulate_trials(
         ptr = np.empty(n_groups, np.int64)
         det_ptr = np.empty(n_groups, np.int64)
         entry_ptr = np.empty((n_eff, n_groups), np.int64)
-        first = task * TRIALS_PER_TASK
-        last = min(n_trials, first + TRIALS_PER_TASK)
         _run_trials(
             first,
             last,
@@ -1412,4 +1600,178 @@ def simulate_trials(
             kills,
             avail,
             rounds_end,
+            False,
+            tr,
         )
+
+
+@jit
+def record_trials(
+    trial0,
+    seed,
+    policy,
+    threat_f,
+    threat_i,
+    counts,
+    resupply,
+    eff_f,
+    eff_i,
+    pk,
+    cpk,
+    r_first,
+    r_last,
+    can,
+    ltab,
+    kplan,
+    order,
+    pk_tab,
+    state_cum,
+    state_denied,
+    max_events,
+    overrun,
+    leaked,
+    shots,
+    kills,
+    avail,
+    rounds_end,
+    mode,
+    gr,
+    tr,
+    missed,
+):
+    """Like :func:`simulate_trials`, on one thread, through the graph ``gr`` of recurring
+    states (kernels/memo.py), which it extends: each trial (mode 1; mode 3: each marked
+    ``missed[i]``) replays through the graph or, where it leaves it, the engine plays it,
+    tracing it into ``tr`` (:func:`costx.kernels.memo.new_trace`), and the trace is
+    recorded; ``missed[i]`` = 1 marks the trials the engine played.
+    """
+    n_trials = leaked.shape[0]
+    n_salvos = counts.shape[0]
+    n_groups = threat_i.shape[0]
+    n_eff = eff_i.shape[0]
+    n_threats = 0
+    max_count = 1
+    for s in range(n_salvos):
+        total = 0
+        for g in range(n_groups):
+            total += counts[s, g]
+            max_count = max(max_count, counts[s, g])
+        n_threats = max(n_threats, total)
+    max_ch = 1
+    for e in range(n_eff):
+        max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
+    gstart = np.empty(n_groups + 1, np.int64)
+    t_seen = np.empty(n_threats)
+    t_imp = np.empty(n_threats)
+    ident = np.empty(n_threats, np.int64)
+    grp = np.empty(n_threats, np.int64)
+    state = np.empty(n_threats, np.int8)
+    eng_cnt = np.empty((n_eff, n_threats), np.int32)
+    nxt = np.empty((n_eff, n_threats), np.int64)
+    head = np.empty((n_eff, n_groups), np.int64)
+    ch_free = np.empty((n_eff, max_ch))
+    ch_rel = np.empty((n_eff, max_ch))
+    ch_thr = np.empty((n_eff, max_ch), np.int64)
+    ch_kill = np.empty((n_eff, max_ch), np.uint8)
+    mag = np.empty((n_eff, max_ch))
+    next_launch = np.empty(n_eff)
+    rounds_left = np.empty(n_eff, np.int64)
+    active = np.empty(n_eff, np.uint8)
+    sort_key = np.empty(max_count)
+    sort_idx = np.empty(max_count, np.int64)
+    plan = np.empty((n_eff, n_threats))
+    memo = np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2))
+    plan_t = np.empty(n_eff)
+    plan_ver = np.empty(n_eff, np.int64)
+    plan_h = np.empty(n_eff)
+    pver = np.empty(n_eff, np.int64)
+    ev = np.empty(n_eff)
+    scan_ver = np.empty(n_eff, np.int64)
+    scan_wake = np.empty(n_eff)
+    scan_next = np.empty(n_eff)
+    cand = np.empty(n_groups, np.int64)
+    cand_prev = np.empty(n_groups, np.int64)
+    slot = np.empty(max_ch)
+    slot_mag = np.empty(max_ch)
+    ptr = np.empty(n_groups, np.int64)
+    det_ptr = np.empty(n_groups, np.int64)
+    entry_ptr = np.empty((n_eff, n_groups), np.int64)
+    for i in range(n_trials):
+        if mode == 3 and missed[i] == 0:
+            continue
+        if walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
+                      rounds_end):  # fmt: skip
+            continue
+        missed[i] = 1
+        _run_trials(
+            i,
+            i + 1,
+            trial0,
+            seed,
+            counts,
+            resupply,
+            policy,
+            threat_f,
+            threat_i,
+            gstart,
+            eff_f,
+            eff_i,
+            pk,
+            cpk,
+            r_first,
+            r_last,
+            can,
+            ltab,
+            kplan,
+            order,
+            pk_tab,
+            state_cum,
+            state_denied,
+            max_events,
+            t_seen,
+            t_imp,
+            ident,
+            grp,
+            state,
+            eng_cnt,
+            nxt,
+            head,
+            ch_free,
+            ch_rel,
+            ch_thr,
+            ch_kill,
+            mag,
+            next_launch,
+            rounds_left,
+            active,
+            sort_key,
+            sort_idx,
+            plan,
+            memo,
+            plan_t,
+            plan_ver,
+            plan_h,
+            pver,
+            ev,
+            scan_ver,
+            scan_wake,
+            scan_next,
+            cand,
+            cand_prev,
+            slot,
+            slot_mag,
+            ptr,
+            det_ptr,
+            entry_ptr,
+            overrun,
+            leaked,
+            shots,
+            kills,
+            avail,
+            rounds_end,
+            True,
+            tr,
+        )
+        if tr.ev[0, H_RANDOM] != 0.0:
+            gr.meta[M_ERROR] = 2
+        rec_trace(gr, tr)

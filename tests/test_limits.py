@@ -159,7 +159,7 @@ def test_a_broken_conservation_is_an_internal_error_naming_the_scenario(monkeypa
 
     def lose_a_kill(*args):
         real(*args)
-        kills = args[-3]
+        kills = args[-7]  # before avail, rounds_end and the graph's mode, graph, trace, missed
         i, s, e = np.argwhere(kills > 0)[0]
         kills[i, s, e] -= 1  # a threat neither killed nor leaked
 

@@ -30,8 +30,14 @@ from costx.aggregate import (
 )
 from costx.errors import EventCapError, InputError, InternalError
 from costx.io import write_result
+from costx.kernels import memo as kmemo
 from costx.kernels.damage import damage_trials, ship_trials
-from costx.kernels.engagement import simulate_trials
+from costx.kernels.engagement import (
+    ARRIVAL_UNIFORM,
+    canon_length,
+    record_trials,
+    simulate_trials,
+)
 from costx.lowering import lower, lower_base, lower_ship
 from costx.notebook import result_html
 from costx.plotting import SimulationPlots
@@ -46,6 +52,13 @@ PRECISION_MEASURE = "cost_exchange_defense_over_attack"  # default measure of pr
 PRECISION_FIRST_CHECK = 10_000  # trials before the first precision check
 PRECISION_GROWTH = 1.25  # each precision check at about 1.25 times the trials of the last
 PRECISION_CAP = 10_000_000  # default trial cap of a run to a precision (CLI)
+MEMO_BYTES = 64 * 2**20  # room for the graph of recurring states (kernels/memo.py)
+TRACE_EVENTS = 2**16  # room for the events of one recorded trial
+TRACE_BYTES = 2**23  # room for the canonical states of one recorded trial
+MEMO_MIN_TRIALS = 100_000  # runs shorter than this do not memoize (by default)
+MEMO_BLOCK = 512  # trials per recording call
+MEMO_SERVES = 1 / 4  # at most this share of trials leaving the graph: replay in parallel
+MEMO_LEARNS = 3 / 4  # a recording block must leave the graph this much less than the last
 
 
 def _check_int(name: str, value, low: int, high: int) -> int:
@@ -248,7 +261,7 @@ def simulate(
     # A run to a precision checks before each stretch of trials up to its next check
     # (its trial count is not known in advance; the cap may be far more than it needs).
     check_memory_for(trials if target is None else min(trials, PRECISION_FIRST_CHECK))
-    plan = Lowered(scenario)
+    plan = Lowered(scenario, trials=trials)
     checks = _precision_checks(trials) if target is not None else iter(())
     check_at = next(checks, trials)
     raw_all = plan.allocate(trials) if keep_trials and target is None else None
@@ -480,6 +493,8 @@ def estimate_memory_bytes(
     columns = len(moment_columns(scenario))
     block = min(block_trials, trials) * (raw + columns * 8 * 4)
     need = threads * scratch + tables + block
+    if trials >= MEMO_MIN_TRIALS and all(t.arrival != "uniform" for t in scenario.threats):
+        need += MEMO_BYTES + 2 * TRACE_BYTES  # the graph of recurring states, the trace
     if keep_trials:
         # The kept kernel outputs, then 8 bytes per table column (the integer columns are
         # views of the outputs, and Arrow shares numeric columns when writing, so this
@@ -498,10 +513,82 @@ def estimate_memory_bytes(
     return int(need)
 
 
-class Lowered:
-    """A scenario lowered to kernel arrays, ready to simulate any range of trials."""
+def memo_eligible(arrays) -> bool:
+    """Whether a lowered scenario's trials can be memoized: no arrival time is drawn
+    (``stream`` and ``simultaneous`` arrivals only), so that a trial is a function of its
+    draws' outcomes alone (kernels/memo.py)."""
+    random = arrays.threat_i[:, 0] == ARRIVAL_UNIFORM
+    return not bool((arrays.counts[:, random] > 0).any())
 
-    def __init__(self, scenario: Scenario):
+
+class _Memo:
+    """The graph of recurring states of one lowered scenario, and when to use it.
+
+    It records blocks of MEMO_BLOCK trials (one thread) until at most MEMO_SERVES of a
+    block leaves the graph, then replays in parallel and records the trials that leave
+    it (one thread). It gives up for good when recording does not pay: a block that
+    leaves the graph more than MEMO_LEARNS times as often as the block before (states do
+    not recur), or a full graph that does not serve. None of this changes a result: only
+    which trials the engine plays, and on how many threads.
+    """
+
+    def __init__(self, arrays):
+        n_eff = arrays.eff_i.shape[0]
+        n_groups = arrays.threat_i.shape[0]
+        max_ch = max(1, int(arrays.eff_i[:, 2].max(initial=1)))
+        threats = int(arrays.counts.sum(axis=1).max(initial=0))
+        length = canon_length(n_eff, max_ch, threats)
+        node_bytes = 8 * (4 + 2 + 2 * (1 + 2 * n_eff + n_groups) + n_groups + 2 * n_eff)
+        self.graph = kmemo.new_graph(
+            n_groups, n_eff, length,
+            max_states=max(16, MEMO_BYTES // 2 // (8 * length + 16)),
+            max_nodes=max(64, MEMO_BYTES // 2 // node_bytes),
+        )  # fmt: skip
+        salvos = arrays.counts.shape[0]
+        events = min(TRACE_EVENTS, int(2 * arrays.max_events.sum()) + 2 * salvos)
+        rows = max(1, min(events, TRACE_BYTES // (8 * length)))
+        self.trace = kmemo.new_trace(salvos, n_groups, n_eff, length, events, rows)
+        self.recording = True
+        self.off = False
+        self.last = math.inf  # share of the last block that left the graph
+        self.trials = 0  # trials played through here
+        self.missed = 0  # of which the engine played
+
+    def after(self, n: int, missed: int) -> None:
+        """Decide how to go on after ``n`` trials of which ``missed`` left the graph."""
+        self.trials += n
+        self.missed += missed
+        share = missed / n
+        serves = share <= MEMO_SERVES
+        if self.recording:
+            if serves:
+                self.recording = False
+            elif self.graph.meta[kmemo.M_FULL] or share > MEMO_LEARNS * self.last:
+                self.off = True
+        elif not serves:
+            self.recording = True  # and must do better than this replay did
+        self.last = share
+
+    def stats(self) -> dict:
+        m = self.graph.meta
+        return {
+            "on": not self.off, "trials": self.trials, "missed": self.missed,
+            "nodes": int(m[kmemo.M_NODES]), "states": int(m[kmemo.M_STATES]),
+            "full": bool(m[kmemo.M_FULL]),
+        }  # fmt: skip
+
+
+class Lowered:
+    """A scenario lowered to kernel arrays, ready to simulate any range of trials.
+
+    ``memo``: replay recurring states (kernels/memo.py) where the scenario allows it
+    (``memo_eligible``). None: when the caller expects at least MEMO_MIN_TRIALS
+    ``trials`` (learning the graph takes a few thousand trials on one thread, which only
+    a long run repays) and the environment variable COSTX_MEMO is not 0. Results are the
+    same either way.
+    """
+
+    def __init__(self, scenario: Scenario, memo: bool | None = None, trials: int = 0):
         self.scenario = scenario
         self.arrays = lower(scenario)
         self.base = lower_base(scenario)
@@ -512,6 +599,19 @@ class Lowered:
             len(scenario.effectors),
             None if self.base is None else self.base.site_assets.shape,
         )
+        if memo is None:
+            memo = trials >= MEMO_MIN_TRIALS and os.environ.get("COSTX_MEMO", "1") != "0"
+        self._memo_wanted = memo and memo_eligible(self.arrays)
+        self._memo: _Memo | None = None
+        self._no_graph = kmemo.empty_graph(len(scenario.threats), len(scenario.effectors))
+        self._no_trace = kmemo.new_trace(1, len(scenario.threats), len(scenario.effectors), 1, 1, 1)
+
+    @property
+    def memo(self) -> _Memo | None:
+        """The graph and its statistics (allocated on first use; None when not wanted)."""
+        if self._memo is None and self._memo_wanted:
+            self._memo = _Memo(self.arrays)
+        return self._memo
 
     def check_event_cap(self, first: int, overrun: np.ndarray) -> None:
         """A salvo that passed its bound on event steps (``overrun[i]`` = salvo + 1) is a
@@ -548,6 +648,40 @@ class Lowered:
     def allocate(self, n: int) -> RawTrials:
         return RawTrials.allocate(n, *self.shape, ship=self.ship is not None)
 
+    def _engage(self, first: int, n: int, seed: int, out: RawTrials, overrun) -> None:
+        """The engagement kernel on trials first .. first + n - 1, through the graph of
+        recurring states while it serves (one recording call of MEMO_BLOCK trials at a
+        time, then parallel replays)."""
+        memo = self.memo
+        pos = 0
+        while pos < n:
+            if memo is None or memo.off:
+                modes, m, graph, trace = (0,), n - pos, self._no_graph, self._no_trace
+            else:
+                modes = (1,) if memo.recording else (2, 3)
+                m = min(MEMO_BLOCK, n - pos) if memo.recording else n - pos
+                graph, trace = memo.graph, memo.trace
+            rows = slice(pos, pos + m)
+            missed = np.zeros(m, np.uint8)
+            for mode in modes:
+                kernel = simulate_trials if mode in (0, 2) else record_trials
+                kernel(
+                    first + pos, np.uint64(seed), *self.arrays.kernel_args(), overrun[rows],
+                    out.leaked[rows], out.shots[rows], out.kills[rows], out.avail[rows],
+                    out.rounds_end[rows], mode, graph, trace, missed,
+                )  # fmt: skip
+            if memo is not None and not memo.off:
+                error = int(graph.meta[kmemo.M_ERROR])
+                if error:
+                    raise InternalError(
+                        f"internal error: {self.scenario.source} ({self.scenario.name}): "
+                        f"trial {first + pos}: the graph of recurring states disagreed with "
+                        f"the engine (code {error}); please report this with the scenario "
+                        "file (COSTX_MEMO=0 runs without it)"
+                    )
+                memo.after(m, int(missed.sum()))
+            pos += m
+
     def run(self, first: int, n: int, seed: int, raw: RawTrials | None = None) -> RawTrials:
         """Simulate trials ``first .. first + n - 1`` (copied into ``raw`` if given).
 
@@ -557,10 +691,7 @@ class Lowered:
         """
         out = RawTrials.allocate(n, *self.shape, order="C", ship=self.ship is not None)
         overrun = np.zeros(n, np.int64)
-        simulate_trials(
-            first, np.uint64(seed), *self.arrays.kernel_args(),
-            overrun, out.leaked, out.shots, out.kills, out.avail, out.rounds_end,
-        )  # fmt: skip
+        self._engage(first, n, seed, out, overrun)
         self.check_event_cap(first, overrun)
         self.check_conservation(first, out)
         if self.base is not None:

@@ -1,0 +1,418 @@
+"""Exact memoization of trials: a graph of the engagement states that recur.
+
+When every arrival time is fixed (``stream`` or ``simultaneous`` arrivals), a trial is a
+deterministic function of the outcomes of its random draws (weather, reliability,
+common-mode failure, kill): each draw compares one keyed uniform with a threshold, and
+what the engine does between draws follows from its state. Many trials pass through the
+same states (the same threats dead, the same rounds left, the same engagements under way
+at the same time), so the engine's work from such a state on can be recorded once and
+replayed by later trials with their own draws.
+
+The graph has four kinds of node:
+
+* ``ROOT`` (node 0): the start of every trial; its one edge leads to the first node.
+* ``DRAW``: a draw the engine made, keyed by its event counter, and its threshold; the
+  edge taken is ``uniform(key, counter) < threshold`` (1) or not (0).
+* ``STATE``: a point at which the engine's state is written down in a canonical form
+  (engagement.py, ``_state_point``) and looked up, so that two trials that reach the same
+  state share everything after it. Its one edge leads on.
+* ``TERM``: the end of a salvo, with the salvo's outputs that follow from the state
+  (leakers per group, rounds left, availability); its edge leads to the next salvo.
+
+Every edge carries what the engine added between its two ends: event steps, and rounds
+fired and kills per effector. A trial replays (:func:`walk_trial`) by following edges
+with its own draws and summing them; when it reaches an edge nobody has taken yet, the
+engine plays the trial from the start instead, recording the new edges as it goes
+(``rec``) and checking every edge it meets that exists already (a mismatch, which would
+mean the canonical state missed something the engine depends on, sets ``ERROR``). A
+replayed trial therefore equals, bit for bit, what the engine computes for it: the same
+draws, the same thresholds, the same outputs; the graph changes only the speed.
+
+Nothing here allocates: the caller (costx.simulation) allocates the graph once per
+lowered scenario with room for a fixed number of nodes and states, and recording stops
+when it is full (``FULL``); replaying goes on, and trials that leave the graph are played
+by the engine.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from costx.kernels._jit import jit
+from costx.kernels.rng import mix64, salvo_key, trial_key, uniform
+
+# Node kinds.
+ROOT = 0
+DRAW = 1
+STATE = 2
+TERM = 3
+
+# Columns of Graph.node (int64).
+N_KIND = 0
+N_CHILD = 1  # N_CHILD + b: the edge taken on outcome b (0, the root: nobody has yet)
+N_ROW = 3  # STATE: its row of Graph.states; TERM: its row of Graph.outs
+N_COLUMNS = 4
+
+# Entries of Graph.meta (int64): counts, flags and the recording cursor.
+M_NODES = 0
+M_STATES = 1
+M_OUTS = 2
+M_FULL = 3  # 1: recording stopped, the graph is full
+M_ERROR = 4  # 1: an edge disagreed with the engine; 2: a random arrival draw while recording
+M_CUR = 5  # recording: the node whose edge M_BRANCH the engine is on
+M_BRANCH = 6
+M_SNAP = 7  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
+META_FIXED = 7
+
+Graph = namedtuple(
+    "Graph",
+    [
+        "node",  # int64 (nodes, N_COLUMNS)
+        "key",  # uint64 (nodes,): DRAW: the event counter; STATE: the state's hash
+        "threshold",  # float64 (nodes,): DRAW: the threshold of its draw
+        "delta",  # int64 (nodes, 2, width): steps, shots[e], kills[e], gone leakers[g] per edge
+        "states",  # float64 (states, length): canonical states of the STATE nodes
+        "outs",  # int64 (nodes, groups + 2 effectors): leakers[g] after the last state
+        # point, rounds_end[e], avail[e]
+        "table",  # int64 (power of two >= 2 states): hash table of STATE nodes (0: empty)
+        "meta",  # int64 (META_FIXED + width,)
+        "scratch",  # int64 (1, groups): the leakers counted at the cursor (rec_trace)
+    ],
+)
+
+
+def new_graph(n_groups: int, n_eff: int, length: int, max_states: int, max_nodes: int) -> Graph:
+    """An empty graph for a scenario with ``n_groups`` threat groups, ``n_eff`` effectors
+    and canonical states of ``length`` numbers, with room for the given counts."""
+    width = 1 + 2 * n_eff + n_groups
+    slots = 1
+    while slots < 2 * max_states:
+        slots *= 2
+    # All zeros (pages the kernel never touches cost nothing): no edge leads to the root,
+    # so 0 marks an edge nobody has taken and an empty slot of the table.
+    g = Graph(
+        node=np.zeros((max_nodes, N_COLUMNS), np.int64),
+        key=np.zeros(max_nodes, np.uint64),
+        threshold=np.zeros(max_nodes),
+        delta=np.zeros((max_nodes, 2, width), np.int64),
+        states=np.zeros((max_states, length)),
+        outs=np.zeros((max_nodes, n_groups + 2 * n_eff), np.int64),
+        table=np.zeros(slots, np.int64),
+        meta=np.zeros(META_FIXED + width, np.int64),
+        scratch=np.zeros((1, n_groups), np.int64),
+    )
+    g.meta[M_NODES] = 1  # node 0 is the root
+    return g
+
+
+def empty_graph(n_groups: int, n_eff: int) -> Graph:
+    """A graph with no room (for calls that do not memoize: same Numba types)."""
+    return new_graph(n_groups, n_eff, 1, 1, 1)
+
+
+# Every function below unpacks the graph and the trace once: reading a field of a
+# namedtuple in Numba takes (and later drops) a reference to the array, two atomic
+# operations each time, which in a loop cost more than the work itself.
+
+
+@jit(inline="always")
+def _new_node(node, meta, kind):
+    """A fresh node of ``kind`` (0, and FULL set, when there is no room)."""
+    n = meta[M_NODES]
+    if n >= node.shape[0]:
+        meta[M_FULL] = 1
+        return 0
+    meta[M_NODES] = n + 1
+    node[n, N_KIND] = kind
+    node[n, N_CHILD] = 0
+    node[n, N_CHILD + 1] = 0
+    node[n, N_ROW] = 0
+    return n
+
+
+@jit(inline="always")
+def _edge_agrees(delta, meta, c, b, cnt, k, gone, r):
+    """Whether the edge (c, b), already taken, carries what the engine added since the
+    cursor (the counts ``cnt[k]``, the leakers ``gone[r]``): rounds fired, kills and
+    leakers (not steps: the shortcuts' caches, which may differ between two trials in the
+    same state, can add event steps at which nothing happens)."""
+    n_cnt = cnt.shape[1]
+    for j in range(1, n_cnt):
+        if delta[c, b, j] != cnt[k, j] - meta[M_SNAP + j]:
+            return False
+    for g in range(gone.shape[1]):
+        if delta[c, b, n_cnt + g] != gone[r, g] - meta[M_SNAP + n_cnt + g]:
+            return False
+    return True
+
+
+@jit(inline="always")
+def _link(node, delta, meta, n, cnt, k, gone, r):
+    """Make node ``n`` the end of the cursor's edge, with what the engine added since."""
+    c = meta[M_CUR]
+    b = meta[M_BRANCH]
+    node[c, N_CHILD + b] = n
+    n_cnt = cnt.shape[1]
+    for j in range(n_cnt):
+        delta[c, b, j] = cnt[k, j] - meta[M_SNAP + j]
+    for g in range(gone.shape[1]):
+        delta[c, b, n_cnt + g] = gone[r, g] - meta[M_SNAP + n_cnt + g]
+
+
+@jit(inline="always")
+def _move(meta, n, b, cnt, k, gone, r):
+    """Put the cursor on edge ``b`` of node ``n``, noting the engine's counts then."""
+    meta[M_CUR] = n
+    meta[M_BRANCH] = b
+    n_cnt = cnt.shape[1]
+    for j in range(n_cnt):
+        meta[M_SNAP + j] = cnt[k, j]
+    for g in range(gone.shape[1]):
+        meta[M_SNAP + n_cnt + g] = gone[r, g]
+
+
+@jit
+def _hash(words, r):
+    """A hash of row r of the states' 64-bit words: a sum of products with distinct odd
+    constants (independent multiplications, cheap), mixed at the end. Equal hashes are
+    compared word by word: the hash only spreads the table."""
+    h = np.uint64(0)
+    c = np.uint64(0x9E3779B97F4A7C15)
+    step = np.uint64(2) * c
+    for j in range(words.shape[1]):
+        h += words[r, j] * c
+        c += step
+    return mix64(h)
+
+
+@jit(inline="always")
+def _same(x, a, y, b):
+    """Whether row a of x and row b of y are equal word for word (bit patterns: -inf
+    equals -inf, and no NaN is special)."""
+    for j in range(x.shape[1]):
+        if x[a, j] != y[b, j]:
+            return False
+    return True
+
+
+@jit
+def rec_trace(gr, tr):
+    """Record the trial the engine just played (its trace ``tr``) into the graph ``gr``:
+    follow its events from the root, checking the edges that exist and making the
+    rest. A disagreement sets ERROR; no room sets FULL; either stops recording."""
+    node, key, threshold, delta, states, outs, table, meta, scratch = gr
+    ev, tvecs, tgone, touts = tr
+    if meta[M_FULL] or meta[M_ERROR] or ev[0, H_EVENTS] < 0:
+        return
+    words = states.view(np.uint64)
+    twords = tvecs.view(np.uint64)
+    n_groups = tgone.shape[1]
+    # scratch row 0: the leakers at the cursor (they change only at state points)
+    meta[M_CUR] = 0
+    meta[M_BRANCH] = 0
+    for j in range(M_SNAP, meta.shape[0]):
+        meta[j] = 0
+    for g in range(n_groups):
+        scratch[0, g] = 0
+    n_events = np.int64(ev[0, H_EVENTS])
+    cnt = ev[1 : 1 + n_events, E_STEPS:].astype(np.int64)  # the counts, as integers
+    for k in range(n_events):
+        kind = np.int64(ev[k + 1, E_KIND])
+        arg = np.int64(ev[k + 1, E_ARG])
+        c = meta[M_CUR]
+        b = meta[M_BRANCH]
+        n = node[c, N_CHILD + b]
+        if kind == DRAW:  # the counts are noted at state points only: no delta here
+            counter = (np.uint64(ev[k + 1, E_HI]) << np.uint64(32)) | np.uint64(ev[k + 1, E_LO])
+            thr = ev[k + 1, E_THR]
+            if n > 0:
+                if node[n, N_KIND] != DRAW or key[n] != counter or threshold[n] != thr:
+                    meta[M_ERROR] = 1
+                    return
+            else:
+                n = _new_node(node, meta, DRAW)
+                if n == 0:
+                    return
+                key[n] = counter
+                threshold[n] = thr
+                node[c, N_CHILD + b] = n
+            meta[M_CUR] = n
+            meta[M_BRANCH] = arg
+        elif kind == STATE:
+            r = arg
+            if n > 0:
+                if (
+                    node[n, N_KIND] != STATE
+                    or not _same(words, node[n, N_ROW], twords, r)
+                    or not _edge_agrees(delta, meta, c, b, cnt, k, tgone, r)
+                ):
+                    meta[M_ERROR] = 1
+                    return
+            else:
+                h = _hash(twords, r)
+                mask = table.shape[0] - 1
+                slot = np.int64(h & np.uint64(mask))
+                while table[slot] > 0:
+                    x = table[slot]
+                    if key[x] == h and _same(words, node[x, N_ROW], twords, r):
+                        n = x
+                        break
+                    slot = (slot + 1) & mask
+                if n == 0:
+                    row = meta[M_STATES]
+                    if row >= states.shape[0]:
+                        meta[M_FULL] = 1
+                        return
+                    n = _new_node(node, meta, STATE)
+                    if n == 0:
+                        return
+                    meta[M_STATES] = row + 1
+                    for j in range(words.shape[1]):
+                        words[row, j] = twords[r, j]
+                    node[n, N_ROW] = row
+                    key[n] = h
+                    table[slot] = n
+                _link(node, delta, meta, n, cnt, k, tgone, r)
+            _move(meta, n, 0, cnt, k, tgone, r)
+            for g in range(n_groups):
+                scratch[0, g] = tgone[r, g]
+        else:  # TERM: the salvo's outputs; leakers beyond those counted at the cursor
+            # (which merged trials may have counted differently: engagement._canon)
+            s = arg
+            n_out = touts.shape[1]
+            if n > 0:
+                ok = node[n, N_KIND] == TERM and _edge_agrees(delta, meta, c, b, cnt, k, scratch, 0)
+                if ok:
+                    o = node[n, N_ROW]
+                    for g in range(n_groups):
+                        ok = ok and outs[o, g] == touts[s, g] - scratch[0, g]
+                    for j in range(n_groups, n_out):
+                        ok = ok and outs[o, j] == touts[s, j]
+                if not ok:
+                    meta[M_ERROR] = 1
+                    return
+            else:
+                o = meta[M_OUTS]
+                n = _new_node(node, meta, TERM)
+                if n == 0:
+                    return
+                meta[M_OUTS] = o + 1
+                node[n, N_ROW] = o
+                for g in range(n_groups):
+                    outs[o, g] = touts[s, g] - scratch[0, g]
+                for j in range(n_groups, n_out):
+                    outs[o, j] = touts[s, j]
+                _link(node, delta, meta, n, cnt, k, scratch, 0)
+            # The next salvo counts steps, rounds fired, kills and leakers afresh.
+            meta[M_CUR] = n
+            meta[M_BRANCH] = 0
+            for j in range(M_SNAP, meta.shape[0]):
+                meta[j] = 0
+            for g in range(n_groups):
+                scratch[0, g] = 0
+
+
+# The engine's trace of one trial (engagement._run_trials writes it when recording):
+# one float64 array of events, row 0 a header. Counts and counters are exact in float64
+# (a counter is kept as two 32-bit halves).
+H_EVENTS = 0  # events so far (-1: the trial is not recorded: an overrun, or no room)
+H_ROWS = 1  # canonical states so far
+H_DRAWN = 2  # 1: a draw since the last state point
+H_RANDOM = 3  # 1: an arrival time was drawn (never recorded: the caller prevents it)
+E_KIND = 0  # DRAW, STATE or TERM
+E_ARG = 1  # DRAW: the outcome; STATE: its row of Trace.vecs; TERM: the salvo
+E_HI = 2  # DRAW: the event counter's high 32 bits
+E_LO = 3  # and its low 32 bits
+E_THR = 4  # DRAW: the threshold
+E_STEPS = 5  # STATE, TERM: the engine's steps, then rounds fired and kills per effector
+
+Trace = namedtuple(
+    "Trace",
+    [
+        "ev",  # float64 (1 + events, E_STEPS + 1 + 2 effectors): header, then events
+        "vecs",  # float64 (rows, length): the canonical states (engagement._canon)
+        "gone",  # int64 (rows, groups): their leakers per group
+        "outs",  # int64 (salvos, groups + 2 effectors): leaked, rounds_end, avail
+    ],
+)
+
+
+def new_trace(n_salvos: int, n_groups: int, n_eff: int, length: int, events: int, rows: int):
+    """A trace with room for ``events`` events and ``rows`` canonical states of ``length``
+    words (a trial that needs more is played but not recorded)."""
+    return Trace(
+        np.zeros((1 + events, E_STEPS + 1 + 2 * n_eff)),
+        np.zeros((rows, length)),
+        np.zeros((rows, n_groups), np.int64),
+        np.zeros((n_salvos, n_groups + 2 * n_eff), np.int64),
+    )
+
+
+@jit(inline="always")
+def trace_draw(ev, counter, threshold, outcome):
+    """Note a draw: ``uniform(key, counter) < threshold`` came out ``outcome``. (One array
+    argument: each array an inlined function takes costs two atomic reference counts.)"""
+    k = np.int64(ev[0, H_EVENTS])
+    if 0 <= k < ev.shape[0] - 1:
+        ev[k + 1, E_KIND] = DRAW
+        ev[k + 1, E_ARG] = 1.0 if outcome else 0.0
+        ev[k + 1, E_HI] = np.float64(counter >> np.uint64(32))
+        ev[k + 1, E_LO] = np.float64(counter & np.uint64(0xFFFFFFFF))
+        ev[k + 1, E_THR] = threshold
+        ev[0, H_EVENTS] = k + 1
+    else:
+        ev[0, H_EVENTS] = -1.0
+    ev[0, H_DRAWN] = 1.0
+
+
+@jit
+def walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, avail, rounds_end):
+    """Replay trial i (number trial0 + i) through the graph; False when it leaves the
+    graph (its outputs are then incomplete, and the engine must play it)."""
+    node, key, threshold, delta, _, outs, _, _, _ = gr
+    n_salvos = leaked.shape[1]
+    n_groups = leaked.shape[2]
+    n_eff = shots.shape[2]
+    tkey = trial_key(seed, trial0 + i)
+    skey = tkey
+    s = 0
+    steps = 0
+    for e in range(n_eff):
+        shots[i, 0, e] = 0
+        kills[i, 0, e] = 0
+    for g in range(n_groups):
+        leaked[i, 0, g] = 0
+    n = node[0, N_CHILD]
+    while n > 0:
+        kind = node[n, N_KIND]
+        b = 0
+        if kind == DRAW:
+            b = 1 if uniform(skey, key[n]) < threshold[n] else 0
+        elif kind == TERM:
+            o = node[n, N_ROW]
+            for g in range(n_groups):
+                leaked[i, s, g] += outs[o, g]
+            for e in range(n_eff):
+                rounds_end[i, s, e] = outs[o, n_groups + e]
+                avail[i, s, e] = outs[o, n_groups + n_eff + e]
+            s += 1
+            if s == n_salvos:
+                overrun[i] = 0
+                return True
+            skey = salvo_key(tkey, s)
+            steps = 0
+            for e in range(n_eff):
+                shots[i, s, e] = 0
+                kills[i, s, e] = 0
+            for g in range(n_groups):
+                leaked[i, s, g] = 0
+        steps += delta[n, b, 0]
+        if steps > max_events[s]:
+            return False  # the engine plays it (and flags the overrun)
+        for e in range(n_eff):
+            shots[i, s, e] += delta[n, b, 1 + e]
+            kills[i, s, e] += delta[n, b, 1 + n_eff + e]
+        for g in range(n_groups):
+            leaked[i, s, g] += delta[n, b, 1 + 2 * n_eff + g]
+        n = node[n, N_CHILD + b]
+    return False

@@ -1,0 +1,159 @@
+"""The graph of recurring states (kernels/memo.py) changes only the speed.
+
+Every trial replayed through the graph must equal, in every output, the trial the engine
+plays without it: the same seed, the same trial numbers, compared array for array. The
+scenarios are those of the trial-by-trial reference families (tests/test_kernel_reference.py)
+with every arrival made deterministic (``stream`` or ``simultaneous``: the graph is only
+used then), plus campaigns with resupply, and the single-layer benchmark raid. Each is
+run in three calls on two threads, so that the graph is learned (recording blocks on one
+thread), then replayed in parallel with the trials that leave it recorded after.
+"""
+
+import random
+
+import numpy as np
+import pytest
+from test_kernel_reference import (
+    cost_aware_laser_scenario,
+    cost_aware_realism_scenario,
+    laser_heavy_scenario,
+    load_quiet,
+    preferential_laser_scenario,
+    preferential_scenario,
+    random_scenario,
+    realism_scenario,
+)
+
+from costx import bench
+from costx.errors import InternalError
+from costx.kernels import memo as kmemo
+from costx.scenario import load_scenario
+from costx.simulation import MEMO_MIN_TRIALS, Lowered, memo_eligible, numba_threads
+
+FIELDS = ("leaked", "shots", "kills", "avail", "rounds_end")
+FAMILIES = {
+    "random": random_scenario,
+    "realism": realism_scenario,
+    "preferential": preferential_scenario,
+    "preferential_laser": preferential_laser_scenario,
+    "cost_aware_realism": cost_aware_realism_scenario,
+    "cost_aware_laser": cost_aware_laser_scenario,
+    "laser_heavy": laser_heavy_scenario,
+}
+
+
+def deterministic(data: dict, rng: random.Random) -> dict:
+    """The scenario with every random arrival made a stream or simultaneous, and (half
+    the time) a campaign of 2-3 salvos with resupply."""
+    for group in data["threats"]:
+        if group.get("arrival") == "uniform":
+            group["arrival"] = rng.choice(["stream", "simultaneous"])
+    if rng.random() < 0.5:
+        kinetic = [e["name"] for e in data["effectors"] if e["kind"] != "laser"]
+        data["campaign"] = {
+            "salvos": rng.randint(2, 3),
+            "interval_h": 6.0,
+            "resupply_rounds": {k: rng.randint(0, 2) for k in kinetic},
+        }
+    return data
+
+
+def run_both(scenario, calls=3, n=600, seed=11):
+    """Outputs of ``calls`` consecutive calls of n trials, with and without the graph."""
+    plain = Lowered(scenario, memo=False)
+    memo = Lowered(scenario, memo=True)
+    assert memo.memo is not None
+    with numba_threads(2):
+        for k in range(calls):
+            a = plain.run(k * n, n, seed)
+            b = memo.run(k * n, n, seed)
+            for field in FIELDS:
+                x, y = getattr(a, field), getattr(b, field)
+                bad = np.argwhere(x != y)
+                assert not len(bad), (
+                    f"{scenario.name}: call {k}, {field}: trial {k * n + bad[0][0]} differs "
+                    f"({len(bad)} entries)"
+                )
+    return memo.memo
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_replayed_trials_equal_the_engine(family):
+    make = FAMILIES[family]
+    replayed = 0
+    for k in range(10):
+        rng = random.Random(9000 + k)
+        data = deterministic(make(rng), rng)
+        scenario, _ = load_quiet(data)
+        stats = run_both(scenario).stats()
+        replayed += stats["trials"] - stats["missed"]
+    # The comparison has power only if trials were replayed, not played again.
+    assert replayed > 1000, replayed
+
+
+def test_single_layer_replays_most_trials_and_equals_the_engine():
+    stats = run_both(bench.single_layer(16), calls=4, n=2000).stats()
+    assert stats["on"], stats
+    # after the first 2,000 trials, most are replayed
+    assert stats["missed"] < 0.5 * stats["trials"], stats
+
+
+def test_a_weather_raid_is_one_draw_per_salvo():
+    """Lasers only, weather states, deterministic arrivals: a trial is a function of the
+    weather and atmosphere draws alone, so the graph is a few nodes and every later trial
+    replays."""
+    rng = random.Random(4)
+    data = deterministic(preferential_laser_scenario(rng), rng)
+    data["effectors"] = [e for e in data["effectors"] if e["kind"] == "laser"]
+    data.pop("doctrine", None)
+    data.pop("campaign", None)
+    data["scenario"]["policy"] = "layered"
+    memo = run_both(load_quiet(data)[0], calls=2, n=500)
+    assert memo.stats()["nodes"] < 50, memo.stats()
+    assert memo.stats()["missed"] < 20, memo.stats()
+
+
+def test_only_fixed_arrivals_are_eligible_and_long_runs_memoize_by_default(monkeypatch):
+    rng = random.Random(1)
+    data = random_scenario(rng)
+    for group in data["threats"]:
+        group["arrival"] = "stream"
+    fixed, _ = load_quiet(data)
+    data["threats"][0]["arrival"] = "uniform"
+    data["threats"][0]["count"] = 2
+    drawn, _ = load_quiet(data)
+    assert memo_eligible(Lowered(fixed).arrays)
+    assert not memo_eligible(Lowered(drawn).arrays)
+    assert Lowered(drawn, memo=True).memo is None
+    assert Lowered(fixed).memo is None  # a short run (no trial count given)
+    assert Lowered(fixed, trials=MEMO_MIN_TRIALS - 1).memo is None
+    assert Lowered(fixed, trials=MEMO_MIN_TRIALS).memo is not None
+    monkeypatch.setenv("COSTX_MEMO", "0")
+    assert Lowered(fixed, trials=MEMO_MIN_TRIALS).memo is None
+
+
+def test_states_that_do_not_recur_turn_the_graph_off():
+    """64 drones, a laser, a gun and an interceptor, layered: almost every trial is new.
+    The graph gives up after two recording blocks; the results stay exact."""
+    data = bench.drone_raid(24, "layered").model_dump(mode="json", exclude_none=True)
+    for group in data["threats"]:
+        group["arrival"] = "stream"
+    memo = run_both(load_scenario(data), calls=2, n=1200)
+    assert memo.off, memo.stats()
+
+
+def test_a_graph_that_disagrees_with_the_engine_is_an_internal_error():
+    """Recording checks every edge it follows: a threshold changed in the graph (what a
+    canonical state that missed something would cause) is caught, never replayed."""
+    plan = Lowered(bench.single_layer(8), memo=True)
+    plan.run(0, 1000, 3)
+    graph = plan.memo.graph
+    draws = graph.node[:, kmemo.N_KIND] == kmemo.DRAW
+    draws[graph.meta[kmemo.M_NODES] :] = False
+    graph.threshold[draws] *= 0.999  # every draw node now disagrees with the engine
+    terms = np.flatnonzero(graph.node[:, kmemo.N_KIND] == kmemo.TERM)
+    graph.node[np.isin(graph.node[:, kmemo.N_CHILD], terms), kmemo.N_CHILD] = 0  # force misses
+    graph.node[np.isin(graph.node[:, kmemo.N_CHILD + 1], terms), kmemo.N_CHILD + 1] = 0
+    plan.memo.recording = True
+    with pytest.raises(InternalError, match="recurring states disagreed"):
+        plan.run(1000, 100, 3)
