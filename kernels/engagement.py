@@ -1643,7 +1643,7 @@ def record_trials(
     states (kernels/memo.py), which it extends: each trial (mode 1; mode 3: each marked
     ``missed[i]``) replays through the graph or, where it leaves it, the engine plays it,
     tracing it into ``tr`` (:func:`costx.kernels.memo.new_trace`), and the trace is
-    recorded; ``missed[i]`` = 1 marks the trials the engine played.
+    recorded; ``missed[i]`` = 2 marks the trials the engine played.
     """
     n_trials = leaked.shape[0]
     n_salvos = counts.shape[0]
@@ -1702,7 +1702,7 @@ def record_trials(
         if walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
                       rounds_end):  # fmt: skip
             continue
-        missed[i] = 1
+        missed[i] = 2
         _run_trials(
             i,
             i + 1,

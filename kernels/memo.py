@@ -61,8 +61,10 @@ M_FULL = 3  # 1: recording stopped, the graph is full
 M_ERROR = 4  # 1: an edge disagreed with the engine; 2: a random arrival draw while recording
 M_CUR = 5  # recording: the node whose edge M_BRANCH the engine is on
 M_BRANCH = 6
-M_SNAP = 7  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
-META_FIXED = 7
+M_SEEN = 7  # state points recorded
+M_MERGED = 8  # of which the graph held already (the states recur)
+M_SNAP = 9  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
+META_FIXED = 9
 
 Graph = namedtuple(
     "Graph",
@@ -240,7 +242,9 @@ def rec_trace(gr, tr):
             meta[M_BRANCH] = arg
         elif kind == STATE:
             r = arg
+            meta[M_SEEN] += 1
             if n > 0:
+                meta[M_MERGED] += 1
                 if (
                     node[n, N_KIND] != STATE
                     or not _same(words, node[n, N_ROW], twords, r)
@@ -256,6 +260,7 @@ def rec_trace(gr, tr):
                     x = table[slot]
                     if key[x] == h and _same(words, node[x, N_ROW], twords, r):
                         n = x
+                        meta[M_MERGED] += 1
                         break
                     slot = (slot + 1) & mask
                 if n == 0:

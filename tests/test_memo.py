@@ -5,8 +5,9 @@ plays without it: the same seed, the same trial numbers, compared array for arra
 scenarios are those of the trial-by-trial reference families (tests/test_kernel_reference.py)
 with every arrival made deterministic (``stream`` or ``simultaneous``: the graph is only
 used then), plus campaigns with resupply, and the single-layer benchmark raid. Each is
-run in three calls on two threads, so that the graph is learned (recording blocks on one
-thread), then replayed in parallel with the trials that leave it recorded after.
+run in three calls on two threads, so that the graph is learned in short stretches and
+then replayed in long ones (all threads replay; one thread records the trials that left
+the graph).
 """
 
 import random
@@ -134,7 +135,7 @@ def test_only_fixed_arrivals_are_eligible_and_long_runs_memoize_by_default(monke
 
 def test_states_that_do_not_recur_turn_the_graph_off():
     """64 drones, a laser, a gun and an interceptor, layered: almost every trial is new.
-    The graph gives up after two recording blocks; the results stay exact."""
+    The graph gives up after two stretches; the results stay exact."""
     data = bench.drone_raid(24, "layered").model_dump(mode="json", exclude_none=True)
     for group in data["threats"]:
         group["arrival"] = "stream"
@@ -154,6 +155,5 @@ def test_a_graph_that_disagrees_with_the_engine_is_an_internal_error():
     terms = np.flatnonzero(graph.node[:, kmemo.N_KIND] == kmemo.TERM)
     graph.node[np.isin(graph.node[:, kmemo.N_CHILD], terms), kmemo.N_CHILD] = 0  # force misses
     graph.node[np.isin(graph.node[:, kmemo.N_CHILD + 1], terms), kmemo.N_CHILD + 1] = 0
-    plan.memo.recording = True
     with pytest.raises(InternalError, match="recurring states disagreed"):
         plan.run(1000, 100, 3)

@@ -56,9 +56,9 @@ MEMO_BYTES = 64 * 2**20  # room for the graph of recurring states (kernels/memo.
 TRACE_EVENTS = 2**16  # room for the events of one recorded trial
 TRACE_BYTES = 2**23  # room for the canonical states of one recorded trial
 MEMO_MIN_TRIALS = 100_000  # runs shorter than this do not memoize (by default)
-MEMO_BLOCK = 512  # trials per recording call
-MEMO_SERVES = 1 / 4  # at most this share of trials leaving the graph: replay in parallel
-MEMO_LEARNS = 3 / 4  # a recording block must leave the graph this much less than the last
+MEMO_FIRST = 512  # trials of the first stretch; each next one is twice as long
+MEMO_SERVES = 1 / 4  # a stretch with at most this share leaving the graph: it serves
+MEMO_MERGES = 1 / 2  # until then, this share of the states recorded must recur
 
 
 def _check_int(name: str, value, low: int, high: int) -> int:
@@ -524,12 +524,14 @@ def memo_eligible(arrays) -> bool:
 class _Memo:
     """The graph of recurring states of one lowered scenario, and when to use it.
 
-    It records blocks of MEMO_BLOCK trials (one thread) until at most MEMO_SERVES of a
-    block leaves the graph, then replays in parallel and records the trials that leave
-    it (one thread). It gives up for good when recording does not pay: a block that
-    leaves the graph more than MEMO_LEARNS times as often as the block before (states do
-    not recur), or a full graph that does not serve. None of this changes a result: only
-    which trials the engine plays, and on how many threads.
+    Trials run in stretches (the first MEMO_FIRST trials, each next stretch twice as long,
+    up to the caller's block): all threads replay the stretch through the graph and mark
+    the trials that leave it, then one thread plays and records those (after each one it
+    records, the next may replay). Until a stretch serves (at most MEMO_SERVES of it
+    leaves the graph), at least MEMO_MERGES of the states it recorded must have been in
+    the graph already; otherwise the states do not recur (or the graph is full) and it
+    gives up for the rest of the run. None of this changes a result: only which trials
+    the engine plays, and on how many threads.
     """
 
     def __init__(self, arrays):
@@ -548,26 +550,29 @@ class _Memo:
         events = min(TRACE_EVENTS, int(2 * arrays.max_events.sum()) + 2 * salvos)
         rows = max(1, min(events, TRACE_BYTES // (8 * length)))
         self.trace = kmemo.new_trace(salvos, n_groups, n_eff, length, events, rows)
-        self.recording = True
+        self.stretch = MEMO_FIRST  # trials of the next stretch
+        self.serving = False
         self.off = False
-        self.last = math.inf  # share of the last block that left the graph
+        self.seen = self.merged = 0  # state points recorded, and found in the graph
         self.trials = 0  # trials played through here
         self.missed = 0  # of which the engine played
 
     def after(self, n: int, missed: int) -> None:
-        """Decide how to go on after ``n`` trials of which ``missed`` left the graph."""
+        """Decide how to go on after a stretch of ``n`` trials, ``missed`` of which left
+        the graph (a stretch shorter than planned, the end of a call, only counts)."""
         self.trials += n
         self.missed += missed
-        share = missed / n
-        serves = share <= MEMO_SERVES
-        if self.recording:
-            if serves:
-                self.recording = False
-            elif self.graph.meta[kmemo.M_FULL] or share > MEMO_LEARNS * self.last:
-                self.off = True
-        elif not serves:
-            self.recording = True  # and must do better than this replay did
-        self.last = share
+        meta = self.graph.meta
+        seen = int(meta[kmemo.M_SEEN]) - self.seen
+        merged = int(meta[kmemo.M_MERGED]) - self.merged
+        if self.serving or n < self.stretch:
+            return
+        self.seen, self.merged = int(meta[kmemo.M_SEEN]), int(meta[kmemo.M_MERGED])
+        if missed <= n * MEMO_SERVES:
+            self.serving = True
+        elif meta[kmemo.M_FULL] or merged < seen * MEMO_MERGES:
+            self.off = True
+        self.stretch *= 2
 
     def stats(self) -> dict:
         m = self.graph.meta
@@ -650,16 +655,16 @@ class Lowered:
 
     def _engage(self, first: int, n: int, seed: int, out: RawTrials, overrun) -> None:
         """The engagement kernel on trials first .. first + n - 1, through the graph of
-        recurring states while it serves (one recording call of MEMO_BLOCK trials at a
-        time, then parallel replays)."""
+        recurring states while it is on (``_Memo``: stretches replayed on all threads, the
+        trials that left the graph then played and recorded on one)."""
         memo = self.memo
         pos = 0
         while pos < n:
             if memo is None or memo.off:
                 modes, m, graph, trace = (0,), n - pos, self._no_graph, self._no_trace
             else:
-                modes = (1,) if memo.recording else (2, 3)
-                m = min(MEMO_BLOCK, n - pos) if memo.recording else n - pos
+                modes = (2, 3)
+                m = n - pos if memo.serving else min(memo.stretch, n - pos)
                 graph, trace = memo.graph, memo.trace
             rows = slice(pos, pos + m)
             missed = np.zeros(m, np.uint8)
@@ -679,7 +684,7 @@ class Lowered:
                         f"the engine (code {error}); please report this with the scenario "
                         "file (COSTX_MEMO=0 runs without it)"
                     )
-                memo.after(m, int(missed.sum()))
+                memo.after(m, int(np.count_nonzero(missed == 2)))
             pos += m
 
     def run(self, first: int, n: int, seed: int, raw: RawTrials | None = None) -> RawTrials:
