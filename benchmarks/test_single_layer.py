@@ -71,3 +71,33 @@ def test_the_three_agree(scenario):
     bins = np.arange(66)
     tv = 0.5 * np.abs(np.histogram(k_leak, bins)[0] / n - np.histogram(n_leak, bins)[0] / n)
     assert tv.sum() < 0.02
+
+
+def test_single_layer_memo(benchmark, full, monkeypatch):
+    """single_layer through the graph of recurring states (kernels/memo.py; learning
+    included: every simulate() starts a fresh graph) against the engine alone, timed in the
+    same run; the trials must be identical. extra_info: trials/s of both and the ratio."""
+    import time
+
+    from costx.simulation import MEMO_MIN_TRIALS
+
+    trials = 1_000_000 if full else MEMO_MIN_TRIALS
+    scenario = bench.single_layer()
+
+    def play(memo: str):
+        monkeypatch.setenv("COSTX_MEMO", memo)
+        return simulate(scenario, trials=trials, seed=2, keep_trials=True).trials
+
+    plain = play("0")  # warm (compiled) before timing
+    started = time.perf_counter()
+    plain = play("0")
+    plain_s = time.perf_counter() - started
+    started = time.perf_counter()
+    memo = play("1")
+    memo_s = time.perf_counter() - started
+    assert memo.equals(plain)
+    run(benchmark, play, "1", rounds=3 if full else 1)
+    benchmark.extra_info.update(
+        trials=trials, plain_per_s=trials / plain_s, memo_per_s=trials / memo_s,
+        memo_over_plain=plain_s / memo_s,
+    )  # fmt: skip

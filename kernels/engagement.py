@@ -48,6 +48,9 @@ looks at the channels only of the effectors whose next channel time (``ev``) has
 Under ``cost_aware`` a plan is kept until the planned effector's version changes or time
 reaches the plan's horizon (``_plan``), and a holder does not look again while the plans
 its holds rest on stand.
+
+With fixed arrival times, trials replay through a graph of the states that recur
+(kernels/memo.py; ``record_trials`` plays and records, ``simulate_trials`` replays).
 """
 
 import math

@@ -14,24 +14,31 @@ The graph has four kinds of node:
 * ``DRAW``: a draw the engine made, keyed by its event counter, and its threshold; the
   edge taken is ``uniform(key, counter) < threshold`` (1) or not (0).
 * ``STATE``: a point at which the engine's state is written down in a canonical form
-  (engagement.py, ``_state_point``) and looked up, so that two trials that reach the same
-  state share everything after it. Its one edge leads on.
+  (engagement._run_trials, "a state point"; docs/model.md, "Recurring states") and
+  looked up, so that two trials that reach the same state share everything after it.
+  Its one edge leads on.
 * ``TERM``: the end of a salvo, with the salvo's outputs that follow from the state
   (leakers per group, rounds left, availability); its edge leads to the next salvo.
 
-Every edge carries what the engine added between its two ends: event steps, and rounds
-fired and kills per effector. A trial replays (:func:`walk_trial`) by following edges
-with its own draws and summing them; when it reaches an edge nobody has taken yet, the
-engine plays the trial from the start instead, recording the new edges as it goes
-(``rec``) and checking every edge it meets that exists already (a mismatch, which would
-mean the canonical state missed something the engine depends on, sets ``ERROR``). A
+Every edge into a state or a salvo's end carries what the engine added since the last
+one: event steps, rounds fired and kills per effector, and leakers per group (the
+engine notes its counts at those points only, so edges out of draws carry nothing). A
+trial replays (:func:`walk_trial`) by following edges with its own draws and summing
+them; when it reaches an edge nobody has taken yet, the engine plays the trial from the
+start instead, and its trace is recorded (:func:`rec_trace`), checking every edge it
+meets that exists already (a mismatch, which would mean the canonical state missed
+something the engine depends on, sets ``ERROR``). The event steps summed on replay are
+those of the trial that recorded each edge, which caches can make differ by steps at
+which nothing happens: they serve the event bound's guard only. A
 replayed trial therefore equals, bit for bit, what the engine computes for it: the same
 draws, the same thresholds, the same outputs; the graph changes only the speed.
 
-Nothing here allocates: the caller (costx.simulation) allocates the graph once per
-lowered scenario with room for a fixed number of nodes and states, and recording stops
-when it is full (``FULL``); replaying goes on, and trials that leave the graph are played
-by the engine.
+The engine traces a trial it records into one array (``Trace``: draws, state points and
+salvo ends with its counts), which :func:`rec_trace` then adds to the graph. Nothing
+here allocates: the caller (costx.simulation) allocates the graph once per lowered
+scenario with room for a fixed number of nodes and states, and recording stops when it
+is full (``FULL``); replaying goes on, and trials that leave the graph are played by the
+engine.
 """
 
 from collections import namedtuple
@@ -135,12 +142,12 @@ def _new_node(node, meta, kind):
 @jit(inline="always")
 def _edge_agrees(delta, meta, c, b, cnt, k, gone, r):
     """Whether the edge (c, b), already taken, carries what the engine added since the
-    cursor (the counts ``cnt[k]``, the leakers ``gone[r]``): rounds fired, kills and
+    cursor (the counts of trace event k, the leakers ``gone[r]``): rounds fired, kills and
     leakers (not steps: the shortcuts' caches, which may differ between two trials in the
     same state, can add event steps at which nothing happens)."""
-    n_cnt = cnt.shape[1]
+    n_cnt = cnt.shape[1] - E_STEPS
     for j in range(1, n_cnt):
-        if delta[c, b, j] != cnt[k, j] - meta[M_SNAP + j]:
+        if delta[c, b, j] != np.int64(cnt[k + 1, E_STEPS + j]) - meta[M_SNAP + j]:
             return False
     for g in range(gone.shape[1]):
         if delta[c, b, n_cnt + g] != gone[r, g] - meta[M_SNAP + n_cnt + g]:
@@ -154,9 +161,9 @@ def _link(node, delta, meta, n, cnt, k, gone, r):
     c = meta[M_CUR]
     b = meta[M_BRANCH]
     node[c, N_CHILD + b] = n
-    n_cnt = cnt.shape[1]
+    n_cnt = cnt.shape[1] - E_STEPS
     for j in range(n_cnt):
-        delta[c, b, j] = cnt[k, j] - meta[M_SNAP + j]
+        delta[c, b, j] = np.int64(cnt[k + 1, E_STEPS + j]) - meta[M_SNAP + j]
     for g in range(gone.shape[1]):
         delta[c, b, n_cnt + g] = gone[r, g] - meta[M_SNAP + n_cnt + g]
 
@@ -166,9 +173,9 @@ def _move(meta, n, b, cnt, k, gone, r):
     """Put the cursor on edge ``b`` of node ``n``, noting the engine's counts then."""
     meta[M_CUR] = n
     meta[M_BRANCH] = b
-    n_cnt = cnt.shape[1]
+    n_cnt = cnt.shape[1] - E_STEPS
     for j in range(n_cnt):
-        meta[M_SNAP + j] = cnt[k, j]
+        meta[M_SNAP + j] = np.int64(cnt[k + 1, E_STEPS + j])
     for g in range(gone.shape[1]):
         meta[M_SNAP + n_cnt + g] = gone[r, g]
 
@@ -217,7 +224,7 @@ def rec_trace(gr, tr):
     for g in range(n_groups):
         scratch[0, g] = 0
     n_events = np.int64(ev[0, H_EVENTS])
-    cnt = ev[1 : 1 + n_events, E_STEPS:].astype(np.int64)  # the counts, as integers
+    cnt = ev  # the counts of event k are cnt[k + 1, E_STEPS:]
     for k in range(n_events):
         kind = np.int64(ev[k + 1, E_KIND])
         arg = np.int64(ev[k + 1, E_ARG])
