@@ -50,7 +50,7 @@ reaches the plan's horizon (``_plan``), and a holder does not look again while t
 its holds rest on stand.
 
 With fixed arrival times, trials replay through a graph of the states that recur
-(kernels/memo.py; ``record_trials`` plays and records, ``simulate_trials`` replays).
+(kernels/memo.py; ``record_trials`` plays and records, ``replay_trials`` replays).
 """
 
 import math
@@ -1470,11 +1470,10 @@ def simulate_trials(
     avail[i, s, e] 1 when e could fire (lasers: weather allowed lasing); rounds_end[i, s, e]
     rounds left after salvo s, before resupply.
 
-    ``mode``: 0 plays every trial with the engine; 2 replays each trial through the graph
-    ``gr`` of recurring states (kernels/memo.py; nobody writes it here) and only marks
-    those that leave it (``missed[i]`` = 1, their outputs incomplete) for
-    :func:`record_trials`. Results are the same either way. ``tr`` is not used here (the
-    signature is that of :func:`record_trials`).
+    ``mode``, ``gr``, ``tr`` and ``missed`` are not used here: the signature is that of
+    :func:`replay_trials` and :func:`record_trials`, which play trials through the graph
+    of recurring states (kernels/memo.py). The engine here is compiled with ``rec`` the
+    constant False, so none of the recording is in it.
     """
     n_trials = leaked.shape[0]
     n_salvos = counts.shape[0]
@@ -1495,12 +1494,6 @@ def simulate_trials(
     for task in prange(n_tasks):
         first = task * TRIALS_PER_TASK
         last = min(n_trials, first + TRIALS_PER_TASK)
-        if mode == 2:
-            for i in range(first, last):
-                if not walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots,
-                                  kills, avail, rounds_end):  # fmt: skip
-                    missed[i] = 1
-            continue
         gstart = np.empty(n_groups + 1, np.int64)
         t_seen = np.empty(n_threats)
         t_imp = np.empty(n_threats)
@@ -1606,6 +1599,54 @@ def simulate_trials(
             False,
             tr,
         )
+
+
+@pjit
+def replay_trials(
+    trial0,
+    seed,
+    policy,
+    threat_f,
+    threat_i,
+    counts,
+    resupply,
+    eff_f,
+    eff_i,
+    pk,
+    cpk,
+    r_first,
+    r_last,
+    can,
+    ltab,
+    kplan,
+    order,
+    pk_tab,
+    state_cum,
+    state_denied,
+    max_events,
+    overrun,
+    leaked,
+    shots,
+    kills,
+    avail,
+    rounds_end,
+    mode,
+    gr,
+    tr,
+    missed,
+):
+    """Replay each trial through the graph ``gr`` of recurring states (kernels/memo.py)
+    on all threads (nobody writes the graph here) and mark those that leave it
+    (``missed[i]`` = 1: outputs incomplete) for :func:`record_trials` (mode 3)."""
+    n_trials = leaked.shape[0]
+    n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
+    for task in prange(n_tasks):
+        first = task * TRIALS_PER_TASK
+        last = min(n_trials, first + TRIALS_PER_TASK)
+        for i in range(first, last):
+            if not walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills,
+                              avail, rounds_end):  # fmt: skip
+                missed[i] = 1
 
 
 @jit

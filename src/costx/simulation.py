@@ -36,6 +36,7 @@ from costx.kernels.engagement import (
     ARRIVAL_UNIFORM,
     canon_length,
     record_trials,
+    replay_trials,
     simulate_trials,
 )
 from costx.lowering import lower, lower_base, lower_ship
@@ -669,7 +670,7 @@ class Lowered:
             rows = slice(pos, pos + m)
             missed = np.zeros(m, np.uint8)
             for mode in modes:
-                kernel = simulate_trials if mode in (0, 2) else record_trials
+                kernel = (simulate_trials, None, replay_trials, record_trials)[mode]
                 kernel(
                     first + pos, np.uint64(seed), *self.arrays.kernel_args(), overrun[rows],
                     out.leaked[rows], out.shots[rows], out.kills[rows], out.avail[rows],
