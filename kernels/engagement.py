@@ -669,75 +669,7 @@ def canon_length(n_eff, max_ch, n_threats):
 
 
 @jit
-def _run_trials(
-    first,
-    last,
-    trial0,
-    seed,
-    counts_all,
-    resupply,
-    policy,
-    threat_f,
-    threat_i,
-    gstart,
-    eff_f_all,
-    eff_i,
-    pk,
-    cpk,
-    r_first_all,
-    r_last_all,
-    can_all,
-    ltab_all,
-    kplan_all,
-    order,
-    pk_tab,
-    state_cum,
-    state_denied,
-    max_events,
-    t_seen,
-    t_imp,
-    ident,
-    grp,
-    state,
-    eng_cnt,
-    nxt,
-    head,
-    ch_free,
-    ch_rel,
-    ch_thr,
-    ch_kill,
-    mag,
-    next_launch,
-    rounds_left,
-    active,
-    sort_key,
-    sort_idx,
-    plan,
-    memo,
-    plan_t,
-    plan_ver,
-    plan_h,
-    pver,
-    ev,
-    scan_ver,
-    scan_wake,
-    scan_next,
-    cand,
-    cand_prev,
-    slot,
-    slot_mag,
-    ptr,
-    det_ptr,
-    entry_ptr,
-    overrun,
-    leaked,
-    shots,
-    kills,
-    avail,
-    rounds_end,
-    rec,
-    tr,
-):
+def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     """Play trials first .. last - 1 (trial numbers trial0 + i), each a campaign of salvos.
 
     One call per parallel task, so that arrays are passed (and reference-counted) once per
@@ -747,6 +679,66 @@ def _run_trials(
     (kernels/memo.py): every draw, the canonical state (``_canon``) at each salvo's start
     and after each event step that drew, and every salvo's end.
     """
+    (
+        counts_all,
+        resupply,
+        policy,
+        threat_f,
+        threat_i,
+        eff_f_all,
+        eff_i,
+        pk,
+        cpk,
+        r_first_all,
+        r_last_all,
+        can_all,
+        ltab_all,
+        kplan_all,
+        order,
+        pk_tab,
+        state_cum,
+        state_denied,
+        max_events,
+    ) = inputs
+    (
+        gstart,
+        t_seen,
+        t_imp,
+        ident,
+        grp,
+        state,
+        eng_cnt,
+        nxt,
+        head,
+        ch_free,
+        ch_rel,
+        ch_thr,
+        ch_kill,
+        mag,
+        next_launch,
+        rounds_left,
+        active,
+        sort_key,
+        sort_idx,
+        plan,
+        memo,
+        plan_t,
+        plan_ver,
+        plan_h,
+        pver,
+        ev,
+        scan_ver,
+        scan_wake,
+        scan_next,
+        cand,
+        cand_prev,
+        slot,
+        slot_mag,
+        ptr,
+        det_ptr,
+        entry_ptr,
+    ) = scratch
+    overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
     # The trace's arrays, taken once (see kernels/memo.py); written here directly, not by
     # helpers, for the same reason.
@@ -1424,6 +1416,64 @@ def _run_trials(
                     tev[0, H_EVENTS] = -1.0  # an overrun, or no room: not recorded
 
 
+@jit
+def _scratch(policy, counts, n_groups, eff_i):
+    """The engine's per-task working arrays (``_run_trials``'s ``scratch``), sized for the
+    largest salvo of ``counts`` [salvo, group] and the effectors of ``eff_i``."""
+    n_salvos = counts.shape[0]
+    n_eff = eff_i.shape[0]
+    n_threats = 0
+    max_count = 1
+    for s in range(n_salvos):
+        total = 0
+        for g in range(n_groups):
+            total += counts[s, g]
+            max_count = max(max_count, counts[s, g])
+        n_threats = max(n_threats, total)
+    max_ch = 1
+    for e in range(n_eff):
+        max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
+    return (  # noqa: RUF005 (Numba cannot unpack a tuple into a tuple literal)
+        np.empty(n_groups + 1, np.int64),  # gstart
+        np.empty(n_threats),  # t_seen
+        np.empty(n_threats),  # t_imp
+        np.empty(n_threats, np.int64),  # ident
+        np.empty(n_threats, np.int64),  # grp
+        np.empty(n_threats, np.int8),  # state
+        np.empty((n_eff, n_threats), np.int32),  # eng_cnt
+        np.empty((n_eff, n_threats), np.int64),  # nxt
+        np.empty((n_eff, n_groups), np.int64),  # head
+        np.empty((n_eff, max_ch)),  # ch_free
+        np.empty((n_eff, max_ch)),  # ch_rel
+        np.empty((n_eff, max_ch), np.int64),  # ch_thr
+        np.empty((n_eff, max_ch), np.uint8),  # ch_kill
+        np.empty((n_eff, max_ch)),  # mag
+        np.empty(n_eff),  # next_launch
+        np.empty(n_eff, np.int64),  # rounds_left
+        np.empty(n_eff, np.uint8),  # active
+    ) + (  # two tuples: Numba has no op for a literal of over 30
+        np.empty(max_count),  # sort_key
+        np.empty(max_count, np.int64),  # sort_idx
+        np.empty((n_eff, n_threats)),  # plan
+        np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2)),  # memo
+        np.empty(n_eff),  # plan_t
+        np.empty(n_eff, np.int64),  # plan_ver
+        np.empty(n_eff),  # plan_h
+        np.empty(n_eff, np.int64),  # pver
+        np.empty(n_eff),  # ev
+        np.empty(n_eff, np.int64),  # scan_ver
+        np.empty(n_eff),  # scan_wake
+        np.empty(n_eff),  # scan_next
+        np.empty(n_groups, np.int64),  # cand
+        np.empty(n_groups, np.int64),  # cand_prev
+        np.empty(max_ch),  # slot
+        np.empty(max_ch),  # slot_mag
+        np.empty(n_groups, np.int64),  # ptr
+        np.empty(n_groups, np.int64),  # det_ptr
+        np.empty((n_eff, n_groups), np.int64),  # entry_ptr
+    )
+
+
 @pjit
 def simulate_trials(
     trial0,
@@ -1476,129 +1526,17 @@ def simulate_trials(
     constant False, so none of the recording is in it.
     """
     n_trials = leaked.shape[0]
-    n_salvos = counts.shape[0]
-    n_groups = threat_i.shape[0]
-    n_eff = eff_i.shape[0]
-    n_threats = 0
-    max_count = 1
-    for s in range(n_salvos):
-        total = 0
-        for g in range(n_groups):
-            total += counts[s, g]
-            max_count = max(max_count, counts[s, g])
-        n_threats = max(n_threats, total)
-    max_ch = 1
-    for e in range(n_eff):
-        max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
+    inputs = (
+        counts, resupply, policy, threat_f, threat_i, eff_f, eff_i, pk, cpk, r_first, r_last,
+        can, ltab, kplan, order, pk_tab, state_cum, state_denied, max_events,
+    )  # fmt: skip
+    outputs = (overrun, leaked, shots, kills, avail, rounds_end)
     n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
     for task in prange(n_tasks):
         first = task * TRIALS_PER_TASK
         last = min(n_trials, first + TRIALS_PER_TASK)
-        gstart = np.empty(n_groups + 1, np.int64)
-        t_seen = np.empty(n_threats)
-        t_imp = np.empty(n_threats)
-        ident = np.empty(n_threats, np.int64)
-        grp = np.empty(n_threats, np.int64)
-        state = np.empty(n_threats, np.int8)
-        eng_cnt = np.empty((n_eff, n_threats), np.int32)
-        nxt = np.empty((n_eff, n_threats), np.int64)
-        head = np.empty((n_eff, n_groups), np.int64)
-        ch_free = np.empty((n_eff, max_ch))
-        ch_rel = np.empty((n_eff, max_ch))
-        ch_thr = np.empty((n_eff, max_ch), np.int64)
-        ch_kill = np.empty((n_eff, max_ch), np.uint8)
-        mag = np.empty((n_eff, max_ch))
-        next_launch = np.empty(n_eff)
-        rounds_left = np.empty(n_eff, np.int64)
-        active = np.empty(n_eff, np.uint8)
-        sort_key = np.empty(max_count)
-        sort_idx = np.empty(max_count, np.int64)
-        plan = np.empty((n_eff, n_threats))
-        memo = np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2))
-        plan_t = np.empty(n_eff)
-        plan_ver = np.empty(n_eff, np.int64)
-        plan_h = np.empty(n_eff)
-        pver = np.empty(n_eff, np.int64)
-        ev = np.empty(n_eff)
-        scan_ver = np.empty(n_eff, np.int64)
-        scan_wake = np.empty(n_eff)
-        scan_next = np.empty(n_eff)
-        cand = np.empty(n_groups, np.int64)
-        cand_prev = np.empty(n_groups, np.int64)
-        slot = np.empty(max_ch)
-        slot_mag = np.empty(max_ch)
-        ptr = np.empty(n_groups, np.int64)
-        det_ptr = np.empty(n_groups, np.int64)
-        entry_ptr = np.empty((n_eff, n_groups), np.int64)
-        _run_trials(
-            first,
-            last,
-            trial0,
-            seed,
-            counts,
-            resupply,
-            policy,
-            threat_f,
-            threat_i,
-            gstart,
-            eff_f,
-            eff_i,
-            pk,
-            cpk,
-            r_first,
-            r_last,
-            can,
-            ltab,
-            kplan,
-            order,
-            pk_tab,
-            state_cum,
-            state_denied,
-            max_events,
-            t_seen,
-            t_imp,
-            ident,
-            grp,
-            state,
-            eng_cnt,
-            nxt,
-            head,
-            ch_free,
-            ch_rel,
-            ch_thr,
-            ch_kill,
-            mag,
-            next_launch,
-            rounds_left,
-            active,
-            sort_key,
-            sort_idx,
-            plan,
-            memo,
-            plan_t,
-            plan_ver,
-            plan_h,
-            pver,
-            ev,
-            scan_ver,
-            scan_wake,
-            scan_next,
-            cand,
-            cand_prev,
-            slot,
-            slot_mag,
-            ptr,
-            det_ptr,
-            entry_ptr,
-            overrun,
-            leaked,
-            shots,
-            kills,
-            avail,
-            rounds_end,
-            False,
-            tr,
-        )
+        scratch = _scratch(policy, counts, threat_i.shape[0], eff_i)
+        _run_trials(first, last, trial0, seed, inputs, scratch, outputs, False, tr)
 
 
 @pjit
@@ -1690,56 +1628,12 @@ def record_trials(
     recorded; ``missed[i]`` = 2 marks the trials the engine played.
     """
     n_trials = leaked.shape[0]
-    n_salvos = counts.shape[0]
-    n_groups = threat_i.shape[0]
-    n_eff = eff_i.shape[0]
-    n_threats = 0
-    max_count = 1
-    for s in range(n_salvos):
-        total = 0
-        for g in range(n_groups):
-            total += counts[s, g]
-            max_count = max(max_count, counts[s, g])
-        n_threats = max(n_threats, total)
-    max_ch = 1
-    for e in range(n_eff):
-        max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
-    gstart = np.empty(n_groups + 1, np.int64)
-    t_seen = np.empty(n_threats)
-    t_imp = np.empty(n_threats)
-    ident = np.empty(n_threats, np.int64)
-    grp = np.empty(n_threats, np.int64)
-    state = np.empty(n_threats, np.int8)
-    eng_cnt = np.empty((n_eff, n_threats), np.int32)
-    nxt = np.empty((n_eff, n_threats), np.int64)
-    head = np.empty((n_eff, n_groups), np.int64)
-    ch_free = np.empty((n_eff, max_ch))
-    ch_rel = np.empty((n_eff, max_ch))
-    ch_thr = np.empty((n_eff, max_ch), np.int64)
-    ch_kill = np.empty((n_eff, max_ch), np.uint8)
-    mag = np.empty((n_eff, max_ch))
-    next_launch = np.empty(n_eff)
-    rounds_left = np.empty(n_eff, np.int64)
-    active = np.empty(n_eff, np.uint8)
-    sort_key = np.empty(max_count)
-    sort_idx = np.empty(max_count, np.int64)
-    plan = np.empty((n_eff, n_threats))
-    memo = np.empty((n_eff, n_threats if policy == POLICY_PREFERENTIAL else 0, 2))
-    plan_t = np.empty(n_eff)
-    plan_ver = np.empty(n_eff, np.int64)
-    plan_h = np.empty(n_eff)
-    pver = np.empty(n_eff, np.int64)
-    ev = np.empty(n_eff)
-    scan_ver = np.empty(n_eff, np.int64)
-    scan_wake = np.empty(n_eff)
-    scan_next = np.empty(n_eff)
-    cand = np.empty(n_groups, np.int64)
-    cand_prev = np.empty(n_groups, np.int64)
-    slot = np.empty(max_ch)
-    slot_mag = np.empty(max_ch)
-    ptr = np.empty(n_groups, np.int64)
-    det_ptr = np.empty(n_groups, np.int64)
-    entry_ptr = np.empty((n_eff, n_groups), np.int64)
+    inputs = (
+        counts, resupply, policy, threat_f, threat_i, eff_f, eff_i, pk, cpk, r_first, r_last,
+        can, ltab, kplan, order, pk_tab, state_cum, state_denied, max_events,
+    )  # fmt: skip
+    outputs = (overrun, leaked, shots, kills, avail, rounds_end)
+    scratch = _scratch(policy, counts, threat_i.shape[0], eff_i)
     for i in range(n_trials):
         if mode == 3 and missed[i] == 0:
             continue
@@ -1747,75 +1641,7 @@ def record_trials(
                       rounds_end):  # fmt: skip
             continue
         missed[i] = 2
-        _run_trials(
-            i,
-            i + 1,
-            trial0,
-            seed,
-            counts,
-            resupply,
-            policy,
-            threat_f,
-            threat_i,
-            gstart,
-            eff_f,
-            eff_i,
-            pk,
-            cpk,
-            r_first,
-            r_last,
-            can,
-            ltab,
-            kplan,
-            order,
-            pk_tab,
-            state_cum,
-            state_denied,
-            max_events,
-            t_seen,
-            t_imp,
-            ident,
-            grp,
-            state,
-            eng_cnt,
-            nxt,
-            head,
-            ch_free,
-            ch_rel,
-            ch_thr,
-            ch_kill,
-            mag,
-            next_launch,
-            rounds_left,
-            active,
-            sort_key,
-            sort_idx,
-            plan,
-            memo,
-            plan_t,
-            plan_ver,
-            plan_h,
-            pver,
-            ev,
-            scan_ver,
-            scan_wake,
-            scan_next,
-            cand,
-            cand_prev,
-            slot,
-            slot_mag,
-            ptr,
-            det_ptr,
-            entry_ptr,
-            overrun,
-            leaked,
-            shots,
-            kills,
-            avail,
-            rounds_end,
-            True,
-            tr,
-        )
+        _run_trials(i, i + 1, trial0, seed, inputs, scratch, outputs, True, tr)
         if tr.ev[0, H_RANDOM] != 0.0:
             gr.meta[M_ERROR] = 2
         rec_trace(gr, tr)
