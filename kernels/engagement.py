@@ -1075,79 +1075,91 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                 t_seen[p],
                                 r_last[e, g_p],
                             )
-                            for c in range(n_eff):
-                                if c == e or not active[c] or not can[c, g_p]:
-                                    continue
-                                if cpk[c, g_p] == math.inf:  # cannot kill (reliability 0)
-                                    continue
-                                if not (
-                                    cpk[c, g_p] < my_cost or (cpk[c, g_p] == my_cost and c < e)
-                                ):
-                                    continue
-                                if policy == POLICY_PREFERENTIAL:
-                                    done, steady = _done_by(
-                                        c,
-                                        p,
-                                        g_p,
-                                        t,
-                                        threat_f,
-                                        eff_f,
-                                        eff_i,
-                                        r_first,
-                                        r_last,
-                                        ltab,
-                                        t_seen,
-                                        eng_cnt,
-                                        ch_free,
-                                        mag,
-                                        next_launch,
-                                        rounds_left,
-                                        memo,
-                                        my_last,
+                            # cost_aware: the hold is an OR over the cheaper effectors, so
+                            # the plans already made for this time are asked first (sweep 0)
+                            # and a plan is made only if none of them holds (sweep 1): the
+                            # same answer, fewer plans. Preferential: one sweep.
+                            for sweep in range(2 if policy == POLICY_COST_AWARE else 1):
+                                for c in range(n_eff):
+                                    if c == e or not active[c] or not can[c, g_p]:
+                                        continue
+                                    if cpk[c, g_p] == math.inf:  # cannot kill (reliability 0)
+                                        continue
+                                    if not (
+                                        cpk[c, g_p] < my_cost or (cpk[c, g_p] == my_cost and c < e)
+                                    ):
+                                        continue
+                                    if policy == POLICY_PREFERENTIAL:
+                                        done, steady = _done_by(
+                                            c,
+                                            p,
+                                            g_p,
+                                            t,
+                                            threat_f,
+                                            eff_f,
+                                            eff_i,
+                                            r_first,
+                                            r_last,
+                                            ltab,
+                                            t_seen,
+                                            eng_cnt,
+                                            ch_free,
+                                            mag,
+                                            next_launch,
+                                            rounds_left,
+                                            memo,
+                                            my_last,
+                                        )
+                                        if done <= my_last:
+                                            hold = True
+                                            until = my_last
+                                            lapse = min(lapse, steady)
+                                            break
+                                        continue
+                                    stale = plan_ver[c] != pver[c] or (
+                                        plan_t[c] != t and t >= plan_h[c]
                                     )
-                                    if done <= my_last:
+                                    if stale != (sweep == 1):
+                                        continue  # asked in the other sweep
+                                    if stale:
+                                        plan_h[c] = _plan(
+                                            c,
+                                            t,
+                                            threat_f,
+                                            gstart,
+                                            eff_f,
+                                            eff_i,
+                                            can,
+                                            r_first,
+                                            r_last,
+                                            ltab,
+                                            kplan,
+                                            state,
+                                            t_seen,
+                                            t_imp,
+                                            grp,
+                                            eng_cnt,
+                                            nxt,
+                                            head,
+                                            ch_free,
+                                            ch_rel,
+                                            ch_thr,
+                                            mag,
+                                            next_launch,
+                                            rounds_left,
+                                            plan,
+                                            slot,
+                                            slot_mag,
+                                            ptr,
+                                        )
+                                        plan_ver[c] = pver[c]
+                                        plan_t[c] = t
+                                    lapse = min(lapse, plan_h[c])  # this plan holds until then
+                                    if plan[c, p] <= my_last:
                                         hold = True
                                         until = my_last
-                                        lapse = min(lapse, steady)
                                         break
-                                    continue
-                                if plan_ver[c] != pver[c] or (plan_t[c] != t and t >= plan_h[c]):
-                                    plan_h[c] = _plan(
-                                        c,
-                                        t,
-                                        threat_f,
-                                        gstart,
-                                        eff_f,
-                                        eff_i,
-                                        can,
-                                        r_first,
-                                        r_last,
-                                        ltab,
-                                        kplan,
-                                        state,
-                                        t_seen,
-                                        t_imp,
-                                        grp,
-                                        eng_cnt,
-                                        nxt,
-                                        head,
-                                        ch_free,
-                                        ch_rel,
-                                        ch_thr,
-                                        mag,
-                                        next_launch,
-                                        rounds_left,
-                                        plan,
-                                        slot,
-                                        slot_mag,
-                                        ptr,
-                                    )
-                                    plan_ver[c] = pver[c]
-                                    plan_t[c] = t
-                                lapse = min(lapse, plan_h[c])  # this plan holds until then
-                                if plan[c, p] <= my_last:
-                                    hold = True
-                                    until = my_last
+                                if hold:
                                     break
                             if not hold:
                                 target = p
