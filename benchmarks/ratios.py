@@ -15,7 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
+
 from costx import bench
+from costx.kernels.engagement import TRIALS_PER_TASK
 
 NEEDED = (
     "single_layer[all threads]",
@@ -32,11 +35,16 @@ SHARE = 0.2  # of the registry's full trial counts, at scale 1
 
 
 def measure(scale: float, threads: int | None) -> dict[str, tuple[float, int]]:
-    """Trials per second and threats per trial of each needed workload."""
+    """Trials per second and threats per trial of each needed workload.
+
+    Each run has at least two parallel tasks per thread: a run of fewer trials than one
+    task (TRIALS_PER_TASK) runs on one thread whatever the setting, which made the slow
+    workloads' ratios against the fast ones up to twice too high on two threads."""
     out = {}
     for wid in NEEDED:
         w = bench.workload(wid)
-        n = max(200, round(w.trials * SHARE * scale))
+        n_threads = threads or w.threads or numba.get_num_threads()
+        n = max(2 * TRIALS_PER_TASK * n_threads, round(w.trials * SHARE * scale))
         seconds = bench.time_simulate(w.build(), n, threads=threads or w.threads)
         threats = sum(sum(row) for row in w.scenario().salvo_counts())
         out[wid] = (n / seconds, threats)
