@@ -72,6 +72,7 @@ from costx.kernels.memo import (
     STATE,
     TERM,
     rec_trace,
+    shortcuts,
     trace_draw,
     walk_trial,
 )
@@ -1637,7 +1638,8 @@ def record_trials(
     states (kernels/memo.py), which it extends: each trial (mode 1; mode 3: each marked
     ``missed[i]``) replays through the graph or, where it leaves it, the engine plays it,
     tracing it into ``tr`` (:func:`costx.kernels.memo.new_trace`), and the trace is
-    recorded; ``missed[i]`` = 2 marks the trials the engine played.
+    recorded; ``missed[i]`` = 2 marks the trials the engine played. Then the replay's
+    shortcuts past the state points are brought up to date (``memo.shortcuts``).
     """
     n_trials = leaked.shape[0]
     inputs = (
@@ -1657,3 +1659,4 @@ def record_trials(
         if tr.ev[0, H_RANDOM] != 0.0:
             gr.meta[M_ERROR] = 2
         rec_trace(gr, tr)
+    shortcuts(gr)  # for the next replay: past the state points recorded

@@ -86,8 +86,19 @@ Graph = namedtuple(
         "table",  # int64 (power of two >= 2 states): hash table of STATE nodes (0: empty)
         "meta",  # int64 (META_FIXED + width,)
         "scratch",  # int64 (1, groups): the leakers counted at the cursor (rec_trace)
+        "rep",  # int64 (nodes, R_DELTA + 2 width): a DRAW node as replay reads it (shortcuts)
     ],
 )
+
+# Columns of Graph.rep, one row per DRAW node, all that replay reads of it in one place
+# (``shortcuts``): the kind (DRAW once the row is made, else 0), the key, the threshold
+# (float64 bits), per outcome the node after the state points that follow, and what the
+# edges up to it add.
+R_KIND = 0
+R_KEY = 1
+R_THR = 2
+R_CHILD = 3  # R_CHILD + b
+R_DELTA = 5  # R_DELTA + b * width + j
 
 
 def new_graph(n_groups: int, n_eff: int, length: int, max_states: int, max_nodes: int) -> Graph:
@@ -109,6 +120,7 @@ def new_graph(n_groups: int, n_eff: int, length: int, max_states: int, max_nodes
         table=np.zeros(slots, np.int64),
         meta=np.zeros(META_FIXED + width, np.int64),
         scratch=np.zeros((1, n_groups), np.int64),
+        rep=np.zeros((max_nodes, R_DELTA + 2 * width), np.int64),
     )
     g.meta[M_NODES] = 1  # node 0 is the root
     return g
@@ -209,7 +221,7 @@ def rec_trace(gr, tr):
     """Record the trial the engine just played (its trace ``tr``) into the graph ``gr``:
     follow its events from the root, checking the edges that exist and making the
     rest. A disagreement sets ERROR; no room sets FULL; either stops recording."""
-    node, key, threshold, delta, states, outs, table, meta, scratch = gr
+    node, key, threshold, delta, states, outs, table, meta, scratch, _ = gr
     ev, tvecs, tgone, touts = tr
     if meta[M_FULL] or meta[M_ERROR] or ev[0, H_EVENTS] < 0:
         return
@@ -324,6 +336,42 @@ def rec_trace(gr, tr):
                 scratch[0, g] = 0
 
 
+@jit
+def shortcuts(gr):
+    """Make the replay's row (``rep``) of every DRAW node: its key and threshold and, per
+    outcome, a shortcut past the state points that follow (to the first node after those
+    whose own edge is known), with the sum of the edges' counts. A state point matters to
+    recording (two trials meet there), not to replay, which only sums edges: a replayed
+    trial makes the same draws and sums the same counts either way (step counts only
+    grow, so checking them at the end of a shortcut leaves the graph wherever checking at
+    each state point would). Edges never change once made, so a row stays right; it is
+    made, or its shortcuts lengthened, at the next call, by the recording thread, while
+    nobody replays. A row reads as one or two cache lines where the graph's own arrays
+    are five."""
+    node, key, threshold, delta, _, _, _, meta, _, rep = gr
+    repf = rep.view(np.float64)
+    n_nodes = meta[M_NODES]
+    width = delta.shape[2]
+    for n in range(1, n_nodes):
+        if node[n, N_KIND] != DRAW:
+            continue
+        rep[n, R_KEY] = np.int64(key[n])
+        repf[n, R_THR] = threshold[n]
+        for b in range(2):
+            o = R_DELTA + b * width
+            for j in range(width):
+                rep[n, o + j] = delta[n, b, j]
+            m = node[n, N_CHILD + b]
+            hops = 0
+            while m > 0 and node[m, N_KIND] == STATE and node[m, N_CHILD] > 0 and hops < n_nodes:
+                for j in range(width):
+                    rep[n, o + j] += delta[m, 0, j]
+                m = node[m, N_CHILD]
+                hops += 1
+            rep[n, R_CHILD + b] = m
+        rep[n, R_KIND] = DRAW
+
+
 # The engine's trace of one trial (engagement._run_trials writes it when recording):
 # one float64 array of events, row 0 a header. Counts and counters are exact in float64
 # (a counter is kept as two 32-bit halves).
@@ -381,7 +429,9 @@ def trace_draw(ev, counter, threshold, outcome):
 def walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, avail, rounds_end):
     """Replay trial i (number trial0 + i) through the graph; False when it leaves the
     graph (its outputs are then incomplete, and the engine must play it)."""
-    node, key, threshold, delta, _, outs, _, _, _ = gr
+    node, key, threshold, delta, _, outs, _, _, _, rep = gr
+    repf = rep.view(np.float64)
+    width = delta.shape[2]
     n_salvos = leaked.shape[1]
     n_groups = leaked.shape[2]
     n_eff = shots.shape[2]
@@ -396,11 +446,28 @@ def walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, a
         leaked[i, 0, g] = 0
     n = node[0, N_CHILD]
     while n > 0:
-        kind = node[n, N_KIND]
-        b = 0
-        if kind == DRAW:
-            b = 1 if uniform(skey, key[n]) < threshold[n] else 0
-        elif kind == TERM:
+        if rep[n, R_KIND] == DRAW:  # the replay's row (shortcuts): the same draw, sums
+            b = 1 if uniform(skey, np.uint64(rep[n, R_KEY])) < repf[n, R_THR] else 0
+            m = rep[n, R_CHILD + b]
+            if m > 0:
+                o = R_DELTA + b * width
+                steps += rep[n, o]
+                if steps > max_events[s]:
+                    return False
+                for e in range(n_eff):
+                    shots[i, s, e] += rep[n, o + 1 + e]
+                    kills[i, s, e] += rep[n, o + 1 + n_eff + e]
+                for g in range(n_groups):
+                    leaked[i, s, g] += rep[n, o + 1 + 2 * n_eff + g]
+                n = m
+                continue
+            kind = DRAW  # an edge made since the row: the graph's own arrays
+        else:
+            kind = node[n, N_KIND]
+            b = 0
+            if kind == DRAW:
+                b = 1 if uniform(skey, key[n]) < threshold[n] else 0
+        if kind == TERM:
             o = node[n, N_ROW]
             for g in range(n_groups):
                 leaked[i, s, g] += outs[o, g]

@@ -541,7 +541,8 @@ class _Memo:
         max_ch = max(1, int(arrays.eff_i[:, 2].max(initial=1)))
         threats = int(arrays.counts.sum(axis=1).max(initial=0))
         length = canon_length(n_eff, max_ch, threats)
-        node_bytes = 8 * (4 + 2 + 2 * (1 + 2 * n_eff + n_groups) + n_groups + 2 * n_eff)
+        width = 1 + 2 * n_eff + n_groups  # node, key, threshold, delta, outs, rep:
+        node_bytes = 8 * (4 + 2 + 2 * width + n_groups + 2 * n_eff + kmemo.R_DELTA + 2 * width)
         self.graph = kmemo.new_graph(
             n_groups, n_eff, length,
             max_states=max(16, MEMO_BYTES // 2 // (8 * length + 16)),
