@@ -74,7 +74,7 @@ from costx.kernels.memo import (
     rec_trace,
     shortcuts,
     trace_draw,
-    walk_trial,
+    walk_trials,
 )
 from costx.kernels.rng import (
     ARRIVAL,
@@ -1594,10 +1594,8 @@ def replay_trials(
     for task in prange(n_tasks):
         first = task * TRIALS_PER_TASK
         last = min(n_trials, first + TRIALS_PER_TASK)
-        for i in range(first, last):
-            if not walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills,
-                              avail, rounds_end):  # fmt: skip
-                missed[i] = 1
+        walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shots, kills,
+                    avail, rounds_end, missed)  # fmt: skip
 
 
 @jit
@@ -1651,8 +1649,8 @@ def record_trials(
     for i in range(n_trials):
         if mode == 3 and missed[i] == 0:
             continue
-        if walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
-                      rounds_end):  # fmt: skip
+        if walk_trials(gr, i, i + 1, trial0, seed, max_events, overrun, leaked, shots, kills,
+                       avail, rounds_end, missed) == 0:  # fmt: skip
             continue
         missed[i] = 2
         _run_trials(i, i + 1, trial0, seed, inputs, scratch, outputs, True, tr)

@@ -23,7 +23,7 @@ The graph has four kinds of node:
 Every edge into a state or a salvo's end carries what the engine added since the last
 one: event steps, rounds fired and kills per effector, and leakers per group (the
 engine notes its counts at those points only, so edges out of draws carry nothing). A
-trial replays (:func:`walk_trial`) by following edges with its own draws and summing
+trial replays (:func:`walk_trials`) by following edges with its own draws and summing
 them; when it reaches an edge nobody has taken yet, the engine plays the trial from the
 start instead, and its trace is recorded (:func:`rec_trace`), checking every edge it
 meets that exists already (a mismatch, which would mean the canonical state missed
@@ -46,7 +46,7 @@ from collections import namedtuple
 import numpy as np
 
 from costx.kernels._jit import jit
-from costx.kernels.rng import mix64, salvo_key, trial_key, uniform
+from costx.kernels.rng import mix64, salvo_key, trial_key, uniform, uniform_mixed
 
 # Node kinds.
 ROOT = 0
@@ -91,9 +91,9 @@ Graph = namedtuple(
 )
 
 # Columns of Graph.rep, one row per DRAW node, all that replay reads of it in one place
-# (``shortcuts``): the kind (DRAW once the row is made, else 0), the key, the threshold
-# (float64 bits), per outcome the node after the state points that follow, and what the
-# edges up to it add.
+# (``shortcuts``): the kind (DRAW once the row is made, else 0), mix64 of the key (its
+# draw is then ``uniform_mixed``, half the hashing), the threshold (float64 bits), per
+# outcome the node after the state points that follow, and what the edges up to it add.
 R_KIND = 0
 R_KEY = 1
 R_THR = 2
@@ -355,7 +355,7 @@ def shortcuts(gr):
     for n in range(1, n_nodes):
         if node[n, N_KIND] != DRAW:
             continue
-        rep[n, R_KEY] = np.int64(key[n])
+        rep[n, R_KEY] = np.int64(mix64(key[n]))  # its draw: uniform_mixed
         repf[n, R_THR] = threshold[n]
         for b in range(2):
             o = R_DELTA + b * width
@@ -425,73 +425,128 @@ def trace_draw(ev, counter, threshold, outcome):
     ev[0, H_DRAWN] = 1.0
 
 
+LANES = 8  # trials a thread walks at once: their memory waits overlap
+
+
 @jit
-def walk_trial(gr, i, trial0, seed, max_events, overrun, leaked, shots, kills, avail, rounds_end):
-    """Replay trial i (number trial0 + i) through the graph; False when it leaves the
-    graph (its outputs are then incomplete, and the engine must play it)."""
+def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
+                rounds_end, missed):  # fmt: skip
+    """Replay trials ``first .. last - 1`` (numbers trial0 + i) through the graph, marking
+    those that leave it (``missed[i]`` = 1: their outputs are incomplete, and the engine
+    must play them); returns how many did.
+
+    A walk is a chain of dependent reads (a node, its draw, the next node), each waiting on
+    memory: the thread walks LANES trials at once, a node of each in turn, so that those
+    waits overlap. Each trial's walk is its own (its draws, its sums): which lane walks it,
+    and in what order, changes nothing in its outputs."""
     node, key, threshold, delta, _, outs, _, _, _, rep = gr
     repf = rep.view(np.float64)
     width = delta.shape[2]
     n_salvos = leaked.shape[1]
     n_groups = leaked.shape[2]
     n_eff = shots.shape[2]
-    tkey = trial_key(seed, trial0 + i)
-    skey = tkey
-    s = 0
-    steps = 0
-    for e in range(n_eff):
-        shots[i, 0, e] = 0
-        kills[i, 0, e] = 0
-    for g in range(n_groups):
-        leaked[i, 0, g] = 0
-    n = node[0, N_CHILD]
-    while n > 0:
-        if rep[n, R_KIND] == DRAW:  # the replay's row (shortcuts): the same draw, sums
-            b = 1 if uniform(skey, np.uint64(rep[n, R_KEY])) < repf[n, R_THR] else 0
-            m = rep[n, R_CHILD + b]
-            if m > 0:
-                o = R_DELTA + b * width
-                steps += rep[n, o]
-                if steps > max_events[s]:
-                    return False
+    n_lanes = min(LANES, last - first)
+    lane_i = np.empty(n_lanes, np.int64)  # its trial (-1: idle)
+    lane_n = np.empty(n_lanes, np.int64)  # its node
+    lane_s = np.empty(n_lanes, np.int64)  # its salvo
+    lane_steps = np.empty(n_lanes, np.int64)  # its salvo's event steps so far
+    lane_tkey = np.empty(n_lanes, np.uint64)
+    lane_skey = np.empty(n_lanes, np.uint64)
+    nxt = first
+    busy = 0
+    left = 0
+    for k in range(n_lanes):
+        lane_i[k] = -1
+    while True:
+        for k in range(n_lanes):
+            i = lane_i[k]
+            if i < 0:  # take the next trial, if any
+                if nxt >= last:
+                    continue
+                i = nxt
+                nxt += 1
+                busy += 1
+                lane_i[k] = i
+                lane_tkey[k] = trial_key(seed, trial0 + i)
+                lane_skey[k] = lane_tkey[k]
+                lane_s[k] = 0
+                lane_steps[k] = 0
                 for e in range(n_eff):
-                    shots[i, s, e] += rep[n, o + 1 + e]
-                    kills[i, s, e] += rep[n, o + 1 + n_eff + e]
+                    shots[i, 0, e] = 0
+                    kills[i, 0, e] = 0
                 for g in range(n_groups):
-                    leaked[i, s, g] += rep[n, o + 1 + 2 * n_eff + g]
-                n = m
-                continue
-            kind = DRAW  # an edge made since the row: the graph's own arrays
-        else:
-            kind = node[n, N_KIND]
+                    leaked[i, 0, g] = 0
+                lane_n[k] = node[0, N_CHILD]
+            # One node of trial i.
+            n = lane_n[k]
+            s = lane_s[k]
+            done = 0  # 1: the trial is complete; -1: it left the graph
+            slow = False  # the node is read from the graph's own arrays
+            kind = ROOT
             b = 0
-            if kind == DRAW:
-                b = 1 if uniform(skey, key[n]) < threshold[n] else 0
-        if kind == TERM:
-            o = node[n, N_ROW]
-            for g in range(n_groups):
-                leaked[i, s, g] += outs[o, g]
-            for e in range(n_eff):
-                rounds_end[i, s, e] = outs[o, n_groups + e]
-                avail[i, s, e] = outs[o, n_groups + n_eff + e]
-            s += 1
-            if s == n_salvos:
-                overrun[i] = 0
-                return True
-            skey = salvo_key(tkey, s)
-            steps = 0
-            for e in range(n_eff):
-                shots[i, s, e] = 0
-                kills[i, s, e] = 0
-            for g in range(n_groups):
-                leaked[i, s, g] = 0
-        steps += delta[n, b, 0]
-        if steps > max_events[s]:
-            return False  # the engine plays it (and flags the overrun)
-        for e in range(n_eff):
-            shots[i, s, e] += delta[n, b, 1 + e]
-            kills[i, s, e] += delta[n, b, 1 + n_eff + e]
-        for g in range(n_groups):
-            leaked[i, s, g] += delta[n, b, 1 + 2 * n_eff + g]
-        n = node[n, N_CHILD + b]
-    return False
+            if n <= 0:
+                done = -1
+            elif rep[n, R_KIND] == DRAW:  # the replay's row (shortcuts): the same draw
+                u = uniform_mixed(lane_skey[k], np.uint64(rep[n, R_KEY]))
+                b = 1 if u < repf[n, R_THR] else 0
+                m = rep[n, R_CHILD + b]
+                if m > 0:  # past the state points: the same sums
+                    o = R_DELTA + b * width
+                    lane_steps[k] += rep[n, o]
+                    if lane_steps[k] > max_events[s]:
+                        done = -1
+                    else:
+                        for e in range(n_eff):
+                            shots[i, s, e] += rep[n, o + 1 + e]
+                            kills[i, s, e] += rep[n, o + 1 + n_eff + e]
+                        for g in range(n_groups):
+                            leaked[i, s, g] += rep[n, o + 1 + 2 * n_eff + g]
+                        lane_n[k] = m
+                else:  # an edge newer than the row
+                    slow = True
+                    kind = DRAW
+            else:
+                slow = True
+                kind = node[n, N_KIND]
+                if kind == DRAW:
+                    b = 1 if uniform(lane_skey[k], key[n]) < threshold[n] else 0
+            if slow:
+                if kind == TERM:
+                    o = node[n, N_ROW]
+                    for g in range(n_groups):
+                        leaked[i, s, g] += outs[o, g]
+                    for e in range(n_eff):
+                        rounds_end[i, s, e] = outs[o, n_groups + e]
+                        avail[i, s, e] = outs[o, n_groups + n_eff + e]
+                    s += 1
+                    lane_s[k] = s
+                    if s == n_salvos:
+                        overrun[i] = 0
+                        done = 1
+                    else:
+                        lane_skey[k] = salvo_key(lane_tkey[k], s)
+                        lane_steps[k] = 0
+                        for e in range(n_eff):
+                            shots[i, s, e] = 0
+                            kills[i, s, e] = 0
+                        for g in range(n_groups):
+                            leaked[i, s, g] = 0
+                if done == 0:
+                    lane_steps[k] += delta[n, b, 0]
+                    if lane_steps[k] > max_events[s]:
+                        done = -1  # the engine plays it (and flags the overrun)
+                    else:
+                        for e in range(n_eff):
+                            shots[i, s, e] += delta[n, b, 1 + e]
+                            kills[i, s, e] += delta[n, b, 1 + n_eff + e]
+                        for g in range(n_groups):
+                            leaked[i, s, g] += delta[n, b, 1 + 2 * n_eff + g]
+                        lane_n[k] = node[n, N_CHILD + b]
+            if done != 0:
+                if done < 0:
+                    missed[i] = 1
+                    left += 1
+                lane_i[k] = -1
+                busy -= 1
+        if busy == 0 and nxt >= last:
+            return left

@@ -94,6 +94,14 @@ def uniform(key, counter):
 
 
 @jit
+def uniform_mixed(key, mixed):
+    """``uniform(key, counter)`` from ``mixed = mix64(counter)``, which a caller that
+    draws with the same counter under many keys (the graph of recurring states: one node,
+    every trial that passes it) computes once: the same value, bit for bit."""
+    return np.float64(mix64(key ^ mixed) >> _S11) * _TWO_M53
+
+
+@jit
 def sum_uniforms(seed, n):
     """Sum of n keyed uniforms of trial 0 (measures the cost of a draw without memory)."""
     key = trial_key(seed, 0)

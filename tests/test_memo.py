@@ -159,3 +159,16 @@ def test_a_graph_that_disagrees_with_the_engine_is_an_internal_error():
     shortcut[np.isin(shortcut, terms)] = 0
     with pytest.raises(InternalError, match="recurring states disagreed"):
         plan.run(1000, 100, 3)
+
+
+def test_uniform_from_a_mixed_counter_is_the_same_draw():
+    """Replay draws with mix64 of a node's counter computed once (kernels.rng.uniform_mixed):
+    bit for bit the draw of the engine, on random keys and counters (the top bits too)."""
+    from costx.kernels.rng import mix64, uniform, uniform_mixed
+
+    rng = np.random.default_rng(16)
+    keys = rng.integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False)
+    counters = rng.integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False)
+    for key, counter in zip(keys, counters, strict=True):
+        mixed = np.uint64(mix64(counter))  # a Python int from Python: uint64 as in replay
+        assert uniform_mixed(key, mixed) == uniform(key, counter)
