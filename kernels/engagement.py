@@ -681,64 +681,16 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     and after each event step that drew, and every salvo's end.
     """
     (
-        counts_all,
-        resupply,
-        policy,
-        threat_f,
-        threat_i,
-        eff_f_all,
-        eff_i,
-        pk,
-        cpk,
-        r_first_all,
-        r_last_all,
-        can_all,
-        ltab_all,
-        kplan_all,
-        order,
-        pk_tab,
-        state_cum,
-        state_denied,
-        max_events,
-    ) = inputs
+        counts_all, resupply, policy, threat_f, threat_i, eff_f_all, eff_i, pk, cpk,
+        r_first_all, r_last_all, can_all, ltab_all, kplan_all, order, pk_tab, state_cum,
+        state_denied, max_events,
+    ) = inputs  # fmt: skip
     (
-        gstart,
-        t_seen,
-        t_imp,
-        ident,
-        grp,
-        state,
-        eng_cnt,
-        nxt,
-        head,
-        ch_free,
-        ch_rel,
-        ch_thr,
-        ch_kill,
-        mag,
-        next_launch,
-        rounds_left,
-        active,
-        sort_key,
-        sort_idx,
-        plan,
-        memo,
-        plan_t,
-        plan_ver,
-        plan_h,
-        pver,
-        ev,
-        scan_ver,
-        scan_wake,
-        scan_next,
-        cand,
-        cand_prev,
-        slot,
-        slot_mag,
-        ptr,
-        det_ptr,
-        entry_ptr,
-    ) = scratch
+        gstart, t_seen, t_imp, ident, grp, state, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr,
+        ch_kill, mag, next_launch, rounds_left, active, sort_key, sort_idx, plan, memo, plan_t,
+        plan_ver, plan_h, pver, ev, scan_ver, scan_wake, scan_next, cand, cand_prev, slot,
+        slot_mag, ptr, det_ptr, entry_ptr,
+    ) = scratch  # fmt: skip
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
     # The trace's arrays, taken once (see kernels/memo.py); written here directly, not by
@@ -1092,25 +1044,10 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                         continue
                                     if policy == POLICY_PREFERENTIAL:
                                         done, steady = _done_by(
-                                            c,
-                                            p,
-                                            g_p,
-                                            t,
-                                            threat_f,
-                                            eff_f,
-                                            eff_i,
-                                            r_first,
-                                            r_last,
-                                            ltab,
-                                            t_seen,
-                                            eng_cnt,
-                                            ch_free,
-                                            mag,
-                                            next_launch,
-                                            rounds_left,
-                                            memo,
-                                            my_last,
-                                        )
+                                            c, p, g_p, t, threat_f, eff_f, eff_i, r_first,
+                                            r_last, ltab, t_seen, eng_cnt, ch_free, mag,
+                                            next_launch, rounds_left, memo, my_last,
+                                        )  # fmt: skip
                                         if done <= my_last:
                                             hold = True
                                             until = my_last
@@ -1124,35 +1061,12 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                         continue  # asked in the other sweep
                                     if stale:
                                         plan_h[c] = _plan(
-                                            c,
-                                            t,
-                                            threat_f,
-                                            gstart,
-                                            eff_f,
-                                            eff_i,
-                                            can,
-                                            r_first,
-                                            r_last,
-                                            ltab,
-                                            kplan,
-                                            state,
-                                            t_seen,
-                                            t_imp,
-                                            grp,
-                                            eng_cnt,
-                                            nxt,
-                                            head,
-                                            ch_free,
-                                            ch_rel,
-                                            ch_thr,
-                                            mag,
-                                            next_launch,
-                                            rounds_left,
-                                            plan,
-                                            slot,
-                                            slot_mag,
+                                            c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
+                                            r_last, ltab, kplan, state, t_seen, t_imp, grp,
+                                            eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
+                                            next_launch, rounds_left, plan, slot, slot_mag,
                                             ptr,
-                                        )
+                                        )  # fmt: skip
                                         plan_ver[c] = pver[c]
                                         plan_t[c] = t
                                     lapse = min(lapse, plan_h[c])  # this plan holds until then
