@@ -35,7 +35,8 @@ draws, the same thresholds, the same outputs; the graph changes only the speed.
 
 The engine traces a trial it records into one array (``Trace``: draws, state points and
 salvo ends with its counts), which :func:`rec_trace` then adds to the graph. Nothing
-here allocates: the caller (costx.simulation) allocates the graph once per lowered
+here allocates but a few numbers per replay lane: the caller (costx.simulation)
+allocates the graph once per lowered
 scenario with room for a fixed number of nodes and states, and recording stops when it
 is full (``FULL``); replaying goes on, and trials that leave the graph are played by the
 engine.
