@@ -14,13 +14,29 @@ to any kernel source.
 """
 
 import numba
+import numba.core.cpu
 
 _OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 
+# Numba's option that turns reference counting off for one function (its own name,
+# private to Numba; without it, ``borrow`` is a no-op and the code merely slower).
+_NO_REFCOUNT = {"_nrt": False} if hasattr(numba.core.cpu.CPUTargetOptions, "_nrt") else {}
 
-def jit(func=None, **overrides):
-    """``numba.njit`` with the project's options (usable bare or with overrides)."""
-    options = {**_OPTIONS, **overrides}
+
+def jit(func=None, borrow=False, **overrides):
+    """``numba.njit`` with the project's options (usable bare or with overrides).
+
+    ``borrow=True`` is for helpers that only borrow the arrays they are given: they read
+    and write them but never allocate an array, return one or keep one. Numba otherwise
+    counts a reference to every array argument on entry and releases it on return, two
+    atomic operations per array per call, which it cannot always remove: they were 24 %
+    of the default scenario's time (in ``_done_by``, 14 arrays, called at every hold
+    decision). Without reference counting the function cannot allocate (Numba refuses
+    to compile it); returning or keeping an array would break the count, which
+    tests/test_kernels_borrow.py checks (return types, and balanced allocations over
+    every kernel path).
+    """
+    options = {**_OPTIONS, **(_NO_REFCOUNT if borrow else {}), **overrides}
     if func is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(func)

@@ -71,7 +71,7 @@ MINUTES_PER_HOUR = 60.0
 TRIALS_PER_TASK = 256
 
 
-@jit
+@jit(borrow=True)
 def impact_offset(key, group, leaker, cep_m):
     """Miss distance (m) and direction (rad) of one submunition leaker's impact point.
 
@@ -86,7 +86,7 @@ def impact_offset(key, group, leaker, cep_m):
     return radius, angle
 
 
-@jit
+@jit(borrow=True)
 def _site_open(cuts, site, n_runways, cuts_to_close):
     for r in range(n_runways):
         if cuts[site, r] < cuts_to_close:
@@ -94,7 +94,7 @@ def _site_open(cuts, site, n_runways, cuts_to_close):
     return False
 
 
-@jit
+@jit(borrow=True)
 def _base_can_launch(cuts, n_sites, n_runways, cuts_to_close):
     if n_runways == 0:
         return True
@@ -104,7 +104,7 @@ def _base_can_launch(cuts, n_sites, n_runways, cuts_to_close):
     return False
 
 
-@jit
+@jit(borrow=True)
 def _assign_teams(
     cuts, working, team_done, team_runway, site, t, n_runways, teams, repair_h, cuts_to_close
 ):  # fmt: skip
@@ -135,7 +135,7 @@ def _assign_teams(
         team_done[site, k] = t + repair_h
 
 
-@jit
+@jit(borrow=True)
 def _advance_repairs(
     cuts, working, team_done, team_runway, t_from, t_to, n_sites, n_runways, teams, repair_h,
     cuts_to_close,

@@ -162,7 +162,7 @@ EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
 TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
 
 
-@jit
+@jit(borrow=True)
 def _sort_pairs(keys, idx, n):
     """Sort keys[:n] ascending, ties by idx, carrying idx along (no allocation): insertion
     sort for small n, heap sort otherwise (both give the one order of (key, idx))."""
@@ -186,7 +186,7 @@ def _sort_pairs(keys, idx, n):
         _sift(keys, idx, 0, end)
 
 
-@jit
+@jit(borrow=True)
 def _sift(keys, idx, root, n):
     while True:
         child = 2 * root + 1
@@ -224,7 +224,7 @@ def _last_start(r0, v, t_seen, r_start_min):
     return t_seen + (r0 - r_start_min) * 1e3 / v
 
 
-@jit
+@jit(borrow=True)
 def _laser_kill_range(ltab, eff_f, e, r_start, v, fluence):
     """Range (km) at which the fluence reaches ``fluence`` when lasing starts at
     ``r_start``; nan if it cannot before min range."""
@@ -262,7 +262,7 @@ def _laser_kill(ltab, eff_f, e, r_start, v, fluence, min_dwell):
     return r_lase, r_kill
 
 
-@jit
+@jit(borrow=True)
 def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
     """Kill range against start range on a uniform grid in 1/R, for planning (cost_aware).
 
@@ -278,7 +278,7 @@ def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
         out[k] = _laser_kill(ltab, eff_f, e, r, v, fluence, 0.0)[1]
 
 
-@jit
+@jit(borrow=True)
 def _planned_kill_range(kplan, eff_f, e, g, r_last_eg, r_start):
     """Kill range from the planning table (linear in 1/R); close to, not exactly, exact."""
     cells = kplan.shape[2] - 1
@@ -367,7 +367,7 @@ def _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen, start):
     return last_launch - start + flight + eff_f[c, EF_ASSESS_S]
 
 
-@jit
+@jit(borrow=True)
 def _pk_at(pk_tab, e, g, r):
     """Kill probability of a round of e meeting a threat of group g at range r (km), from
     e's ``pk_by_range`` table (rows (range, pk) by increasing range, padded with rows of
@@ -385,7 +385,7 @@ def _pk_at(pk_tab, e, g, r):
     return pk_tab[e, g, pk_tab.shape[2] - 1, 1]
 
 
-@jit
+@jit(borrow=True)
 def _done_by(
     c,
     p,
@@ -481,7 +481,7 @@ def _done_by(
     return (start + eff_f[c, EF_SETTLE_S]) + dwell, steady
 
 
-@jit
+@jit(borrow=True)
 def _plan(
     c,
     t,

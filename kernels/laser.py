@@ -67,12 +67,12 @@ _GL_W = np.array(
 TABLE_CELLS = 256
 
 
-@jit
+@jit(borrow=True)
 def _integrand(alpha, x):
     return math.exp(-alpha / x)
 
 
-@jit
+@jit(borrow=True)
 def _gl(alpha, a, b):
     """Integral of exp(-alpha/x) over [a, b] by 6-point Gauss-Legendre."""
     half = 0.5 * (b - a)
@@ -83,7 +83,7 @@ def _gl(alpha, a, b):
     return total * half
 
 
-@jit
+@jit(borrow=True)
 def fluence_table(alpha, x_lo, x_hi, out):
     """Fill ``out[k] = H(x_lo + k dx)`` for k = 0..n, with n = len(out) - 1 cells."""
     n = out.shape[0] - 1
@@ -94,7 +94,7 @@ def fluence_table(alpha, x_lo, x_hi, out):
         out[k + 1] = out[k] + _gl(alpha, a, a + dx)
 
 
-@jit
+@jit(borrow=True)
 def h_at(table, alpha, x_lo, dx, x):
     """H(x) for x in [x_lo, x_hi] from the table and exact quadrature on the last cell."""
     n = table.shape[0] - 1
@@ -107,7 +107,7 @@ def h_at(table, alpha, x_lo, dx, x):
     return table[k] + _gl(alpha, a, x)
 
 
-@jit
+@jit(borrow=True)
 def h_inverse(table, alpha, x_lo, dx, target):
     """The x in [x_lo, x_hi] with H(x) = target (target clipped to the table's range)."""
     n = table.shape[0] - 1
@@ -141,7 +141,7 @@ GENERAL_MAX_CELLS = 32_768
 GENERAL_TOLERANCE = 1e-12  # interpolation error at cell midpoints, relative to the cell
 
 
-@jit
+@jit(borrow=True)
 def bloom_q(alpha, r):
     """Q(R) = integral_0^R 2 (R - z) exp(-alpha z) dz = 2 (alpha R - 1 + e^-alpha R) / alpha^2
     and its derivative Q'(R) = 2 (1 - e^-alpha R) / alpha (R^2 and 2R when alpha = 0).
@@ -158,7 +158,7 @@ def bloom_q(alpha, r):
     return 2.0 * (y + em) / (alpha * alpha), -2.0 * em / alpha
 
 
-@jit
+@jit(borrow=True)
 def _g_derivatives(alpha, tau, beta, u):
     """G'(u) = x h(x) and G''(u) = x h + x^2 dh/dx at x = e^u, R = 1/x."""
     x = math.exp(u)
@@ -178,7 +178,7 @@ def _g_derivatives(alpha, tau, beta, u):
     return x * h, h * (x + log_slope)
 
 
-@jit
+@jit(borrow=True)
 def _g_cell(alpha, tau, beta, a, b):
     """Integral of G'(u) over [a, b] by 6-point Gauss-Legendre."""
     half = 0.5 * (b - a)
@@ -189,7 +189,7 @@ def _g_cell(alpha, tau, beta, a, b):
     return total * half
 
 
-@jit
+@jit(borrow=True)
 def general_table(alpha, tau, beta, u_lo, du, n, out):
     """Fill ``out[3k], out[3k+1], out[3k+2]`` with G, G' and G'' at u_lo + k du, k = 0..n.
 
@@ -235,7 +235,7 @@ def _hermite(tab, k, du, t):
     return inc, slope
 
 
-@jit
+@jit(borrow=True)
 def g_at(tab, u_lo, du, n, u):
     """G(u) for u in [u_lo, u_lo + n du] by quintic Hermite interpolation."""
     k = int((u - u_lo) / du)
@@ -247,7 +247,7 @@ def g_at(tab, u_lo, du, n, u):
     return tab[3 * k] + _hermite(tab, k, du, t)[0]
 
 
-@jit
+@jit(borrow=True)
 def g_inverse(tab, u_lo, du, n, target):
     """The u with G(u) = target (clipped to the table's range), by Newton on the cell's
     quintic from linear interpolation; G is increasing, so the root is unique."""
@@ -276,7 +276,7 @@ def g_inverse(tab, u_lo, du, n, target):
     return u_lo + (lo + t) * du
 
 
-@jit
+@jit(borrow=True)
 def general_table_error(tab, alpha, tau, beta, u_lo, du, n):
     """Largest |interpolated - quadrature| at cell midpoints, relative to the cell's
     integral (plus 1e-15 of the whole table, for cells too small to matter)."""

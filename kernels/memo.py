@@ -193,7 +193,7 @@ def _move(meta, n, b, cnt, k, gone, r):
         meta[M_SNAP + n_cnt + g] = gone[r, g]
 
 
-@jit
+@jit(borrow=True)
 def _hash(words, r):
     """A hash of row r of the states' 64-bit words: a sum of products with distinct odd
     constants (independent multiplications, cheap), mixed at the end. Equal hashes are
@@ -217,7 +217,7 @@ def _same(x, a, y, b):
     return True
 
 
-@jit
+@jit(borrow=True)
 def rec_trace(gr, tr):
     """Record the trial the engine just played (its trace ``tr``) into the graph ``gr``:
     follow its events from the root, checking the edges that exist and making the
@@ -337,7 +337,7 @@ def rec_trace(gr, tr):
                 scratch[0, g] = 0
 
 
-@jit
+@jit(borrow=True)
 def shortcuts(gr):
     """Make the replay's row (``rep``) of every DRAW node: its key and threshold and, per
     outcome, a shortcut past the state points that follow (to the first node after those
