@@ -28,7 +28,7 @@ def test_startup_cold(benchmark, full):
 # count the memory of the parent at the time of the fork, here all of pytest.)
 _MEMORY = """
 import costx
-from costx.kernels.engagement import simulate_trials
+from costx.kernels.engagement import engine_task
 
 def status(key):
     return int(next(l.split()[1] for l in open("/proc/self/status") if l.startswith(key)))
@@ -41,7 +41,7 @@ if {keep}:
     outputs = result.trials.memory_usage(deep=True).sum()
     if result.has_salvos:
         outputs += result.salvos.memory_usage(deep=True).sum()
-print(sum(simulate_trials.stats.cache_misses.values()), before, status("VmHWM"), outputs)
+print(sum(engine_task.stats.cache_misses.values()), before, status("VmHWM"), outputs)
 """
 
 

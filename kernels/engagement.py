@@ -54,7 +54,9 @@ With fixed arrival times, trials replay through a graph of the states that recur
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -160,6 +162,7 @@ MAX_NEWTON = 60  # iterations of the meeting-time solver (it converges in under 
 SCAN = -2  # marks a group whose candidate must be looked for (see _run_trials)
 EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
 TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
+TASKS_PER_THREAD = 8  # tasks per thread, at most, of simulate_trials
 
 
 @jit(borrow=True)
@@ -1000,7 +1003,9 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                     break
                                 cand[g] = found
                                 cand_prev[g] = prev
-                            best_g = -1
+                            best_g = np.int64(
+                                -1
+                            )  # not the literal -1: Numba would compile _done_by for it too
                             for g in range(n_groups):
                                 p = cand[g]
                                 if p >= 0 and (best_g < 0 or t_imp[p] < t_imp[cand[best_g]]):
@@ -1401,7 +1406,6 @@ def _scratch(policy, counts, n_groups, eff_i):
     )
 
 
-@pjit
 def simulate_trials(
     trial0,
     seed,
@@ -1447,23 +1451,60 @@ def simulate_trials(
     avail[i, s, e] 1 when e could fire (lasers: weather allowed lasing); rounds_end[i, s, e]
     rounds left after salvo s, before resupply.
 
-    ``mode``, ``gr``, ``tr`` and ``missed`` are not used here: the signature is that of
+    ``mode``, ``gr`` and ``missed`` are not used here: the signature is that of
     :func:`replay_trials` and :func:`record_trials`, which play trials through the graph
-    of recurring states (kernels/memo.py). The engine here is compiled with ``rec`` the
-    constant False, so none of the recording is in it.
+    of recurring states (kernels/memo.py).
+
+    A Python function: it splits the trials into tasks (:func:`task_bounds`) and plays
+    them with :func:`engine_task` on ``numba.get_num_threads()`` threads (the kernel
+    releases the GIL). Numba's ``prange`` would do the same, but it compiles the engine
+    twice more (into its parallel loop and into the function around it), 8 of the 35 s
+    that the first run of the default scenario spent compiling.
     """
-    n_trials = leaked.shape[0]
     inputs = (
         counts, resupply, policy, threat_f, threat_i, eff_f, eff_i, pk, cpk, r_first, r_last,
         can, ltab, kplan, order, pk_tab, state_cum, state_denied, max_events,
     )  # fmt: skip
     outputs = (overrun, leaked, shots, kills, avail, rounds_end)
-    n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
-    for task in prange(n_tasks):
-        first = task * TRIALS_PER_TASK
-        last = min(n_trials, first + TRIALS_PER_TASK)
-        scratch = _scratch(policy, counts, threat_i.shape[0], eff_i)
-        _run_trials(first, last, trial0, seed, inputs, scratch, outputs, False, tr)
+    threads = numba.get_num_threads()
+    tasks = task_bounds(leaked.shape[0], threads)
+    if threads == 1 or len(tasks) == 1:
+        for first, last in tasks:
+            engine_task(first, last, trial0, seed, inputs, outputs, tr)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="costx-engine") as pool:
+        futures = [
+            pool.submit(engine_task, first, last, trial0, seed, inputs, outputs, tr)
+            for first, last in tasks
+        ]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def task_bounds(n_trials, threads):
+    """[(first, last), ...]: trials 0 .. n_trials - 1 cut into tasks of equal size (the
+    last may be shorter), at most TASKS_PER_THREAD per thread (threads that finish early
+    take the remaining tasks) and at most one per TRIALS_PER_TASK trials (the working
+    arrays are allocated once per task). Results do not depend on the cut."""
+    if n_trials <= 0:
+        return []
+    n_tasks = min(-(-n_trials // TRIALS_PER_TASK), TASKS_PER_THREAD * threads)
+    size = -(-n_trials // n_tasks)
+    return [(first, min(n_trials, first + size)) for first in range(0, n_trials, size)]
+
+
+@jit
+def engine_task(first, last, trial0, seed, inputs, outputs, tr):
+    """Play trials first .. last - 1 of a :func:`simulate_trials` call: one task, on its
+    own working arrays. The engine (``_run_trials``) is compiled here with ``rec`` the
+    constant False, so none of the recording is in it."""
+    counts, policy, threat_i, eff_i = inputs[0], inputs[2], inputs[4], inputs[6]
+    scratch = _scratch(policy, counts, threat_i.shape[0], eff_i)
+    _run_trials(first, last, trial0, seed, inputs, scratch, outputs, False, tr)
 
 
 @pjit

@@ -26,6 +26,19 @@ def test_thread_count_does_not_change_results(mixed_result):
     assert one.moments == two.moments
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 16])
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 3000, 100_003])
+def test_tasks_cover_every_trial_once(n, threads):
+    from costx.kernels.engagement import TASKS_PER_THREAD, TRIALS_PER_TASK, task_bounds
+
+    tasks = task_bounds(n, threads)
+    covered = [i for first, last in tasks for i in range(first, last)]
+    assert covered == list(range(n))
+    assert all(last > first for first, last in tasks)
+    assert len(tasks) <= min(TASKS_PER_THREAD * threads, -(-n // TRIALS_PER_TASK))
+    assert len({last - first for first, last in tasks[:-1]}) <= 1  # equal, but the last
+
+
 @pytest.mark.parametrize("block", [1, 7, 1000])
 def test_chunking_does_not_change_results(mixed_result, block):
     chunked = costx.simulate(mixed(), trials=TRIALS, seed=11, block_trials=block)
@@ -162,12 +175,12 @@ def test_kernels_are_compiled_once_whatever_the_chunking():
     """Views into a larger table would have Numba layout 'A' instead of 'F' and compile
     (and cache) every kernel a second time: the kernels always get fresh arrays."""
     from costx.kernels.damage import damage_trials
-    from costx.kernels.engagement import simulate_trials
+    from costx.kernels.engagement import engine_task
 
     costx.simulate(mixed(), trials=3000, seed=1, block_trials=1000)  # kept, several blocks
     costx.simulate(mixed(), trials=500, seed=1, keep_trials=False)
     costx.simulate("pacific_airbase", trials=300, seed=1, block_trials=100)
-    assert len(simulate_trials.signatures) == 1
+    assert len(engine_task.signatures) == 1
     assert len(damage_trials.signatures) == 1
 
 

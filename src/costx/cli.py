@@ -802,9 +802,9 @@ def cmd_run(args) -> int:
 
 def _kernels_compiled() -> bool:
     """Whether this process compiled the engagement kernel instead of loading it."""
-    from costx.kernels.engagement import simulate_trials  # lazy: Numba (start-up time)
+    from costx.kernels.engagement import engine_task  # lazy: Numba (start-up time)
 
-    return sum(simulate_trials.stats.cache_misses.values()) > 0
+    return sum(engine_task.stats.cache_misses.values()) > 0
 
 
 def cmd_plot(args) -> int:
