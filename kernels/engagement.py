@@ -58,9 +58,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from numba import prange
 
-from costx.kernels._jit import jit, pjit
+from costx.kernels._jit import jit
 from costx.kernels.laser import TABLE_CELLS, g_at, g_inverse, h_at, h_inverse
 from costx.kernels.memo import (
     E_ARG,
@@ -1466,17 +1465,23 @@ def simulate_trials(
         can, ltab, kplan, order, pk_tab, state_cum, state_denied, max_events,
     )  # fmt: skip
     outputs = (overrun, leaked, shots, kills, avail, rounds_end)
+    _play_tasks(
+        leaked.shape[0],
+        lambda first, last: engine_task(first, last, trial0, seed, inputs, outputs, tr),
+    )
+
+
+def _play_tasks(n_trials, task):
+    """``task(first, last)`` for every task of :func:`task_bounds`, on
+    ``numba.get_num_threads()`` threads (the kernels release the GIL)."""
     threads = numba.get_num_threads()
-    tasks = task_bounds(leaked.shape[0], threads)
-    if threads == 1 or len(tasks) == 1:
+    tasks = task_bounds(n_trials, threads)
+    if threads == 1 or len(tasks) <= 1:
         for first, last in tasks:
-            engine_task(first, last, trial0, seed, inputs, outputs, tr)
+            task(first, last)
         return
-    with ThreadPoolExecutor(threads, thread_name_prefix="costx-engine") as pool:
-        futures = [
-            pool.submit(engine_task, first, last, trial0, seed, inputs, outputs, tr)
-            for first, last in tasks
-        ]
+    with ThreadPoolExecutor(threads, thread_name_prefix="costx-kernel") as pool:
+        futures = [pool.submit(task, first, last) for first, last in tasks]
         try:
             for future in futures:
                 future.result()
@@ -1507,7 +1512,6 @@ def engine_task(first, last, trial0, seed, inputs, outputs, tr):
     _run_trials(first, last, trial0, seed, inputs, scratch, outputs, False, tr)
 
 
-@pjit
 def replay_trials(
     trial0,
     seed,
@@ -1544,13 +1548,13 @@ def replay_trials(
     """Replay each trial through the graph ``gr`` of recurring states (kernels/memo.py)
     on all threads (nobody writes the graph here) and mark those that leave it
     (``missed[i]`` = 1: outputs incomplete) for :func:`record_trials` (mode 3)."""
-    n_trials = leaked.shape[0]
-    n_tasks = (n_trials + TRIALS_PER_TASK - 1) // TRIALS_PER_TASK
-    for task in prange(n_tasks):
-        first = task * TRIALS_PER_TASK
-        last = min(n_trials, first + TRIALS_PER_TASK)
-        walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shots, kills,
-                    avail, rounds_end, missed)  # fmt: skip
+    _play_tasks(
+        leaked.shape[0],
+        lambda first, last: walk_trials(
+            gr, first, last, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
+            rounds_end, missed,
+        ),
+    )  # fmt: skip
 
 
 @jit
