@@ -7,46 +7,29 @@ none escapes the checks), none of its compiled signatures returns an array, and 
 these paths the Numba runtime frees every allocation it makes (its own statistics).
 """
 
-import gc
-import importlib
+import json
+import os
+import subprocess
+import sys
 
-import numba
 import pytest
+
+from costx.kernels._jit import _NO_REFCOUNT
+
+# Run in a fresh process with an empty Numba cache: a helper loaded from the cache has no
+# signatures of its own (its code is inside its caller's), so only a compiling process
+# can say what each helper returns. About a minute, most of it compiling.
+_CHILD = """
+import gc, importlib, json
+import numba
 from numba.core import types
 from numba.core.runtime import _nrt_python
-
 from costx import bench, load_scenario
-from costx.kernels._jit import _NO_REFCOUNT
 from costx.simulation import Lowered, numba_threads
 
-MODULES = ("engagement", "laser", "memo", "damage", "rng")
-
-
-def _borrowing():
-    out = {}
-    for name in MODULES:
-        module = importlib.import_module(f"costx.kernels.{name}")
-        for attr, value in vars(module).items():
-            if (
-                isinstance(value, numba.core.registry.CPUDispatcher)
-                and value.__module__ == module.__name__
-                and value.targetoptions.get("_nrt") is False
-            ):
-                out[f"{name}.{attr}"] = value
-    return out
-
-
-def _holds_array(ty) -> bool:
-    if isinstance(ty, types.Array):
-        return True
-    if isinstance(ty, types.BaseTuple):
-        return any(_holds_array(t) for t in ty.types)
-    return False
-
-
-def _run_every_path():
-    """The engine (all three policies, lasers, a railgun), the graph of recurring states
-    (recording and replaying), the air base and the ship damage kernels."""
+def every_path():
+    # the engine (three policies, lasers, a railgun), the graph of recurring states
+    # (recording and replaying), the air base and the ship damage kernels
     with numba_threads(2):
         for policy in ("layered", "preferential", "cost_aware"):
             Lowered(bench.drone_raid(12, policy), memo=False).run(0, 600, 5)
@@ -57,42 +40,59 @@ def _run_every_path():
         for k in range(3):
             memo.run(k * 2_000, 2_000, 5)
 
+def holds_array(ty):
+    if isinstance(ty, types.Array):
+        return True
+    return isinstance(ty, types.BaseTuple) and any(holds_array(t) for t in ty.types)
+
+every_path()  # compiles everything
+gc.collect()
+_nrt_python.memsys_enable_stats()
+before = (_nrt_python.memsys_get_stats_mi_alloc(), _nrt_python.memsys_get_stats_mi_free())
+every_path()
+gc.collect()
+after = (_nrt_python.memsys_get_stats_mi_alloc(), _nrt_python.memsys_get_stats_mi_free())
+helpers = {}
+for name in ("engagement", "laser", "memo", "damage", "rng"):
+    module = importlib.import_module("costx.kernels." + name)
+    for attr, f in vars(module).items():
+        if (isinstance(f, numba.core.registry.CPUDispatcher)
+                and f.__module__ == module.__name__
+                and f.targetoptions.get("_nrt") is False):
+            helpers[name + "." + attr] = [
+                [str(sig.return_type), holds_array(sig.return_type)]
+                for sig in f.nopython_signatures
+            ]
+print(json.dumps({"helpers": helpers, "allocated": after[0] - before[0],
+                  "freed": after[1] - before[1]}))
+"""
+
 
 @pytest.fixture(scope="module")
-def allocations():
-    """(allocations, frees) of the Numba runtime over every path, kernels compiled."""
-    _run_every_path()  # compile (or load) everything first
-    gc.collect()
-    was_on = _nrt_python.memsys_stats_enabled()
-    _nrt_python.memsys_enable_stats()
-    try:
-        before = (_nrt_python.memsys_get_stats_mi_alloc(), _nrt_python.memsys_get_stats_mi_free())
-        _run_every_path()
-        gc.collect()
-        after = (_nrt_python.memsys_get_stats_mi_alloc(), _nrt_python.memsys_get_stats_mi_free())
-    finally:
-        if not was_on:
-            _nrt_python.memsys_disable_stats()
-    return after[0] - before[0], after[1] - before[1]
+def child(tmp_path_factory):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path_factory.mktemp("numba_cache")))
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_borrowing_is_available_and_used():
+def test_borrowing_is_available_and_used(child):
     # Numba's option exists in the versions pyproject.toml allows; if a future Numba
     # drops it, borrow= silently does nothing and this test says so.
     assert _NO_REFCOUNT == {"_nrt": False}
-    assert {"engagement._done_by", "engagement._plan", "laser.g_inverse"} <= set(_borrowing())
+    assert {"engagement._done_by", "engagement._plan", "laser.g_inverse"} <= set(child["helpers"])
 
 
-def test_no_borrowing_helper_returns_an_array(allocations):
-    helpers = _borrowing()
-    unused = sorted(name for name, f in helpers.items() if not f.signatures)
+def test_no_borrowing_helper_returns_an_array(child):
+    unused = sorted(name for name, sigs in child["helpers"].items() if not sigs)
     assert not unused, f"not compiled by these paths, so unchecked: {unused}"
-    for name, f in helpers.items():
-        for sig in f.nopython_signatures:
-            assert not _holds_array(sig.return_type), f"{name} returns {sig.return_type}"
+    for name, sigs in child["helpers"].items():
+        for return_type, holds_array in sigs:
+            assert not holds_array, f"{name} returns {return_type}"
 
 
-def test_the_runtime_frees_what_the_kernels_allocate(allocations):
-    allocated, freed = allocations
-    assert allocated > 0  # the count ran (the parallel tasks' working arrays at least)
-    assert freed == allocated, f"{allocated:,} allocations, {freed:,} frees"
+def test_the_runtime_frees_what_the_kernels_allocate(child):
+    assert child["allocated"] > 0  # the count ran (the tasks' working arrays at least)
+    assert child["freed"] == child["allocated"], child
