@@ -2,7 +2,9 @@
 
 Inputs are plain arrays built by ``costx.lowering`` (its docstring maps scenario fields to
 the column constants below); outputs are per-trial integer arrays. Nothing here
-validates, allocates per trial or touches Python objects.
+validates or allocates per trial, and the jitted kernels touch no Python objects:
+``simulate_trials`` and ``replay_trials`` are Python functions that play tasks of trials
+on a thread pool (``_play_tasks``).
 
 The rules (README, "What it computes") in brief:
 
