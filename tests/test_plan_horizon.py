@@ -86,10 +86,13 @@ def _random_state(rng: random.Random, arrays, counts):
     return s
 
 
-def _plan_at(arrays, ws, c, t, s):
-    """(plan row of c, horizon) made at time t from state s (weather state ws)."""
+def _plan_at(arrays, ws, c, t, s, memo=None):
+    """(plan row of c, horizon) made at time t from state s (weather state ws); ``memo``:
+    the remembered railgun solves (kernel scratch), empty if None."""
     n = s["t_seen"].shape[0]
     n_eff = arrays.eff_i.shape[0]
+    if memo is None:
+        memo = np.full((n_eff, n, 2), np.nan)
     max_ch = s["mag"].shape[1]
     plan = np.full((n_eff, n), np.nan)
     h = K._plan(
@@ -117,6 +120,7 @@ def _plan_at(arrays, ws, c, t, s):
         s["mag"],
         s["next_launch"],
         s["rounds_left"],
+        memo,
         plan,
         np.empty(max_ch),
         np.empty(max_ch),
@@ -173,3 +177,45 @@ def test_a_plan_is_the_same_until_its_horizon_multi_unit_lasers():
     compared, violations, changed = _check(cost_aware_laser_scenario, 1, 60)
     assert violations == [], f"{len(violations)} of {compared}: {violations[:5]}"
     assert compared > 1000 and changed > 100, (compared, changed)
+
+
+def test_remembered_railgun_solves_change_no_plan():
+    """``_plan`` remembers, per (effector, threat), a kinetic effector's last planned start
+    and the engagement's duration (with drag, a Newton solve for the flight time) and
+    reuses the duration when the start is the same (the solve is the same). A salvo keeps
+    that memo across all its plans; here one memo serves a sequence of plans of random
+    effectors at increasing times from the same random state (threats, channels,
+    magazines), and each plan must equal, value for value, the plan made then with an
+    empty memo. Some plans reuse a solve (counted: without any this tests nothing).
+    Reusing a solve made for a start up to 1 s earlier fails it."""
+    rng = random.Random(5)
+    compared = reused = 0
+    wrong = []
+    for seed in range(1, 61):
+        scenario, _ = load_quiet(cost_aware_scenario(random.Random(seed)))
+        arrays = lower(scenario)
+        counts = [int(x) for x in arrays.counts[0]]
+        drag = [
+            c for c in range(arrays.eff_i.shape[0])
+            if arrays.eff_i[c, K.EI_KIND] != K.KIND_LASER
+            and arrays.eff_i[c, K.EI_CHANNELS] > 0
+            and arrays.eff_f[0, c, K.EF_DRAG_K] > 0.0
+        ]  # fmt: skip
+        if sum(counts) == 0 or not drag:
+            continue
+        for _ in range(10):
+            s = _random_state(rng, arrays, counts)
+            memo = np.full((arrays.eff_i.shape[0], s["t_seen"].shape[0], 2), np.nan)
+            t = s["t"]
+            for _ in range(8):
+                c = rng.choice(drag)
+                before = memo.copy()
+                with_memo = _plan_at(arrays, 0, c, t, s, memo)[0]
+                compared += 1
+                if not np.array_equal(with_memo, _plan_at(arrays, 0, c, t, s)[0]):
+                    wrong.append((seed, c, t))
+                kept = np.isfinite(before[c, :, 0]) & (before[c, :, 0] == memo[c, :, 0])
+                reused += int(np.count_nonzero(kept & np.isfinite(with_memo)))
+                t += rng.choice([0.0, rng.uniform(0.0, 0.5), rng.uniform(0.0, 20.0)])
+    assert wrong == [], f"{len(wrong)} of {compared}: {wrong[:5]}"
+    assert compared > 500 and reused > 500, (compared, reused)

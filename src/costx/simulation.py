@@ -485,9 +485,10 @@ def estimate_memory_bytes(
     groups, effectors = len(scenario.threats), len(scenario.effectors)
     threats = max((sum(row) for row in scenario.salvo_counts()), default=0)
     block_trials = capped_block(scenario, block_trials)
-    # Kernel scratch per thread: per (effector, threat) an int32 count, an int64 link and
-    # a float64 plan entry, and about ten per-threat arrays; once, the lasers' tables.
-    scratch = threats * (effectors * 20 + 80)
+    # Kernel scratch per thread: per (effector, threat) an int32 count, an int64 link, a
+    # float64 plan entry and (cost_aware, preferential) two float64 of memo, and about ten
+    # per-threat arrays; once, the lasers' tables.
+    scratch = threats * (effectors * 36 + 80)
     tables = groups * effectors * 8 * 130
     threads = numba.config.NUMBA_NUM_THREADS
     raw = raw_bytes_per_trial(scenario)
