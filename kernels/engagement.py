@@ -527,9 +527,13 @@ def _plan(
     the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
     effector. One engagement per threat; engagements by other effectors are ignored, which
     errs towards predicting that c is busier than it will be. ``memo[c, p]`` keeps the last
-    (start, duration) planned for a kinetic c on threat p (kernel scratch, emptied each
-    salvo): with drag the duration is a Newton solve for the flight time (log1p, 38 % of
-    the mixed raid's cost_aware time), and the same start gives the same solve.
+    (start, duration) planned for c on threat p (kernel scratch, emptied each salvo) and
+    the duration is reused for the same start, a pure function of it within a salvo: a
+    laser's settle and lasing to the kill (a serial chain of three divisions through the
+    planning table), a kinetic effector's engagement (with drag, a Newton solve for the
+    flight time: log1p, 38 % of the mixed raid's cost_aware time). Starts repeat when c
+    waits for a threat's entry or a unit's release; on a channel free now they move with
+    time.
 
     Returns the plan's horizon h: while c's state and the states of the threats it may
     engage do not change, the plan made at any time t' with t <= t' < h is this one, value
@@ -610,14 +614,19 @@ def _plan(
             continue  # and still so later: start only grows with t
         h = min(h, start)
         if kind == KIND_LASER:
-            r_start = _range_km(r0, v, t_seen[best], start)
-            r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
             settle = eff_f[c, EF_SETTLE_S]
-            min_dwell = threat_f[g, TF_MIN_DWELL_S]
-            if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
-                r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
-                r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
-            total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
+            if memo[c, best, 0] == start:
+                total = memo[c, best, 1]  # the same start: the same kill time
+            else:
+                r_start = _range_km(r0, v, t_seen[best], start)
+                r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
+                min_dwell = threat_f[g, TF_MIN_DWELL_S]
+                if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
+                    r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
+                    r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
+                total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
+                memo[c, best, 0] = start
+                memo[c, best, 1] = total
             dwell = max(total - settle, 0.0) if settle > 0.0 else total
             if dwell > slot_mag[k_best]:
                 continue
