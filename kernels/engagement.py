@@ -691,6 +691,258 @@ def canon_length(n_eff, max_ch, n_threats):
     return 4 + n_eff * (4 + 5 * max_ch) + n_threats * _threat_words(n_eff)
 
 
+@jit(borrow=True)
+def _trace_row(tev, tvecs, tgone, n_groups):
+    """The next event and the next state row of the trace (kernels/memo.py), the row
+    cleared (every word zero, no leakers), or (-1, -1) with the trace marked incomplete
+    when either is full."""
+    kev = np.int64(tev[0, H_EVENTS])
+    r = np.int64(tev[0, H_ROWS])
+    if 0 <= kev < tev.shape[0] - 1 and r < tvecs.shape[0]:
+        for j in range(tvecs.shape[1]):
+            tvecs[r, j] = 0.0
+        for g in range(n_groups):
+            tgone[r, g] = 0
+        return kev, r
+    tev[0, H_EVENTS] = -1.0
+    return np.int64(-1), np.int64(-1)
+
+
+@jit(borrow=True)
+def _trace_event(tev, kev, kind, arg, steps, shots_row, kills_row):
+    """Write the trace's event kev + 1 (kernels/memo.py): a state point (arg: its row) or
+    a salvo's end (arg: the salvo), with the salvo's event steps, rounds fired and kills
+    so far."""
+    n_eff = shots_row.shape[0]
+    tev[kev + 1, E_KIND] = kind
+    tev[kev + 1, E_ARG] = arg
+    tev[kev + 1, E_STEPS] = steps
+    for e in range(n_eff):
+        tev[kev + 1, E_STEPS + 1 + e] = shots_row[e]
+        tev[kev + 1, E_STEPS + 1 + n_eff + e] = kills_row[e]
+    tev[0, H_EVENTS] = kev + 1
+
+
+@jit(borrow=True)
+def _trace_salvo_start(tev, tvecs, tgone, s, rounds_left, n_groups):
+    """Trace a state point at a salvo's start (kernels/memo.py): the salvo starts from the
+    magazines alone."""
+    n_eff = rounds_left.shape[0]
+    kev, r = _trace_row(tev, tvecs, tgone, n_groups)
+    if kev >= 0:
+        tvecs[r, 1] = s
+        for e in range(n_eff):
+            tvecs[r, 4 + e] = rounds_left[e]
+        tev[kev + 1, E_KIND] = STATE
+        tev[kev + 1, E_ARG] = r
+        for j in range(E_STEPS, tev.shape[1]):
+            tev[kev + 1, j] = 0.0  # no steps, rounds fired or kills yet
+        tev[0, H_EVENTS] = kev + 1
+        tev[0, H_ROWS] = r + 1
+
+
+@jit(borrow=True)
+def _arrivals(key, counts, threat_f, threat_i, gstart, t_seen, t_imp, ident, grp, state,
+              sort_key, sort_idx, det_ptr, rec, tev):  # fmt: skip
+    """The salvo's threats: arrival (detection) and impact times, sorted within each group
+    by (time, index), all free, and each group's detection pointer at its first threat.
+    Returns the first arrival (inf if there is none)."""
+    t0 = math.inf
+    for g in range(threat_i.shape[0]):
+        n = counts[g]
+        kind = threat_i[g, TI_ARRIVAL]
+        start = threat_f[g, TF_START_S]
+        window = threat_f[g, TF_WINDOW_S]
+        for j in range(n):
+            if kind == ARRIVAL_SIMULTANEOUS:
+                ts = start
+            elif kind == ARRIVAL_STREAM:
+                ts = start + j * window / n
+            else:
+                ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
+                if rec:  # a continuous draw: the caller never records these
+                    tev[0, H_RANDOM] = 1.0
+                    tev[0, H_EVENTS] = -1.0
+            sort_key[j] = ts
+            sort_idx[j] = j
+        if kind == ARRIVAL_UNIFORM:
+            _sort_pairs(sort_key, sort_idx, n)
+        flight = threat_f[g, TF_RANGE_KM] * 1e3 / threat_f[g, TF_SPEED_MPS]
+        base = gstart[g]
+        for r in range(n):
+            p = base + r
+            t_seen[p] = sort_key[r]
+            t_imp[p] = sort_key[r] + flight
+            ident[p] = sort_idx[r]
+            grp[p] = g
+            state[p] = FREE
+        if n > 0 and sort_key[0] < t0:
+            t0 = sort_key[0]
+        det_ptr[g] = base
+    return t0
+
+
+@jit(borrow=True)
+def _weather(key, state_cum, rec, tev):
+    """The salvo's weather (docs/model.md): the availability draw (its counter, to trace
+    each laser's use of it, and its value) and the atmospheric state drawn from the
+    cumulative probabilities ``state_cum``."""
+    weather_ctr = event_counter(WEATHER, 0, 0, 0, 0, 0)
+    weather = uniform(key, weather_ctr)
+    ws = 0  # weather state
+    if state_cum.shape[0] > 1:
+        state_ctr = event_counter(ATMOSPHERE, 0, 0, 0, 0, 0)
+        w_state = uniform(key, state_ctr)
+        while ws < state_cum.shape[0] - 1:
+            below = w_state < state_cum[ws]
+            if rec:
+                trace_draw(tev, state_ctr, state_cum[ws], below)
+            if below:
+                break
+            ws += 1
+    return weather_ctr, weather, ws
+
+
+@jit(borrow=True)
+def _reset_effectors(weather, weather_ctr, denied, eff_f, eff_i, can, gstart, rounds_left,
+                     next_launch, plan_ver, pver, ev, scan_ver, avail_row, active, ch_free,
+                     ch_rel, ch_thr, ch_kill, mag, entry_ptr, head, nxt, eng_cnt, memo,
+                     rec, tev):  # fmt: skip
+    """Every effector at the salvo's start: available (a laser in clear weather, a kinetic
+    effector with rounds left), channels idle, launcher ready, each group's list of the
+    threats it can engage in arrival order, no engagements, plans and memory empty."""
+    n_groups = gstart.shape[0] - 1
+    for e in range(eff_i.shape[0]):
+        kind = eff_i[e, EI_KIND]
+        n_ch = eff_i[e, EI_CHANNELS]
+        next_launch[e] = -math.inf
+        plan_ver[e] = -1
+        pver[e] = 0
+        ev[e] = math.inf  # no channel busy or waiting
+        scan_ver[e] = -1
+        if kind == KIND_LASER:
+            clear = weather < eff_f[e, EF_AVAILABILITY]
+            if rec:
+                trace_draw(
+                    tev, weather_ctr, eff_f[e, EF_AVAILABILITY], clear
+                )  # fmt: skip
+            avail_row[e] = 1 if clear and not denied else 0
+            active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
+        else:
+            avail_row[e] = 1
+            active[e] = 1 if (rounds_left[e] > 0 and n_ch > 0) else 0
+        for k in range(n_ch):
+            ch_free[e, k] = -math.inf
+            ch_rel[e, k] = math.inf
+            ch_thr[e, k] = -1
+            ch_kill[e, k] = 0
+            mag[e, k] = eff_f[e, EF_MAGAZINE_S]
+        for g in range(n_groups):
+            a = gstart[g]
+            b = gstart[g + 1]
+            entry_ptr[e, g] = a
+            head[e, g] = a if (can[e, g] and b > a) else -1
+            for p in range(a, b):
+                nxt[e, p] = p + 1 if p + 1 < b else -1
+                eng_cnt[e, p] = 0
+                if memo.shape[1] > 0:
+                    memo[e, p, 0] = math.nan
+
+
+@jit(borrow=True)
+def _trace_state(tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_left, active,
+                 avail_row, next_launch, ch_thr, ch_rel, ch_kill, ch_free, mag, state, t_imp,
+                 grp, eng_cnt, steps, shots_row, kills_row):  # fmt: skip
+    """Trace a state point (kernels/memo.py) after an event step that drew: every decision
+    at t is taken. The state in canonical form: two states with the same form have the
+    same future. Left out: what only the speed depends on (the linked lists, the
+    shortcuts' versions, wake times and plans, ev, the event-list pointers) and what the
+    salvo fixes (arrival times). A time at or before t (a channel's ready time, a
+    launcher's, a busy channel's release) is -inf, since every use compares it with t or
+    takes max(t, .); an idle channel's release and outcome are 0; a threat gone for good,
+    dead or free past its impact (a leaker), is DEAD with no engagement counts, which
+    nothing reads again but the count of leakers at the salvo's end: the leakers among
+    them are counted per group (tgone) and carried along the graph's edges instead.
+    Threats take a byte for their state and one per effector for each engagement count
+    (_threat_words)."""
+    n_eff = eff_i.shape[0]
+    tev[0, H_DRAWN] = 0.0
+    kev, r = _trace_row(tev, tvecs, tgone, tgone.shape[1])
+    if kev >= 0:
+        tvecs[r, 0] = 1.0
+        tvecs[r, 1] = s
+        tvecs[r, 2] = ws
+        tvecs[r, 3] = t
+        j = 4
+        for e in range(n_eff):
+            tvecs[r, j] = rounds_left[e]
+            tvecs[r, j + 1] = active[e]
+            tvecs[r, j + 2] = avail_row[e]
+            tvecs[r, j + 3] = next_launch[e] if next_launch[e] > t else -math.inf
+            j += 4
+            for k_ch in range(eff_i[e, EI_CHANNELS]):
+                if ch_thr[e, k_ch] >= 0:
+                    xt = ch_rel[e, k_ch]
+                    tvecs[r, j] = ch_thr[e, k_ch]
+                    tvecs[r, j + 1] = xt if xt > t else -math.inf
+                    tvecs[r, j + 2] = ch_kill[e, k_ch]
+                else:
+                    tvecs[r, j] = -1.0
+                xt = ch_free[e, k_ch]
+                tvecs[r, j + 3] = xt if xt > t else -math.inf
+                tvecs[r, j + 4] = mag[e, k_ch]
+                j += 5
+            j += 5 * (ch_thr.shape[1] - eff_i[e, EI_CHANNELS])
+        w = _threat_words(n_eff)
+        for p in range(n_threats):
+            st = state[p]
+            leaker = st == FREE and t >= t_imp[p]
+            if leaker:
+                tgone[r, grp[p]] += 1
+            if leaker or st == DEAD:
+                twords[r, j] = DEAD
+            else:
+                twords[r, j] = st
+                for e in range(n_eff):
+                    bit = 8 * (e + 1)
+                    twords[r, j + bit // 64] |= np.uint64(eng_cnt[e, p]) << np.uint64(bit % 64)
+            j += w
+        _trace_event(tev, kev, STATE, r, steps, shots_row, kills_row)
+        tev[0, H_ROWS] = r + 1
+
+
+@jit(borrow=True)
+def _end_salvo(i, s, gstart, state, eff_i, resupply, rounds_left, rounds_end, leaked_row,
+               avail_row, shots_row, kills_row, steps, overrun, rec, tev, touts):  # fmt: skip
+    """The salvo's end: leakers per group (threats not dead), rounds left per effector,
+    then the resupply before the next salvo; traced (kernels/memo.py) unless the trial
+    overran or the trace is full."""
+    n_ev = tev.shape[0] - 1
+    n_groups = gstart.shape[0] - 1
+    n_eff = eff_i.shape[0]
+    for g in range(n_groups):
+        n_leak = 0
+        for p in range(gstart[g], gstart[g + 1]):
+            if state[p] != DEAD:
+                n_leak += 1
+        leaked_row[g] = n_leak
+    for e in range(eff_i.shape[0]):
+        rounds_end[i, s, e] = rounds_left[e]
+        if eff_i[e, EI_KIND] != KIND_LASER:
+            rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])
+    if rec:  # the salvo's end
+        kev = np.int64(tev[0, H_EVENTS])
+        if overrun[i] == 0 and 0 <= kev < n_ev:
+            for g in range(n_groups):
+                touts[s, g] = leaked_row[g]
+            for e in range(n_eff):
+                touts[s, n_groups + e] = rounds_end[i, s, e]
+                touts[s, n_groups + n_eff + e] = avail_row[e]
+            _trace_event(tev, kev, TERM, s, steps, shots_row, kills_row)
+        else:
+            tev[0, H_EVENTS] = -1.0  # an overrun, or no room: not recorded
+
+
 @jit
 def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     """Play trials first .. last - 1 (trial numbers trial0 + i), each a campaign of salvos.
@@ -701,6 +953,14 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     With ``rec`` the trial (one) is traced into ``tr`` for the graph of recurring states
     (kernels/memo.py): every draw, the canonical state (``_canon``) at each salvo's start
     and after each event step that drew, and every salvo's end.
+
+    A salvo: ``_arrivals``, ``_weather`` and ``_reset_effectors``; event steps until no
+    event is left; ``_end_salvo``. These, and ``_trace_state`` (a state point when
+    recording), are functions compiled without reference counting (``borrow``), called
+    once a salvo or state point. The event step (release, each effector's selection and
+    engagement, the next event) stays written out below: as separate functions, inlined
+    by Numba (``inline="always"``) or called (``borrow``), the engine ran 1.2 to 15 times
+    slower (README, "What limits the speed").
     """
     (
         counts_all, resupply, policy, threat_f, threat_i, eff_f_all, eff_i, pk, cpk,
@@ -715,11 +975,11 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     ) = scratch  # fmt: skip
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
-    # The trace's arrays, taken once (see kernels/memo.py); written here directly, not by
-    # helpers, for the same reason.
+    # The trace's arrays, taken once (see kernels/memo.py). They are written by helpers
+    # compiled without reference counting (_trace_state and the others, once per salvo or
+    # state point), and inline only by trace_draw, which takes one array.
     tev, tvecs, tgone, touts = tr
     twords = tvecs.view(np.uint64)
-    n_ev = tev.shape[0] - 1
     for i in range(first, last):
         trial_key_i = trial_key(seed, trial0 + i)
         overrun[i] = 0
@@ -741,78 +1001,19 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
             for e in range(n_eff):
                 shots_row[e] = 0
                 kills_row[e] = 0
-            if rec:  # a state point: the salvo starts from the magazines alone
-                kev = np.int64(tev[0, H_EVENTS])
-                r = np.int64(tev[0, H_ROWS])
-                if 0 <= kev < n_ev and r < tvecs.shape[0]:
-                    for j in range(tvecs.shape[1]):
-                        tvecs[r, j] = 0.0
-                    for g in range(n_groups):
-                        tgone[r, g] = 0
-                    tvecs[r, 1] = s
-                    for e in range(n_eff):
-                        tvecs[r, 4 + e] = rounds_left[e]
-                    tev[kev + 1, E_KIND] = STATE
-                    tev[kev + 1, E_ARG] = r
-                    for j in range(E_STEPS, tev.shape[1]):
-                        tev[kev + 1, j] = 0.0  # no steps, rounds fired or kills yet
-                    tev[0, H_EVENTS] = kev + 1
-                    tev[0, H_ROWS] = r + 1
-                else:
-                    tev[0, H_EVENTS] = -1.0
+            if rec:
+                _trace_salvo_start(tev, tvecs, tgone, s, rounds_left, n_groups)
             gstart[0] = 0
             for g in range(n_groups):
                 gstart[g + 1] = gstart[g] + counts[g]
             n_threats = gstart[n_groups]
 
-            # --- threats: arrival times, sorted within each group by (time, index) ---
-            t0 = math.inf
-            for g in range(n_groups):
-                n = counts[g]
-                kind = threat_i[g, TI_ARRIVAL]
-                start = threat_f[g, TF_START_S]
-                window = threat_f[g, TF_WINDOW_S]
-                for j in range(n):
-                    if kind == ARRIVAL_SIMULTANEOUS:
-                        ts = start
-                    elif kind == ARRIVAL_STREAM:
-                        ts = start + j * window / n
-                    else:
-                        ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
-                        if rec:  # a continuous draw: the caller never records these
-                            tev[0, H_RANDOM] = 1.0
-                            tev[0, H_EVENTS] = -1.0
-                    sort_key[j] = ts
-                    sort_idx[j] = j
-                if kind == ARRIVAL_UNIFORM:
-                    _sort_pairs(sort_key, sort_idx, n)
-                flight = threat_f[g, TF_RANGE_KM] * 1e3 / threat_f[g, TF_SPEED_MPS]
-                base = gstart[g]
-                for r in range(n):
-                    p = base + r
-                    t_seen[p] = sort_key[r]
-                    t_imp[p] = sort_key[r] + flight
-                    ident[p] = sort_idx[r]
-                    grp[p] = g
-                    state[p] = FREE
-                if n > 0 and sort_key[0] < t0:
-                    t0 = sort_key[0]
-                det_ptr[g] = base
+            t0 = _arrivals(
+                key, counts, threat_f, threat_i, gstart, t_seen, t_imp, ident, grp, state,
+                sort_key, sort_idx, det_ptr, rec, tev,
+            )  # fmt: skip
 
-            # --- weather: availability draw, and the atmospheric state (docs/model.md) ---
-            weather_ctr = event_counter(WEATHER, 0, 0, 0, 0, 0)
-            weather = uniform(key, weather_ctr)
-            ws = 0  # weather state
-            if state_cum.shape[0] > 1:
-                state_ctr = event_counter(ATMOSPHERE, 0, 0, 0, 0, 0)
-                w_state = uniform(key, state_ctr)
-                while ws < state_cum.shape[0] - 1:
-                    below = w_state < state_cum[ws]
-                    if rec:
-                        trace_draw(tev, state_ctr, state_cum[ws], below)
-                    if below:
-                        break
-                    ws += 1
+            weather_ctr, weather, ws = _weather(key, state_cum, rec, tev)
             denied = state_denied[ws] == 1
             eff_f = eff_f_all[ws]
             r_first = r_first_all[ws]
@@ -821,42 +1022,11 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
             ltab = ltab_all[ws]
             kplan = kplan_all[ws]
 
-            # --- effectors ---
-            for e in range(n_eff):
-                kind = eff_i[e, EI_KIND]
-                n_ch = eff_i[e, EI_CHANNELS]
-                next_launch[e] = -math.inf
-                plan_ver[e] = -1
-                pver[e] = 0
-                ev[e] = math.inf  # no channel busy or waiting
-                scan_ver[e] = -1
-                if kind == KIND_LASER:
-                    clear = weather < eff_f[e, EF_AVAILABILITY]
-                    if rec:
-                        trace_draw(
-                            tev, weather_ctr, eff_f[e, EF_AVAILABILITY], clear
-                        )  # fmt: skip
-                    avail_row[e] = 1 if clear and not denied else 0
-                    active[e] = 1 if (avail_row[e] == 1 and n_ch > 0) else 0
-                else:
-                    avail_row[e] = 1
-                    active[e] = 1 if (rounds_left[e] > 0 and n_ch > 0) else 0
-                for k in range(n_ch):
-                    ch_free[e, k] = -math.inf
-                    ch_rel[e, k] = math.inf
-                    ch_thr[e, k] = -1
-                    ch_kill[e, k] = 0
-                    mag[e, k] = eff_f[e, EF_MAGAZINE_S]
-                for g in range(n_groups):
-                    a = gstart[g]
-                    b = gstart[g + 1]
-                    entry_ptr[e, g] = a
-                    head[e, g] = a if (can[e, g] and b > a) else -1
-                    for p in range(a, b):
-                        nxt[e, p] = p + 1 if p + 1 < b else -1
-                        eng_cnt[e, p] = 0
-                        if memo.shape[1] > 0:
-                            memo[e, p, 0] = math.nan
+            _reset_effectors(
+                weather, weather_ctr, denied, eff_f, eff_i, can, gstart, rounds_left,
+                next_launch, plan_ver, pver, ev, scan_ver, avail_row, active, ch_free, ch_rel,
+                ch_thr, ch_kill, mag, entry_ptr, head, nxt, eng_cnt, memo, rec, tev,
+            )  # fmt: skip
 
             # --- event loop ---
             version = 0
@@ -1222,78 +1392,11 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                         ev[e] = min(ev[e], ch_rel[e, k_free])
 
                 if rec and tev[0, H_DRAWN] != 0.0:
-                    # A state point: every decision at t is taken, after a step that drew.
-                    # The state in canonical form (kernels/memo.py): two states with the
-                    # same form have the same future. Left out: what only the speed
-                    # depends on (the linked lists, the shortcuts' versions, wake times
-                    # and plans, ev, the event-list pointers) and what the salvo fixes
-                    # (arrival times). A time at or before t (a channel's ready time, a
-                    # launcher's, a busy channel's release) is -inf, since every use
-                    # compares it with t or takes max(t, .); an idle channel's release and
-                    # outcome are 0; a threat gone for good, dead or free past its impact
-                    # (a leaker), is DEAD with no engagement counts, which nothing reads
-                    # again but the count of leakers at the salvo's end: the leakers among
-                    # them are counted per group (tgone) and carried along the graph's
-                    # edges instead. Threats take a byte for their state and one per
-                    # effector for each engagement count (_threat_words).
-                    tev[0, H_DRAWN] = 0.0
-                    kev = np.int64(tev[0, H_EVENTS])
-                    r = np.int64(tev[0, H_ROWS])
-                    if 0 <= kev < n_ev and r < tvecs.shape[0]:
-                        for j in range(tvecs.shape[1]):
-                            twords[r, j] = 0
-                        for g in range(n_groups):
-                            tgone[r, g] = 0
-                        tvecs[r, 0] = 1.0
-                        tvecs[r, 1] = s
-                        tvecs[r, 2] = ws
-                        tvecs[r, 3] = t
-                        j = 4
-                        for e in range(n_eff):
-                            tvecs[r, j] = rounds_left[e]
-                            tvecs[r, j + 1] = active[e]
-                            tvecs[r, j + 2] = avail_row[e]
-                            tvecs[r, j + 3] = next_launch[e] if next_launch[e] > t else -math.inf
-                            j += 4
-                            for k_ch in range(eff_i[e, EI_CHANNELS]):
-                                if ch_thr[e, k_ch] >= 0:
-                                    xt = ch_rel[e, k_ch]
-                                    tvecs[r, j] = ch_thr[e, k_ch]
-                                    tvecs[r, j + 1] = xt if xt > t else -math.inf
-                                    tvecs[r, j + 2] = ch_kill[e, k_ch]
-                                else:
-                                    tvecs[r, j] = -1.0
-                                xt = ch_free[e, k_ch]
-                                tvecs[r, j + 3] = xt if xt > t else -math.inf
-                                tvecs[r, j + 4] = mag[e, k_ch]
-                                j += 5
-                            j += 5 * (ch_thr.shape[1] - eff_i[e, EI_CHANNELS])
-                        w = _threat_words(n_eff)
-                        for p in range(n_threats):
-                            st = state[p]
-                            leaker = st == FREE and t >= t_imp[p]
-                            if leaker:
-                                tgone[r, grp[p]] += 1
-                            if leaker or st == DEAD:
-                                twords[r, j] = DEAD
-                            else:
-                                twords[r, j] = st
-                                for e in range(n_eff):
-                                    bit = 8 * (e + 1)
-                                    twords[r, j + bit // 64] |= np.uint64(
-                                        eng_cnt[e, p]
-                                    ) << np.uint64(bit % 64)
-                            j += w
-                        tev[kev + 1, E_KIND] = STATE
-                        tev[kev + 1, E_ARG] = r
-                        tev[kev + 1, E_STEPS] = steps
-                        for e in range(n_eff):
-                            tev[kev + 1, E_STEPS + 1 + e] = shots_row[e]
-                            tev[kev + 1, E_STEPS + 1 + n_eff + e] = kills_row[e]
-                        tev[0, H_EVENTS] = kev + 1
-                        tev[0, H_ROWS] = r + 1
-                    else:
-                        tev[0, H_EVENTS] = -1.0
+                    _trace_state(
+                        tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_left,
+                        active, avail_row, next_launch, ch_thr, ch_rel, ch_kill, ch_free, mag,
+                        state, t_imp, grp, eng_cnt, steps, shots_row, kills_row,
+                    )  # fmt: skip
 
                 # Next event: a release, a laser unit ready again, (cost_aware) a detection.
                 # ev[e] > t is exactly the earliest of e's channel times after t: it holds
@@ -1338,33 +1441,10 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                     break
                 t = t_next
 
-            for g in range(n_groups):
-                n_leak = 0
-                for p in range(gstart[g], gstart[g + 1]):
-                    if state[p] != DEAD:
-                        n_leak += 1
-                leaked_row[g] = n_leak
-            for e in range(eff_i.shape[0]):
-                rounds_end[i, s, e] = rounds_left[e]
-                if eff_i[e, EI_KIND] != KIND_LASER:
-                    rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])
-            if rec:  # the salvo's end
-                kev = np.int64(tev[0, H_EVENTS])
-                if overrun[i] == 0 and 0 <= kev < n_ev:
-                    for g in range(n_groups):
-                        touts[s, g] = leaked_row[g]
-                    for e in range(n_eff):
-                        touts[s, n_groups + e] = rounds_end[i, s, e]
-                        touts[s, n_groups + n_eff + e] = avail_row[e]
-                    tev[kev + 1, E_KIND] = TERM
-                    tev[kev + 1, E_ARG] = s
-                    tev[kev + 1, E_STEPS] = steps
-                    for e in range(n_eff):
-                        tev[kev + 1, E_STEPS + 1 + e] = shots_row[e]
-                        tev[kev + 1, E_STEPS + 1 + n_eff + e] = kills_row[e]
-                    tev[0, H_EVENTS] = kev + 1
-                else:
-                    tev[0, H_EVENTS] = -1.0  # an overrun, or no room: not recorded
+            _end_salvo(
+                i, s, gstart, state, eff_i, resupply, rounds_left, rounds_end, leaked_row,
+                avail_row, shots_row, kills_row, steps, overrun, rec, tev, touts,
+            )  # fmt: skip
 
 
 @jit
