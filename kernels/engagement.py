@@ -955,9 +955,10 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     and after each event step that drew, and every salvo's end.
 
     A salvo: ``_arrivals``, ``_weather`` and ``_reset_effectors``; event steps until no
-    event is left; ``_end_salvo``. These, and ``_trace_state`` (a state point when
-    recording), are functions compiled without reference counting (``borrow``), called
-    once a salvo or state point. The event step (release, each effector's selection and
+    event is left (or the salvo's bound of steps, ``max_events``, is passed);
+    ``_end_salvo``. These, and ``_trace_salvo_start`` and ``_trace_state`` (state points
+    when recording), are functions compiled without reference counting (``borrow``),
+    called once a salvo or state point. The event step (release, each effector's selection and
     engagement, the next event) stays written out below: as separate functions, inlined
     by Numba (``inline="always"``) or called (``borrow``), the engine ran 1.2 to 15 times
     slower (README, "What limits the speed").
@@ -975,9 +976,9 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     ) = scratch  # fmt: skip
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
-    # The trace's arrays, taken once (see kernels/memo.py). They are written by helpers
-    # compiled without reference counting (_trace_state and the others, once per salvo or
-    # state point), and inline only by trace_draw, which takes one array.
+    # The trace's arrays, taken once (see kernels/memo.py). Written here only in the
+    # header of each trial's trace, by trace_draw (inlined: it takes one array) and by the
+    # helpers compiled without reference counting (_trace_state and the others).
     tev, tvecs, tgone, touts = tr
     twords = tvecs.view(np.uint64)
     for i in range(first, last):
