@@ -225,3 +225,33 @@ def test_remembered_durations_change_no_plan():
                     t += rng.choice([0.0, rng.uniform(0.0, 0.5), rng.uniform(0.0, 20.0)])
     assert wrong == [], f"{len(wrong)} of {compared}: {wrong[:5]}"
     assert compared > 1000 and min(reused.values()) > 200, (compared, reused)
+
+
+def test_remembered_durations_do_not_outlive_their_salvo():
+    """The memory of planned durations is per threat index and keyed by the start alone,
+    which is exact within one salvo (kernels/engagement.py, ``_plan``): it is emptied at
+    every salvo's start (``_reset_effectors``). Here every trial and salvo plans the same
+    threat indices at the same starts (simultaneous arrivals), and the weather state drawn
+    for each salvo changes the laser's durations: a memory kept from the salvo or trial
+    played before would change the plans, and so the trials would depend on which trials
+    share a kernel call (a call per trial with ``block_trials=1``)."""
+    import pandas as pd
+    from scenarios import interceptor, laser, scenario, threat
+
+    import costx
+
+    data = scenario(
+        [threat("drone", 6, arrival="simultaneous", detect_range_km=12.0)],
+        [laser(), interceptor()],
+        policy="cost_aware",
+    )
+    data["weather"] = [
+        {"probability": 0.5, "extinction_per_km": 0.05},
+        {"probability": 0.5, "extinction_per_km": 0.8},
+    ]
+    data["campaign"] = {"salvos": 3}
+    together = costx.simulate(data, trials=300, seed=3)
+    alone = costx.simulate(data, trials=300, seed=3, block_trials=1)
+    pd.testing.assert_frame_equal(together.trials, alone.trials)
+    # the weather state changes how many drones the laser kills, or the test could not fail
+    assert together.trials["kills_las"].nunique() > 1
