@@ -944,3 +944,24 @@ def test_preferential_holds_fire_on_the_whole_group():
             kernel["kills"],
         )
     assert other >= 20
+
+
+def test_a_cheaper_effectors_plan_version_ends_a_holders_shortcut():
+    """Regression for the cost_aware shortcut (kernels/engagement.py, ``_hold_sig``): a
+    holder whose last walk found only holds skips its next walks while its own plan
+    version and those of the cheaper effectors whose plans its holds consult are
+    unchanged (and until their horizons). Leaving the cheaper effectors' versions out
+    changed trial 44 of this cost-aware-laser scenario (scenario seed 96, seed 96) and no
+    other of 32,100 trials: 321 random cost-aware scenarios of three families (seeds 0 to
+    149), 100 trials each; the fast suite passed with it. (The cheaper effector's plan
+    changes with engagements of threats the holder cannot engage, which its own version
+    does not count.)"""
+    scenario, warned = load_quiet(cost_aware_laser_scenario(random.Random(96)))
+    assert not warned
+    frame = costx.simulate(scenario, trials=48, seed=96).trials
+    differ = [
+        t
+        for t in range(40, 48)
+        if reference_counts(scenario, 96, t) != kernel_counts(scenario, frame, t)
+    ]
+    assert differ == []
