@@ -965,3 +965,24 @@ def test_a_cheaper_effectors_plan_version_ends_a_holders_shortcut():
         if reference_counts(scenario, 96, t) != kernel_counts(scenario, frame, t)
     ]
     assert differ == []
+
+
+@pytest.mark.parametrize(
+    ("make", "scenario_seed"), [(preferential_scenario, 121), (preferential_laser_scenario, 73)]
+)
+def test_a_remembered_laser_dwell_is_used_only_for_its_start(make, scenario_seed):
+    """Regression for the preferential hold rule's memory (kernels/engagement.py,
+    ``_done_by``): a laser's dwell is remembered with the start it was computed for and
+    reused only for that start. Reusing it for any start changed the trials of 12 of 250
+    random preferential scenarios (two families, seeds 0 to 199 without warnings, 100
+    trials each), trial 0 of both these scenarios among them, and the fast suite passed
+    with it."""
+    scenario, warned = load_quiet(make(random.Random(scenario_seed)))
+    assert not warned
+    frame = costx.simulate(scenario, trials=4, seed=scenario_seed).trials
+    differ = [
+        t
+        for t in range(4)
+        if reference_counts(scenario, scenario_seed, t) != kernel_counts(scenario, frame, t)
+    ]
+    assert differ == []
