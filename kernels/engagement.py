@@ -61,7 +61,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from costx.kernels._jit import jit
+from costx.kernels._jit import NONNEG, jit
 from costx.kernels.laser import TABLE_CELLS, g_at, g_inverse, h_at, h_inverse
 from costx.kernels.memo import (
     E_ARG,
@@ -232,6 +232,7 @@ def _last_start(r0, v, t_seen, r_start_min):
 def _laser_kill_range(ltab, eff_f, e, r_start, v, fluence):
     """Range (km) at which the fluence reaches ``fluence`` when lasing starts at
     ``r_start``; nan if it cannot before min range."""
+    e = e & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
     k = eff_f[e, EF_LASER_K]
     if eff_f[e, EF_PROP] == PROP_TABLE:
         u_lo = eff_f[e, EF_U_LO]
@@ -285,6 +286,7 @@ def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
 @jit(borrow=True)
 def _planned_kill_range(kplan, eff_f, e, g, r_last_eg, r_start):
     """Kill range from the planning table (linear in 1/R); close to, not exactly, exact."""
+    e, g = e & NONNEG, g & NONNEG  # indices known to be >= 0 (kernels/_jit.py)
     cells = kplan.shape[2] - 1
     x0 = eff_f[e, EF_X_LO]
     dx = (1.0 / r_last_eg - x0) / cells
@@ -376,6 +378,7 @@ def _pk_at(pk_tab, e, g, r):
     """Kill probability of a round of e meeting a threat of group g at range r (km), from
     e's ``pk_by_range`` table (rows (range, pk) by increasing range, padded with rows of
     infinite range): linear between points, constant beyond the ends."""
+    e, g = e & NONNEG, g & NONNEG  # indices known to be >= 0 (kernels/_jit.py)
     if r <= pk_tab[e, g, 0, 0]:
         return pk_tab[e, g, 0, 1]
     for i in range(1, pk_tab.shape[2]):
@@ -428,6 +431,7 @@ def _done_by(
     with a margin far above rounding (1e-9 of the times), the answer is -inf (done in time)
     or inf, without the Newton solve.
     """
+    c, p, g = c & NONNEG, p & NONNEG, g & NONNEG  # indices >= 0 (kernels/_jit.py)
     kind = eff_i[c, EI_KIND]
     if eng_cnt[c, p] >= eff_i[c, EI_MAX_ENGAGEMENTS]:
         return math.inf, math.inf
@@ -545,6 +549,7 @@ def _plan(
     beyond h, so a component t' < h of the max does not move it. A plan with a start at t
     has h = t.
     """
+    c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
     kind = eff_i[c, EI_KIND]
     n_slots = eff_i[c, EI_CHANNELS]
     n_groups = gstart.shape[0] - 1
@@ -599,7 +604,7 @@ def _plan(
                 best = p
         if best < 0:
             return h
-        g = grp[best]
+        g = grp[best] & NONNEG
         ptr[g] = nxt[c, best]
         r0 = threat_f[g, TF_RANGE_KM]
         v = threat_f[g, TF_SPEED_MPS]
@@ -1078,7 +1083,10 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
 
                 t_next = math.inf
                 for oi in range(n_eff):
-                    e = order[oi]
+                    # & NONNEG: e is >= 0, now visibly so, and the rows of the arrays
+                    # e indexes are found without Numba's wrap-around of negative indices
+                    # (kernels/_jit.py).
+                    e = order[oi] & NONNEG
                     if not active[e]:
                         continue
                     kind = eff_i[e, EI_KIND]
@@ -1302,7 +1310,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                             if overrun[i] == 0:
                                 overrun[i] = s + 1
                             break  # and the event loop stops at its next step
-                        g = grp[target]
+                        g = grp[target] & NONNEG
                         r0 = threat_f[g, TF_RANGE_KM]
                         v = threat_f[g, TF_SPEED_MPS]
                         state[target] = ENGAGED

@@ -46,7 +46,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from costx.kernels._jit import jit
+from costx.kernels._jit import NONNEG, jit
 from costx.kernels.rng import mix64, salvo_key, trial_key, uniform, uniform_mixed
 
 # Node kinds.
@@ -478,9 +478,10 @@ def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shot
                 for g in range(n_groups):
                     leaked[i, 0, g] = 0
                 lane_n[k] = node[0, N_CHILD]
-            # One node of trial i.
+            # One node of trial i. i and s are >= 0, now visibly so (kernels/_jit.py).
+            i = i & NONNEG
             n = lane_n[k]
-            s = lane_s[k]
+            s = lane_s[k] & NONNEG
             done = 0  # 1: the trial is complete; -1: it left the graph
             slow = False  # the node is read from the graph's own arrays
             kind = ROOT
@@ -513,7 +514,7 @@ def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shot
                     b = 1 if uniform(lane_skey[k], key[n]) < threshold[n] else 0
             if slow:
                 if kind == TERM:
-                    o = node[n, N_ROW]
+                    o = node[n, N_ROW] & NONNEG
                     for g in range(n_groups):
                         leaked[i, s, g] += outs[o, g]
                     for e in range(n_eff):

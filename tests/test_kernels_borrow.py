@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,25 +21,12 @@ from costx.kernels._jit import _NO_REFCOUNT
 # signatures of its own (its code is inside its caller's), so only a compiling process
 # can say what each helper returns. About a minute, most of it compiling.
 _CHILD = """
-import gc, importlib, json
+import gc, importlib, json, sys
 import numba
 from numba.core import types
 from numba.core.runtime import _nrt_python
-from costx import bench, load_scenario
-from costx.simulation import Lowered, numba_threads
-
-def every_path():
-    # the engine (three policies, lasers, a railgun), the graph of recurring states
-    # (recording and replaying), the air base and the ship damage kernels
-    with numba_threads(2):
-        for policy in ("layered", "preferential", "cost_aware"):
-            Lowered(bench.drone_raid(12, policy), memo=False).run(0, 600, 5)
-        for name in ("ddg_mixed_raid", "pacific_airbase_hvp_laser"):
-            Lowered(load_scenario(name), memo=False).run(0, 600, 5)
-        memo = Lowered(bench.single_layer(16), memo=True)
-        assert memo.memo is not None
-        for k in range(3):
-            memo.run(k * 2_000, 2_000, 5)
+sys.path.insert(0, TESTS)
+from kernel_paths import every_path
 
 def holds_array(ty):
     if isinstance(ty, types.Array):
@@ -65,7 +53,7 @@ for name in ("engagement", "laser", "memo", "damage", "rng"):
             ]
 print(json.dumps({"helpers": helpers, "allocated": after[0] - before[0],
                   "freed": after[1] - before[1]}))
-"""
+""".replace("TESTS", repr(str(Path(__file__).parent)))
 
 
 @pytest.fixture(scope="module")
