@@ -54,7 +54,7 @@ def pjit(func=None, **overrides):
 # it can prove the index non-negative. Where the engine enters an effector, the rows of
 # some twenty arrays were found that way at every visit (their shapes and strides spilled
 # to the stack): masking the effector's index there, and the indices its hot helpers are
-# given, ran 6 to 23 % faster (README, "What limits the speed"). Mask only a value that
-# cannot be negative: a negative one becomes an index far out of bounds
+# given, ran 2 to 14 % faster on one thread (docs/performance.md). Mask only a value
+# that cannot be negative: a negative one becomes an index far out of bounds
 # (tests/test_kernels_boundscheck.py runs every kernel path with bounds checked).
 NONNEG = 0x7FFFFFFFFFFFFFFF

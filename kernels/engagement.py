@@ -966,7 +966,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     called once a salvo or state point. The event step (release, each effector's selection and
     engagement, the next event) stays written out below: as separate functions, inlined
     by Numba (``inline="always"``) or called (``borrow``), the engine ran 1.2 to 15 times
-    slower (README, "What limits the speed").
+    slower (docs/performance.md).
     """
     (
         counts_all, resupply, policy, threat_f, threat_i, eff_f_all, eff_i, pk, cpk,
