@@ -1147,17 +1147,23 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                         # to a cheaper effector).
                         hold_end = math.inf
                         lapse = math.inf  # preferential: no hold can lapse before this
-                        for g in range(n_groups):
-                            # SCAN: walk e's list of g from the head (cand_prev = -1)
-                            cand[g] = SCAN if (can[e, g] and head[e, g] >= 0) else -1
-                            cand_prev[g] = -1
                         target = -1
+                        mark = True  # the first pass marks each group
                         while True:
                             # Walk e's list of each group marked SCAN (from the head, or
                             # after the candidate just held) to the first threat e may
                             # engage now, unlinking threats permanently out of e's reach and
                             # noting when the first one not yet in reach comes within it.
                             for g in range(n_groups):
+                                if mark:
+                                    # SCAN: walk e's list of g from the head (cand_prev =
+                                    # -1). Marked here, not in a loop of its own: LLVM
+                                    # vectorized that loop (a few groups) and checked the
+                                    # arrays for overlap at every visit of an effector,
+                                    # 5 to 12 % of the layered engine's time
+                                    # (docs/performance.md).
+                                    cand[g] = SCAN if (can[e, g] and head[e, g] >= 0) else -1
+                                    cand_prev[g] = -1
                                 if cand[g] != SCAN:
                                     continue
                                 prev = cand_prev[g]
@@ -1201,6 +1207,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                     break
                                 cand[g] = found
                                 cand_prev[g] = prev
+                            mark = False
                             best_g = np.int64(
                                 -1
                             )  # not the literal -1: Numba would compile _done_by for it too
