@@ -87,25 +87,80 @@ Graph = namedtuple(
         "table",  # int64 (power of two >= 2 states): hash table of STATE nodes (0: empty)
         "meta",  # int64 (META_FIXED + width,)
         "scratch",  # int64 (1, groups): the leakers counted at the cursor (rec_trace)
-        "rep",  # int64 (nodes, R_DELTA + 2 width): a DRAW node as replay reads it (shortcuts)
+        "rep",  # int64 (nodes, R_WIDTH), 64-byte aligned: a DRAW node as replay reads it
+        "repd",  # int64 (nodes, 2 width): its counts one by one (replay, when not PACKED)
+        "pack",  # int64 (P_FIELDS + 2 (width - 1),): P_ON, P_GUARD, shifts, masks (PACKED)
     ],
 )
 
-# Columns of Graph.rep, one row per DRAW node, all that replay reads of it in one place
-# (``shortcuts``): the kind (DRAW once the row is made, else 0), mix64 of the key (its
-# draw is then ``uniform_mixed``, half the hashing), the threshold (float64 bits), per
-# outcome the node after the state points that follow, and what the edges up to it add.
-R_KIND = 0
-R_KEY = 1
-R_THR = 2
-R_CHILD = 3  # R_CHILD + b
-R_DELTA = 5  # R_DELTA + b * width + j
+# Columns of Graph.rep, one row per DRAW node, all that replay reads of it in one cache
+# line (``shortcuts``): mix64 of the key (its draw is then ``uniform_mixed``, half the
+# hashing), the threshold (float64 bits), and per outcome the node after the state
+# points that follow, the event steps of the edges up to it and what else they add, as
+# one packed word (PACKED). Graph.repd holds those counts one by one (steps first) at
+# b * width + j. A row not made yet (a node newer than the last ``shortcuts``, or not a
+# draw) is all zeros: its threshold 0 gives outcome 0 and its child 0 sends the walk to
+# the graph's own arrays.
+R_KEY = 0
+R_THR = 1
+R_CHILD = 2  # R_CHILD + b
+R_STEPS = 4  # R_STEPS + b
+R_PACK = 6  # R_PACK + b
+R_WIDTH = 8  # 64 bytes
+
+# PACKED: the counts an edge adds other than steps (rounds fired and kills per effector,
+# leakers per group) are small non-negative integers, and their sums within a salvo are
+# bounded (``pack_bounds``). When the bounds' bits, and a guard bit above each, fit in
+# 63, a replay row also holds the counts side by side in one word, each at its shift,
+# and replay adds that one word per node instead of each count to the output arrays;
+# no field carries into the next, so the fields of the sum are the sums of the fields,
+# written out at the salvo's end (``_unpack``). The guard bits are looked at after every
+# addition: a field at most its mask plus a count at most its mask cannot pass its guard
+# bit, so a set guard bit is exactly a sum beyond its field (a bound that did not hold),
+# and the trial goes to the engine: a wrong bound costs speed, never a result. A row
+# whose own counts do not fit turns packing off. Graph.pack: P_ON (1: rows are packed),
+# P_GUARD (the guard bits), then per count j (delta column j + 1) its shift at
+# P_FIELDS + j and its mask at P_FIELDS + (width - 1) + j.
+P_ON = 0
+P_GUARD = 1
+P_FIELDS = 2
 
 
-def new_graph(n_groups: int, n_eff: int, length: int, max_states: int, max_nodes: int) -> Graph:
+def pack_bounds(counts, laser, rounds, max_engagements) -> np.ndarray:
+    """The most each count other than steps can add up to in one salvo (PACKED), in the
+    order of the delta columns 1 ..: rounds fired per effector (kinetic: its magazine,
+    which resupply never fills beyond; laser: an engagement is a shot, at most
+    ``max_engagements`` per threat), kills per effector (at most one per threat), leakers
+    per group (at most its threats). ``counts`` [salvo, group]; per effector, whether it
+    is a laser, its rounds and its engagements per threat."""
+    threats = int(np.asarray(counts).sum(axis=1).max(initial=0))
+    per_group = np.asarray(counts).max(axis=0, initial=0) if np.size(counts) else []
+    shots = [
+        threats * int(m) if is_laser else int(r)
+        for is_laser, r, m in zip(laser, rounds, max_engagements, strict=True)
+    ]
+    return np.array(shots + [threats] * len(shots) + [int(c) for c in per_group], np.int64)
+
+
+def new_graph(
+    n_groups: int, n_eff: int, length: int, max_states: int, max_nodes: int, bounds=None
+) -> Graph:
     """An empty graph for a scenario with ``n_groups`` threat groups, ``n_eff`` effectors
-    and canonical states of ``length`` numbers, with room for the given counts."""
+    and canonical states of ``length`` numbers, with room for the given counts; replay
+    rows are packed (PACKED) when ``bounds`` (``pack_bounds``) fit in 63 bits."""
     width = 1 + 2 * n_eff + n_groups
+    fields = width - 1
+    pack = np.zeros(P_FIELDS + 2 * fields, np.int64)
+    if bounds is not None:
+        bits = [max(1, int(b).bit_length()) for b in bounds]
+        if len(bits) == fields and sum(bits) + fields <= 63:  # and a guard bit each
+            pack[P_ON] = 1
+            shift = 0
+            for j, nb in enumerate(bits):
+                pack[P_FIELDS + j] = shift
+                pack[P_FIELDS + fields + j] = (1 << nb) - 1
+                pack[P_GUARD] |= 1 << (shift + nb)
+                shift += nb + 1
     slots = 1
     while slots < 2 * max_states:
         slots *= 2
@@ -121,10 +176,20 @@ def new_graph(n_groups: int, n_eff: int, length: int, max_states: int, max_nodes
         table=np.zeros(slots, np.int64),
         meta=np.zeros(META_FIXED + width, np.int64),
         scratch=np.zeros((1, n_groups), np.int64),
-        rep=np.zeros((max_nodes, R_DELTA + 2 * width), np.int64),
+        rep=_aligned_zeros(max_nodes, R_WIDTH),
+        repd=np.zeros((max_nodes, 2 * width), np.int64),
+        pack=pack,
     )
     g.meta[M_NODES] = 1  # node 0 is the root
     return g
+
+
+def _aligned_zeros(rows: int, cols: int) -> np.ndarray:
+    """Zeros (rows, cols) of int64 whose first element lies on a 64-byte boundary (a row
+    of 8 is then one cache line)."""
+    buf = np.zeros(rows * cols + 8, np.int64)
+    skip = (-buf.ctypes.data % 64) // 8
+    return buf[skip : skip + rows * cols].reshape(rows, cols)
 
 
 def empty_graph(n_groups: int, n_eff: int) -> Graph:
@@ -222,7 +287,7 @@ def rec_trace(gr, tr):
     """Record the trial the engine just played (its trace ``tr``) into the graph ``gr``:
     follow its events from the root, checking the edges that exist and making the
     rest. A disagreement sets ERROR; no room sets FULL; either stops recording."""
-    node, key, threshold, delta, states, outs, table, meta, scratch, _ = gr
+    node, key, threshold, delta, states, outs, table, meta, scratch, _, _, _ = gr
     ev, tvecs, tgone, touts = tr
     if meta[M_FULL] or meta[M_ERROR] or ev[0, H_EVENTS] < 0:
         return
@@ -349,28 +414,37 @@ def shortcuts(gr):
     made, or its shortcuts lengthened, at the next call, by the recording thread, while
     nobody replays. A row reads as one or two cache lines where the graph's own arrays
     are five."""
-    node, key, threshold, delta, _, _, _, meta, _, rep = gr
+    node, key, threshold, delta, _, _, _, meta, _, rep, repd, pack = gr
     repf = rep.view(np.float64)
     n_nodes = meta[M_NODES]
     width = delta.shape[2]
+    fields = width - 1
     for n in range(1, n_nodes):
         if node[n, N_KIND] != DRAW:
             continue
         rep[n, R_KEY] = np.int64(mix64(key[n]))  # its draw: uniform_mixed
         repf[n, R_THR] = threshold[n]
         for b in range(2):
-            o = R_DELTA + b * width
+            o = b * width
             for j in range(width):
-                rep[n, o + j] = delta[n, b, j]
+                repd[n, o + j] = delta[n, b, j]
             m = node[n, N_CHILD + b]
             hops = 0
             while m > 0 and node[m, N_KIND] == STATE and node[m, N_CHILD] > 0 and hops < n_nodes:
                 for j in range(width):
-                    rep[n, o + j] += delta[m, 0, j]
+                    repd[n, o + j] += delta[m, 0, j]
                 m = node[m, N_CHILD]
                 hops += 1
             rep[n, R_CHILD + b] = m
-        rep[n, R_KIND] = DRAW
+            rep[n, R_STEPS + b] = repd[n, o]
+            word = np.int64(0)
+            for j in range(fields):
+                x = repd[n, o + 1 + j]
+                mask = pack[P_FIELDS + fields + j]
+                if x < 0 or x > mask:
+                    pack[P_ON] = 0  # a bound does not hold: replay adds the counts one by one
+                word |= (x & mask) << pack[P_FIELDS + j]
+            rep[n, R_PACK + b] = word
 
 
 # The engine's trace of one trial (engagement._run_trials writes it when recording):
@@ -429,6 +503,21 @@ def trace_draw(ev, counter, threshold, outcome):
 LANES = 8  # trials a thread walks at once: their memory waits overlap
 
 
+@jit(inline="always")
+def _unpack(pack, word, shots, kills, leaked, i, s):
+    """Add the packed counts ``word`` (PACKED) to trial i's outputs of salvo s."""
+    n_eff = shots.shape[2]
+    fields = (pack.shape[0] - P_FIELDS) // 2
+    for j in range(fields):
+        x = (word >> pack[P_FIELDS + j]) & pack[P_FIELDS + fields + j]
+        if j < n_eff:
+            shots[i, s, j] += x
+        elif j < 2 * n_eff:
+            kills[i, s, j - n_eff] += x
+        else:
+            leaked[i, s, j - 2 * n_eff] += x
+
+
 @jit
 def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
                 rounds_end, missed):  # fmt: skip
@@ -440,9 +529,11 @@ def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shot
     memory: the thread walks LANES trials at once, a node of each in turn, so that those
     waits overlap. Each trial's walk is its own (its draws, its sums): which lane walks it,
     and in what order, changes nothing in its outputs."""
-    node, key, threshold, delta, _, outs, _, _, _, rep = gr
+    node, key, threshold, delta, _, outs, _, _, _, rep, repd, pack = gr
     repf = rep.view(np.float64)
     width = delta.shape[2]
+    packed = pack[P_ON] == 1
+    guard = pack[P_GUARD]
     n_salvos = leaked.shape[1]
     n_groups = leaked.shape[2]
     n_eff = shots.shape[2]
@@ -451,6 +542,7 @@ def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shot
     lane_n = np.empty(n_lanes, np.int64)  # its node
     lane_s = np.empty(n_lanes, np.int64)  # its salvo
     lane_steps = np.empty(n_lanes, np.int64)  # its salvo's event steps so far
+    lane_sum = np.empty(n_lanes, np.int64)  # PACKED: the salvo's packed counts so far
     lane_tkey = np.empty(n_lanes, np.uint64)
     lane_skey = np.empty(n_lanes, np.uint64)
     nxt = first
@@ -472,6 +564,7 @@ def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shot
                 lane_skey[k] = lane_tkey[k]
                 lane_s[k] = 0
                 lane_steps[k] = 0
+                lane_sum[k] = 0
                 for e in range(n_eff):
                     shots[i, 0, e] = 0
                     kills[i, 0, e] = 0
@@ -488,32 +581,39 @@ def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shot
             b = 0
             if n <= 0:
                 done = -1
-            elif rep[n, R_KIND] == DRAW:  # the replay's row (shortcuts): the same draw
+            else:  # the replay's row (shortcuts): the same draw
                 u = uniform_mixed(lane_skey[k], np.uint64(rep[n, R_KEY]))
                 b = 1 if u < repf[n, R_THR] else 0
                 m = rep[n, R_CHILD + b]
                 if m > 0:  # past the state points: the same sums
-                    o = R_DELTA + b * width
-                    lane_steps[k] += rep[n, o]
+                    lane_steps[k] += rep[n, R_STEPS + b]
                     if lane_steps[k] > max_events[s]:
                         done = -1
+                    elif packed:  # the counts in one word, written out at the salvo's end
+                        total = lane_sum[k] + rep[n, R_PACK + b]
+                        if total & guard:
+                            done = -1  # a count beyond its bound (none is): the engine plays it
+                        else:
+                            lane_sum[k] = total
+                            lane_n[k] = m
                     else:
+                        o = b * width
                         for e in range(n_eff):
-                            shots[i, s, e] += rep[n, o + 1 + e]
-                            kills[i, s, e] += rep[n, o + 1 + n_eff + e]
+                            shots[i, s, e] += repd[n, o + 1 + e]
+                            kills[i, s, e] += repd[n, o + 1 + n_eff + e]
                         for g in range(n_groups):
-                            leaked[i, s, g] += rep[n, o + 1 + 2 * n_eff + g]
+                            leaked[i, s, g] += repd[n, o + 1 + 2 * n_eff + g]
                         lane_n[k] = m
-                else:  # an edge newer than the row
+                else:  # a row not made yet, an edge newer than it, or not a draw
                     slow = True
-                    kind = DRAW
-            else:
-                slow = True
-                kind = node[n, N_KIND]
-                if kind == DRAW:
-                    b = 1 if uniform(lane_skey[k], key[n]) < threshold[n] else 0
+                    kind = node[n, N_KIND]
+                    if kind == DRAW:
+                        b = 1 if uniform(lane_skey[k], key[n]) < threshold[n] else 0
             if slow:
                 if kind == TERM:
+                    if packed:  # the salvo's packed counts
+                        _unpack(pack, lane_sum[k], shots, kills, leaked, i, s)
+                        lane_sum[k] = 0
                     o = node[n, N_ROW] & NONNEG
                     for g in range(n_groups):
                         leaked[i, s, g] += outs[o, g]

@@ -28,6 +28,7 @@ from test_kernel_reference import (
 from costx import bench
 from costx.errors import InternalError
 from costx.kernels import memo as kmemo
+from costx.kernels.engagement import EI_KIND, EI_MAX_ENGAGEMENTS, EI_ROUNDS, KIND_LASER
 from costx.scenario import load_scenario
 from costx.simulation import MEMO_MIN_TRIALS, Lowered, memo_eligible, numba_threads
 
@@ -59,11 +60,28 @@ def deterministic(data: dict, rng: random.Random) -> dict:
     return data
 
 
+PACK_BOUNDS = kmemo.pack_bounds  # the bounds, also where a test makes the graph's wrong
+
+
+def bounds_of(lowered) -> np.ndarray:
+    """kmemo.pack_bounds of a lowered scenario, as costx.simulation computes them."""
+    eff_i = lowered.arrays.eff_i
+    return PACK_BOUNDS(
+        lowered.arrays.counts, eff_i[:, EI_KIND] == KIND_LASER, eff_i[:, EI_ROUNDS],
+        eff_i[:, EI_MAX_ENGAGEMENTS],
+    )  # fmt: skip
+
+
 def run_both(scenario, calls=3, n=600, seed=11):
-    """Outputs of ``calls`` consecutive calls of n trials, with and without the graph."""
+    """Outputs of ``calls`` consecutive calls of n trials, with and without the graph.
+    Also: every salvo's rounds fired, kills and leakers of the engine lie within the
+    bounds of the replay's packed counts (kmemo.PACKED), and a graph packed at the start
+    stays packed (no replay row passed them)."""
     plain = Lowered(scenario, memo=False)
     memo = Lowered(scenario, memo=True)
     assert memo.memo is not None
+    packed = memo.memo.stats()["packed"]
+    bounds = bounds_of(plain)
     with numba_threads(2):
         for k in range(calls):
             a = plain.run(k * n, n, seed)
@@ -75,6 +93,10 @@ def run_both(scenario, calls=3, n=600, seed=11):
                     f"{scenario.name}: call {k}, {field}: trial {k * n + bad[0][0]} differs "
                     f"({len(bad)} entries)"
                 )
+            most = np.concatenate([a.shots.max(axis=(0, 1)), a.kills.max(axis=(0, 1)),
+                                   a.leaked.max(axis=(0, 1))])  # fmt: skip
+            assert (most <= bounds).all(), (scenario.name, most, bounds)
+    assert memo.memo.stats()["packed"] == packed, memo.memo.stats()
     return memo.memo
 
 
@@ -82,14 +104,18 @@ def run_both(scenario, calls=3, n=600, seed=11):
 def test_replayed_trials_equal_the_engine(family):
     make = FAMILIES[family]
     replayed = 0
+    packed = set()
     for k in range(10):
         rng = random.Random(9000 + k)
         data = deterministic(make(rng), rng)
         scenario, _ = load_quiet(data)
         stats = run_both(scenario).stats()
         replayed += stats["trials"] - stats["missed"]
-    # The comparison has power only if trials were replayed, not played again.
+        packed.add(stats["packed"])
+    # The comparison has power only if trials were replayed, not played again, and on
+    # both of replay's ways of adding counts (packed in one word, one by one).
     assert replayed > 1000, replayed
+    assert packed == {True, False}, packed
 
 
 def test_single_layer_replays_most_trials_and_equals_the_engine():
@@ -159,6 +185,39 @@ def test_a_graph_that_disagrees_with_the_engine_is_an_internal_error():
     shortcut[np.isin(shortcut, terms)] = 0
     with pytest.raises(InternalError, match="recurring states disagreed"):
         plan.run(1000, 100, 3)
+
+
+def test_packed_counts_past_their_bounds_go_to_the_engine(monkeypatch):
+    """Replay adds the counts packed in one word (kmemo.PACKED) only while each stays
+    within its field. Bounds of 1 (the per-salvo sums are up to 16): a sum that passes
+    its field sets its guard bit and the trial is played by the engine, so nearly every
+    trial is, and every output is still the engine's."""
+    monkeypatch.setattr(kmemo, "pack_bounds", lambda *a: np.ones(3, np.int64))
+    stats = run_both(bench.single_layer(16), calls=3, n=2000).stats()
+    assert stats["packed"], stats
+    assert stats["missed"] > 0.9 * stats["trials"], stats
+
+
+def test_a_replay_row_past_its_bounds_turns_packing_off(monkeypatch):
+    """Shoot-shoot salvos of two rounds: an edge adds 2 rounds fired, which a bound of 1
+    cannot hold, so making the replay rows turns packing off and replay adds the counts
+    one by one: most trials replay, every output the engine's."""
+    monkeypatch.setattr(kmemo, "pack_bounds", lambda *a: np.ones(3, np.int64))
+    data = bench.single_layer(16).model_dump(mode="json", exclude_none=True)
+    data["effectors"][0]["salvo_size"] = 2
+    data["effectors"][0]["max_engagements"] = 1
+    plain, replay = (
+        Lowered(load_scenario(data), memo=False),
+        Lowered(load_scenario(data), memo=True),
+    )
+    assert replay.memo.stats()["packed"]  # at the start
+    for k in range(3):
+        a, b = plain.run(k * 2000, 2000, 5), replay.run(k * 2000, 2000, 5)
+        for field in FIELDS:
+            assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    stats = replay.memo.stats()
+    assert not stats["packed"], stats
+    assert stats["missed"] < 0.5 * stats["trials"], stats
 
 
 def test_uniform_from_a_mixed_counter_is_the_same_draw():

@@ -34,6 +34,10 @@ from costx.kernels import memo as kmemo
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import (
     ARRIVAL_UNIFORM,
+    EI_KIND,
+    EI_MAX_ENGAGEMENTS,
+    EI_ROUNDS,
+    KIND_LASER,
     canon_length,
     record_trials,
     replay_trials,
@@ -542,12 +546,16 @@ class _Memo:
         max_ch = max(1, int(arrays.eff_i[:, 2].max(initial=1)))
         threats = int(arrays.counts.sum(axis=1).max(initial=0))
         length = canon_length(n_eff, max_ch, threats)
-        width = 1 + 2 * n_eff + n_groups  # node, key, threshold, delta, outs, rep:
-        node_bytes = 8 * (4 + 2 + 2 * width + n_groups + 2 * n_eff + kmemo.R_DELTA + 2 * width)
+        width = 1 + 2 * n_eff + n_groups  # node, key, threshold, delta, outs, rep, repd:
+        node_bytes = 8 * (4 + 2 + 2 * width + n_groups + 2 * n_eff + kmemo.R_WIDTH + 2 * width)
         self.graph = kmemo.new_graph(
             n_groups, n_eff, length,
             max_states=max(16, MEMO_BYTES // 2 // (8 * length + 16)),
             max_nodes=max(64, MEMO_BYTES // 2 // node_bytes),
+            bounds=kmemo.pack_bounds(
+                arrays.counts, arrays.eff_i[:, EI_KIND] == KIND_LASER, arrays.eff_i[:, EI_ROUNDS],
+                arrays.eff_i[:, EI_MAX_ENGAGEMENTS],
+            ),
         )  # fmt: skip
         salvos = arrays.counts.shape[0]
         events = min(TRACE_EVENTS, int(2 * arrays.max_events.sum()) + 2 * salvos)
@@ -582,7 +590,7 @@ class _Memo:
         return {
             "on": not self.off, "trials": self.trials, "missed": self.missed,
             "nodes": int(m[kmemo.M_NODES]), "states": int(m[kmemo.M_STATES]),
-            "full": bool(m[kmemo.M_FULL]),
+            "full": bool(m[kmemo.M_FULL]), "packed": bool(self.graph.pack[kmemo.P_ON]),
         }  # fmt: skip
 
 
