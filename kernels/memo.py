@@ -126,20 +126,26 @@ P_GUARD = 1
 P_FIELDS = 2
 
 
-def pack_bounds(counts, laser, rounds, max_engagements) -> np.ndarray:
+def pack_bounds(counts, laser, rounds, max_engagements, units, salvo) -> np.ndarray:
     """The most each count other than steps can add up to in one salvo (PACKED), in the
-    order of the delta columns 1 ..: rounds fired per effector (kinetic: its magazine,
-    which resupply never fills beyond; laser: an engagement is a shot, at most
-    ``max_engagements`` per threat), kills per effector (at most one per threat), leakers
-    per group (at most its threats). ``counts`` [salvo, group]; per effector, whether it
-    is a laser, its rounds and its engagements per threat."""
-    threats = int(np.asarray(counts).sum(axis=1).max(initial=0))
-    per_group = np.asarray(counts).max(axis=0, initial=0) if np.size(counts) else []
-    shots = [
-        threats * int(m) if is_laser else int(r)
-        for is_laser, r, m in zip(laser, rounds, max_engagements, strict=True)
-    ]
-    return np.array(shots + [threats] * len(shots) + [int(c) for c in per_group], np.int64)
+    order of the delta columns 1 ..: rounds fired per effector, kills per effector (at
+    most one per threat), leakers per group (at most its threats). ``counts`` [salvo,
+    group]; per effector, whether it is a laser, its rounds, its engagements per threat,
+    its channels or units and its rounds per engagement.
+
+    Rounds fired: a kinetic effector's magazine (resupply never fills it beyond), and at
+    most ``max_engagements`` engagements of ``salvo`` rounds per threat. A laser's shots
+    (threats lased): each lased threat dies unless the unit runs out of lasing time and
+    gives it up, which puts the unit out of action for the salvo, so at most the threats
+    plus one per unit (costx.aggregate's bounds make the same argument)."""
+    counts = np.asarray(counts)
+    threats = int(counts.sum(axis=1).max(initial=0))
+    per_group = [int(c) for c in counts.max(axis=0, initial=0)] if counts.size else []
+    shots = []
+    for is_laser, r, m, k, x in zip(laser, rounds, max_engagements, units, salvo, strict=True):
+        per_threat = threats * int(m) * (1 if is_laser else int(x))
+        shots.append(min(per_threat, threats + int(k) if is_laser else int(r)))
+    return np.array(shots + [threats] * len(shots) + per_group, np.int64)
 
 
 def new_graph(

@@ -34,9 +34,11 @@ from costx.kernels import memo as kmemo
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import (
     ARRIVAL_UNIFORM,
+    EI_CHANNELS,
     EI_KIND,
     EI_MAX_ENGAGEMENTS,
     EI_ROUNDS,
+    EI_SALVO,
     KIND_LASER,
     canon_length,
     record_trials,
@@ -554,7 +556,8 @@ class _Memo:
             max_nodes=max(64, MEMO_BYTES // 2 // node_bytes),
             bounds=kmemo.pack_bounds(
                 arrays.counts, arrays.eff_i[:, EI_KIND] == KIND_LASER, arrays.eff_i[:, EI_ROUNDS],
-                arrays.eff_i[:, EI_MAX_ENGAGEMENTS],
+                arrays.eff_i[:, EI_MAX_ENGAGEMENTS], arrays.eff_i[:, EI_CHANNELS],
+                arrays.eff_i[:, EI_SALVO],
             ),
         )  # fmt: skip
         salvos = arrays.counts.shape[0]
