@@ -28,16 +28,14 @@ from test_kernel_reference import (
 from costx import bench
 from costx.errors import InternalError
 from costx.kernels import memo as kmemo
-from costx.kernels.engagement import (
-    EI_CHANNELS,
-    EI_KIND,
-    EI_MAX_ENGAGEMENTS,
-    EI_ROUNDS,
-    EI_SALVO,
-    KIND_LASER,
-)
 from costx.scenario import load_scenario
-from costx.simulation import MEMO_MIN_TRIALS, Lowered, memo_eligible, numba_threads
+from costx.simulation import (
+    MEMO_MIN_TRIALS,
+    Lowered,
+    memo_eligible,
+    memo_pack_bounds,
+    numba_threads,
+)
 
 FIELDS = ("leaked", "shots", "kills", "avail", "rounds_end")
 FAMILIES = {
@@ -72,11 +70,7 @@ PACK_BOUNDS = kmemo.pack_bounds  # the bounds, also where a test makes the graph
 
 def bounds_of(lowered) -> np.ndarray:
     """kmemo.pack_bounds of a lowered scenario, as costx.simulation computes them."""
-    eff_i = lowered.arrays.eff_i
-    return PACK_BOUNDS(
-        lowered.arrays.counts, eff_i[:, EI_KIND] == KIND_LASER, eff_i[:, EI_ROUNDS],
-        eff_i[:, EI_MAX_ENGAGEMENTS], eff_i[:, EI_CHANNELS], eff_i[:, EI_SALVO],
-    )  # fmt: skip
+    return memo_pack_bounds(lowered.arrays, PACK_BOUNDS)
 
 
 def run_both(scenario, calls=3, n=600, seed=11, pack=True):

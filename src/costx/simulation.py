@@ -529,6 +529,16 @@ def memo_eligible(arrays) -> bool:
     return not bool((arrays.counts[:, random] > 0).any())
 
 
+def memo_pack_bounds(arrays, pack_bounds=None) -> np.ndarray:
+    """The bounds of the replay's packed counts (``kernels.memo.pack_bounds``) for a
+    lowered scenario's arrays (``pack_bounds``: that function, or a stand-in)."""
+    eff_i = arrays.eff_i
+    return (pack_bounds or kmemo.pack_bounds)(
+        arrays.counts, eff_i[:, EI_KIND] == KIND_LASER, eff_i[:, EI_ROUNDS],
+        eff_i[:, EI_MAX_ENGAGEMENTS], eff_i[:, EI_CHANNELS], eff_i[:, EI_SALVO],
+    )  # fmt: skip
+
+
 class _Memo:
     """The graph of recurring states of one lowered scenario, and when to use it.
 
@@ -554,11 +564,7 @@ class _Memo:
             n_groups, n_eff, length,
             max_states=max(16, MEMO_BYTES // 2 // (8 * length + 16)),
             max_nodes=max(64, MEMO_BYTES // 2 // node_bytes),
-            bounds=kmemo.pack_bounds(
-                arrays.counts, arrays.eff_i[:, EI_KIND] == KIND_LASER, arrays.eff_i[:, EI_ROUNDS],
-                arrays.eff_i[:, EI_MAX_ENGAGEMENTS], arrays.eff_i[:, EI_CHANNELS],
-                arrays.eff_i[:, EI_SALVO],
-            ),
+            bounds=memo_pack_bounds(arrays),
         )  # fmt: skip
         salvos = arrays.counts.shape[0]
         events = min(TRACE_EVENTS, int(2 * arrays.max_events.sum()) + 2 * salvos)
