@@ -69,11 +69,14 @@ from costx.kernels.memo import (
     E_STEPS,
     H_DRAWN,
     H_EVENTS,
+    H_KNOWN,
     H_RANDOM,
     H_ROWS,
+    M_CHECK,
     M_ERROR,
     STATE,
     TERM,
+    known_events,
     rec_trace,
     shortcuts,
     trace_draw,
@@ -728,11 +731,29 @@ def _trace_event(tev, kev, kind, arg, steps, shots_row, kills_row):
     tev[0, H_EVENTS] = kev + 1
 
 
+@jit(inline="always")
+def _known(tev):
+    """The trace's next event, if it lies in the prefix the graph knows (``H_KNOWN``) and
+    the trace has room; else -1."""
+    kev = np.int64(tev[0, H_EVENTS])
+    if 0 <= kev < tev[0, H_KNOWN] and kev < tev.shape[0] - 1:
+        return kev
+    return np.int64(-1)
+
+
 @jit(borrow=True)
 def _trace_salvo_start(tev, tvecs, tgone, s, rounds_left, n_groups):
     """Trace a state point at a salvo's start (kernels/memo.py): the salvo starts from the
-    magazines alone."""
+    magazines alone (in the known prefix, unwritten: row -1)."""
     n_eff = rounds_left.shape[0]
+    kev = _known(tev)
+    if kev >= 0:
+        tev[kev + 1, E_KIND] = STATE
+        tev[kev + 1, E_ARG] = -1.0
+        for j in range(E_STEPS, tev.shape[1]):
+            tev[kev + 1, j] = 0.0
+        tev[0, H_EVENTS] = kev + 1
+        return
     kev, r = _trace_row(tev, tvecs, tgone, n_groups)
     if kev >= 0:
         tvecs[r, 1] = s
@@ -869,9 +890,15 @@ def _trace_state(tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_l
     nothing reads again but the count of leakers at the salvo's end: the leakers among
     them are counted per group (tgone) and carried along the graph's edges instead.
     Threats take a byte for their state and one per effector for each engagement count
-    (_threat_words)."""
+    (_threat_words). In the prefix of the trial that the graph knows (``H_KNOWN``) only
+    the event is noted (row -1), with its counts: recording follows an edge that exists
+    (memo.rec_trace), and writing the state was most of a recorded trial's cost."""
     n_eff = eff_i.shape[0]
     tev[0, H_DRAWN] = 0.0
+    kev = _known(tev)
+    if kev >= 0:
+        _trace_event(tev, kev, STATE, -1, steps, shots_row, kills_row)
+        return
     kev, r = _trace_row(tev, tvecs, tgone, tgone.shape[1])
     if kev >= 0:
         tvecs[r, 0] = 1.0
@@ -1728,6 +1755,12 @@ def record_trials(
                        avail, rounds_end, missed) == 0:  # fmt: skip
             continue
         missed[i] = 2
+        # Its first events are on edges the graph has (the walk followed them): the engine
+        # leaves their state points unwritten (memo.known_events; M_CHECK: none).
+        known = 0
+        if gr.meta[M_CHECK] == 0:
+            known = known_events(gr, trial0 + i, seed, counts.shape[0], tr.ev.shape[0] - 1)
+        tr.ev[0, H_KNOWN] = known
         _run_trials(i, i + 1, trial0, seed, inputs, scratch, outputs, True, tr)
         if tr.ev[0, H_RANDOM] != 0.0:
             gr.meta[M_ERROR] = 2

@@ -27,10 +27,14 @@ trial replays (:func:`walk_trials`) by following edges with its own draws and su
 them; when it reaches an edge nobody has taken yet, the engine plays the trial from the
 start instead, and its trace is recorded (:func:`rec_trace`), checking every edge it
 meets that exists already (a mismatch, which would mean the canonical state missed
-something the engine depends on, sets ``ERROR``). The event steps summed on replay are
-those of the trial that recorded each edge, which caches can make differ by steps at
-which nothing happens: they serve the event bound's guard only. A
-replayed trial therefore equals, bit for bit, what the engine computes for it: the same
+something the engine depends on, sets ``ERROR``). The trial's first events, up to where it
+left the graph (:func:`known_events`), are on edges that exist: there the engine notes
+its state points without writing their canonical form (``H_KNOWN``), and recording checks
+their draws (counter, threshold, outcome), their rounds fired and kills, and the salvo's
+leakers at its end, not the states themselves (``M_CHECK``: every state too). The event
+steps summed on replay are those of the trial that recorded each edge, which caches can
+make differ by steps at which nothing happens: they serve the event bound's guard only.
+A replayed trial therefore equals, bit for bit, what the engine computes for it: the same
 draws, the same thresholds, the same outputs; the graph changes only the speed.
 
 The engine traces a trial it records into one array (``Trace``: draws, state points and
@@ -71,8 +75,10 @@ M_CUR = 5  # recording: the node whose edge M_BRANCH the engine is on
 M_BRANCH = 6
 M_SEEN = 7  # state points recorded
 M_MERGED = 8  # of which the graph held already (the states recur)
-M_SNAP = 9  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
-META_FIXED = 9
+M_CHECK = 9  # 1: recording writes and checks every state point (0: not the known prefix's)
+M_SKIPPED = 10  # state points recorded from the known prefix, without their canonical form
+M_SNAP = 11  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
+META_FIXED = 11
 
 Graph = namedtuple(
     "Graph",
@@ -336,6 +342,24 @@ def rec_trace(gr, tr):
         elif kind == STATE:
             r = arg
             meta[M_SEEN] += 1
+            if r < 0:  # in the known prefix (H_KNOWN): the state is not written down
+                if n <= 0 or node[n, N_KIND] != STATE:
+                    meta[M_ERROR] = 1  # the prefix was not known after all
+                    return
+                meta[M_MERGED] += 1
+                meta[M_SKIPPED] += 1
+                # The leakers gone by now: those at the cursor and the edge's. The edge's
+                # other counts are checked against the engine's; its leakers add up to the
+                # salvo's, checked at its end when that is known (TERM) and otherwise
+                # carried into the new edges' counts, which replay adds to them.
+                n_cnt = cnt.shape[1] - E_STEPS
+                for g in range(n_groups):
+                    scratch[0, g] = meta[M_SNAP + n_cnt + g] + delta[c, b, n_cnt + g]
+                if not _edge_agrees(delta, meta, c, b, cnt, k, scratch, 0):
+                    meta[M_ERROR] = 1
+                    return
+                _move(meta, n, 0, cnt, k, scratch, 0)
+                continue
             if n > 0:
                 meta[M_MERGED] += 1
                 if (
@@ -411,6 +435,38 @@ def rec_trace(gr, tr):
 
 
 @jit(borrow=True)
+def known_events(gr, trial, seed, n_salvos, limit):
+    """How many of the first events of trial ``trial``'s trace (at most ``limit``) are on
+    edges the graph has already: from the root, follow the edges its draws take (the
+    walk's draws: the same key, counter and threshold) up to the first edge nobody has
+    taken, counting the nodes passed. The engine then leaves these events' state points
+    unwritten (``H_KNOWN``): recording follows their edges, which exist."""
+    node, key, threshold, _, _, _, _, _, _, _, _, _ = gr
+    tkey = trial_key(seed, trial)
+    skey = tkey
+    s = 0
+    c = 0
+    b = 0
+    k = 0
+    while k < limit:
+        n = node[c, N_CHILD + b]
+        if n <= 0:
+            break
+        kind = node[n, N_KIND]
+        if kind == DRAW:
+            b = 1 if uniform(skey, key[n]) < threshold[n] else 0
+        else:
+            b = 0
+            if kind == TERM:
+                s += 1
+                if s < n_salvos:
+                    skey = salvo_key(tkey, s)
+        c = n
+        k += 1
+    return k
+
+
+@jit(borrow=True)
 def shortcuts(gr):
     """Make the replay's row (``rep``) of every DRAW node: its key and threshold and, per
     outcome, a shortcut past the state points that follow (to the first node after those
@@ -462,8 +518,9 @@ H_EVENTS = 0  # events so far (-1: the trial is not recorded: an overrun, or no 
 H_ROWS = 1  # canonical states so far
 H_DRAWN = 2  # 1: a draw since the last state point
 H_RANDOM = 3  # 1: an arrival time was drawn (never recorded: the caller prevents it)
+H_KNOWN = 4  # events the graph knows already (known_events): their state points unwritten
 E_KIND = 0  # DRAW, STATE or TERM
-E_ARG = 1  # DRAW: the outcome; STATE: its row of Trace.vecs; TERM: the salvo
+E_ARG = 1  # DRAW: the outcome; STATE: its row of Trace.vecs (-1: unwritten); TERM: the salvo
 E_HI = 2  # DRAW: the event counter's high 32 bits
 E_LO = 3  # and its low 32 bits
 E_THR = 4  # DRAW: the threshold

@@ -600,6 +600,7 @@ class _Memo:
             "on": not self.off, "trials": self.trials, "missed": self.missed,
             "nodes": int(m[kmemo.M_NODES]), "states": int(m[kmemo.M_STATES]),
             "full": bool(m[kmemo.M_FULL]), "packed": bool(self.graph.pack[kmemo.P_ON]),
+            "seen": int(m[kmemo.M_SEEN]), "skipped": int(m[kmemo.M_SKIPPED]),
         }  # fmt: skip
 
 
