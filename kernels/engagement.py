@@ -72,6 +72,7 @@ from costx.kernels.memo import (
     H_KNOWN,
     H_RANDOM,
     H_ROWS,
+    LANE_ROWS,
     M_CHECK,
     M_ERROR,
     STATE,
@@ -80,6 +81,7 @@ from costx.kernels.memo import (
     rec_trace,
     shortcuts,
     trace_draw,
+    walk_lanes,
     walk_trials,
 )
 from costx.kernels.rng import (
@@ -1748,11 +1750,12 @@ def record_trials(
     )  # fmt: skip
     outputs = (overrun, leaked, shots, kills, avail, rounds_end)
     scratch = _scratch(policy, counts, threat_i.shape[0], eff_i)
+    lanes = np.empty((LANE_ROWS, 1), np.int64)  # one trial at a time
     for i in range(n_trials):
         if mode == 3 and missed[i] == 0:
             continue
-        if walk_trials(gr, i, i + 1, trial0, seed, max_events, overrun, leaked, shots, kills,
-                       avail, rounds_end, missed) == 0:  # fmt: skip
+        if walk_lanes(gr, lanes, i, i + 1, trial0, seed, max_events, overrun, leaked, shots,
+                      kills, avail, rounds_end, missed) == 0:  # fmt: skip
             continue
         missed[i] = 2
         # Its first events are on edges the graph has (the walk followed them): the engine
