@@ -51,7 +51,14 @@ from collections import namedtuple
 import numpy as np
 
 from costx.kernels._jit import NONNEG, jit
-from costx.kernels.rng import mix64, salvo_key, trial_key, uniform, uniform_mixed
+from costx.kernels.rng import (
+    draw_mixed,
+    int_threshold,
+    mix64,
+    salvo_key,
+    trial_key,
+    uniform,
+)
 
 # Node kinds.
 ROOT = 0
@@ -100,8 +107,9 @@ Graph = namedtuple(
 )
 
 # Columns of Graph.rep, one row per DRAW node, all that replay reads of it in one cache
-# line (``shortcuts``): mix64 of the key (its draw is then ``uniform_mixed``, half the
-# hashing), the threshold (float64 bits), and per outcome the node after the state
+# line (``shortcuts``): mix64 of the key (its draw is then ``draw_mixed``, half the
+# hashing), the threshold as an integer (``int_threshold``: the outcome is an integer
+# compare, no conversion to float), and per outcome the node after the state
 # points that follow, the event steps of the edges up to it and what else they add, as
 # one packed word (PACKED). Graph.repd holds those counts one by one (steps first) at
 # b * width + j. A row not made yet (a node newer than the last ``shortcuts``, or not a
@@ -479,15 +487,14 @@ def shortcuts(gr):
     nobody replays. A row reads as one or two cache lines where the graph's own arrays
     are five."""
     node, key, threshold, delta, _, _, _, meta, _, rep, repd, pack = gr
-    repf = rep.view(np.float64)
     n_nodes = meta[M_NODES]
     width = delta.shape[2]
     fields = width - 1
     for n in range(1, n_nodes):
         if node[n, N_KIND] != DRAW:
             continue
-        rep[n, R_KEY] = np.int64(mix64(key[n]))  # its draw: uniform_mixed
-        repf[n, R_THR] = threshold[n]
+        rep[n, R_KEY] = np.int64(mix64(key[n]))  # its draw: draw_mixed
+        rep[n, R_THR] = int_threshold(threshold[n])
         for b in range(2):
             o = b * width
             for j in range(width):
@@ -610,7 +617,6 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
     waits overlap. Each trial's walk is its own (its draws, its sums): which lane walks it,
     and in what order, changes nothing in its outputs."""
     node, key, threshold, delta, _, outs, _, _, _, rep, repd, pack = gr
-    repf = rep.view(np.float64)
     width = delta.shape[2]
     packed = pack[P_ON] == 1
     guard = pack[P_GUARD]
@@ -662,8 +668,8 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
             if n <= 0:
                 done = -1
             else:  # the replay's row (shortcuts): the same draw
-                u = uniform_mixed(lane_skey[k], np.uint64(rep[n, R_KEY]))
-                b = 1 if u < repf[n, R_THR] else 0
+                m53 = draw_mixed(lane_skey[k], np.uint64(rep[n, R_KEY]))
+                b = 1 if m53 < rep[n, R_THR] else 0
                 m = rep[n, R_CHILD + b]
                 if m > 0:  # past the state points: the same sums
                     lane_steps[k] += rep[n, R_STEPS + b]

@@ -19,6 +19,8 @@ Construction (all arithmetic modulo 2**64):
 * A uniform in [0, 1) takes the top 53 bits.
 """
 
+import math
+
 import numpy as np
 
 from costx.kernels._jit import jit
@@ -94,11 +96,26 @@ def uniform(key, counter):
 
 
 @jit
-def uniform_mixed(key, mixed):
-    """``uniform(key, counter)`` from ``mixed = mix64(counter)``, which a caller that
-    draws with the same counter under many keys (the graph of recurring states: one node,
-    every trial that passes it) computes once: the same value, bit for bit."""
-    return np.float64(mix64(key ^ mixed) >> _S11) * _TWO_M53
+def draw_mixed(key, mixed):
+    """The 53 bits m that ``uniform(key, counter)`` takes (the uniform is m 2^-53), from
+    ``mixed = mix64(counter)``, which a caller that draws with the same counter under many
+    keys (the graph of recurring states: one node, every trial that passes it) computes
+    once. Compared with ``int_threshold(p)``, the same outcome as ``uniform < p``."""
+    return np.int64(mix64(key ^ mixed) >> _S11)
+
+
+@jit
+def int_threshold(p):
+    """The integer T such that ``uniform(key, counter) < p`` exactly when
+    ``draw_mixed(key, mix64(counter)) < T``, for every key and counter. The uniform is
+    m 2^-53 with m an integer below 2^53 (exact in float64); m 2^-53 < p is m < p 2^53
+    (exact: a power-of-two scaling), and for an integer m that is m < ceil(p 2^53). No m
+    lies below p <= 0 (or NaN): T = 0; every m lies below p >= 1: T = 2^53."""
+    if not p > 0.0:
+        return np.int64(0)
+    if p >= 1.0:
+        return np.int64(1) << np.int64(53)
+    return np.int64(math.ceil(p * 9007199254740992.0))
 
 
 @jit

@@ -263,14 +263,25 @@ def test_a_replay_row_past_its_bounds_turns_packing_off(monkeypatch):
     assert stats["missed"] < 0.5 * stats["trials"], stats
 
 
-def test_uniform_from_a_mixed_counter_is_the_same_draw():
-    """Replay draws with mix64 of a node's counter computed once (kernels.rng.uniform_mixed):
-    bit for bit the draw of the engine, on random keys and counters (the top bits too)."""
-    from costx.kernels.rng import mix64, uniform, uniform_mixed
+def test_the_integer_draw_of_replay_is_the_engines_draw():
+    """Replay draws with mix64 of a node's counter computed once and its threshold as an
+    integer (kernels.rng.draw_mixed < int_threshold): the outcome of the engine's
+    ``uniform < p``, on random keys and counters (the top bits too) and on thresholds at
+    the draw itself and one float either side (where the two could part), random ones, 0,
+    1, above 1, below 0, NaN and the smallest floats."""
+    from costx.kernels.rng import draw_mixed, int_threshold, mix64, uniform
 
     rng = np.random.default_rng(16)
     keys = rng.integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False)
     counters = rng.integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False)
+    fixed = [0.0, -0.0, 1.0, 1.5, -0.25, float("nan"), 5e-324, 2.0**-53, 1.0 - 2.0**-53]
+    checked = 0
     for key, counter in zip(keys, counters, strict=True):
+        u = uniform(key, counter)
         mixed = np.uint64(mix64(counter))  # a Python int from Python: uint64 as in replay
-        assert uniform_mixed(key, mixed) == uniform(key, counter)
+        m = draw_mixed(key, mixed)
+        assert m * 2.0**-53 == u
+        for p in [u, np.nextafter(u, 2.0), np.nextafter(u, -1.0), rng.random(), *fixed]:
+            assert (m < int_threshold(p)) == (u < p), (u, p)
+            checked += 1
+    assert checked == 2000 * 13
