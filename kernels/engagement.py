@@ -64,22 +64,29 @@ import numpy as np
 from costx.kernels._jit import NONNEG, jit
 from costx.kernels.laser import TABLE_CELLS, g_at, g_inverse, h_at, h_inverse
 from costx.kernels.memo import (
+    C_EDGE,
+    C_NODE,
+    C_SCAN,
+    C_SKIP,
+    DRAW,
     E_ARG,
     E_KIND,
     E_STEPS,
     H_DRAWN,
     H_EVENTS,
-    H_KNOWN,
     H_RANDOM,
     H_ROWS,
     LANE_ROWS,
     M_CHECK,
     M_ERROR,
+    N_CHILD,
+    N_KIND,
     STATE,
     TERM,
-    known_events,
+    find_state,
     rec_trace,
     shortcuts,
+    state_hash,
     trace_draw,
     walk_lanes,
     walk_trials,
@@ -734,22 +741,46 @@ def _trace_event(tev, kev, kind, arg, steps, shots_row, kills_row):
 
 
 @jit(inline="always")
-def _known(tev):
-    """The trace's next event, if it lies in the prefix the graph knows (``H_KNOWN``) and
-    the trace has room; else -1."""
+def _cursor(tev, tcur, gnode):
+    """Follow the graph from the last state point along the trace's events since (their
+    draws' outcomes; a salvo's end) to the state point about to be traced: the node the
+    graph has for it (its canonical form need not be written: memo.rec_trace follows the
+    edge), or 0 when the graph has no such edge yet, the cursor is lost (-1) or the trace
+    is full (its next event is then -1). The cursor (``tcur``, memo.C_NODE and C_EDGE)
+    moves to that node, or is lost until a state written down is found in the graph
+    (_trace_state)."""
     kev = np.int64(tev[0, H_EVENTS])
-    if 0 <= kev < tev[0, H_KNOWN] and kev < tev.shape[0] - 1:
-        return kev
-    return np.int64(-1)
+    if tcur[C_SKIP] == 0 or not 0 <= kev < tev.shape[0] - 1:
+        return np.int64(0)
+    c = tcur[C_NODE]
+    b = tcur[C_EDGE]
+    for k in range(tcur[C_SCAN], kev):
+        if c < 0:
+            break
+        c = gnode[c, N_CHILD + b]
+        if c <= 0:
+            c = -1
+            break
+        b = np.int64(tev[k + 1, E_ARG]) if tev[k + 1, E_KIND] == DRAW else 0
+    tcur[C_SCAN] = kev + 1
+    tcur[C_EDGE] = 0
+    tcur[C_NODE] = -1
+    if c >= 0:
+        n = gnode[c, N_CHILD + b]
+        if n > 0 and gnode[n, N_KIND] == STATE:
+            tcur[C_NODE] = n
+            return n
+    return np.int64(0)
 
 
 @jit(borrow=True)
-def _trace_salvo_start(tev, tvecs, tgone, s, rounds_left, n_groups):
+def _trace_salvo_start(tev, tvecs, twords, tgone, tcur, gnode, gkey, gtable, gwords, s,
+                       rounds_left, n_groups):  # fmt: skip
     """Trace a state point at a salvo's start (kernels/memo.py): the salvo starts from the
-    magazines alone (in the known prefix, unwritten: row -1)."""
+    magazines alone (unwritten, row -1, where the graph has it: _cursor)."""
     n_eff = rounds_left.shape[0]
-    kev = _known(tev)
-    if kev >= 0:
+    if _cursor(tev, tcur, gnode) > 0:
+        kev = np.int64(tev[0, H_EVENTS])
         tev[kev + 1, E_KIND] = STATE
         tev[kev + 1, E_ARG] = -1.0
         for j in range(E_STEPS, tev.shape[1]):
@@ -767,6 +798,17 @@ def _trace_salvo_start(tev, tvecs, tgone, s, rounds_left, n_groups):
             tev[kev + 1, j] = 0.0  # no steps, rounds fired or kills yet
         tev[0, H_EVENTS] = kev + 1
         tev[0, H_ROWS] = r + 1
+        _find(tcur, gnode, gkey, gtable, gwords, twords, r)
+
+
+@jit(inline="always")
+def _find(tcur, gnode, gkey, gtable, gwords, twords, r):
+    """After a state point written down (row r), the cursor goes on from the graph's node
+    of that state, if the graph holds it (memo.find_state, as recording will find it);
+    else it stays lost."""
+    if tcur[C_SKIP] != 0:
+        x, _ = find_state(gnode, gkey, gtable, gwords, twords, r, state_hash(twords, r))
+        tcur[C_NODE] = x if x > 0 else -1
 
 
 @jit(borrow=True)
@@ -878,9 +920,10 @@ def _reset_effectors(weather, weather_ctr, denied, eff_f, eff_i, can, gstart, ro
 
 
 @jit(borrow=True)
-def _trace_state(tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_left, active,
-                 avail_row, next_launch, ch_thr, ch_rel, ch_kill, ch_free, mag, state, t_imp,
-                 grp, eng_cnt, steps, shots_row, kills_row):  # fmt: skip
+def _trace_state(tev, tvecs, twords, tgone, tcur, gnode, gkey, gtable, gwords, s, ws, t, n_threats,
+                 eff_i, rounds_left, active, avail_row, next_launch, ch_thr, ch_rel, ch_kill,
+                 ch_free, mag, state, t_imp, grp, eng_cnt, steps, shots_row,
+                 kills_row):  # fmt: skip
     """Trace a state point (kernels/memo.py) after an event step that drew: every decision
     at t is taken. The state in canonical form: two states with the same form have the
     same future. Left out: what only the speed depends on (the linked lists, the
@@ -892,14 +935,16 @@ def _trace_state(tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_l
     nothing reads again but the count of leakers at the salvo's end: the leakers among
     them are counted per group (tgone) and carried along the graph's edges instead.
     Threats take a byte for their state and one per effector for each engagement count
-    (_threat_words). In the prefix of the trial that the graph knows (``H_KNOWN``) only
-    the event is noted (row -1), with its counts: recording follows an edge that exists
-    (memo.rec_trace), and writing the state was most of a recorded trial's cost."""
+    (_threat_words).
+
+    Where the graph already has the state (``_cursor``: up to where the trial left the
+    graph, and again from a state written here that the graph holds), only the event is
+    noted (row -1), with its counts: recording follows the edge (memo.rec_trace), and
+    writing states was most of a recorded trial's cost."""
     n_eff = eff_i.shape[0]
     tev[0, H_DRAWN] = 0.0
-    kev = _known(tev)
-    if kev >= 0:
-        _trace_event(tev, kev, STATE, -1, steps, shots_row, kills_row)
+    if _cursor(tev, tcur, gnode) > 0:
+        _trace_event(tev, np.int64(tev[0, H_EVENTS]), STATE, -1, steps, shots_row, kills_row)
         return
     kev, r = _trace_row(tev, tvecs, tgone, tgone.shape[1])
     if kev >= 0:
@@ -943,6 +988,7 @@ def _trace_state(tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_l
             j += w
         _trace_event(tev, kev, STATE, r, steps, shots_row, kills_row)
         tev[0, H_ROWS] = r + 1
+        _find(tcur, gnode, gkey, gtable, gwords, twords, r)
 
 
 @jit(borrow=True)
@@ -1013,7 +1059,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     # The trace's arrays, taken once (see kernels/memo.py). Written here only in the
     # header of each trial's trace, by trace_draw (inlined: it takes one array) and by the
     # helpers compiled without reference counting (_trace_state and the others).
-    tev, tvecs, tgone, touts = tr
+    tev, tvecs, tgone, touts, tcur, gnode, gkey, gtable, gwords = tr
     twords = tvecs.view(np.uint64)
     for i in range(first, last):
         trial_key_i = trial_key(seed, trial0 + i)
@@ -1022,6 +1068,9 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
             tev[0, H_EVENTS] = 0.0
             tev[0, H_ROWS] = 0.0
             tev[0, H_DRAWN] = 0.0
+            tcur[C_NODE] = 0  # the cursor at the graph's root (_cursor)
+            tcur[C_EDGE] = 0
+            tcur[C_SCAN] = 0
         for e in range(eff_i.shape[0]):
             rounds_left[e] = eff_i[e, EI_ROUNDS]
         for s in range(n_salvos):
@@ -1037,7 +1086,10 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                 shots_row[e] = 0
                 kills_row[e] = 0
             if rec:
-                _trace_salvo_start(tev, tvecs, tgone, s, rounds_left, n_groups)
+                _trace_salvo_start(
+                    tev, tvecs, twords, tgone, tcur, gnode, gkey, gtable, gwords, s,
+                    rounds_left, n_groups,
+                )  # fmt: skip
             gstart[0] = 0
             for g in range(n_groups):
                 gstart[g + 1] = gstart[g] + counts[g]
@@ -1438,7 +1490,8 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
 
                 if rec and tev[0, H_DRAWN] != 0.0:
                     _trace_state(
-                        tev, tvecs, twords, tgone, s, ws, t, n_threats, eff_i, rounds_left,
+                        tev, tvecs, twords, tgone, tcur, gnode, gkey, gtable, gwords, s, ws, t,
+                        n_threats, eff_i, rounds_left,
                         active, avail_row, next_launch, ch_thr, ch_rel, ch_kill, ch_free, mag,
                         state, t_imp, grp, eng_cnt, steps, shots_row, kills_row,
                     )  # fmt: skip
@@ -1758,12 +1811,9 @@ def record_trials(
                       kills, avail, rounds_end, missed) == 0:  # fmt: skip
             continue
         missed[i] = 2
-        # Its first events are on edges the graph has (the walk followed them): the engine
-        # leaves their state points unwritten (memo.known_events; M_CHECK: none).
-        known = 0
-        if gr.meta[M_CHECK] == 0:
-            known = known_events(gr, trial0 + i, seed, counts.shape[0], tr.ev.shape[0] - 1)
-        tr.ev[0, H_KNOWN] = known
+        # The engine leaves the state points the graph has unwritten (_cursor; M_CHECK:
+        # none).
+        tr.cursor[C_SKIP] = 1 if gr.meta[M_CHECK] == 0 else 0
         _run_trials(i, i + 1, trial0, seed, inputs, scratch, outputs, True, tr)
         if tr.ev[0, H_RANDOM] != 0.0:
             gr.meta[M_ERROR] = 2

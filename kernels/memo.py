@@ -27,11 +27,13 @@ trial replays (:func:`walk_trials`) by following edges with its own draws and su
 them; when it reaches an edge nobody has taken yet, the engine plays the trial from the
 start instead, and its trace is recorded (:func:`rec_trace`), checking every edge it
 meets that exists already (a mismatch, which would mean the canonical state missed
-something the engine depends on, sets ``ERROR``). The trial's first events, up to where it
-left the graph (:func:`known_events`), are on edges that exist: there the engine notes
-its state points without writing their canonical form (``H_KNOWN``), and recording checks
-their draws (counter, threshold, outcome), their rounds fired and kills, and the salvo's
-leakers at its end, not the states themselves (``M_CHECK``: every state too). The event
+something the engine depends on, sets ``ERROR``). Most of a recorded trial lies on edges
+that exist: up to where it left the graph, and again from wherever it reaches a state the
+graph holds. The engine follows those edges as it plays (engagement._cursor) and notes a
+state point that the graph already has without writing its canonical form (row -1), and
+recording checks its draws (counter, threshold, outcome), the edges' rounds fired and
+kills, and the salvo's leakers at its end, not the states themselves (``M_CHECK``:
+every state too). The event
 steps summed on replay are those of the trial that recorded each edge, which caches can
 make differ by steps at which nothing happens: they serve the event bound's guard only.
 A replayed trial therefore equals, bit for bit, what the engine computes for it: the same
@@ -82,10 +84,11 @@ M_CUR = 5  # recording: the node whose edge M_BRANCH the engine is on
 M_BRANCH = 6
 M_SEEN = 7  # state points recorded
 M_MERGED = 8  # of which the graph held already (the states recur)
-M_CHECK = 9  # 1: recording writes and checks every state point (0: not the known prefix's)
-M_SKIPPED = 10  # state points recorded from the known prefix, without their canonical form
-M_SNAP = 11  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
-META_FIXED = 11
+M_CHECK = 9  # 1: recording writes and checks every state point (0: not those the graph has)
+M_SKIPPED = 10  # state points recorded that the graph had, without their canonical form
+M_FOLLOWED = 11  # state points recorded whose edge the graph had (written down or not)
+M_SNAP = 12  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
+META_FIXED = 12
 
 Graph = namedtuple(
     "Graph",
@@ -304,13 +307,33 @@ def _same(x, a, y, b):
     return diff == 0
 
 
+@jit(inline="always")
+def find_state(node, key, table, words, twords, r, h):
+    """(the STATE node whose canonical state equals row r of ``twords``, its slot in the
+    hash table), or (0, the empty slot where it would go); h: the row's ``_hash``."""
+    mask = table.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    while table[slot] > 0:
+        x = table[slot]
+        if key[x] == h and _same(words, node[x, N_ROW], twords, r):
+            return x, slot
+        slot = (slot + 1) & mask
+    return np.int64(0), slot
+
+
+@jit(borrow=True)
+def state_hash(twords, r):
+    """The hash of row r of canonical states (``_hash``), for ``find_state``."""
+    return _hash(twords, r)
+
+
 @jit(borrow=True)
 def rec_trace(gr, tr):
     """Record the trial the engine just played (its trace ``tr``) into the graph ``gr``:
     follow its events from the root, checking the edges that exist and making the
     rest. A disagreement sets ERROR; no room sets FULL; either stops recording."""
     node, key, threshold, delta, states, outs, table, meta, scratch, _, _, _ = gr
-    ev, tvecs, tgone, touts = tr
+    ev, tvecs, tgone, touts, _, _, _, _, _ = tr
     if meta[M_FULL] or meta[M_ERROR] or ev[0, H_EVENTS] < 0:
         return
     words = states.view(np.uint64)
@@ -350,9 +373,11 @@ def rec_trace(gr, tr):
         elif kind == STATE:
             r = arg
             meta[M_SEEN] += 1
-            if r < 0:  # in the known prefix (H_KNOWN): the state is not written down
+            if n > 0:
+                meta[M_FOLLOWED] += 1
+            if r < 0:  # a state the graph has (engagement._cursor): not written down
                 if n <= 0 or node[n, N_KIND] != STATE:
-                    meta[M_ERROR] = 1  # the prefix was not known after all
+                    meta[M_ERROR] = 1  # the engine's cursor went wrong
                     return
                 meta[M_MERGED] += 1
                 meta[M_SKIPPED] += 1
@@ -379,16 +404,10 @@ def rec_trace(gr, tr):
                     return
             else:
                 h = _hash(twords, r)
-                mask = table.shape[0] - 1
-                slot = np.int64(h & np.uint64(mask))
-                while table[slot] > 0:
-                    x = table[slot]
-                    if key[x] == h and _same(words, node[x, N_ROW], twords, r):
-                        n = x
-                        meta[M_MERGED] += 1
-                        break
-                    slot = (slot + 1) & mask
-                if n == 0:
+                n, slot = find_state(node, key, table, words, twords, r, h)
+                if n > 0:
+                    meta[M_MERGED] += 1
+                else:
                     row = meta[M_STATES]
                     if row >= states.shape[0]:
                         meta[M_FULL] = 1
@@ -443,38 +462,6 @@ def rec_trace(gr, tr):
 
 
 @jit(borrow=True)
-def known_events(gr, trial, seed, n_salvos, limit):
-    """How many of the first events of trial ``trial``'s trace (at most ``limit``) are on
-    edges the graph has already: from the root, follow the edges its draws take (the
-    walk's draws: the same key, counter and threshold) up to the first edge nobody has
-    taken, counting the nodes passed. The engine then leaves these events' state points
-    unwritten (``H_KNOWN``): recording follows their edges, which exist."""
-    node, key, threshold, _, _, _, _, _, _, _, _, _ = gr
-    tkey = trial_key(seed, trial)
-    skey = tkey
-    s = 0
-    c = 0
-    b = 0
-    k = 0
-    while k < limit:
-        n = node[c, N_CHILD + b]
-        if n <= 0:
-            break
-        kind = node[n, N_KIND]
-        if kind == DRAW:
-            b = 1 if uniform(skey, key[n]) < threshold[n] else 0
-        else:
-            b = 0
-            if kind == TERM:
-                s += 1
-                if s < n_salvos:
-                    skey = salvo_key(tkey, s)
-        c = n
-        k += 1
-    return k
-
-
-@jit(borrow=True)
 def shortcuts(gr):
     """Make the replay's row (``rep``) of every DRAW node: its key and threshold and, per
     outcome, a shortcut past the state points that follow (to the first node after those
@@ -525,13 +512,18 @@ H_EVENTS = 0  # events so far (-1: the trial is not recorded: an overrun, or no 
 H_ROWS = 1  # canonical states so far
 H_DRAWN = 2  # 1: a draw since the last state point
 H_RANDOM = 3  # 1: an arrival time was drawn (never recorded: the caller prevents it)
-H_KNOWN = 4  # events the graph knows already (known_events): their state points unwritten
 E_KIND = 0  # DRAW, STATE or TERM
 E_ARG = 1  # DRAW: the outcome; STATE: its row of Trace.vecs (-1: unwritten); TERM: the salvo
 E_HI = 2  # DRAW: the event counter's high 32 bits
 E_LO = 3  # and its low 32 bits
 E_THR = 4  # DRAW: the threshold
 E_STEPS = 5  # STATE, TERM: the engine's steps, then rounds fired and kills per effector
+# Entries of Trace.cursor.
+C_SKIP = 0  # 1: state points the graph has are not written (0: M_CHECK, every one is)
+C_NODE = 1  # the graph's node at the last state point (-1: not known)
+C_EDGE = 2  # its edge taken (0 after a state point)
+C_SCAN = 3  # the first event not yet followed from there
+C_FIELDS = 4
 
 Trace = namedtuple(
     "Trace",
@@ -540,18 +532,36 @@ Trace = namedtuple(
         "vecs",  # float64 (rows, length): the canonical states (engagement._canon)
         "gone",  # int64 (rows, groups): their leakers per group
         "outs",  # int64 (salvos, groups + 2 effectors): leaked, rounds_end, avail
+        "cursor",  # int64 (C_FIELDS,): where the engine is in the graph (engagement._cursor)
+        # The graph it is recorded into, as the engine reads it to find the state points
+        # the graph knows (engagement._cursor): Graph.node, Graph.key, Graph.table, and
+        # Graph.states as 64-bit words.
+        "gnode",
+        "gkey",
+        "gtable",
+        "gwords",
     ],
 )
 
 
-def new_trace(n_salvos: int, n_groups: int, n_eff: int, length: int, events: int, rows: int):
+def new_trace(
+    n_salvos: int, n_groups: int, n_eff: int, length: int, events: int, rows: int, graph=None
+):
     """A trace with room for ``events`` events and ``rows`` canonical states of ``length``
-    words (a trial that needs more is played but not recorded)."""
+    words (a trial that needs more is played but not recorded), for recording into
+    ``graph`` (None: a trace that records nothing, the graph arrays a placeholder)."""
+    if graph is None:
+        graph = empty_graph(n_groups, n_eff)
     return Trace(
         np.zeros((1 + events, E_STEPS + 1 + 2 * n_eff)),
         np.zeros((rows, length)),
         np.zeros((rows, n_groups), np.int64),
         np.zeros((n_salvos, n_groups + 2 * n_eff), np.int64),
+        np.zeros(C_FIELDS, np.int64),
+        graph.node,
+        graph.key,
+        graph.table,
+        graph.states.view(np.uint64),
     )
 
 

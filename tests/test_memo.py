@@ -139,13 +139,14 @@ GRAPH_ARRAYS = ("node", "key", "threshold", "delta", "states", "outs", "table", 
 
 
 @pytest.mark.parametrize("family", ["cost_aware_realism", "random", "realism", "single_layer"])
-def test_the_known_prefix_unwritten_builds_the_same_graph(family):
-    """A recorded trial's state points before the point where it left the graph are
-    noted without their canonical form (kmemo.H_KNOWN, kmemo.known_events), and recording
-    follows their edges. The graph built so equals, array for array and count for count,
-    the one built writing and checking every state (kmemo.M_CHECK), and both replay the
-    engine's trials (run_both). Campaigns with resupply and leakers (carried along the
-    known edges) are among the scenarios."""
+def test_known_states_unwritten_build_the_same_graph(family):
+    """A recorded trial's state points that the graph already has (up to where the trial
+    left it, and again from a state written down that the graph holds) are noted without
+    their canonical form (engagement._cursor), and recording follows their edges. The
+    graph built so equals, array for array and count for count, the one built writing
+    and checking every state (kmemo.M_CHECK), and both replay the engine's trials
+    (run_both). Campaigns with resupply and leakers (carried along the known edges) are
+    among the scenarios."""
     skipped = seen = 0
     for k in range(3):
         if family == "single_layer":
@@ -159,6 +160,9 @@ def test_the_known_prefix_unwritten_builds_the_same_graph(family):
             a, b = getattr(fast, name), getattr(full, name)
             assert np.array_equal(a, b), (scenario.name, name)
         assert full.meta[kmemo.M_SKIPPED] == 0
+        # Every state point whose edge the graph had was left unwritten: the engine's
+        # cursor never lost its way (across salvos too).
+        assert fast.meta[kmemo.M_SKIPPED] == fast.meta[kmemo.M_FOLLOWED], scenario.name
         mine = np.ones(len(fast.meta), bool)
         mine[[kmemo.M_CHECK, kmemo.M_SKIPPED]] = False
         assert np.array_equal(fast.meta[mine], full.meta[mine]), scenario.name

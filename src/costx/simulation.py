@@ -569,7 +569,7 @@ class _Memo:
         salvos = arrays.counts.shape[0]
         events = min(TRACE_EVENTS, int(2 * arrays.max_events.sum()) + 2 * salvos)
         rows = max(1, min(events, TRACE_BYTES // (8 * length)))
-        self.trace = kmemo.new_trace(salvos, n_groups, n_eff, length, events, rows)
+        self.trace = kmemo.new_trace(salvos, n_groups, n_eff, length, events, rows, self.graph)
         self.stretch = MEMO_FIRST  # trials of the next stretch
         self.serving = False
         self.off = False
