@@ -830,7 +830,7 @@ def _arrivals(key, counts, threat_f, threat_i, gstart, t_seen, t_imp, ident, grp
                 ts = start + j * window / n
             else:
                 ts = start + window * uniform(key, event_counter(ARRIVAL, 0, 0, 0, g, j))
-                if rec:  # a continuous draw: the caller never records these
+                if rec is not None:  # a continuous draw: the caller never records these
                     tev[0, H_RANDOM] = 1.0
                     tev[0, H_EVENTS] = -1.0
             sort_key[j] = ts
@@ -865,7 +865,7 @@ def _weather(key, state_cum, rec, tev):
         w_state = uniform(key, state_ctr)
         while ws < state_cum.shape[0] - 1:
             below = w_state < state_cum[ws]
-            if rec:
+            if rec is not None:
                 trace_draw(tev, state_ctr, state_cum[ws], below)
             if below:
                 break
@@ -892,7 +892,7 @@ def _reset_effectors(weather, weather_ctr, denied, eff_f, eff_i, can, gstart, ro
         scan_ver[e] = -1
         if kind == KIND_LASER:
             clear = weather < eff_f[e, EF_AVAILABILITY]
-            if rec:
+            if rec is not None:
                 trace_draw(
                     tev, weather_ctr, eff_f[e, EF_AVAILABILITY], clear
                 )  # fmt: skip
@@ -1010,7 +1010,7 @@ def _end_salvo(i, s, gstart, state, eff_i, resupply, rounds_left, rounds_end, le
         rounds_end[i, s, e] = rounds_left[e]
         if eff_i[e, EI_KIND] != KIND_LASER:
             rounds_left[e] = min(eff_i[e, EI_ROUNDS], rounds_left[e] + resupply[e])
-    if rec:  # the salvo's end
+    if rec is not None:  # the salvo's end
         kev = np.int64(tev[0, H_EVENTS])
         if overrun[i] == 0 and 0 <= kev < n_ev:
             for g in range(n_groups):
@@ -1030,9 +1030,13 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     One call per parallel task, so that arrays are passed (and reference-counted) once per
     task rather than once per trial or per event. The ``*_all`` arrays have a leading
     weather-state axis; each salvo draws its state and works on that state's slices.
-    With ``rec`` the trial (one) is traced into ``tr`` for the graph of recurring states
-    (kernels/memo.py): every draw, the canonical state (``_canon``) at each salvo's start
-    and after each event step that drew, and every salvo's end.
+    With ``rec`` True the trial (one) is traced into ``tr`` for the graph of recurring
+    states (kernels/memo.py): every draw, the canonical state (``_canon``) at each salvo's
+    start and after each event step that drew, and every salvo's end. A plain run passes
+    None: every recording branch is written ``if rec is not None:``, which Numba prunes
+    before typing when ``rec`` is None, so the plain engine does not compile the recording
+    helpers at all (``if rec:`` is not pruned, even on a literal False: 5 s more of a cold
+    start, tests/test_kernels_borrow.py).
 
     A salvo: ``_arrivals``, ``_weather`` and ``_reset_effectors``; event steps until no
     event is left (or the salvo's bound of steps, ``max_events``, is passed);
@@ -1064,7 +1068,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
     for i in range(first, last):
         trial_key_i = trial_key(seed, trial0 + i)
         overrun[i] = 0
-        if rec:
+        if rec is not None:
             tev[0, H_EVENTS] = 0.0
             tev[0, H_ROWS] = 0.0
             tev[0, H_DRAWN] = 0.0
@@ -1085,7 +1089,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
             for e in range(n_eff):
                 shots_row[e] = 0
                 kills_row[e] = 0
-            if rec:
+            if rec is not None:
                 _trace_salvo_start(
                     tev, tvecs, twords, tgone, tcur, gnode, gkey, gtable, gwords, s,
                     rounds_left, n_groups,
@@ -1439,7 +1443,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                             if common > 0.0:
                                 ctr = event_counter(COMMON_MODE, e, eng, 0, g, ident[target])
                                 all_fail = uniform(key, ctr) < common
-                                if rec:
+                                if rec is not None:
                                     trace_draw(tev, ctr, common, all_fail)
                             killed = False
                             last_meet = t
@@ -1463,7 +1467,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                             RELIABILITY, e, eng, rd, g, ident[target]
                                         )
                                         works = uniform(key, ctr) < reliability
-                                        if rec:
+                                        if rec is not None:
                                             trace_draw(
                                                 tev, ctr, reliability, works
                                             )  # fmt: skip
@@ -1475,7 +1479,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                         ctr = event_counter(KILL, e, eng, rd, g, ident[target])
                                         p_round = _round_pk(eff_f, e, p_kill, flight)
                                         killed = uniform(key, ctr) < p_round
-                                        if rec:
+                                        if rec is not None:
                                             trace_draw(
                                                 tev, ctr, p_round, killed
                                             )  # fmt: skip
@@ -1488,7 +1492,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                         # (its ready time is no earlier: e's channels are looked at then)
                         ev[e] = min(ev[e], ch_rel[e, k_free])
 
-                if rec and tev[0, H_DRAWN] != 0.0:
+                if rec is not None and tev[0, H_DRAWN] != 0.0:
                     _trace_state(
                         tev, tvecs, twords, tgone, tcur, gnode, gkey, gtable, gwords, s, ws, t,
                         n_threats, eff_i, rounds_left,
@@ -1703,11 +1707,12 @@ def task_bounds(n_trials, threads):
 @jit
 def engine_task(first, last, trial0, seed, inputs, outputs, tr):
     """Play trials first .. last - 1 of a :func:`simulate_trials` call: one task, on its
-    own working arrays. The engine (``_run_trials``) is compiled here with ``rec`` the
-    constant False, so none of the recording is in it."""
+    own working arrays. The engine (``_run_trials``) is compiled here with ``rec`` None,
+    so none of the recording is in it.
+    """
     counts, policy, threat_i, eff_i = inputs[0], inputs[2], inputs[4], inputs[6]
     scratch = _scratch(policy, counts, threat_i.shape[0], eff_i)
-    _run_trials(first, last, trial0, seed, inputs, scratch, outputs, False, tr)
+    _run_trials(first, last, trial0, seed, inputs, scratch, outputs, None, tr)
 
 
 def replay_trials(

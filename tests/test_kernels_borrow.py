@@ -17,6 +17,10 @@ import pytest
 
 from costx.kernels._jit import _NO_REFCOUNT
 
+# The engine's recording helpers: compiled for record_trials only (``rec`` is None in a
+# plain run and its branches are pruned before typing), about 5 s of a cold start.
+RECORDING = ("_trace_state", "_trace_salvo_start", "_trace_event")
+
 # Run in a fresh process with an empty Numba cache: a helper loaded from the cache has no
 # signatures of its own (its code is inside its caller's), so only a compiling process
 # can say what each helper returns. About a minute, most of it compiling.
@@ -33,6 +37,14 @@ def holds_array(ty):
         return True
     return isinstance(ty, types.BaseTuple) and any(holds_array(t) for t in ty.types)
 
+# The plain engine alone first, and what it compiled of the recording (RECORDING).
+from costx import bench
+from costx.simulation import Lowered
+import costx.kernels.engagement as engagement
+for policy in ("layered", "preferential", "cost_aware"):
+    Lowered(bench.drone_raid(12, policy), memo=False).run(0, 50, 5)
+plain = sorted(name for name in RECORDING
+               if getattr(engagement, name).nopython_signatures)
 every_path()  # compiles everything
 gc.collect()
 _nrt_python.memsys_enable_stats()
@@ -52,8 +64,8 @@ for name in ("engagement", "laser", "memo", "damage", "rng"):
                 for sig in f.nopython_signatures
             ]
 print(json.dumps({"helpers": helpers, "allocated": after[0] - before[0],
-                  "freed": after[1] - before[1]}))
-""".replace("TESTS", repr(str(Path(__file__).parent)))
+                  "freed": after[1] - before[1], "plain": plain}))
+""".replace("TESTS", repr(str(Path(__file__).parent))).replace("RECORDING", repr(RECORDING))
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +91,13 @@ def test_no_borrowing_helper_returns_an_array(child):
     for name, sigs in child["helpers"].items():
         for return_type, holds_array in sigs:
             assert not holds_array, f"{name} returns {return_type}"
+
+
+def test_a_plain_run_compiles_none_of_the_recording(child):
+    # `if rec is not None:` is pruned where rec is None (the plain engine, engine_task);
+    # `if rec:` would not be, and the plain engine would compile these too.
+    assert child["plain"] == []
+    assert {"engagement." + name for name in RECORDING} <= set(child["helpers"])
 
 
 def test_the_runtime_frees_what_the_kernels_allocate(child):
