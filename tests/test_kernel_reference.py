@@ -986,3 +986,44 @@ def test_a_remembered_laser_dwell_is_used_only_for_its_start(make, scenario_seed
         if reference_counts(scenario, scenario_seed, t) != kernel_counts(scenario, frame, t)
     ]
     assert differ == []
+
+
+def same_range_railgun_scenario() -> dict:
+    """A railgun with drag engages, at their detection, drones and missiles that are both
+    seen at 10 km: every salvo's first round is launched at exactly 10 km, whatever the
+    threat's speed. Ten of each, 30 s apart and alternating, so the gun (one channel, one
+    engagement per threat, a salvo of two 6 s apart) is free at each detection; its kill
+    probability falls with the time of flight, which differs between the two speeds."""
+    threats = [
+        threat_fields("slow", count=10, speed_mps=50.0, detect_range_km=10.0,
+                      arrival="stream", window_s=600.0),
+        threat_fields("fast", count=10, speed_mps=250.0, detect_range_km=10.0,
+                      arrival="stream", start_s=30.0, window_s=600.0),
+    ]  # fmt: skip
+    gun = {
+        "name": "gun", "use": "hvp_railgun", "rounds": 600, "channels": 1, "salvo_size": 2,
+        "max_engagements": 1, "assess_s": 1.0, "pk": {"slow": 0.6, "fast": 0.6},
+        "acquisition_usd": 0.0,  # (no capital: no costing table needed)
+    }  # fmt: skip
+    return {"scenario": {"name": "same_range"}, "threats": threats, "effectors": [gun]}
+
+
+def test_remembered_railgun_flights_are_kept_per_threat_group():
+    """The engine remembers a railgun's flight times by the range at launch
+    (kernels/engagement.py, FLIGHT_SLOTS), per threat group: the same range gives another
+    flight at another closing speed. Kernel equals the reference trial by trial here,
+    where both groups are engaged at the same range: remembering flights by range alone
+    (the group left out of the key) fails this test in 8 of the 60 trials. (A slot that
+    answers for any range fails test_kernel_equals_event_simulation_trial_by_trial.)"""
+    scenario, warned = load_quiet(same_range_railgun_scenario())
+    assert not warned
+    (gun,) = scenario.effectors
+    assert gun.ballistic_coefficient_kg_m2 > 0.0  # drag: flights come from the Newton solve
+    frame = costx.simulate(scenario, trials=60, seed=5).trials
+    assert frame["shots_gun"].min() == 40  # every threat engaged once, with two rounds
+    differ = [
+        t
+        for t in range(60)
+        if reference_counts(scenario, 5, t) != kernel_counts(scenario, frame, t)
+    ]
+    assert differ == []
