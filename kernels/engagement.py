@@ -177,7 +177,8 @@ MAX_NEWTON = 60  # iterations of the meeting-time solver (it converges in under 
 # the range's bits: the engine launches at the same ranges again and again (a threat
 # engaged as it comes within reach, the salvo's next round: 45 % of mixed_raid's Newton
 # solves). The range itself is compared, so a hit returns that solve's own result.
-FLIGHT_SLOTS = 1024
+FLIGHT_SLOTS = 1024  # a power of two, as is every smaller number of slots used
+FLIGHT_BYTES = 4 << 20  # the most a task's cache may take (scenarios of many groups)
 SCAN = -2  # marks a group whose candidate must be looked for (see _run_trials)
 EPS_KM = 1e-9  # tolerance on envelope boundaries (1 micrometre)
 TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
@@ -1468,7 +1469,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                     # The Newton solve, or the same range's flight
                                     # again (FLIGHT_SLOTS): a pure function of it.
                                     j = np.int64(min(r_now, 4096.0) * 2.0**50)  # its bits
-                                    j = (j ^ (j >> 20) ^ (j >> 40)) & (FLIGHT_SLOTS - 1)
+                                    j = (j ^ (j >> 20) ^ (j >> 40)) & (flights.shape[3] - 1)
                                     if flights[ws, e, g, j, 0] == r_now:
                                         flight = flights[ws, e, g, j, 1]
                                     else:
@@ -1588,7 +1589,10 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
         max_ch = max(max_ch, eff_i[e, EI_CHANNELS])
         for ws in range(eff_f.shape[0]):
             drag = drag or eff_f[ws, e, EF_DRAG_K] > 0.0
-    n_flights = FLIGHT_SLOTS if drag else 0  # (read only for an effector with drag)
+    # Read only for an effector with drag; at most FLIGHT_BYTES a task (fewer slots).
+    n_flights = FLIGHT_SLOTS if drag else 0
+    while n_flights > 1 and eff_f.shape[0] * n_eff * n_groups * n_flights * 16 > FLIGHT_BYTES:
+        n_flights //= 2
     return (  # noqa: RUF005 (Numba cannot unpack a tuple into a tuple literal)
         np.empty(n_groups + 1, np.int64),  # gstart
         np.empty(n_threats),  # t_seen

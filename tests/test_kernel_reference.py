@@ -989,41 +989,70 @@ def test_a_remembered_laser_dwell_is_used_only_for_its_start(make, scenario_seed
 
 
 def same_range_railgun_scenario() -> dict:
-    """A railgun with drag engages, at their detection, drones and missiles that are both
+    """Railguns with drag engage, at their detection, drones and missiles that are all
     seen at 10 km: every salvo's first round is launched at exactly 10 km, whatever the
-    threat's speed. Ten of each, 30 s apart and alternating, so the gun (one channel, one
-    engagement per threat, a salvo of two 6 s apart) is free at each detection; its kill
-    probability falls with the time of flight, which differs between the two speeds."""
+    threat's speed or the gun. Ten drones and ten missiles, 30 s apart and alternating,
+    so the first gun (one channel, one engagement per threat, a salvo of two 6 s apart)
+    is free at each detection; then two drones at once at 700 s, one for each gun, the
+    second with half the ballistic coefficient (more drag). The kill probability falls
+    with the time of flight, which differs between the two speeds and the two guns."""
     threats = [
         threat_fields("slow", count=10, speed_mps=50.0, detect_range_km=10.0,
                       arrival="stream", window_s=600.0),
         threat_fields("fast", count=10, speed_mps=250.0, detect_range_km=10.0,
                       arrival="stream", start_s=30.0, window_s=600.0),
+        threat_fields("pair", count=2, speed_mps=50.0, detect_range_km=10.0, start_s=700.0),
     ]  # fmt: skip
     gun = {
         "name": "gun", "use": "hvp_railgun", "rounds": 600, "channels": 1, "salvo_size": 2,
-        "max_engagements": 1, "assess_s": 1.0, "pk": {"slow": 0.6, "fast": 0.6},
+        "max_engagements": 1, "assess_s": 1.0, "pk": {"slow": 0.6, "fast": 0.6, "pair": 0.6},
         "acquisition_usd": 0.0,  # (no capital: no costing table needed)
     }  # fmt: skip
-    return {"scenario": {"name": "same_range"}, "threats": threats, "effectors": [gun]}
+    gun2 = {**gun, "name": "gun2", "ballistic_coefficient_kg_m2": 3000.0}
+    return {"scenario": {"name": "same_range"}, "threats": threats, "effectors": [gun, gun2]}
 
 
 def test_remembered_railgun_flights_are_kept_per_threat_group():
     """The engine remembers a railgun's flight times by the range at launch
-    (kernels/engagement.py, FLIGHT_SLOTS), per threat group: the same range gives another
-    flight at another closing speed. Kernel equals the reference trial by trial here,
-    where both groups are engaged at the same range: remembering flights by range alone
-    (the group left out of the key) fails this test in 8 of the 60 trials. (A slot that
-    answers for any range fails test_kernel_equals_event_simulation_trial_by_trial.)"""
+    (kernels/engagement.py, FLIGHT_SLOTS), per gun and threat group: the same range gives
+    another flight at another closing speed or drag. Kernel equals the reference trial by
+    trial here, where both groups and both guns are engaged at the same range. Leaving
+    the group out of the cache's key fails this test in 8 of the 60 trials, leaving the
+    gun out in 16. (A slot that answers for any range fails
+    test_kernel_equals_event_simulation_trial_by_trial.)"""
     scenario, warned = load_quiet(same_range_railgun_scenario())
     assert not warned
-    (gun,) = scenario.effectors
-    assert gun.ballistic_coefficient_kg_m2 > 0.0  # drag: flights come from the Newton solve
+    for gun in scenario.effectors:  # drag: flights come from the Newton solve
+        assert gun.ballistic_coefficient_kg_m2 > 0.0
     frame = costx.simulate(scenario, trials=60, seed=5).trials
-    assert frame["shots_gun"].min() == 40  # every threat engaged once, with two rounds
+    # Every threat engaged (a threat one gun missed may get a salvo from the other).
+    assert (frame["shots_gun"] + frame["shots_gun2"]).min() >= 44
+    assert frame["shots_gun2"].min() >= 2
     differ = [
         t
         for t in range(60)
         if reference_counts(scenario, 5, t) != kernel_counts(scenario, frame, t)
     ]
     assert differ == []
+
+
+def test_a_tasks_flight_cache_is_bounded():
+    """The cache of flight times takes at most FLIGHT_BYTES a task, in a power of two of
+    slots (the hash is masked with slots - 1), and nothing without drag."""
+    from costx.kernels import engagement as k
+
+    def slots(states: int, effectors: int, groups: int, drag: bool) -> int:
+        eff_i = np.zeros((effectors, k.EI_COLUMNS), np.int64)
+        eff_i[:, k.EI_CHANNELS] = 1
+        eff_f = np.zeros((states, effectors, k.EF_COLUMNS))
+        eff_f[-1, 0, k.EF_DRAG_K] = 1e-4 if drag else 0.0  # in one weather state
+        counts = np.ones((1, groups), np.int64)
+        flights = k._scratch(k.POLICY_LAYERED, counts, groups, eff_f, eff_i)[-1]
+        assert flights.shape[:3] == (states, effectors, groups)
+        assert flights.nbytes <= k.FLIGHT_BYTES
+        return flights.shape[3]
+
+    assert slots(1, 4, 3, drag=True) == k.FLIGHT_SLOTS
+    assert slots(1, 4, 3, drag=False) == 0
+    big = slots(4, 40, 50, drag=True)  # 131 MB at FLIGHT_SLOTS
+    assert 1 <= big < k.FLIGHT_SLOTS and big & (big - 1) == 0
