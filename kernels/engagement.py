@@ -1266,6 +1266,12 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                 while p >= 0:
                                     st = state[p]
                                     q = nxt[e, p]
+                                    if st == ENGAGED:  # passed over first: the cheapest
+                                        # test, and ahead of the tests below, which an
+                                        # engaged threat may pass at its release
+                                        prev = p
+                                        p = q
+                                        continue
                                     seen = t >= t_seen[p]
                                     if (
                                         st == DEAD
@@ -1281,10 +1287,6 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                             head[e, g] = q
                                         else:
                                             nxt[e, prev] = q
-                                        p = q
-                                        continue
-                                    if st == ENGAGED:
-                                        prev = p
                                         p = q
                                         continue
                                     if (
