@@ -54,6 +54,13 @@ def test_the_upper_bound_is_not_vacuous():
         assert lo < t < hi < within * t, (r, lo, t, hi)
 
 
+def _reach(arrays):
+    """The engine's times from detection to entry and to last start (weather state 0)."""
+    reach = np.empty((*arrays.r_first[0].shape, 2))
+    K._reach_times(arrays.threat_f, arrays.r_first[0], arrays.r_last[0], reach)
+    return reach
+
+
 def _done(arrays, eff_f, c, p, state, by):
     return K._done_by(
         c,
@@ -73,6 +80,7 @@ def _done(arrays, eff_f, c, p, state, by):
         state["next_launch"],
         state["rounds_left"],
         state["memo"],
+        _reach(arrays),
         by,
     )
 

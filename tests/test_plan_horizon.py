@@ -95,6 +95,8 @@ def _plan_at(arrays, ws, c, t, s, memo=None):
         memo = np.full((n_eff, n, 2), np.nan)
     max_ch = s["mag"].shape[1]
     plan = np.full((n_eff, n), np.nan)
+    reach = np.empty((*arrays.r_first[ws].shape, 2))
+    K._reach_times(arrays.threat_f, arrays.r_first[ws], arrays.r_last[ws], reach)
     h = K._plan(
         c,
         t,
@@ -121,6 +123,7 @@ def _plan_at(arrays, ws, c, t, s, memo=None):
         s["next_launch"],
         s["rounds_left"],
         memo,
+        reach,
         plan,
         np.empty(max_ch),
         np.empty(max_ch),
