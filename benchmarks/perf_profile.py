@@ -10,9 +10,11 @@ name its functions), writes ``/tmp/perf-<pid>.map`` (the map ``perf report`` rea
 code it cannot find in a file: each function's address from Numba's code library, its
 size up to the next one), then times the workload under ``perf record`` and prints the
 functions with the most samples. ``--annotate NAME`` also prints the disassembly (``objdump``)
-of the first function whose symbol contains NAME, each instruction with its share of that
-function's samples, in windows of the hottest code: a sample lands on the instruction
-after the one it waited for (a load, a division). Needs ``perf`` (linux-tools) and
+of the compiled function of that name with the most samples, each instruction with its
+share of them, in windows of the hottest code: a sample lands on the instruction after the
+one it waited for (a load, a division). A function's size is taken to reach the next
+function's address (Numba's library gives addresses, not sizes), so a few samples of code
+between functions can be credited to the one before. Needs ``perf`` (linux-tools) and
 binutils; nothing here is part of costx or its tests. docs/performance.md has what it
 found.
 """
@@ -20,7 +22,6 @@ found.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import re
 import shutil
@@ -35,8 +36,13 @@ def _parse() -> argparse.Namespace:
     p.add_argument("workload", help='a costx.bench workload id, e.g. "mixed_raid[layered]"')
     p.add_argument("trials", type=int)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--warm", type=int, default=200, help="trials run first (compiles)")
-    p.add_argument("--annotate", metavar="NAME", help="disassemble this function")
+    p.add_argument(
+        "--warm",
+        type=int,
+        help="trials run first, to compile (default: as many "
+        "as timed, so that the graph's replay and learning compile too)",
+    )
+    p.add_argument("--annotate", metavar="NAME", help="disassemble the function of this name")
     p.add_argument("--top", type=int, default=12, help="functions listed")
     return p.parse_args()
 
@@ -81,14 +87,44 @@ def _short(symbol: str) -> str:
     return symbol[:60]
 
 
+def _read_code(address: int, size: int) -> bytes:
+    """The bytes of code at ``address``, up to ``size`` or the end of its mapped memory
+    (read through /proc/self/mem, which fails on an unmapped page instead of crashing)."""
+    page = 4096
+    chunks = []
+    with open("/proc/self/mem", "rb", buffering=0) as mem:
+        at = address
+        while at < address + size:
+            n = min(page - at % page, address + size - at)
+            try:
+                mem.seek(at)
+                chunk = mem.read(n)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            at += len(chunk)
+    return b"".join(chunks)
+
+
 def _annotate(perf_data: str, name: str, spans: list[tuple[int, int, str]]) -> None:
     """Disassembly of the first function whose symbol contains ``name``, with samples."""
-    span = next(((a, n, s) for a, n, s in spans if _short(s).split(".", 1)[-1] == name), None)
-    if span is None:
-        print(f"no compiled function matches {name!r}")
+    script = subprocess.run(
+        ["perf", "script", "-i", perf_data, "-F", "ip,sym"],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    samples: dict[str, int] = {}
+    for line in script.splitlines():
+        fields = line.split()
+        if len(fields) >= 2:
+            samples[fields[1]] = samples.get(fields[1], 0) + 1
+    matching = [(a, n, s) for a, n, s in spans if _short(s).split(".", 1)[-1] == name]
+    if not matching:
+        print(f"no compiled function is named {name!r}")
         return
-    address, size, symbol = span
-    code = ctypes.string_at(address, size)
+    address, size, symbol = max(matching, key=lambda span: samples.get(span[2], 0))
+    code = _read_code(address, size)
     with tempfile.NamedTemporaryFile(suffix=".bin") as f:
         f.write(code)
         f.flush()
@@ -96,10 +132,6 @@ def _annotate(perf_data: str, name: str, spans: list[tuple[int, int, str]]) -> N
             ["objdump", "-D", "-b", "binary", "-m", "i386:x86-64", f"--adjust-vma={address:#x}",
              f.name], capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-    script = subprocess.run(
-        ["perf", "script", "-i", perf_data, "-F", "ip,sym"],
-        capture_output=True, text=True, check=False,
-    ).stdout  # fmt: skip
     counts: dict[int, int] = {}
     for line in script.splitlines():
         fields = line.split()
@@ -139,7 +171,8 @@ def main() -> int:
 
     numba.set_num_threads(args.threads)
     scenario = bench.workload(args.workload).scenario()
-    simulate(scenario, trials=args.warm, seed=0, threads=args.threads, keep_trials=False)
+    warm = args.trials if args.warm is None else args.warm
+    simulate(scenario, trials=warm, seed=0, threads=args.threads, keep_trials=False)
     functions = _functions()
     if not functions:
         print("no compiled functions found: NUMBA_CACHE_DIR must be a fresh, empty folder")
@@ -156,14 +189,20 @@ def main() -> int:
     perf_data = os.path.join(tempfile.mkdtemp(prefix="costx-perf-"), "perf.data")
     recorder = subprocess.Popen(
         ["perf", "record", "-F", "1999", "-o", perf_data, "-p", str(os.getpid())],
-        stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     time.sleep(1.0)  # perf attaches
+    if recorder.poll() is not None:  # it could not (perf_event_paranoid, no perf support)
+        print(f"perf record failed: {recorder.stderr.read().strip()}")
+        return 2
     start = time.perf_counter()
     simulate(scenario, trials=args.trials, seed=0, threads=args.threads, keep_trials=False)
     seconds = time.perf_counter() - start
     recorder.send_signal(2)
-    recorder.wait()
+    _, errors = recorder.communicate()
+    if recorder.returncode not in (0, -2, 130) or not os.path.exists(perf_data):
+        print(f"perf record failed ({recorder.returncode}): {errors.strip()}")
+        return 2
     print(f"{args.workload}: {args.trials:,} trials in {seconds:.3f} s "
           f"({args.trials / seconds:,.0f} trials/s, {args.threads} thread(s))")  # fmt: skip
     report = subprocess.run(
