@@ -39,6 +39,79 @@ def test_tasks_cover_every_trial_once(n, threads):
     assert len({last - first for first, last in tasks[:-1]}) <= 1  # equal, but the last
 
 
+def _tasks_on_two_threads(n):
+    """The trials each task of _play_tasks was given, played on two threads."""
+    import numba
+
+    from costx.kernels.engagement import _play_tasks
+
+    seen = []
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        _play_tasks(n, lambda first, last: seen.append((first, last)))
+    finally:
+        numba.set_num_threads(before)
+    return sorted(seen)
+
+
+@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2, reason="one thread")
+def test_thread_pool_is_kept_and_survives_a_failed_task():
+    """The kernels' pool is made once per size (starting its threads at every call cost 4 -
+    6 % of a 4,096-trial call on two threads) and stays usable after a task raised."""
+    from costx.kernels.engagement import _pool, task_bounds
+
+    assert _pool(2) is _pool(2)
+    assert _pool(3) is not _pool(2)
+
+    def fail(first, last):
+        if first > 0:
+            raise ValueError(f"task {first}")
+
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        from costx.kernels.engagement import _play_tasks
+
+        with pytest.raises(ValueError, match="task"):
+            _play_tasks(4096, fail)
+    finally:
+        numba.set_num_threads(before)
+    assert _tasks_on_two_threads(4096) == task_bounds(4096, 2)
+
+
+def _child_plays(queue):
+    queue.put(_tasks_on_two_threads(4096))
+
+
+@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2, reason="one thread")
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_thread_pool_in_a_forked_process():
+    """A forked process (multiprocessing, Dask's process workers) has none of its parent's
+    pool threads: it makes its own pool (the parent's would take the tasks and never run
+    them, and the child would wait for ever)."""
+    import multiprocessing
+
+    from costx.kernels.engagement import task_bounds
+
+    assert _tasks_on_two_threads(4096) == task_bounds(4096, 2)  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_plays, args=(queue,))
+    child.start()
+    child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+        child.join()
+    assert not alive, "the forked process hung on its parent's thread pool"
+    assert child.exitcode == 0
+    assert queue.get(timeout=10) == task_bounds(4096, 2)
+
+
 @pytest.mark.parametrize("block", [1, 7, 1000])
 def test_chunking_does_not_change_results(mixed_result, block):
     chunked = costx.simulate(mixed(), trials=TRIALS, seed=11, block_trials=block)
