@@ -1734,8 +1734,11 @@ def _play_tasks(n_trials, task):
         for first, last in tasks:
             task(first, last)
         return
-    futures = [_pool(threads).submit(task, first, last) for first, last in tasks]
+    pool = _pool(threads)
+    futures = []
     try:
+        for first, last in tasks:
+            futures.append(pool.submit(task, first, last))
         for future in futures:
             future.result()
     except BaseException:
@@ -1745,24 +1748,39 @@ def _play_tasks(n_trials, task):
         raise
 
 
-_POOLS = {}  # (process id, threads): the kernels' thread pool of that size
-_POOLS_LOCK = threading.Lock()
+_LOCAL = threading.local()  # .pool: the calling thread's pool; .threads: its size
 
 
 def _pool(threads):
-    """The thread pool of ``threads`` threads that :func:`_play_tasks` plays on, made once
-    per process and size and kept. A pool made per call started its threads at every call:
-    100 calls of 4,096 mixed_raid trials on two threads ran at 87,000 - 88,000 trials/s
-    with a pool per call and 91,000 - 93,000 with this one (docs/performance.md). Callers
-    that play at the same time share its threads. A process forked from this one
-    (multiprocessing, Dask's process workers) has none of the parent's threads (its pool
-    would take the tasks and never run them), so it makes its own."""
-    key = (os.getpid(), threads)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="costx-kernel")
-        return pool
+    """The calling thread's pool of ``threads`` threads for :func:`_play_tasks`, kept
+    between its calls. A pool made per call started its threads at every call: 100 calls
+    of 4,096 mixed_raid trials on two threads ran at 87,000 - 88,000 trials/s with a pool
+    per call and 91,000 - 93,000 with a kept one (docs/performance.md).
+
+    One pool per calling thread, as a pool per call was: callers on several threads (a
+    thread pool of the user's, a Dask worker with several threads) each get their own
+    threads, and a task that itself played tasks would not wait on its own pool. A call
+    with another size replaces the thread's pool, so at most one is kept per calling
+    thread; it goes when that thread ends. A forked process has none of its parent's pool
+    threads: it forgets the pools (``_forget_pools``) and makes its own."""
+    if getattr(_LOCAL, "threads", 0) != threads:
+        old = getattr(_LOCAL, "pool", None)
+        if old is not None:
+            old.shutdown(wait=False)  # idle: this thread's calls have all returned
+        _LOCAL.pool = ThreadPoolExecutor(threads, thread_name_prefix="costx-kernel")
+        _LOCAL.threads = threads
+    return _LOCAL.pool
+
+
+def _forget_pools():
+    """In a forked child: the pools' threads stayed in the parent (a pool without them
+    would take tasks and never run them)."""
+    global _LOCAL
+    _LOCAL = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
 
 
 def task_bounds(n_trials, threads):

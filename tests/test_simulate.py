@@ -1,6 +1,8 @@
 """simulate(): reproducibility, common random numbers, the API and the summary."""
 
 import math
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -39,65 +41,115 @@ def test_tasks_cover_every_trial_once(n, threads):
     assert len({last - first for first, last in tasks[:-1]}) <= 1  # equal, but the last
 
 
-def _tasks_on_two_threads(n):
-    """The trials each task of _play_tasks was given, played on two threads."""
+def _on_two_threads(play):
+    """play() with numba's thread count set to 2 on this thread."""
     import numba
 
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        return play()
+    finally:
+        numba.set_num_threads(before)
+
+
+def _tasks_on_two_threads(n):
+    """The trials each task of _play_tasks was given, and the threads that played them."""
     from costx.kernels.engagement import _play_tasks
 
     seen = []
-    before = numba.get_num_threads()
-    numba.set_num_threads(2)
-    try:
-        _play_tasks(n, lambda first, last: seen.append((first, last)))
-    finally:
-        numba.set_num_threads(before)
-    return sorted(seen)
+
+    def task(first, last):
+        seen.append((first, last, threading.get_ident()))
+
+    _on_two_threads(lambda: _play_tasks(n, task))
+    return sorted(t[:2] for t in seen), {t[2] for t in seen}
 
 
-@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2, reason="one thread")
-def test_thread_pool_is_kept_and_survives_a_failed_task():
-    """The kernels' pool is made once per size (starting its threads at every call cost 4 -
-    6 % of a 4,096-trial call on two threads) and stays usable after a task raised."""
+TWO_THREADS = pytest.mark.skipif(
+    __import__("numba").config.NUMBA_NUM_THREADS < 2, reason="one thread"
+)
+
+
+@TWO_THREADS
+def test_thread_pool_is_kept_between_calls():
+    """Tasks run on the calling thread's kept pool (starting its threads at every call cost
+    4 - 6 % of a 4,096-trial call on two threads), the same threads at every call."""
     from costx.kernels.engagement import _pool, task_bounds
 
-    assert _pool(2) is _pool(2)
-    assert _pool(3) is not _pool(2)
+    tasks, first = _tasks_on_two_threads(4096)
+    assert tasks == task_bounds(4096, 2)
+    _, second = _tasks_on_two_threads(4096)
+    pool = {t.ident for t in _pool(2)._threads}
+    assert first <= pool and second <= pool
+    assert len(pool) <= 2
 
-    def fail(first, last):
-        if first > 0:
-            raise ValueError(f"task {first}")
 
-    import numba
+@TWO_THREADS
+def test_failed_task_waits_for_the_running_ones_and_the_pool_goes_on():
+    """A failing task raises in the caller only once the tasks under way have ended (they
+    write into the caller's arrays), and the pool plays the next call."""
+    from costx.kernels.engagement import _play_tasks, task_bounds
 
-    before = numba.get_num_threads()
-    numba.set_num_threads(2)
-    try:
-        from costx.kernels.engagement import _play_tasks
+    started, ended = threading.Event(), threading.Event()
 
-        with pytest.raises(ValueError, match="task"):
-            _play_tasks(4096, fail)
-    finally:
-        numba.set_num_threads(before)
-    assert _tasks_on_two_threads(4096) == task_bounds(4096, 2)
+    def task(first, last):
+        if first == 0:
+            started.wait(10)  # the second task is under way
+            raise ValueError("task 0")
+        if first == 256:
+            started.set()
+            time.sleep(0.3)
+            ended.set()
+
+    with pytest.raises(ValueError, match="task 0"):
+        _on_two_threads(lambda: _play_tasks(4096, task))
+    assert ended.is_set()
+    assert _tasks_on_two_threads(4096)[0] == task_bounds(4096, 2)
+
+
+@TWO_THREADS
+def test_callers_on_other_threads_have_their_own_pools():
+    """Callers on several threads each get their own pool (as a pool per call gave them), so
+    they do not queue behind each other, and a task that plays tasks itself does not wait on
+    the pool it runs on."""
+    from costx.kernels.engagement import _play_tasks, _pool, task_bounds
+
+    mine = _on_two_threads(lambda: _pool(2))
+    theirs = []
+    other = threading.Thread(target=lambda: theirs.append(_on_two_threads(lambda: _pool(2))))
+    other.start()
+    other.join(10)
+    assert theirs and theirs[0] is not mine
+
+    inner = []
+
+    def nested(first, last):
+        inner.append(_tasks_on_two_threads(512)[0])
+
+    outer = threading.Thread(target=lambda: _on_two_threads(lambda: _play_tasks(1024, nested)))
+    outer.start()
+    outer.join(30)
+    assert not outer.is_alive(), "a task that played tasks waited on its own pool"
+    assert inner == [task_bounds(512, 2)] * len(task_bounds(1024, 2))
 
 
 def _child_plays(queue):
-    queue.put(_tasks_on_two_threads(4096))
+    queue.put(_tasks_on_two_threads(4096)[0])
 
 
-@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2, reason="one thread")
+@TWO_THREADS
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork")
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_thread_pool_in_a_forked_process():
-    """A forked process (multiprocessing, Dask's process workers) has none of its parent's
-    pool threads: it makes its own pool (the parent's would take the tasks and never run
-    them, and the child would wait for ever)."""
+    """A forked process (multiprocessing) has none of its parent's pool threads: it makes its
+    own pool (the parent's would take the tasks and never run them, and the child would wait
+    for ever)."""
     import multiprocessing
 
     from costx.kernels.engagement import task_bounds
 
-    assert _tasks_on_two_threads(4096) == task_bounds(4096, 2)  # the parent's pool exists
+    assert _tasks_on_two_threads(4096)[0] == task_bounds(4096, 2)  # the parent's pool exists
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child_plays, args=(queue,))
