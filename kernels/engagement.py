@@ -49,7 +49,9 @@ into its reach it noted then (a lower bound on the next one) has come. An event 
 looks at the channels only of the effectors whose next channel time (``ev``) has come.
 Under ``cost_aware`` a plan is kept until the planned effector's version changes or time
 reaches the plan's horizon (``_plan``), and a holder does not look again while the plans
-its holds rest on stand.
+its holds rest on stand. A railgun with drag is planned first from bounds of its flight
+times (a table per task, no Newton solve); the exact plan is made only for a hold the
+bounds do not settle, so every decision is the exact plan's.
 
 With fixed arrival times, trials replay through a graph of the states that recur
 (kernels/memo.py; ``record_trials`` plays and records, ``replay_trials`` replays).
@@ -543,8 +545,73 @@ def _done_by(
     return (start + eff_f[c, EF_SETTLE_S]) + dwell, steady
 
 
+FLIGHT_TABLE_CELLS = 1024  # cells of a railgun's table of flight times by range (cost_aware)
+
+
 @jit(borrow=True)
-def _plan(
+def _fill_flight_table(ftab, eff_f, c, g, r_max, v):
+    """Row (c, g) of the flight time table (cost_aware plans, ``_done_bounds``): at ranges
+    r_i = r_max i / cells, the flight time T_i = ``_flight_s`` (the engine's own solve), its
+    slope dT/dr = 1000 / (u / (1 + k u T) + v) (s per km) and r_i. Beyond r_max nothing is
+    read (the query's bounds are then nan)."""
+    cells = ftab.shape[2] - 1
+    u = eff_f[c, EF_SPEED_MPS]
+    k = eff_f[c, EF_DRAG_K]
+    for i in range(cells + 1):
+        r = r_max * i / cells
+        flight = _flight_s(eff_f, c, r, v)
+        ftab[c, g, i, 0] = flight
+        ftab[c, g, i, 1] = 1e3 / (u / (1.0 + k * u * flight) + v)
+        ftab[c, g, i, 2] = r
+
+
+@jit(inline="always")
+def _flight_bracket(ftab, c, g, r, upper):
+    """A bound on the true meeting time at range r (km) of c's round against group g: the
+    flight time T(r) is increasing and convex in r (the inverse of the increasing, concave
+    distance ln(1 + k u T) / k + v T), so between two points of the table the chord lies
+    above it (``upper``) and the tangents below it. nan outside the table."""
+    cells = ftab.shape[2] - 1
+    r_max = ftab[c, g, cells, 2]
+    if not (r > 0.0 and r <= r_max):
+        return math.nan
+    i = min(int(r / r_max * cells), cells - 1)
+    while i > 0 and ftab[c, g, i, 2] > r:
+        i -= 1
+    while i < cells - 1 and ftab[c, g, i + 1, 2] < r:
+        i += 1
+    r_a = ftab[c, g, i, 2]
+    r_b = ftab[c, g, i + 1, 2]
+    t_a = ftab[c, g, i, 0]
+    t_b = ftab[c, g, i + 1, 0]
+    if upper:
+        return t_a + (t_b - t_a) * ((r - r_a) / (r_b - r_a))
+    return max(t_a + ftab[c, g, i, 1] * (r - r_a), t_b - ftab[c, g, i + 1, 1] * (r_b - r))
+
+
+@jit(inline="always")
+def _done_bounds(ftab, eff_f, eff_i, c, g, r0, v, t_seen, start_lo, start_hi):
+    """Bounds (lo, hi) on start + ``_kinetic_service_s`` (the time at which a railgun with
+    drag knows the outcome of an engagement) for a start anywhere in [start_lo, start_hi],
+    from the flight time table. That time is L + T(r(L)) + assess with L the last launch:
+    it grows with the start (d/ds = 1 - v / (u / (1 + k u T) + v) > 0), so lo is its lower
+    bound at start_lo and hi its upper bound at start_hi, each widened by 1e-9 of the time
+    (far above the rounding of the exact computation and of the Newton solve, which stops
+    within 1e-14 of the time). (nan, nan) where a range lies outside the table."""
+    gap = (eff_i[c, EI_SALVO] - 1) * eff_f[c, EF_INTERVAL_S]
+    assess = eff_f[c, EF_ASSESS_S]
+    last_lo = start_lo + gap
+    last_hi = start_hi + gap
+    f_lo = _flight_bracket(ftab, c, g, _range_km(r0, v, t_seen, last_lo), False)
+    f_hi = _flight_bracket(ftab, c, g, _range_km(r0, v, t_seen, last_hi), True)
+    lo = last_lo + f_lo + assess
+    hi = last_hi + f_hi + assess
+    slack = 1e-9 * (abs(hi) + 1.0)
+    return lo - slack, hi + slack
+
+
+@jit(borrow=True)
+def _plan_pass(
     c,
     t,
     threat_f,
@@ -573,8 +640,9 @@ def _plan(
     reach,
     plan,
     slot,
-    slot_mag,
     ptr,
+    ftab,
+    bounds,
 ):
     """Predict when effector c would be done with each free threat it can reach (cost_aware).
 
@@ -590,7 +658,8 @@ def _plan(
     the duration is reused for the same start, a pure function of it within a salvo: a
     laser's settle and lasing to the kill (a serial chain of three divisions through the
     planning table), a kinetic effector's engagement (with drag, a Newton solve for the
-    flight time: log1p, 38 % of the mixed raid's cost_aware time). Starts repeat when c
+    flight time: log1p, 38 % of the mixed raid's cost_aware time before plans of bounds).
+    Starts repeat when c
     waits for a threat's entry or a unit's release; on a channel free now they move with
     time.
 
@@ -603,6 +672,16 @@ def _plan(
     free time), so the order of the channels is the same; every computed start lies at or
     beyond h, so a component t' < h of the max does not move it. A plan with a start at t
     has h = t.
+
+    ``plan[c, p, 0]`` holds the plan's time, ``plan[c, p, 1]`` the same (exact plan), or
+    with ``bounds`` (a kinetic effector with drag; ``ftab`` filled) an upper and a lower
+    bound of it: each engagement's done time is bounded from the flight time table
+    (``_done_bounds``) instead of the Newton solve, and the chain of starts carries both
+    bounds (``slot[0]`` and ``slot[1]``, the launcher). A step the bounds cannot settle
+    (which channel the exact plan takes, a start too late) returns nan, and the caller
+    (``_plan``) makes the exact plan. The horizon comes from the lower bounds of the
+    starts, so it is no later than the exact plan's. ``slot[2]`` is a laser unit's lasing
+    time left.
     """
     c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
     kind = eff_i[c, EI_KIND]
@@ -610,18 +689,21 @@ def _plan(
     n_groups = gstart.shape[0] - 1
     h = math.inf
     for p in range(plan.shape[1]):
-        plan[c, p] = math.inf
+        plan[c, p, 0] = math.inf
+        plan[c, p, 1] = math.inf
     for k in range(n_slots):
         if kind == KIND_LASER:
             x = ch_free[c, k]
-            slot[k] = max(t, x) if mag[c, k] > 0.0 else math.inf
-            slot_mag[k] = mag[c, k]
+            slot[0, k] = max(t, x) if mag[c, k] > 0.0 else math.inf
+            slot[2, k] = mag[c, k]
         else:
             x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
-            slot[k] = max(t, x)
-        if x > t and slot[k] < math.inf:
+            slot[0, k] = max(t, x)
+        slot[1, k] = slot[0, k]
+        if x > t and slot[0, k] < math.inf:
             h = min(h, x)
     launcher = max(t, next_launch[c])
+    launcher_hi = launcher
     rounds = rounds_left[c]
     salvo = eff_i[c, EI_SALVO]
     interval = eff_f[c, EF_INTERVAL_S]
@@ -659,13 +741,25 @@ def _plan(
         v = threat_f[g, TF_SPEED_MPS]
         k_best = 0
         for k in range(1, n_slots):
-            if slot[k] < slot[k_best]:
+            if slot[0, k] < slot[0, k_best]:
                 k_best = k
-        start = max(slot[k_best], _entered(reach, c, g, t_seen[best]))
+        if bounds:  # the unit the exact plan takes, if the bounds settle it
+            for k in range(n_slots):
+                if (k < k_best and not slot[0, k] > slot[1, k_best]) or (
+                    k > k_best and not slot[0, k] >= slot[1, k_best]
+                ):
+                    return math.nan
+        entry = _entered(reach, c, g, t_seen[best])
+        start = max(slot[0, k_best], entry)
+        start_hi = max(slot[1, k_best], entry)
         if kind != KIND_LASER:
             start = max(start, launcher)
-        if start > _last(reach, c, g, t_seen[best]) + 1e-9:
+            start_hi = max(start_hi, launcher_hi)
+        last = _last(reach, c, g, t_seen[best]) + 1e-9
+        if start > last:
             continue  # and still so later: start only grows with t
+        if start_hi > last:
+            return math.nan  # bounds only: the exact start may lie either side
         h = min(h, start)
         if kind == KIND_LASER:
             settle = eff_f[c, EF_SETTLE_S]
@@ -682,24 +776,150 @@ def _plan(
                 memo[c, best, 0] = start
                 memo[c, best, 1] = total
             dwell = max(total - settle, 0.0) if settle > 0.0 else total
-            if dwell > slot_mag[k_best]:
+            if dwell > slot[2, k_best]:
                 continue
-            plan[c, best] = start + total
-            slot[k_best] = start + total + eff_f[c, EF_RETARGET_S]
-            slot_mag[k_best] -= dwell
+            plan[c, best, 0] = start + total
+            plan[c, best, 1] = plan[c, best, 0]
+            slot[0, k_best] = start + total + eff_f[c, EF_RETARGET_S]
+            slot[1, k_best] = slot[0, k_best]
+            slot[2, k_best] -= dwell
         else:
             if rounds <= 0:
                 continue
-            if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
-                service = memo[c, best, 1]  # the same start: the same Newton solve
+            if bounds and not (start == start_hi and memo[c, best, 0] == start):
+                # The bounds of the done time start + service (lo at the earliest start,
+                # hi at the latest: it grows with the start), from the flight time table.
+                done_lo, done_hi = _done_bounds(
+                    ftab, eff_f, eff_i, c, g, r0, v, t_seen[best], start, start_hi
+                )
+                if not done_lo <= done_hi:
+                    return math.nan  # a range outside the table
+                plan[c, best, 0] = done_hi
+                plan[c, best, 1] = done_lo
+                slot[0, k_best] = done_lo
+                slot[1, k_best] = done_hi
             else:
-                service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
-                memo[c, best, 0] = start
-                memo[c, best, 1] = service
-            plan[c, best] = start + service
-            slot[k_best] = start + service
+                if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
+                    service = memo[c, best, 1]  # the same start: the same Newton solve
+                else:
+                    service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+                    memo[c, best, 0] = start
+                    memo[c, best, 1] = service
+                plan[c, best, 0] = start + service
+                plan[c, best, 1] = plan[c, best, 0]
+                slot[0, k_best] = start + service
+                slot[1, k_best] = slot[0, k_best]
             launcher = start + salvo * interval
+            launcher_hi = start_hi + salvo * interval
             rounds -= salvo
+
+
+@jit(borrow=True)
+def _plan(
+    c,
+    t,
+    threat_f,
+    gstart,
+    eff_f,
+    eff_i,
+    can,
+    r_first,
+    r_last,
+    ltab,
+    kplan,
+    state,
+    t_seen,
+    t_imp,
+    grp,
+    eng_cnt,
+    nxt,
+    head,
+    ch_free,
+    ch_rel,
+    ch_thr,
+    mag,
+    next_launch,
+    rounds_left,
+    memo,
+    reach,
+    plan,
+    slot,
+    ptr,
+    ftab,
+):
+    """c's plan (``_plan_pass``). ``plan[c, p, 0]`` is the planned done time of threat p
+    (inf: not planned), ``plan[c, p, 1]`` a lower bound of it; ``slot`` is working space
+    (3, channels). For a railgun with drag, when ``ftab`` (the flight time tables, kernel
+    scratch) has rows, the plan is first made without its Newton solves, each
+    engagement's done time bounded from the table (``_done_bounds``): then
+    plan[c, p, 1] <= the exact time <= plan[c, p, 0], and the horizon is no later than the
+    exact plan's. Where the bounds cannot settle a step of the exact plan (which unit frees
+    first, whether a start comes too late) or a range lies outside the table, this is the
+    exact plan (both columns equal). A caller whose question the bounds do not settle asks
+    ``_plan_exact``. The arguments are kept to 30: with more, Numba left a reference count
+    on each of 31 arrays around the call in the engine (11 % of mixed_raid cost_aware's
+    time, perf)."""
+    c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
+    if ftab.shape[0] > 0 and eff_i[c, EI_KIND] != KIND_LASER and eff_f[c, EF_DRAG_K] > 0.0:
+        cells = ftab.shape[2] - 1
+        for g in range(gstart.shape[0] - 1):
+            if can[c, g] and not ftab[c, g, cells, 2] >= 0.0:  # not filled yet
+                r_max = max(min(threat_f[g, TF_RANGE_KM], r_first[c, g]), 0.0) + 1e-6
+                _fill_flight_table(ftab, eff_f, c, g, r_max, threat_f[g, TF_SPEED_MPS])
+        h = _plan_pass(
+            c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
+            t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
+            next_launch, rounds_left, memo, reach, plan, slot, ptr, ftab, True,
+        )  # fmt: skip
+        if h == h:
+            return h
+    return _plan_pass(
+        c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
+        t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag, next_launch,
+        rounds_left, memo, reach, plan, slot, ptr, ftab, False,
+    )  # fmt: skip
+
+
+@jit(borrow=True)
+def _plan_exact(
+    c,
+    t,
+    threat_f,
+    gstart,
+    eff_f,
+    eff_i,
+    can,
+    r_first,
+    r_last,
+    ltab,
+    kplan,
+    state,
+    t_seen,
+    t_imp,
+    grp,
+    eng_cnt,
+    nxt,
+    head,
+    ch_free,
+    ch_rel,
+    ch_thr,
+    mag,
+    next_launch,
+    rounds_left,
+    memo,
+    reach,
+    plan,
+    slot,
+    ptr,
+    ftab,
+):
+    """c's exact plan (``_plan``, without the bounds): where a plan of bounds could not
+    answer a holder's question."""
+    return _plan_pass(
+        c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
+        t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag, next_launch,
+        rounds_left, memo, reach, plan, slot, ptr, ftab, False,
+    )  # fmt: skip
 
 
 @jit(inline="always")
@@ -1093,7 +1313,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
         gstart, t_seen, t_imp, ident, grp, state, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr,
         ch_kill, mag, next_launch, rounds_left, active, sort_key, sort_idx, plan, memo, plan_t,
         plan_ver, plan_h, pver, ev, scan_ver, scan_wake, scan_next, cand, cand_prev, slot,
-        slot_mag, ptr, det_ptr, entry_ptr, flights, reach,
+        ptr, det_ptr, entry_ptr, flights, reach, ftab_all,
     ) = scratch  # fmt: skip
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
@@ -1148,6 +1368,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
             r_last = r_last_all[ws]
             can = can_all[ws]
             ltab = ltab_all[ws]
+            ftab = ftab_all[ws]
             kplan = kplan_all[ws]
             _reach_times(threat_f, r_first, r_last, reach)
 
@@ -1392,13 +1613,24 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                             c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
                                             r_last, ltab, kplan, state, t_seen, t_imp, grp,
                                             eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
-                                            next_launch, rounds_left, memo, reach, plan,
-                                            slot, slot_mag, ptr,
+                                            next_launch, rounds_left, memo, reach, plan, slot,
+                                            ptr, ftab,
                                         )  # fmt: skip
                                         plan_ver[c] = pver[c]
                                         plan_t[c] = t
+                                    if plan[c, p, 1] <= my_last < plan[c, p, 0]:
+                                        # Bounds that cannot tell: the exact plan (the same
+                                        # as one made when this one was: docs/model.md).
+                                        plan_h[c] = _plan_exact(
+                                            c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
+                                            r_last, ltab, kplan, state, t_seen, t_imp, grp,
+                                            eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
+                                            next_launch, rounds_left, memo, reach, plan, slot,
+                                            ptr, ftab,
+                                        )  # fmt: skip
+                                        plan_t[c] = t
                                     lapse = min(lapse, plan_h[c])  # this plan holds until then
-                                    if plan[c, p] <= my_last:
+                                    if plan[c, p, 0] <= my_last:
                                         hold = True
                                         until = my_last
                                         break
@@ -1616,6 +1848,11 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
     n_flights = FLIGHT_SLOTS if drag else 0
     while n_flights > 1 and eff_f.shape[0] * n_eff * n_groups * n_flights * 16 > FLIGHT_BYTES:
         n_flights //= 2
+    # cost_aware with a railgun with drag: flight time tables (_plan), at most FLIGHT_BYTES.
+    t_eff = n_eff if drag and policy == POLICY_COST_AWARE else 0
+    cells = FLIGHT_TABLE_CELLS
+    while cells > 16 and eff_f.shape[0] * t_eff * n_groups * (cells + 1) * 24 > FLIGHT_BYTES:
+        cells //= 2
     return (  # noqa: RUF005 (Numba cannot unpack a tuple into a tuple literal)
         np.empty(n_groups + 1, np.int64),  # gstart
         np.empty(n_threats),  # t_seen
@@ -1637,7 +1874,7 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
     ) + (  # two tuples: Numba has no op for a literal of over 30
         np.empty(max_count),  # sort_key
         np.empty(max_count, np.int64),  # sort_idx
-        np.empty((n_eff, n_threats)),  # plan
+        np.empty((n_eff, n_threats, 2)),  # plan: done time, its lower bound (_plan)
         np.empty((n_eff, n_threats if policy != POLICY_LAYERED else 0, 2)),  # memo
         np.empty(n_eff),  # plan_t
         np.empty(n_eff, np.int64),  # plan_ver
@@ -1649,13 +1886,13 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
         np.empty(n_eff),  # scan_next
         np.empty(n_groups, np.int64),  # cand
         np.empty(n_groups, np.int64),  # cand_prev
-        np.empty(max_ch),  # slot
-        np.empty(max_ch),  # slot_mag
+        np.empty((3, max_ch)),  # slot (_plan)
         np.empty(n_groups, np.int64),  # ptr
         np.empty(n_groups, np.int64),  # det_ptr
         np.empty((n_eff, n_groups), np.int64),  # entry_ptr
         np.full((eff_f.shape[0], n_eff, n_groups, n_flights, 2), np.nan),  # flights
         np.empty((n_eff, n_groups, 2)),  # reach
+        np.full((eff_f.shape[0], t_eff, n_groups if t_eff else 0, cells + 1, 3), np.nan),  # ftab
     )
 
 

@@ -1048,7 +1048,8 @@ def test_a_tasks_flight_cache_is_bounded():
         eff_f[-1, 0, k.EF_DRAG_K] = 1e-4 if drag else 0.0  # in one weather state
         counts = np.ones((1, groups), np.int64)
         scratch = k._scratch(k.POLICY_LAYERED, counts, groups, eff_f, eff_i)
-        (flights,) = [a for a in scratch if a.ndim == 5]  # (states, eff, groups, slots, 2)
+        (flights,) = [a for a in scratch if a.ndim == 5 and a.shape[4] == 2]  # (states,
+        # eff, groups, slots, 2); the flight time tables (cost_aware) end in 3
         assert flights.shape[:3] == (states, effectors, groups)
         assert flights.nbytes <= k.FLIGHT_BYTES
         return flights.shape[3]
