@@ -1848,11 +1848,14 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
     n_flights = FLIGHT_SLOTS if drag else 0
     while n_flights > 1 and eff_f.shape[0] * n_eff * n_groups * n_flights * 16 > FLIGHT_BYTES:
         n_flights //= 2
-    # cost_aware with a railgun with drag: flight time tables (_plan), at most FLIGHT_BYTES.
+    # cost_aware with a railgun with drag: flight time tables (_plan), at most FLIGHT_BYTES
+    # (fewer cells; none below 16: the plans are then exact, with their Newton solves).
     t_eff = n_eff if drag and policy == POLICY_COST_AWARE else 0
     cells = FLIGHT_TABLE_CELLS
     while cells > 16 and eff_f.shape[0] * t_eff * n_groups * (cells + 1) * 24 > FLIGHT_BYTES:
         cells //= 2
+    if eff_f.shape[0] * t_eff * n_groups * (cells + 1) * 24 > FLIGHT_BYTES:
+        t_eff = 0
     return (  # noqa: RUF005 (Numba cannot unpack a tuple into a tuple literal)
         np.empty(n_groups + 1, np.int64),  # gstart
         np.empty(n_threats),  # t_seen
@@ -1874,7 +1877,7 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
     ) + (  # two tuples: Numba has no op for a literal of over 30
         np.empty(max_count),  # sort_key
         np.empty(max_count, np.int64),  # sort_idx
-        np.empty((n_eff, n_threats, 2)),  # plan: done time, its lower bound (_plan)
+        np.empty((n_eff, n_threats if policy == POLICY_COST_AWARE else 0, 2)),  # plan (_plan)
         np.empty((n_eff, n_threats if policy != POLICY_LAYERED else 0, 2)),  # memo
         np.empty(n_eff),  # plan_t
         np.empty(n_eff, np.int64),  # plan_ver

@@ -1058,3 +1058,29 @@ def test_a_tasks_flight_cache_is_bounded():
     assert slots(1, 4, 3, drag=False) == 0
     big = slots(4, 40, 50, drag=True)  # 131 MB at FLIGHT_SLOTS
     assert 1 <= big < k.FLIGHT_SLOTS and big & (big - 1) == 0
+
+
+def test_a_tasks_flight_time_tables_are_bounded():
+    """The flight time tables of cost_aware's plans (kernels/engagement.py, ``_plan``)
+    take at most FLIGHT_BYTES a task, in fewer cells where more would not fit and none
+    below 16 (the plans are then exact); nothing without drag or under another policy."""
+    from costx.kernels import engagement as k
+
+    def table(states, effectors, groups, drag=True, policy=k.POLICY_COST_AWARE):
+        eff_i = np.zeros((effectors, k.EI_COLUMNS), np.int64)
+        eff_i[:, k.EI_CHANNELS] = 1
+        eff_f = np.zeros((states, effectors, k.EF_COLUMNS))
+        eff_f[-1, 0, k.EF_DRAG_K] = 1e-4 if drag else 0.0
+        counts = np.ones((1, groups), np.int64)
+        ftab = k._scratch(policy, counts, groups, eff_f, eff_i)[-1]
+        assert ftab.ndim == 5 and ftab.shape[4] == 3 and ftab.shape[0] == states
+        assert ftab.nbytes <= k.FLIGHT_BYTES
+        return ftab.shape[1], ftab.shape[3] - 1
+
+    assert table(1, 4, 3) == (4, k.FLIGHT_TABLE_CELLS)
+    assert table(1, 4, 3, drag=False)[0] == 0
+    assert table(1, 4, 3, policy=k.POLICY_LAYERED)[0] == 0
+    assert table(1, 4, 3, policy=k.POLICY_PREFERENTIAL)[0] == 0
+    rows, cells = table(4, 10, 20)  # 19.7 MB at FLIGHT_TABLE_CELLS
+    assert rows == 10 and 16 <= cells < k.FLIGHT_TABLE_CELLS
+    assert table(8, 40, 50)[0] == 0  # 16 cells would take 6.5 MB: no table

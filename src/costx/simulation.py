@@ -39,6 +39,7 @@ from costx.kernels.engagement import (
     EI_MAX_ENGAGEMENTS,
     EI_ROUNDS,
     EI_SALVO,
+    FLIGHT_BYTES,
     KIND_LASER,
     canon_length,
     record_trials,
@@ -491,10 +492,13 @@ def estimate_memory_bytes(
     groups, effectors = len(scenario.threats), len(scenario.effectors)
     threats = max((sum(row) for row in scenario.salvo_counts()), default=0)
     block_trials = capped_block(scenario, block_trials)
-    # Kernel scratch per thread: per (effector, threat) an int32 count, an int64 link, a
-    # float64 plan entry and (cost_aware, preferential) two float64 of memo, and about ten
-    # per-threat arrays; once, the lasers' tables.
-    scratch = threats * (effectors * 36 + 80)
+    # Kernel scratch per thread: per (effector, threat) an int32 count, an int64 link,
+    # (cost_aware) two float64 of plan and (cost_aware, preferential) two of memo, and
+    # about ten per-threat arrays; with a railgun with drag the caches of flight times
+    # (each at most FLIGHT_BYTES); once, the lasers' tables.
+    scratch = threats * (effectors * 44 + 80)
+    if any(getattr(e, "ballistic_coefficient_kg_m2", None) is not None for e in scenario.effectors):
+        scratch += 2 * FLIGHT_BYTES
     tables = groups * effectors * 8 * 130
     threads = numba.config.NUMBA_NUM_THREADS
     raw = raw_bytes_per_trial(scenario)
