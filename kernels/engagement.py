@@ -611,210 +611,6 @@ def _done_bounds(ftab, eff_f, eff_i, c, g, r0, v, t_seen, start_lo, start_hi):
 
 
 @jit(borrow=True)
-def _plan_pass(
-    c,
-    t,
-    threat_f,
-    gstart,
-    eff_f,
-    eff_i,
-    can,
-    r_first,
-    r_last,
-    ltab,
-    kplan,
-    state,
-    t_seen,
-    t_imp,
-    grp,
-    eng_cnt,
-    nxt,
-    head,
-    ch_free,
-    ch_rel,
-    ch_thr,
-    mag,
-    next_launch,
-    rounds_left,
-    memo,
-    reach,
-    plan,
-    slot,
-    ptr,
-    ftab,
-    bounds,
-):
-    """Predict when effector c would be done with each free threat it can reach (cost_aware).
-
-    Greedy schedule: c serves the detected, free threats it can engage in order of
-    urgency, each on the channel (laser unit) that frees first, starting no earlier than
-    now, that channel's free time and the threat's entry into c's envelope; a threat it
-    could not start before leaving its envelope (or without rounds or lasing time left)
-    is not planned (plan = inf). ``plan[c, p]`` is the predicted time at which c knows
-    the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
-    effector. One engagement per threat; engagements by other effectors are ignored, which
-    errs towards predicting that c is busier than it will be. ``memo[c, p]`` keeps the last
-    (start, duration) planned for c on threat p (kernel scratch, emptied each salvo) and
-    the duration is reused for the same start, a pure function of it within a salvo: a
-    laser's settle and lasing to the kill (a serial chain of three divisions through the
-    planning table), a kinetic effector's engagement (with drag, a Newton solve for the
-    flight time: log1p, 38 % of the mixed raid's cost_aware time before plans of bounds).
-    Starts repeat when c
-    waits for a threat's entry or a unit's release; on a channel free now they move with
-    time.
-
-    Returns the plan's horizon h: while c's state and the states of the threats it may
-    engage do not change, the plan made at any time t' with t <= t' < h is this one, value
-    for value (docs/model.md, "Policies"). Time enters the greedy only through max(t, x)
-    (a channel or launcher free at x <= t is free now) and the filters of the walk. Below
-    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection
-    and last start time, which comes before its impact); no busy channel frees (h <= its
-    free time), so the order of the channels is the same; every computed start lies at or
-    beyond h, so a component t' < h of the max does not move it. A plan with a start at t
-    has h = t.
-
-    ``plan[c, p, 0]`` holds the plan's time, ``plan[c, p, 1]`` the same (exact plan), or
-    with ``bounds`` (a kinetic effector with drag; ``ftab`` filled) an upper and a lower
-    bound of it: each engagement's done time is bounded from the flight time table
-    (``_done_bounds``) instead of the Newton solve, and the chain of starts carries both
-    bounds (``slot[0]`` and ``slot[1]``, the launcher). A step the bounds cannot settle
-    (which channel the exact plan takes, a start too late) returns nan, and the caller
-    (``_plan``) makes the exact plan. The horizon comes from the lower bounds of the
-    starts, so it is no later than the exact plan's. ``slot[2]`` is a laser unit's lasing
-    time left.
-    """
-    c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
-    kind = eff_i[c, EI_KIND]
-    n_slots = eff_i[c, EI_CHANNELS]
-    n_groups = gstart.shape[0] - 1
-    h = math.inf
-    for p in range(plan.shape[1]):
-        plan[c, p, 0] = math.inf
-        plan[c, p, 1] = math.inf
-    for k in range(n_slots):
-        if kind == KIND_LASER:
-            x = ch_free[c, k]
-            slot[0, k] = max(t, x) if mag[c, k] > 0.0 else math.inf
-            slot[2, k] = mag[c, k]
-        else:
-            x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
-            slot[0, k] = max(t, x)
-        slot[1, k] = slot[0, k]
-        if x > t and slot[0, k] < math.inf:
-            h = min(h, x)
-    launcher = max(t, next_launch[c])
-    launcher_hi = launcher
-    rounds = rounds_left[c]
-    salvo = eff_i[c, EI_SALVO]
-    interval = eff_f[c, EF_INTERVAL_S]
-    max_eng = eff_i[c, EI_MAX_ENGAGEMENTS]
-    for g in range(n_groups):
-        ptr[g] = head[c, g] if can[c, g] else -1
-    while True:
-        best = -1
-        for g in range(n_groups):
-            p = ptr[g]
-            while p >= 0 and (
-                state[p] != FREE
-                or t >= t_imp[p]
-                or eng_cnt[c, p] >= max_eng
-                or _range_km(threat_f[g, TF_RANGE_KM], threat_f[g, TF_SPEED_MPS], t_seen[p], t)
-                < r_last[c, g] - EPS_KM
-            ):
-                p = nxt[c, p]
-            if p >= 0 and t < t_seen[p]:
-                h = min(h, t_seen[p])
-                p = -1  # not yet detected: unknown to the defense, and so is the rest
-            elif p >= 0:  # it stays in the walk until it impacts or leaves c's reach
-                # (its last start comes before its impact: r_last >= 0). Nearly implied by
-                # the bound of its planned start below (an unplanned threat changes
-                # nothing): kept for a start admitted up to 1e-9 s past the last start.
-                h = min(h, _last(reach, c, g, t_seen[p]))
-            ptr[g] = p
-            if p >= 0 and (best < 0 or t_imp[p] < t_imp[best]):
-                best = p
-        if best < 0:
-            return h
-        g = grp[best] & NONNEG
-        ptr[g] = nxt[c, best]
-        r0 = threat_f[g, TF_RANGE_KM]
-        v = threat_f[g, TF_SPEED_MPS]
-        k_best = 0
-        for k in range(1, n_slots):
-            if slot[0, k] < slot[0, k_best]:
-                k_best = k
-        if bounds:  # the unit the exact plan takes, if the bounds settle it
-            for k in range(n_slots):
-                if (k < k_best and not slot[0, k] > slot[1, k_best]) or (
-                    k > k_best and not slot[0, k] >= slot[1, k_best]
-                ):
-                    return math.nan
-        entry = _entered(reach, c, g, t_seen[best])
-        start = max(slot[0, k_best], entry)
-        start_hi = max(slot[1, k_best], entry)
-        if kind != KIND_LASER:
-            start = max(start, launcher)
-            start_hi = max(start_hi, launcher_hi)
-        last = _last(reach, c, g, t_seen[best]) + 1e-9
-        if start > last:
-            continue  # and still so later: start only grows with t
-        if start_hi > last:
-            return math.nan  # bounds only: the exact start may lie either side
-        h = min(h, start)
-        if kind == KIND_LASER:
-            settle = eff_f[c, EF_SETTLE_S]
-            if memo[c, best, 0] == start:
-                total = memo[c, best, 1]  # the same start: the same kill time
-            else:
-                r_start = _range_km(r0, v, t_seen[best], start)
-                r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
-                min_dwell = threat_f[g, TF_MIN_DWELL_S]
-                if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
-                    r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
-                    r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
-                total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
-                memo[c, best, 0] = start
-                memo[c, best, 1] = total
-            dwell = max(total - settle, 0.0) if settle > 0.0 else total
-            if dwell > slot[2, k_best]:
-                continue
-            plan[c, best, 0] = start + total
-            plan[c, best, 1] = plan[c, best, 0]
-            slot[0, k_best] = start + total + eff_f[c, EF_RETARGET_S]
-            slot[1, k_best] = slot[0, k_best]
-            slot[2, k_best] -= dwell
-        else:
-            if rounds <= 0:
-                continue
-            if bounds and not (start == start_hi and memo[c, best, 0] == start):
-                # The bounds of the done time start + service (lo at the earliest start,
-                # hi at the latest: it grows with the start), from the flight time table.
-                done_lo, done_hi = _done_bounds(
-                    ftab, eff_f, eff_i, c, g, r0, v, t_seen[best], start, start_hi
-                )
-                if not done_lo <= done_hi:
-                    return math.nan  # a range outside the table
-                plan[c, best, 0] = done_hi
-                plan[c, best, 1] = done_lo
-                slot[0, k_best] = done_lo
-                slot[1, k_best] = done_hi
-            else:
-                if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
-                    service = memo[c, best, 1]  # the same start: the same Newton solve
-                else:
-                    service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
-                    memo[c, best, 0] = start
-                    memo[c, best, 1] = service
-                plan[c, best, 0] = start + service
-                plan[c, best, 1] = plan[c, best, 0]
-                slot[0, k_best] = start + service
-                slot[1, k_best] = slot[0, k_best]
-            launcher = start + salvo * interval
-            launcher_hi = start_hi + salvo * interval
-            rounds -= salvo
-
-
-@jit(borrow=True)
 def _plan(
     c,
     t,
@@ -847,79 +643,204 @@ def _plan(
     ptr,
     ftab,
 ):
-    """c's plan (``_plan_pass``). ``plan[c, p, 0]`` is the planned done time of threat p
-    (inf: not planned), ``plan[c, p, 1]`` a lower bound of it; ``slot`` is working space
-    (3, channels). For a railgun with drag, when ``ftab`` (the flight time tables, kernel
-    scratch) has rows, the plan is first made without its Newton solves, each
-    engagement's done time bounded from the table (``_done_bounds``): then
-    plan[c, p, 1] <= the exact time <= plan[c, p, 0], and the horizon is no later than the
-    exact plan's. Where the bounds cannot settle a step of the exact plan (which unit frees
-    first, whether a start comes too late) or a range lies outside the table, this is the
-    exact plan (both columns equal). A caller whose question the bounds do not settle asks
-    ``_plan_exact``. The arguments are kept to 30: with more, Numba left a reference count
-    on each of 31 arrays around the call in the engine (11 % of mixed_raid cost_aware's
-    time, perf)."""
+    """Predict when effector c would be done with each free threat it can reach (cost_aware).
+
+    Greedy schedule: c serves the detected, free threats it can engage in order of
+    urgency, each on the channel (laser unit) that frees first, starting no earlier than
+    now, that channel's free time and the threat's entry into c's envelope; a threat it
+    could not start before leaving its envelope (or without rounds or lasing time left)
+    is not planned (plan = inf). ``plan[c, p]`` is the predicted time at which c knows
+    the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
+    effector. One engagement per threat; engagements by other effectors are ignored, which
+    errs towards predicting that c is busier than it will be. ``memo[c, p]`` keeps the last
+    (start, duration) planned for c on threat p (kernel scratch, emptied each salvo) and
+    the duration is reused for the same start, a pure function of it within a salvo: a
+    laser's settle and lasing to the kill (a serial chain of three divisions through the
+    planning table), a kinetic effector's engagement (with drag, a Newton solve for the
+    flight time: log1p, 38 % of the mixed raid's cost_aware time before plans of bounds).
+    Starts repeat when c
+    waits for a threat's entry or a unit's release; on a channel free now they move with
+    time.
+
+    Returns the plan's horizon h: while c's state and the states of the threats it may
+    engage do not change, the plan made at any time t' with t <= t' < h is this one, value
+    for value (docs/model.md, "Policies"). Time enters the greedy only through max(t, x)
+    (a channel or launcher free at x <= t is free now) and the filters of the walk. Below
+    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection
+    and last start time, which comes before its impact); no busy channel frees (h <= its
+    free time), so the order of the channels is the same; every computed start lies at or
+    beyond h, so a component t' < h of the max does not move it. A plan with a start at t
+    has h = t.
+
+    A kinetic effector with drag, when ``ftab`` (the flight time tables, kernel scratch,
+    filled here as needed) has rows, is planned first without its Newton solves: each
+    engagement's done time is bounded from the table (``_done_bounds``), and the chain of
+    starts carries a lower and an upper bound (``slot[0]`` and ``slot[1]``, the
+    launcher); ``plan[c, p]`` gets the upper bound. A holder asks only whether the plan is
+    no later than its own last start on p, and the upper bound answers as the exact time
+    does unless that last start lies between the bounds: where it does for any effector
+    that can engage p's group, or where the bounds cannot settle a step of the exact
+    plan (which channel it takes, a start past the threat's last) or a range lies beyond
+    the table, the plan is made again, exactly. So every answer is the exact plan's. The
+    horizon comes from the lower bounds of the starts, no later than the exact plan's.
+    ``slot[2]`` is a laser unit's lasing time left. The arguments are kept to 30: with 34
+    Numba left a reference count on each of 31 arrays around the call in the engine
+    (11 % of mixed_raid cost_aware's time, perf).
+    """
     c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
-    if ftab.shape[0] > 0 and eff_i[c, EI_KIND] != KIND_LASER and eff_f[c, EF_DRAG_K] > 0.0:
+    kind = eff_i[c, EI_KIND]
+    n_slots = eff_i[c, EI_CHANNELS]
+    n_groups = gstart.shape[0] - 1
+    bounds = ftab.shape[0] > 0 and kind != KIND_LASER and eff_f[c, EF_DRAG_K] > 0.0
+    if bounds:
         cells = ftab.shape[2] - 1
-        for g in range(gstart.shape[0] - 1):
+        for g in range(n_groups):
             if can[c, g] and not ftab[c, g, cells, 2] >= 0.0:  # not filled yet
                 r_max = max(min(threat_f[g, TF_RANGE_KM], r_first[c, g]), 0.0) + 1e-6
                 _fill_flight_table(ftab, eff_f, c, g, r_max, threat_f[g, TF_SPEED_MPS])
-        h = _plan_pass(
-            c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
-            t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
-            next_launch, rounds_left, memo, reach, plan, slot, ptr, ftab, True,
-        )  # fmt: skip
-        if h == h:
+    h = math.inf
+    for _ in range(2):  # with bounds, then (if they could not settle a step) exact
+        h = math.inf
+        settled = True
+        for p in range(plan.shape[1]):
+            plan[c, p] = math.inf
+        for k in range(n_slots):
+            if kind == KIND_LASER:
+                x = ch_free[c, k]
+                slot[0, k] = max(t, x) if mag[c, k] > 0.0 else math.inf
+                slot[2, k] = mag[c, k]
+            else:
+                x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
+                slot[0, k] = max(t, x)
+            slot[1, k] = slot[0, k]
+            if x > t and slot[0, k] < math.inf:
+                h = min(h, x)
+        launcher = max(t, next_launch[c])
+        launcher_hi = launcher
+        rounds = rounds_left[c]
+        salvo = eff_i[c, EI_SALVO]
+        interval = eff_f[c, EF_INTERVAL_S]
+        max_eng = eff_i[c, EI_MAX_ENGAGEMENTS]
+        for g in range(n_groups):
+            ptr[g] = head[c, g] if can[c, g] else -1
+        while True:
+            best = -1
+            for g in range(n_groups):
+                p = ptr[g]
+                while p >= 0 and (
+                    state[p] != FREE
+                    or t >= t_imp[p]
+                    or eng_cnt[c, p] >= max_eng
+                    or _range_km(threat_f[g, TF_RANGE_KM], threat_f[g, TF_SPEED_MPS], t_seen[p], t)
+                    < r_last[c, g] - EPS_KM
+                ):
+                    p = nxt[c, p]
+                if p >= 0 and t < t_seen[p]:
+                    h = min(h, t_seen[p])
+                    p = -1  # not yet detected: unknown to the defense, and so is the rest
+                elif p >= 0:  # it stays in the walk until it impacts or leaves c's reach
+                    # (its last start comes before its impact: r_last >= 0). Nearly implied by
+                    # the bound of its planned start below (an unplanned threat changes
+                    # nothing): kept for a start admitted up to 1e-9 s past the last start.
+                    h = min(h, _last(reach, c, g, t_seen[p]))
+                ptr[g] = p
+                if p >= 0 and (best < 0 or t_imp[p] < t_imp[best]):
+                    best = p
+            if best < 0:
+                break
+            g = grp[best] & NONNEG
+            ptr[g] = nxt[c, best]
+            r0 = threat_f[g, TF_RANGE_KM]
+            v = threat_f[g, TF_SPEED_MPS]
+            k_best = 0
+            for k in range(1, n_slots):
+                if slot[0, k] < slot[0, k_best]:
+                    k_best = k
+            if bounds:  # the unit the exact plan takes, if the bounds settle it
+                for k in range(n_slots):
+                    if (k < k_best and not slot[0, k] > slot[1, k_best]) or (
+                        k > k_best and not slot[0, k] >= slot[1, k_best]
+                    ):
+                        settled = False
+                if not settled:
+                    break
+            entry = _entered(reach, c, g, t_seen[best])
+            start = max(slot[0, k_best], entry)
+            start_hi = max(slot[1, k_best], entry)
+            if kind != KIND_LASER:
+                start = max(start, launcher)
+                start_hi = max(start_hi, launcher_hi)
+            last = _last(reach, c, g, t_seen[best]) + 1e-9
+            if start > last:
+                continue  # and still so later: start only grows with t
+            if start_hi > last:
+                settled = False  # bounds only: the exact start may lie either side
+                break
+            h = min(h, start)
+            if kind == KIND_LASER:
+                settle = eff_f[c, EF_SETTLE_S]
+                if memo[c, best, 0] == start:
+                    total = memo[c, best, 1]  # the same start: the same kill time
+                else:
+                    r_start = _range_km(r0, v, t_seen[best], start)
+                    r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
+                    min_dwell = threat_f[g, TF_MIN_DWELL_S]
+                    if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
+                        r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
+                        r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
+                    total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
+                    memo[c, best, 0] = start
+                    memo[c, best, 1] = total
+                dwell = max(total - settle, 0.0) if settle > 0.0 else total
+                if dwell > slot[2, k_best]:
+                    continue
+                plan[c, best] = start + total
+                slot[0, k_best] = start + total + eff_f[c, EF_RETARGET_S]
+                slot[1, k_best] = slot[0, k_best]
+                slot[2, k_best] -= dwell
+            else:
+                if rounds <= 0:
+                    continue
+                if bounds and not (start == start_hi and memo[c, best, 0] == start):
+                    # The bounds of the done time start + service (lo at the earliest start,
+                    # hi at the latest: it grows with the start), from the flight time table.
+                    done_lo, done_hi = _done_bounds(
+                        ftab, eff_f, eff_i, c, g, r0, v, t_seen[best], start, start_hi
+                    )
+                    if not done_lo <= done_hi:
+                        settled = False  # a range outside the table
+                        break
+                    # A holder e asks whether plan <= its last start on the threat: the
+                    # upper bound answers as the exact time does unless that last start
+                    # lies between the bounds (any effector that can engage the group is
+                    # asked about, whatever its cost: a superset of the holders).
+                    for e in range(can.shape[0]):
+                        if e != c and can[e, g]:
+                            my_last = _last(reach, e, g, t_seen[best])
+                            if done_lo <= my_last < done_hi:
+                                settled = False
+                    if not settled:
+                        break
+                    plan[c, best] = done_hi
+                    slot[0, k_best] = done_lo
+                    slot[1, k_best] = done_hi
+                else:
+                    if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
+                        service = memo[c, best, 1]  # the same start: the same Newton solve
+                    else:
+                        service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+                        memo[c, best, 0] = start
+                        memo[c, best, 1] = service
+                    plan[c, best] = start + service
+                    slot[0, k_best] = start + service
+                    slot[1, k_best] = slot[0, k_best]
+                launcher = start + salvo * interval
+                launcher_hi = start_hi + salvo * interval
+                rounds -= salvo
+        if settled:
             return h
-    return _plan_pass(
-        c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
-        t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag, next_launch,
-        rounds_left, memo, reach, plan, slot, ptr, ftab, False,
-    )  # fmt: skip
-
-
-@jit(borrow=True)
-def _plan_exact(
-    c,
-    t,
-    threat_f,
-    gstart,
-    eff_f,
-    eff_i,
-    can,
-    r_first,
-    r_last,
-    ltab,
-    kplan,
-    state,
-    t_seen,
-    t_imp,
-    grp,
-    eng_cnt,
-    nxt,
-    head,
-    ch_free,
-    ch_rel,
-    ch_thr,
-    mag,
-    next_launch,
-    rounds_left,
-    memo,
-    reach,
-    plan,
-    slot,
-    ptr,
-    ftab,
-):
-    """c's exact plan (``_plan``, without the bounds): where a plan of bounds could not
-    answer a holder's question."""
-    return _plan_pass(
-        c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
-        t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag, next_launch,
-        rounds_left, memo, reach, plan, slot, ptr, ftab, False,
-    )  # fmt: skip
+        bounds = False
+    return h
 
 
 @jit(inline="always")
@@ -1618,19 +1539,8 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                         )  # fmt: skip
                                         plan_ver[c] = pver[c]
                                         plan_t[c] = t
-                                    if plan[c, p, 1] <= my_last < plan[c, p, 0]:
-                                        # Bounds that cannot tell: the exact plan (the same
-                                        # as one made when this one was: docs/model.md).
-                                        plan_h[c] = _plan_exact(
-                                            c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
-                                            r_last, ltab, kplan, state, t_seen, t_imp, grp,
-                                            eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
-                                            next_launch, rounds_left, memo, reach, plan, slot,
-                                            ptr, ftab,
-                                        )  # fmt: skip
-                                        plan_t[c] = t
                                     lapse = min(lapse, plan_h[c])  # this plan holds until then
-                                    if plan[c, p, 0] <= my_last:
+                                    if plan[c, p] <= my_last:
                                         hold = True
                                         until = my_last
                                         break
@@ -1877,7 +1787,7 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
     ) + (  # two tuples: Numba has no op for a literal of over 30
         np.empty(max_count),  # sort_key
         np.empty(max_count, np.int64),  # sort_idx
-        np.empty((n_eff, n_threats if policy == POLICY_COST_AWARE else 0, 2)),  # plan (_plan)
+        np.empty((n_eff, n_threats)),  # plan
         np.empty((n_eff, n_threats if policy != POLICY_LAYERED else 0, 2)),  # memo
         np.empty(n_eff),  # plan_t
         np.empty(n_eff, np.int64),  # plan_ver

@@ -87,23 +87,25 @@ def _random_state(rng: random.Random, arrays, counts):
     return s
 
 
-def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, lows=None, ftab=None):
+def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, ftab=None):
     """(plan row of c, horizon) made at time t from state s (weather state ws); ``memo``:
-    the remembered railgun solves (kernel scratch), empty if None. ``exact`` False: the
-    plan of bounds first (``_plan`` with a flight time table, ``ftab``, made here if None:
-    a railgun with drag); ``lows``, if given, gets the row of lower bounds."""
+    the remembered railgun solves (kernel scratch), empty if None. ``exact`` False: with
+    the flight time tables (``ftab``, made here if None), so that a railgun with drag is
+    planned from bounds first; True: without (no table rows, every plan exact)."""
     n = s["t_seen"].shape[0]
     n_eff = arrays.eff_i.shape[0]
     n_groups = s["gstart"].shape[0] - 1
     if memo is None:
         memo = np.full((n_eff, n, 2), np.nan)
-    if ftab is None:
+    if exact:
+        ftab = np.full((0, 0, 2, 3), np.nan)
+    elif ftab is None:
         ftab = np.full((n_eff, n_groups, K.FLIGHT_TABLE_CELLS + 1, 3), np.nan)
     max_ch = s["mag"].shape[1]
-    plan = np.full((n_eff, n, 2), np.nan)
+    plan = np.full((n_eff, n), np.nan)
     reach = np.empty((*arrays.r_first[ws].shape, 2))
     K._reach_times(arrays.threat_f, arrays.r_first[ws], arrays.r_last[ws], reach)
-    h = (K._plan_exact if exact else K._plan)(
+    h = K._plan(
         c,
         t,
         arrays.threat_f,
@@ -135,9 +137,7 @@ def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, lows=None, ftab=None):
         np.empty(n_groups, np.int64),
         ftab,
     )
-    if lows is not None:
-        lows[:] = plan[c, :, 1]
-    return plan[c, :, 0].copy(), h
+    return plan[c].copy(), h
 
 
 def _check(make, first_seed: int, scenarios: int):
@@ -281,24 +281,22 @@ def _slow_firing_railguns(rng: random.Random) -> dict:
 
 
 @pytest.mark.parametrize("make", [cost_aware_scenario, _slow_firing_railguns])
-def test_a_plan_of_bounds_brackets_the_exact_plan(make):
+def test_a_plan_of_bounds_answers_every_holder_as_the_exact_plan(make):
     """cost_aware plans a railgun with drag first without its Newton solves (``_plan``
-    with a flight time table): each planned done time is bounded, lower <= exact <= upper,
-    the same threats are planned, and its horizon is no later than the exact plan's (so
-    the engine replans no later); where a bound cannot settle a step of the exact plan
-    (which channel frees first, whether a start is too late) it is the exact plan. The
-    engine holds fire from the upper bound, does not from the lower, and asks the exact
-    plan in between (kernels/engagement.py, the cost_aware hold rule). Random states of
-    random cost_aware scenarios with railguns with drag, 1 - 3 channels and salvos of
-    1 - 3, and slow-firing ones whose launcher sets the next start; half the plans of
-    bounds read back the durations an exact plan remembered (``memo``: at an exact start
-    the exact duration); both outcomes are
-    counted (without plans of bounds this tests nothing; measured: 394 plans with a bound
-    and 453 all exact, a fallback or every duration read back, of 2,320 states; 505 and 786
-    of 3,520). Bounds of the done time taken at the earliest start
-    only fail it (a launcher's time from the earliest start does not: an inexact start
-    seldom precedes one the launcher sets; the trial-by-trial reference judges that)."""
-    checked, bounded, exact_plans, wrong = 0, 0, 0, []
+    with flight time tables): a planned done time is then an upper bound, and a holder e
+    asks only whether it is no later than e's last start on the threat. For every
+    effector that can engage the threat's group, that answer equals the exact plan's, the
+    same threats are planned, and the horizon is no later than the exact plan's (so the
+    engine replans no later). Random states of random cost_aware scenarios with railguns
+    with drag, 1 - 3 channels and salvos of 1 - 3, and slow-firing ones whose launcher
+    sets the next start; half the plans read back the durations an exact plan remembered
+    (``memo``). Each planned time is the exact one or above it. Plans with a bound above
+    the exact time are counted (without them this tests nothing; measured: 394 of 2,320
+    states, 505 of 3,520). Bounds of the done time taken at the earliest start only fail
+    it; skipping the check of the holders' last starts does not (their last starts seldom
+    fall within 4.4e-6 s of a planned time): test_coarse_flight_tables_give_the_same_trials
+    catches that."""
+    checked, bounded, wrong = 0, 0, []
     for seed in range(1, 151):
         rng = random.Random(seed)
         scenario, _ = load_quiet(make(rng))
@@ -325,24 +323,27 @@ def test_a_plan_of_bounds_brackets_the_exact_plan(make):
             memo = np.full((n_eff, exact.shape[0], 2), np.nan)
             if rng.random() < 0.5:  # the durations an exact plan remembered, read back
                 _plan_at(arrays, ws, c, t, s, memo)
-            lows = np.empty_like(exact)
-            highs, h = _plan_at(arrays, ws, c, t, s, memo, exact=False, lows=lows)
+            quick, h = _plan_at(arrays, ws, c, t, s, memo, exact=False)
             checked += 1
             planned = np.isfinite(exact)
-            if not (
-                np.array_equal(planned, np.isfinite(highs))
-                and np.array_equal(planned, np.isfinite(lows))
-                and np.all(lows[planned] <= exact[planned])
-                and np.all(exact[planned] <= highs[planned])
+            ok = (
+                np.array_equal(planned, np.isfinite(quick))
+                and np.all(quick[planned] >= exact[planned])  # an upper bound, or exact
                 and t <= h <= h_exact
-            ):
+            )
+            reach = np.empty((*arrays.r_first[ws].shape, 2))
+            K._reach_times(arrays.threat_f, arrays.r_first[ws], arrays.r_last[ws], reach)
+            for p in np.flatnonzero(planned):
+                g = int(s["grp"][p])
+                for e in range(n_eff):
+                    if e != c and arrays.can[ws, e, g]:
+                        my_last = s["t_seen"][p] + reach[e, g, 1]  # _last
+                        ok = ok and (quick[p] <= my_last) == (exact[p] <= my_last)
+            if not ok:
                 wrong.append((seed, c, t))
-            if np.any(lows[planned] < highs[planned]):
-                bounded += 1
-            elif planned.any():
-                exact_plans += 1
+            bounded += bool(np.any(quick[planned] > exact[planned]))
     assert wrong == [], f"{len(wrong)} of {checked}: {wrong[:5]}"
-    assert checked > 1000 and bounded > 300 and exact_plans > 100, (checked, bounded, exact_plans)
+    assert checked > 1000 and bounded > 300, (checked, bounded)
 
 
 def _engine_outputs(arrays, trials, seed, ftab):
@@ -407,4 +408,4 @@ def test_coarse_flight_tables_give_the_same_trials():
             for x, y in zip(base, other, strict=True):
                 np.testing.assert_array_equal(x, y, err_msg=f"{cells} cells")
         compared += 1
-    assert compared >= 8, compared
+    assert compared >= 15, compared  # 17: the mixed raid and 16 random scenarios
