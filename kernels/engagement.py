@@ -611,7 +611,7 @@ def _done_bounds(ftab, eff_f, eff_i, c, g, r0, v, t_seen, start_lo, start_hi):
 
 
 @jit(borrow=True)
-def _plan(
+def _plan_bounds(
     c,
     t,
     threat_f,
@@ -643,63 +643,15 @@ def _plan(
     ptr,
     ftab,
 ):
-    """Predict when effector c would be done with each free threat it can reach (cost_aware).
-
-    Greedy schedule: c serves the detected, free threats it can engage in order of
-    urgency, each on the channel (laser unit) that frees first, starting no earlier than
-    now, that channel's free time and the threat's entry into c's envelope; a threat it
-    could not start before leaving its envelope (or without rounds or lasing time left)
-    is not planned (plan = inf). ``plan[c, p]`` is the predicted time at which c knows
-    the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
-    effector. One engagement per threat; engagements by other effectors are ignored, which
-    errs towards predicting that c is busier than it will be. ``memo[c, p]`` keeps the last
-    (start, duration) planned for c on threat p (kernel scratch, emptied each salvo) and
-    the duration is reused for the same start, a pure function of it within a salvo: a
-    laser's settle and lasing to the kill (a serial chain of three divisions through the
-    planning table), a kinetic effector's engagement (with drag, a Newton solve for the
-    flight time: log1p, 38 % of the mixed raid's cost_aware time before plans of bounds).
-    Starts repeat when c
-    waits for a threat's entry or a unit's release; on a channel free now they move with
-    time.
-
-    Returns the plan's horizon h: while c's state and the states of the threats it may
-    engage do not change, the plan made at any time t' with t <= t' < h is this one, value
-    for value (docs/model.md, "Policies"). Time enters the greedy only through max(t, x)
-    (a channel or launcher free at x <= t is free now) and the filters of the walk. Below
-    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection
-    and last start time, which comes before its impact); no busy channel frees (h <= its
-    free time), so the order of the channels is the same; every computed start lies at or
-    beyond h, so a component t' < h of the max does not move it. A plan with a start at t
-    has h = t.
-
-    A kinetic effector with drag, when ``ftab`` (the flight time tables, kernel scratch,
-    filled here as needed) has rows, is planned first without its Newton solves: each
-    engagement's done time is bounded from the table (``_done_bounds``), and the chain of
-    starts carries a lower and an upper bound (``slot[0]`` and ``slot[1]``, the
-    launcher); ``plan[c, p]`` gets the upper bound. A holder asks only whether the plan is
-    no later than its own last start on p, and the upper bound answers as the exact time
-    does unless that last start lies between the bounds: where it does for any effector
-    that can engage p's group, or where the bounds cannot settle a step of the exact
-    plan (which channel it takes, a start past the threat's last) or a range lies beyond
-    the table, the plan is made again, exactly. So every answer is the exact plan's. The
-    horizon comes from the lower bounds of the starts, no later than the exact plan's.
-    ``slot[2]`` is a laser unit's lasing time left. The arguments are kept to 30: with 34
-    Numba left a reference count on each of 31 arrays around the call in the engine
-    (11 % of mixed_raid cost_aware's time, perf).
-    """
+    """``_plan`` for a kinetic effector with drag from bounds of its flight times (the
+    flight time tables ``ftab``, filled): nan where the bounds cannot give the exact
+    plan's answers (``_plan`` then makes it)."""
     c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
     kind = eff_i[c, EI_KIND]
     n_slots = eff_i[c, EI_CHANNELS]
     n_groups = gstart.shape[0] - 1
-    bounds = ftab.shape[0] > 0 and kind != KIND_LASER and eff_f[c, EF_DRAG_K] > 0.0
-    if bounds:
-        cells = ftab.shape[2] - 1
-        for g in range(n_groups):
-            if can[c, g] and not ftab[c, g, cells, 2] >= 0.0:  # not filled yet
-                r_max = max(min(threat_f[g, TF_RANGE_KM], r_first[c, g]), 0.0) + 1e-6
-                _fill_flight_table(ftab, eff_f, c, g, r_max, threat_f[g, TF_SPEED_MPS])
-    h = math.inf
-    for _ in range(2):  # with bounds, then (if they could not settle a step) exact
+    bounds = True
+    for _ in range(1):
         h = math.inf
         settled = True
         for p in range(plan.shape[1]):
@@ -837,10 +789,195 @@ def _plan(
                 launcher = start + salvo * interval
                 launcher_hi = start_hi + salvo * interval
                 rounds -= salvo
-        if settled:
+    return h if settled else math.nan
+
+
+@jit(borrow=True)
+def _plan(
+    c,
+    t,
+    threat_f,
+    gstart,
+    eff_f,
+    eff_i,
+    can,
+    r_first,
+    r_last,
+    ltab,
+    kplan,
+    state,
+    t_seen,
+    t_imp,
+    grp,
+    eng_cnt,
+    nxt,
+    head,
+    ch_free,
+    ch_rel,
+    ch_thr,
+    mag,
+    next_launch,
+    rounds_left,
+    memo,
+    reach,
+    plan,
+    slot,
+    ptr,
+    ftab,
+):
+    """Predict when effector c would be done with each free threat it can reach (cost_aware).
+
+    Greedy schedule: c serves the detected, free threats it can engage in order of
+    urgency, each on the channel (laser unit) that frees first, starting no earlier than
+    now, that channel's free time and the threat's entry into c's envelope; a threat it
+    could not start before leaving its envelope (or without rounds or lasing time left)
+    is not planned (plan = inf). ``plan[c, p]`` is the predicted time at which c knows
+    the outcome: the kill time for a laser, the assessment of its engagement for a kinetic
+    effector. One engagement per threat; engagements by other effectors are ignored, which
+    errs towards predicting that c is busier than it will be. ``memo[c, p]`` keeps the last
+    (start, duration) planned for c on threat p (kernel scratch, emptied each salvo) and
+    the duration is reused for the same start, a pure function of it within a salvo: a
+    laser's settle and lasing to the kill (a serial chain of three divisions through the
+    planning table), a kinetic effector's engagement (with drag, a Newton solve for the
+    flight time: log1p, 38 % of the mixed raid's cost_aware time before plans of bounds).
+    Starts repeat when c
+    waits for a threat's entry or a unit's release; on a channel free now they move with
+    time.
+
+    Returns the plan's horizon h: while c's state and the states of the threats it may
+    engage do not change, the plan made at any time t' with t <= t' < h is this one, value
+    for value (docs/model.md, "Policies"). Time enters the greedy only through max(t, x)
+    (a channel or launcher free at x <= t is free now) and the filters of the walk. Below
+    h: no threat is detected, impacts or leaves c's reach (h <= each one's detection
+    and last start time, which comes before its impact); no busy channel frees (h <= its
+    free time), so the order of the channels is the same; every computed start lies at or
+    beyond h, so a component t' < h of the max does not move it. A plan with a start at t
+    has h = t.
+
+    A kinetic effector with drag, when ``ftab`` (the flight time tables, kernel scratch,
+    filled here as needed) has rows, is planned first without its Newton solves: each
+    engagement's done time is bounded from the table (``_done_bounds``), and the chain of
+    starts carries a lower and an upper bound (``slot[0]`` and ``slot[1]``, the
+    launcher); ``plan[c, p]`` gets the upper bound. A holder asks only whether the plan is
+    no later than its own last start on p, and the upper bound answers as the exact time
+    does unless that last start lies between the bounds: where it does for any effector
+    that can engage p's group, or where the bounds cannot settle a step of the exact
+    plan (which channel it takes, a start past the threat's last) or a range lies beyond
+    the table, the plan is made again, exactly. So every answer is the exact plan's. The
+    horizon comes from the lower bounds of the starts, no later than the exact plan's.
+    ``slot[2]`` is a laser unit's lasing time left. The arguments are kept to 30: with 34
+    Numba left a reference count on each of 31 arrays around the call in the engine
+    (11 % of mixed_raid cost_aware's time, perf).
+    """
+    c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
+    kind = eff_i[c, EI_KIND]
+    n_slots = eff_i[c, EI_CHANNELS]
+    n_groups = gstart.shape[0] - 1
+    if ftab.shape[0] > 0 and kind != KIND_LASER and eff_f[c, EF_DRAG_K] > 0.0:
+        cells = ftab.shape[2] - 1
+        for g in range(n_groups):
+            if can[c, g] and not ftab[c, g, cells, 2] >= 0.0:  # not filled yet
+                r_max = max(min(threat_f[g, TF_RANGE_KM], r_first[c, g]), 0.0) + 1e-6
+                _fill_flight_table(ftab, eff_f, c, g, r_max, threat_f[g, TF_SPEED_MPS])
+        h = _plan_bounds(
+            c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
+            t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
+            next_launch, rounds_left, memo, reach, plan, slot, ptr, ftab,
+        )  # fmt: skip
+        if h == h:
             return h
-        bounds = False
-    return h
+    h = math.inf
+    for p in range(plan.shape[1]):
+        plan[c, p] = math.inf
+    for k in range(n_slots):
+        if kind == KIND_LASER:
+            x = ch_free[c, k]
+            slot[0, k] = max(t, x) if mag[c, k] > 0.0 else math.inf
+            slot[2, k] = mag[c, k]
+        else:
+            x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
+            slot[0, k] = max(t, x)
+        if x > t and slot[0, k] < math.inf:
+            h = min(h, x)
+    launcher = max(t, next_launch[c])
+    rounds = rounds_left[c]
+    salvo = eff_i[c, EI_SALVO]
+    interval = eff_f[c, EF_INTERVAL_S]
+    max_eng = eff_i[c, EI_MAX_ENGAGEMENTS]
+    for g in range(n_groups):
+        ptr[g] = head[c, g] if can[c, g] else -1
+    while True:
+        best = -1
+        for g in range(n_groups):
+            p = ptr[g]
+            while p >= 0 and (
+                state[p] != FREE
+                or t >= t_imp[p]
+                or eng_cnt[c, p] >= max_eng
+                or _range_km(threat_f[g, TF_RANGE_KM], threat_f[g, TF_SPEED_MPS], t_seen[p], t)
+                < r_last[c, g] - EPS_KM
+            ):
+                p = nxt[c, p]
+            if p >= 0 and t < t_seen[p]:
+                h = min(h, t_seen[p])
+                p = -1  # not yet detected: unknown to the defense, and so is the rest
+            elif p >= 0:  # it stays in the walk until it impacts or leaves c's reach
+                # (its last start comes before its impact: r_last >= 0). Nearly implied by
+                # the bound of its planned start below (an unplanned threat changes
+                # nothing): kept for a start admitted up to 1e-9 s past the last start.
+                h = min(h, _last(reach, c, g, t_seen[p]))
+            ptr[g] = p
+            if p >= 0 and (best < 0 or t_imp[p] < t_imp[best]):
+                best = p
+        if best < 0:
+            return h
+        g = grp[best] & NONNEG
+        ptr[g] = nxt[c, best]
+        r0 = threat_f[g, TF_RANGE_KM]
+        v = threat_f[g, TF_SPEED_MPS]
+        k_best = 0
+        for k in range(1, n_slots):
+            if slot[0, k] < slot[0, k_best]:
+                k_best = k
+        start = max(slot[0, k_best], _entered(reach, c, g, t_seen[best]))
+        if kind != KIND_LASER:
+            start = max(start, launcher)
+        if start > _last(reach, c, g, t_seen[best]) + 1e-9:
+            continue  # and still so later: start only grows with t
+        h = min(h, start)
+        if kind == KIND_LASER:
+            settle = eff_f[c, EF_SETTLE_S]
+            if memo[c, best, 0] == start:
+                total = memo[c, best, 1]  # the same start: the same kill time
+            else:
+                r_start = _range_km(r0, v, t_seen[best], start)
+                r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
+                min_dwell = threat_f[g, TF_MIN_DWELL_S]
+                if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
+                    r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
+                    r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
+                total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
+                memo[c, best, 0] = start
+                memo[c, best, 1] = total
+            dwell = max(total - settle, 0.0) if settle > 0.0 else total
+            if dwell > slot[2, k_best]:
+                continue
+            plan[c, best] = start + total
+            slot[0, k_best] = start + total + eff_f[c, EF_RETARGET_S]
+            slot[2, k_best] -= dwell
+        else:
+            if rounds <= 0:
+                continue
+            if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
+                service = memo[c, best, 1]  # the same start: the same Newton solve
+            else:
+                service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+                memo[c, best, 0] = start
+                memo[c, best, 1] = service
+            plan[c, best] = start + service
+            slot[0, k_best] = start + service
+            launcher = start + salvo * interval
+            rounds -= salvo
 
 
 @jit(inline="always")
