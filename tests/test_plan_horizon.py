@@ -140,11 +140,11 @@ def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, ftab=None):
     return plan[c].copy(), h
 
 
-def _check(make, first_seed: int, scenarios: int):
-    """Returns (plans compared inside their horizon, violations, plans that changed at or
-    after their horizon): the last count shows the comparison can see a change."""
-    compared, violations, changed = 0, [], 0
-    for seed in range(first_seed, first_seed + scenarios):
+def _random_states(make, seeds):
+    """(seed, rng, arrays, state): STATES_PER_SCENARIO random states (``_random_state``) of
+    the scenario ``make`` draws from each seed, drawn with that scenario's rng (which the
+    caller may draw from too); none for a scenario without threats."""
+    for seed in seeds:
         rng = random.Random(seed)
         scenario, _ = load_quiet(make(rng))
         arrays = lower(scenario)
@@ -152,26 +152,33 @@ def _check(make, first_seed: int, scenarios: int):
         if sum(counts) == 0:
             continue
         for _ in range(STATES_PER_SCENARIO):
-            s = _random_state(rng, arrays, counts)
-            ws = rng.randrange(arrays.eff_f.shape[0])
-            c = rng.randrange(arrays.eff_i.shape[0])
-            if arrays.eff_i[c, K.EI_CHANNELS] == 0:
-                continue  # never planned: an effector without channels is not active
-            t = s["t"]
-            base, h = _plan_at(arrays, ws, c, t, s)
-            assert h >= t, (seed, c, t, h)
-            later = [t + (min(h, t + 300.0) - t) * rng.random() for _ in range(3)]
-            if math.isfinite(h) and h > t:
-                later.append(np.nextafter(h, -math.inf))
-            for t2 in later:
-                if not t <= t2 < h:
-                    continue
-                compared += 1
-                if not np.array_equal(_plan_at(arrays, ws, c, t2, s)[0], base):
-                    violations.append((seed, c, t, t2, h))
-            if math.isfinite(h):
-                beyond = _plan_at(arrays, ws, c, h + rng.uniform(0.0, 30.0), s)[0]
-                changed += not np.array_equal(beyond, base)
+            yield seed, rng, arrays, _random_state(rng, arrays, counts)
+
+
+def _check(make, first_seed: int, scenarios: int):
+    """Returns (plans compared inside their horizon, violations, plans that changed at or
+    after their horizon): the last count shows the comparison can see a change."""
+    compared, violations, changed = 0, [], 0
+    for seed, rng, arrays, s in _random_states(make, range(first_seed, first_seed + scenarios)):
+        ws = rng.randrange(arrays.eff_f.shape[0])
+        c = rng.randrange(arrays.eff_i.shape[0])
+        if arrays.eff_i[c, K.EI_CHANNELS] == 0:
+            continue  # never planned: an effector without channels is not active
+        t = s["t"]
+        base, h = _plan_at(arrays, ws, c, t, s)
+        assert h >= t, (seed, c, t, h)
+        later = [t + (min(h, t + 300.0) - t) * rng.random() for _ in range(3)]
+        if math.isfinite(h) and h > t:
+            later.append(np.nextafter(h, -math.inf))
+        for t2 in later:
+            if not t <= t2 < h:
+                continue
+            compared += 1
+            if not np.array_equal(_plan_at(arrays, ws, c, t2, s)[0], base):
+                violations.append((seed, c, t, t2, h))
+        if math.isfinite(h):
+            beyond = _plan_at(arrays, ws, c, h + rng.uniform(0.0, 30.0), s)[0]
+            changed += not np.array_equal(beyond, base)
     return compared, violations, changed
 
 
@@ -297,51 +304,43 @@ def test_a_plan_of_bounds_answers_every_holder_as_the_exact_plan(make):
     fall within 4.4e-6 s of a planned time): test_coarse_flight_tables_give_the_same_trials
     catches that."""
     checked, bounded, wrong = 0, 0, []
-    for seed in range(1, 151):
-        rng = random.Random(seed)
-        scenario, _ = load_quiet(make(rng))
-        arrays = lower(scenario)
-        counts = [int(x) for x in arrays.counts[0]]
-        if sum(counts) == 0:
-            continue
+    for seed, rng, arrays, s in _random_states(make, range(1, 151)):
         n_eff = arrays.eff_i.shape[0]
-        for _ in range(STATES_PER_SCENARIO):
-            s = _random_state(rng, arrays, counts)
-            ws = rng.randrange(arrays.eff_f.shape[0])
-            guns = [
-                c
-                for c in range(n_eff)
-                if arrays.eff_i[c, K.EI_KIND] != K.KIND_LASER
-                and arrays.eff_i[c, K.EI_CHANNELS] > 0
-                and arrays.eff_f[ws, c, K.EF_DRAG_K] > 0.0
-            ]
-            if not guns:
-                break
-            c = rng.choice(guns)
-            t = s["t"]
-            exact, h_exact = _plan_at(arrays, ws, c, t, s)
-            memo = np.full((n_eff, exact.shape[0], 2), np.nan)
-            if rng.random() < 0.5:  # the durations an exact plan remembered, read back
-                _plan_at(arrays, ws, c, t, s, memo)
-            quick, h = _plan_at(arrays, ws, c, t, s, memo, exact=False)
-            checked += 1
-            planned = np.isfinite(exact)
-            ok = (
-                np.array_equal(planned, np.isfinite(quick))
-                and np.all(quick[planned] >= exact[planned])  # an upper bound, or exact
-                and t <= h <= h_exact
-            )
-            reach = np.empty((*arrays.r_first[ws].shape, 2))
-            K._reach_times(arrays.threat_f, arrays.r_first[ws], arrays.r_last[ws], reach)
-            for p in np.flatnonzero(planned):
-                g = int(s["grp"][p])
-                for e in range(n_eff):
-                    if e != c and arrays.can[ws, e, g]:
-                        my_last = s["t_seen"][p] + reach[e, g, 1]  # _last
-                        ok = ok and (quick[p] <= my_last) == (exact[p] <= my_last)
-            if not ok:
-                wrong.append((seed, c, t))
-            bounded += bool(np.any(quick[planned] > exact[planned]))
+        ws = rng.randrange(arrays.eff_f.shape[0])
+        guns = [
+            c
+            for c in range(n_eff)
+            if arrays.eff_i[c, K.EI_KIND] != K.KIND_LASER
+            and arrays.eff_i[c, K.EI_CHANNELS] > 0
+            and arrays.eff_f[ws, c, K.EF_DRAG_K] > 0.0
+        ]
+        if not guns:
+            continue
+        c = rng.choice(guns)
+        t = s["t"]
+        exact, h_exact = _plan_at(arrays, ws, c, t, s)
+        memo = np.full((n_eff, exact.shape[0], 2), np.nan)
+        if rng.random() < 0.5:  # the durations an exact plan remembered, read back
+            _plan_at(arrays, ws, c, t, s, memo)
+        quick, h = _plan_at(arrays, ws, c, t, s, memo, exact=False)
+        checked += 1
+        planned = np.isfinite(exact)
+        ok = (
+            np.array_equal(planned, np.isfinite(quick))
+            and np.all(quick[planned] >= exact[planned])  # an upper bound, or exact
+            and t <= h <= h_exact
+        )
+        reach = np.empty((*arrays.r_first[ws].shape, 2))
+        K._reach_times(arrays.threat_f, arrays.r_first[ws], arrays.r_last[ws], reach)
+        for p in np.flatnonzero(planned):
+            g = int(s["grp"][p])
+            for e in range(n_eff):
+                if e != c and arrays.can[ws, e, g]:
+                    my_last = s["t_seen"][p] + reach[e, g, 1]  # _last
+                    ok = ok and (quick[p] <= my_last) == (exact[p] <= my_last)
+        if not ok:
+            wrong.append((seed, c, t))
+        bounded += bool(np.any(quick[planned] > exact[planned]))
     assert wrong == [], f"{len(wrong)} of {checked}: {wrong[:5]}"
     assert checked > 1000 and bounded > 300, (checked, bounded)
 
