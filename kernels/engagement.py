@@ -1003,8 +1003,9 @@ def _plan(
 
 @jit(inline="always")
 def _touch(pver, can, e, g):
-    """A threat of group g changed state in an engagement of e (begun or ended): the plans
-    that may change are e's own and those of every effector that can engage g."""
+    """A threat of group g changed state in an engagement of e (begun, or ended with the
+    threat alive): the plans that may change are e's own and those of every effector that
+    can engage g."""
     for c in range(pver.shape[0]):
         if c == e or can[c, g]:
             pver[c] += 1
@@ -1491,7 +1492,12 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                 killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
                                 state[ch_thr[e, k]] = DEAD if killed else FREE
                                 freed += 1 - killed
-                                if policy == POLICY_COST_AWARE:
+                                # cost_aware: a kill changes no plan (a plan skips threats
+                                # not FREE, engaged or dead; a kinetic channel released at
+                                # or before t starts at t either way, and a plan made while
+                                # it was busy ends at its release: its horizon), so only a
+                                # threat released alive is a new version.
+                                if policy == POLICY_COST_AWARE and not killed:
                                     _touch(pver, can, e, grp[ch_thr[e, k]])
                                 ch_thr[e, k] = -1
                                 version += 1
