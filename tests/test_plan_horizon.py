@@ -87,11 +87,13 @@ def _random_state(rng: random.Random, arrays, counts):
     return s
 
 
-def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, ftab=None):
+def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, ftab=None, plan=None, slot=None):
     """(plan row of c, horizon) made at time t from state s (weather state ws); ``memo``:
     the remembered railgun solves (kernel scratch), empty if None. ``exact`` False: with
     the flight time tables (``ftab``, made here if None), so that a railgun with drag is
-    planned from bounds first; True: without (no table rows, every plan exact)."""
+    planned from bounds first; True: without (no table rows, every plan exact). ``plan``
+    and ``slot``: the plans and the planning scratch, kept from an earlier call (new if
+    None: a slot of three rows, which never resumes a plan)."""
     n = s["t_seen"].shape[0]
     n_eff = arrays.eff_i.shape[0]
     n_groups = s["gstart"].shape[0] - 1
@@ -102,7 +104,10 @@ def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, ftab=None):
     elif ftab is None:
         ftab = np.full((n_eff, n_groups, K.FLIGHT_TABLE_CELLS + 1, 3), np.nan)
     max_ch = s["mag"].shape[1]
-    plan = np.full((n_eff, n), np.nan)
+    if plan is None:
+        plan = np.full((n_eff, n), np.nan)
+    if slot is None:
+        slot = np.empty((n_eff, 3, max_ch))  # three rows: no plan is resumed
     reach = np.empty((*arrays.r_first[ws].shape, 2))
     K._reach_times(arrays.threat_f, arrays.r_first[ws], arrays.r_last[ws], reach)
     h = K._plan(
@@ -133,7 +138,7 @@ def _plan_at(arrays, ws, c, t, s, memo=None, exact=True, ftab=None):
         memo,
         reach,
         plan,
-        np.empty((3, max_ch)),
+        slot,
         np.empty(n_groups, np.int64),
         ftab,
     )
@@ -320,6 +325,53 @@ def test_a_release_with_a_kill_changes_no_plan():
     assert compared > 3000 and changed_alive > 300, (compared, changed_alive)
 
 
+def _kept_slot(arrays, s):
+    """A planning scratch that keeps plans to resume, as the engine's (``_scratch``)."""
+    n_eff, n_groups = arrays.eff_i.shape[0], s["gstart"].shape[0] - 1
+    width = max(s["mag"].shape[1], n_groups, K.K_FIELDS)
+    return np.full((n_eff, K.KEEP_ROW + 1, width), np.nan)
+
+
+@pytest.mark.parametrize("make", [cost_aware_scenario, cost_aware_laser_scenario])
+def test_a_resumed_plan_is_the_plan_made_afresh(make):
+    """When only time has passed a plan's horizon (the engine found the effector's version
+    unchanged), ``_plan`` resumes the plan it made last: the threats detected since are
+    walked on from where it stopped, from the units, launcher and rounds it ended with
+    (kernels/engagement.py). At a random later time, before any other change of the plan
+    (a unit freeing, a planned start, a threat leaving reach: K_H_REST), the resumed plan
+    and its horizon equal the plan made afresh then, value for value; otherwise (a
+    detected threat more urgent than one planned, or a plan of bounds) it is made afresh.
+    Counted, or this tests nothing: resumed plans that planned a newly detected threat.
+    Resuming without bringing a unit free at the old time up to the new one, or without
+    the check that a new threat comes after those planned, fails it."""
+    compared, extended, wrong = 0, 0, []
+    for seed, rng, arrays, s in _random_states(make, range(1, 81)):
+        n_eff, n = arrays.eff_i.shape[0], s["t_seen"].shape[0]
+        ws = rng.randrange(arrays.eff_f.shape[0])
+        c = rng.randrange(n_eff)
+        if arrays.eff_i[c, K.EI_CHANNELS] == 0:
+            continue
+        t = s["t"]
+        plan, slot = np.full((n_eff, n), np.nan), _kept_slot(arrays, s)
+        slot[c, K.KEEP_ROW, K.K_SAME] = 0.0
+        _plan_at(arrays, ws, c, t, s, plan=plan, slot=slot)
+        for _ in range(3):
+            t2 = t + rng.choice([rng.uniform(0.0, 5.0), rng.uniform(0.0, 60.0)])
+            slot[c, K.KEEP_ROW, K.K_SAME] = 1.0
+            resumes = slot[c, K.KEEP_ROW, K.K_OK] == 1.0 and t2 < slot[c, K.KEEP_ROW, K.K_H_REST]
+            kept = plan[c].copy()
+            got, h = _plan_at(arrays, ws, c, t2, s, plan=plan, slot=slot)
+            fresh, h_fresh = _plan_at(arrays, ws, c, t2, s)
+            compared += 1
+            if not (np.array_equal(got, fresh) and h == h_fresh):
+                wrong.append((seed, c, t, t2))
+            extended += bool(resumes and np.any(np.isfinite(fresh) & ~np.isfinite(kept)))
+            t = t2
+    assert wrong == [], f"{len(wrong)} of {compared}: {wrong[:5]}"
+    assert compared > 3000 and extended > 200, (compared, extended)
+    print(compared, extended)
+
+
 def _slow_firing_railguns(rng: random.Random) -> dict:
     """cost_aware_scenario with every railgun slow-firing (2 - 6 rounds a minute) on three
     channels, with drag and no assessment time: its launcher, not a channel, often sets
@@ -404,10 +456,14 @@ def test_a_plan_of_bounds_answers_every_holder_as_the_exact_plan(make):
     assert checked > 1000 and bounded > 300 and ahead > 100, (checked, bounded, ahead)
 
 
-def _engine_outputs(arrays, trials, seed, ftab):
+SLOT = 31  # the planning scratch's place in the engine's scratch (``_scratch``)
+
+
+def _engine_outputs(arrays, trials, seed, ftab, resume=True):
     """The engine's outputs (kernels/engagement.py, ``_run_trials``, one task) for trials
     0 .. trials - 1, with ``ftab`` as its flight time tables (None: as ``_scratch`` makes
-    them)."""
+    them); ``resume`` False: with a planning scratch of three rows, which resumes no
+    plan."""
     from costx.kernels import memo as M
 
     a = arrays
@@ -419,6 +475,9 @@ def _engine_outputs(arrays, trials, seed, ftab):
     scratch = K._scratch(a.policy, a.counts, a.threat_i.shape[0], a.eff_f, a.eff_i)
     if ftab is not None:
         scratch = (*scratch[:-1], ftab)
+    assert scratch[SLOT].shape[1] == K.KEEP_ROW + 1
+    if not resume:
+        scratch = (*scratch[:SLOT], scratch[SLOT][:, :3].copy(), *scratch[SLOT + 1 :])
     salvos, groups, effectors = a.counts.shape[0], a.threat_i.shape[0], a.eff_i.shape[0]
     outputs = (
         np.zeros(trials, np.int64),
@@ -467,3 +526,31 @@ def test_coarse_flight_tables_give_the_same_trials():
                 np.testing.assert_array_equal(x, y, err_msg=f"{cells} cells")
         compared += 1
     assert compared >= 15, compared  # 17: the mixed raid and 16 random scenarios
+
+
+def test_resumed_plans_give_the_same_trials():
+    """The engine resumes a cost_aware plan when only time has passed its horizon
+    (``_plan``; test_a_resumed_plan_is_the_plan_made_afresh checks one plan). Every trial
+    equals, bit for bit, the trial played with plans always made afresh, on the drone raid
+    (one group: each detection extends the laser's plan), the mixed raid and random
+    cost_aware scenarios, kinetic and with multi-unit lasers."""
+    from costx import bench
+
+    cases = [
+        lower(bench.drone_raid(64, "cost_aware")),
+        lower(bench.workload("mixed_raid[cost_aware]").scenario()),
+    ]
+    for seed in range(1, 21):
+        make = cost_aware_scenario if seed % 2 else cost_aware_laser_scenario
+        cases.append(lower(load_quiet(make(random.Random(seed)))[0]))
+    compared = 0
+    for arrays in cases:
+        if arrays.policy != K.POLICY_COST_AWARE:
+            continue
+        trials = 300 if compared > 1 else 1000
+        base = _engine_outputs(arrays, trials, 7, None)
+        other = _engine_outputs(arrays, trials, 7, None, resume=False)
+        for x, y in zip(base, other, strict=True):
+            np.testing.assert_array_equal(x, y)
+        compared += 1
+    assert compared >= 15, compared
