@@ -47,8 +47,10 @@ in progress) entries. Under the layered policy an effector whose last look found
 to engage does not look again until a threat is released alive or the earliest entry
 into its reach it noted then (a lower bound on the next one) has come. An event step
 looks at the channels only of the effectors whose next channel time (``ev``) has come.
-Under ``cost_aware`` a plan is kept until the planned effector's version changes or time
-reaches the plan's horizon (``_plan``), and a holder does not look again while the plans
+Under ``cost_aware`` a plan is kept until the planned effector's version changes (an
+engagement begun, or ended with the threat alive) or time reaches the plan's horizon
+(``_plan``; where only detections passed it, the plan is resumed, not made again), and a
+holder does not look again while the plans
 its holds rest on stand. A railgun with drag is planned first from bounds of its flight
 times (a table per task, no Newton solve); the exact plan is made only for a hold the
 bounds do not settle, so every decision is the exact plan's.
@@ -905,7 +907,7 @@ def _plan(
     of them comes before a threat already walked (then it is made afresh). So the walk
     goes on from where it stopped (``slot[c, PTR_ROW]``), from the units, launcher and
     rounds it ended with, a unit or launcher free at the old time brought up to now. On
-    the drone raid each detection extended the laser's plan so (63 of 127 plans a 64-drone
+    the drone raid each detection extended the laser's plan so (63 of 128 plans a 64-drone
     trial).
     ``slot[2]`` is a laser unit's lasing time left. The arguments are kept to 30: with 34
     Numba left a reference count on each of 31 arrays around the call in the engine
@@ -1561,7 +1563,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                     for k in range(eff_i[e, EI_CHANNELS]):
                         if ch_thr[e, k] >= 0:
                             if ch_rel[e, k] <= t:
-                                killed = ch_kill[e, k]  # 0 or 1; no branch on the outcome
+                                killed = ch_kill[e, k]  # 0 or 1
                                 state[ch_thr[e, k]] = DEAD if killed else FREE
                                 freed += 1 - killed
                                 # cost_aware: a kill changes no plan (a plan skips threats

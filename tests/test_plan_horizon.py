@@ -369,7 +369,6 @@ def test_a_resumed_plan_is_the_plan_made_afresh(make):
             t = t2
     assert wrong == [], f"{len(wrong)} of {compared}: {wrong[:5]}"
     assert compared > 3000 and extended > 200, (compared, extended)
-    print(compared, extended)
 
 
 def _slow_firing_railguns(rng: random.Random) -> dict:
