@@ -1086,24 +1086,50 @@ def _touch(pver, can, e, g):
 
 
 @jit(inline="always")
-def _hold_sig(e, can, cpk, active, pver):
+def _hold_sig(e, cheap, pver):
     """Sum of the plan versions that a cost_aware walk of e rests on: e's own (the threats
-    it may engage and its own state) and those of every active effector cheaper than e
-    against a group both can engage (the plans e's holds consult). Versions only grow, so
-    an unchanged sum means every one of them is unchanged."""
+    it may engage and its own state) and those of the effectors its holds consult (row
+    n_groups of ``cheap``: ``_cheaper``). Versions only grow, so an unchanged sum means
+    every one of them is unchanged."""
     sig = pver[e]
-    for c in range(pver.shape[0]):
-        if c == e or not active[c]:
-            continue
-        for g in range(can.shape[1]):
-            if (
-                can[e, g]
-                and can[c, g]
-                and (cpk[c, g] < cpk[e, g] or (cpk[c, g] == cpk[e, g] and c < e))
-            ):
-                sig += pver[c]
-                break
+    row = cheap.shape[1] - 1
+    for j in range(cheap[e, row, 0]):
+        sig += pver[cheap[e, row, 1 + j] & NONNEG]
     return sig
+
+
+@jit(borrow=True)
+def _cheaper(can, cpk, active, cheap):
+    """For each effector e and group g, the effectors whose plans (cost_aware) or state
+    (preferential) e's hold on a threat of g asks about, in index order (the order the
+    sweep asks in): ``cheap[e, g, 0]`` of them in ``cheap[e, g, 1:]``, each active, able
+    to engage and kill g (cost per kill, or rank, ``cpk`` finite) and cheaper against g
+    than e (ties: the lower index). Row ``n_groups``: every effector in e's rows of the
+    groups e can engage, once (the plans ``_hold_sig`` sums). Fixed for a salvo: ``can``
+    is its weather state's and ``active`` is set at its start."""
+    n_eff = cheap.shape[0]
+    n_groups = cheap.shape[1] - 1
+    for e in range(n_eff):
+        for g in range(n_groups + 1):
+            cheap[e, g, 0] = 0
+        for c in range(n_eff):
+            consulted = False
+            for g in range(n_groups):
+                if (
+                    c != e
+                    and active[c]
+                    and can[c, g]
+                    and cpk[c, g] != math.inf
+                    and (cpk[c, g] < cpk[e, g] or (cpk[c, g] == cpk[e, g] and c < e))
+                ):
+                    m = cheap[e, g, 0] + 1
+                    cheap[e, g, 0] = m
+                    cheap[e, g, m] = c
+                    consulted = consulted or can[e, g]
+            if consulted:
+                m = cheap[e, n_groups, 0] + 1
+                cheap[e, n_groups, 0] = m
+                cheap[e, n_groups, m] = c
 
 
 @jit(inline="always")
@@ -1467,7 +1493,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
         gstart, t_seen, t_imp, ident, grp, state, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr,
         ch_kill, mag, next_launch, rounds_left, active, sort_key, sort_idx, plan, memo, plan_t,
         plan_ver, plan_h, pver, ev, scan_ver, scan_wake, scan_next, cand, cand_prev, slot,
-        ptr, det_ptr, entry_ptr, flights, reach, ftab_all,
+        ptr, det_ptr, entry_ptr, flights, reach, cheap, ftab_all,
     ) = scratch  # fmt: skip
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
@@ -1531,6 +1557,8 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                 next_launch, plan_ver, pver, ev, scan_ver, avail_row, active, ch_free, ch_rel,
                 ch_thr, ch_kill, mag, entry_ptr, head, nxt, eng_cnt, memo, rec, tev,
             )  # fmt: skip
+            if policy != POLICY_LAYERED:
+                _cheaper(can, cpk, active, cheap)
 
             # --- event loop ---
             version = 0
@@ -1641,7 +1669,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                         if (
                             policy == POLICY_COST_AWARE
                             and t < scan_wake[e] - skip_margin
-                            and scan_ver[e] == _hold_sig(e, can, cpk, active, pver)
+                            and scan_ver[e] == _hold_sig(e, cheap, pver)
                         ):
                             t_next = min(t_next, scan_next[e])
                             break
@@ -1734,22 +1762,16 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                             hold = False
                             until = math.inf
                             g_p = best_g
-                            my_cost = cpk[e, g_p]
                             my_last = _last(reach, e, g_p, t_seen[p])
                             # cost_aware: the hold is an OR over the cheaper effectors, so
                             # the plans already made for this time are asked first (sweep 0)
                             # and a plan is made only if none of them holds (sweep 1): the
                             # same answer, fewer plans. Preferential: one sweep.
                             for sweep in range(2 if policy == POLICY_COST_AWARE else 1):
-                                for c in range(n_eff):
-                                    if c == e or not active[c] or not can[c, g_p]:
-                                        continue
-                                    if cpk[c, g_p] == math.inf:  # cannot kill (reliability 0)
-                                        continue
-                                    if not (
-                                        cpk[c, g_p] < my_cost or (cpk[c, g_p] == my_cost and c < e)
-                                    ):
-                                        continue
+                                # each active c cheaper than e against g_p that can kill it
+                                # (_cheaper), in index order
+                                for j in range(cheap[e, g_p, 0]):
+                                    c = cheap[e, g_p, 1 + j] & NONNEG
                                     if policy == POLICY_PREFERENTIAL:
                                         done, steady = _done_by(
                                             c, p, g_p, t, threat_f, eff_f, eff_i, r_first,
@@ -1808,7 +1830,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                 scan_ver[e] = version
                                 scan_wake[e] = min(wake, lapse) if lapse > t else t
                             elif policy == POLICY_COST_AWARE:
-                                scan_ver[e] = _hold_sig(e, can, cpk, active, pver)
+                                scan_ver[e] = _hold_sig(e, cheap, pver)
                                 scan_wake[e] = min(wake, hold_end, lapse)
                                 scan_next[e] = min(wake, hold_end)
                             else:
@@ -2052,6 +2074,7 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
         np.empty((n_eff, n_groups), np.int64),  # entry_ptr
         np.full((eff_f.shape[0], n_eff, n_groups, n_flights, 2), np.nan),  # flights
         np.empty((n_eff, n_groups, 2)),  # reach
+        np.empty((n_eff, n_groups + 1, n_eff + 1), np.int64),  # cheap (_cheaper)
         np.full((eff_f.shape[0], t_eff, n_groups if t_eff else 0, cells + 1, 3), np.nan),  # ftab
     )
 

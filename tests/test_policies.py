@@ -222,3 +222,42 @@ def test_red_sea_laser_saves_under_preferential_and_not_under_layered():
 
     assert cost("red_sea_2024_laser", "layered") > 0.95 * cost("red_sea_2024", "layered")
     assert cost("red_sea_2024_laser", "preferential") < 0.7 * cost("red_sea_2024", "preferential")
+
+
+def _cheaper_by_rule(can, cpk, active):
+    """The effectors a hold of e on a threat of group g asks about, from docs/model.md
+    ("Policies") directly: every other active effector that can engage g, can kill it
+    (finite cost per kill) and is cheaper against it (ties: the lower index); and, per e,
+    every effector so asked about for some group e can engage."""
+    n_eff, n_groups = can.shape
+    lists = {}
+    for e in range(n_eff):
+        for g in range(n_groups):
+            lists[e, g] = [
+                c for c in range(n_eff)
+                if c != e and active[c] and can[c, g] and math.isfinite(cpk[c, g])
+                and (cpk[c, g] < cpk[e, g] or (cpk[c, g] == cpk[e, g] and c < e))
+            ]  # fmt: skip
+        lists[e, n_groups] = sorted({c for g in range(n_groups) if can[e, g] for c in lists[e, g]})
+    return lists
+
+
+def test_the_cheaper_lists_are_the_hold_rule():
+    """The engine finds the effectors a hold asks about from lists made once a salvo
+    (kernels/engagement.py, ``_cheaper``), in the order of their index, instead of testing
+    every effector at every hold. 3,000 random cases (costs with ties and infinities,
+    effectors inactive, groups they cannot engage) against the rule written out above:
+    every list, and its order, must be the rule's."""
+    from costx.kernels import engagement as K
+
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        n_eff, n_groups = int(rng.integers(1, 7)), int(rng.integers(1, 5))
+        can = rng.random((n_eff, n_groups)) < 0.7
+        cpk = rng.choice([1.0, 2.0, 3.0, 5e5, math.inf], size=(n_eff, n_groups))
+        active = (rng.random(n_eff) < 0.8).astype(np.uint8)
+        cheap = np.full((n_eff, n_groups + 1, n_eff + 1), -7, np.int64)
+        K._cheaper(can, cpk, active, cheap)
+        for (e, g), want in _cheaper_by_rule(can, cpk, active).items():
+            got = list(cheap[e, g, 1 : 1 + cheap[e, g, 0]])
+            assert got == want, (e, g, can, cpk, active)
