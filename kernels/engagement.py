@@ -556,11 +556,19 @@ PLAN_AHEAD_S = 8.0
 # none left), KEEP_ROW what a plan is resumed from: whether the engine found the
 # effector's version unchanged since (K_SAME) and the plan exact and kept (K_OK), its
 # horizon but for detections (K_H_REST), the launcher's next time (K_LAUNCHER), the
-# rounds left (K_ROUNDS) and the time to impact of the last threat walked (K_LAST_IMP).
+# rounds left (K_ROUNDS) and the time to impact of the last threat walked (K_LAST_IMP);
+# and whether the plan just made was resumed (K_RESUMED: every entry of the plan before
+# it is unchanged).
 PTR_ROW = 3
 KEEP_ROW = 4
-K_SAME, K_OK, K_H_REST, K_LAUNCHER, K_ROUNDS, K_LAST_IMP = 0, 1, 2, 3, 4, 5
-K_FIELDS = 6
+K_SAME, K_OK, K_H_REST, K_LAUNCHER, K_ROUNDS, K_LAST_IMP, K_RESUMED = 0, 1, 2, 3, 4, 5, 6
+K_FIELDS = 7
+# A cost_aware holder's last walk that held fire on every threat it found (``ext[e]``,
+# _run_trials): whether it did (EXT_OK), e's plan version then (EXT_PVER), the sum of the
+# fresh-plan counts of the plans its holds consulted (EXT_FSUM), from EXT_PREV on where
+# each group's walk stopped (the last threat walked; -1: none) and after those, one per
+# effector c, whether its holds consulted c's plan.
+EXT_OK, EXT_PVER, EXT_FSUM, EXT_PREV = 0, 1, 2, 3
 FLIGHT_TABLE_CELLS = 1024  # cells of a railgun's table of flight times by range (cost_aware)
 
 
@@ -928,6 +936,7 @@ def _plan(
     )
     if keep:
         slot[c, KEEP_ROW, K_OK] = 0.0  # until this plan is made, and only an exact one
+        slot[c, KEEP_ROW, K_RESUMED] = 0.0  # until a resumed walk ends
     if bounded:
         cells = ftab.shape[2] - 1
         for g in range(n_groups):
@@ -1071,6 +1080,7 @@ def _plan(
             slot[c, KEEP_ROW, K_ROUNDS] = rounds
             slot[c, KEEP_ROW, K_LAST_IMP] = last_imp
             slot[c, KEEP_ROW, K_OK] = 1.0
+            slot[c, KEEP_ROW, K_RESUMED] = 1.0 if attempt == 0 else 0.0
         return min(h_rest, h_det)
     return math.inf  # not reached: the second attempt always returns
 
@@ -1493,7 +1503,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
         gstart, t_seen, t_imp, ident, grp, state, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr,
         ch_kill, mag, next_launch, rounds_left, active, sort_key, sort_idx, plan, memo, plan_t,
         plan_ver, plan_h, pver, ev, scan_ver, scan_wake, scan_next, cand, cand_prev, slot,
-        ptr, det_ptr, entry_ptr, flights, reach, cheap, ftab_all,
+        ptr, det_ptr, entry_ptr, flights, reach, cheap, pfresh, ext, ext_hold, ftab_all,
     ) = scratch  # fmt: skip
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
@@ -1559,6 +1569,10 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
             )  # fmt: skip
             if policy != POLICY_LAYERED:
                 _cheaper(can, cpk, active, cheap)
+                for e in range(n_eff):
+                    pfresh[e] = 0
+                for e in range(ext.shape[0]):  # none: walks never go on (a test's)
+                    ext[e, EXT_OK] = 0
 
             # --- event loop ---
             version = 0
@@ -1680,6 +1694,77 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                         lapse = math.inf  # preferential: no hold can lapse before this
                         target = -1
                         mark = True  # the first pass marks each group
+                        # cost_aware: e's last walk held fire on every threat it found,
+                        # and since then none of e's threats changed state (e's version),
+                        # no hold has ended and no plan that walk consulted was made
+                        # afresh (each made since, now included, was resumed: its entries
+                        # for the threats it had walked are the same). Every hold of that
+                        # walk then stands, so the walk made now would hold fire on the
+                        # same threats up to where each group's walk stopped (the first
+                        # threat then out of reach) and go on from there: so e's walk goes
+                        # on from there, from that walk's first hold end. If it finds a
+                        # threat to engage, it walks afresh (the end of the holds before
+                        # that threat is an event). Its holds rest on the plans either
+                        # walk consulted, so their horizons bound them (lapse).
+                        extend = False
+                        keep = slot.shape[1] > KEEP_ROW  # (as below)
+                        if (
+                            policy == POLICY_COST_AWARE
+                            and ext.shape[0] > 0
+                            and ext[e, EXT_OK] == 1
+                            and ext[e, EXT_PVER] == pver[e]
+                            and t < ext_hold[e]
+                        ):
+                            # a plan it consulted that is stale must be one _plan can
+                            # resume (else it would be made afresh: no walk goes on, and
+                            # no plan is made here)
+                            extend = True
+                            for j in range(cheap[e, n_groups, 0]):
+                                c = cheap[e, n_groups, 1 + j] & NONNEG
+                                if ext[e, EXT_PREV + n_groups + c] == 1 and (
+                                    plan_ver[c] != pver[c] or (plan_t[c] != t and t >= plan_h[c])
+                                ):
+                                    extend = extend and (
+                                        keep
+                                        and plan_ver[c] == pver[c]
+                                        and slot[c, KEEP_ROW, K_OK] == 1.0
+                                        and t < slot[c, KEEP_ROW, K_H_REST]
+                                        and not (
+                                            ftab.shape[0] > 0
+                                            and eff_i[c, EI_KIND] != KIND_LASER
+                                            and eff_f[c, EF_DRAG_K] > 0.0
+                                        )
+                                    )
+                        if extend:
+                            extend = False
+                            fsum = 0
+                            lap = math.inf
+                            for j in range(cheap[e, n_groups, 0]):
+                                c = cheap[e, n_groups, 1 + j] & NONNEG
+                                if ext[e, EXT_PREV + n_groups + c] == 0:
+                                    continue  # not consulted by that walk
+                                if plan_ver[c] != pver[c] or (plan_t[c] != t and t >= plan_h[c]):
+                                    slot[c, KEEP_ROW, K_SAME] = 1.0  # (the version is the same)
+                                    plan_h[c] = _plan(
+                                        c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
+                                        r_last, ltab, kplan, state, t_seen, t_imp, grp,
+                                        eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
+                                        next_launch, rounds_left, memo, reach, plan, slot,
+                                        ptr, ftab,
+                                    )  # fmt: skip
+                                    plan_ver[c] = pver[c]
+                                    plan_t[c] = t
+                                    if not (keep and slot[c, KEEP_ROW, K_RESUMED] == 1.0):
+                                        pfresh[c] += 1
+                                fsum += pfresh[c]
+                                lap = min(lap, plan_h[c])
+                            if fsum == ext[e, EXT_FSUM]:
+                                extend = True
+                                hold_end = ext_hold[e]
+                                lapse = lap
+                        if policy == POLICY_COST_AWARE and ext.shape[0] > 0 and not extend:
+                            for c in range(n_eff):
+                                ext[e, EXT_PREV + n_groups + c] = 0  # none consulted yet
                         while True:
                             # Walk e's list of each group marked SCAN (from the head, or
                             # after the candidate just held) to the first threat e may
@@ -1694,7 +1779,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                     # 5 to 12 % of the layered engine's time
                                     # (docs/performance.md).
                                     cand[g] = SCAN if (can[e, g] and head[e, g] >= 0) else -1
-                                    cand_prev[g] = -1
+                                    cand_prev[g] = ext[e, EXT_PREV + g] if extend else -1
                                 if cand[g] != SCAN:
                                     continue
                                 prev = cand_prev[g]
@@ -1806,7 +1891,14 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                         )  # fmt: skip
                                         plan_ver[c] = pver[c]
                                         plan_t[c] = t
+                                        if not (
+                                            slot.shape[1] > KEEP_ROW
+                                            and slot[c, KEEP_ROW, K_RESUMED] == 1.0
+                                        ):
+                                            pfresh[c] += 1
                                     lapse = min(lapse, plan_h[c])  # this plan holds until then
+                                    if ext.shape[0] > 0:
+                                        ext[e, EXT_PREV + n_groups + c] = 1  # consulted
                                     if plan[c, p] <= my_last:
                                         hold = True
                                         until = my_last
@@ -1814,6 +1906,15 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                 if hold:
                                     break
                             if not hold:
+                                if extend:  # walk afresh (see extend above)
+                                    extend = False
+                                    mark = True
+                                    wake = math.inf
+                                    hold_end = math.inf
+                                    lapse = math.inf
+                                    for c in range(n_eff):
+                                        ext[e, EXT_PREV + n_groups + c] = 0
+                                    continue
                                 target = p
                                 break
                             hold_end = min(hold_end, until)
@@ -1833,12 +1934,25 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr):
                                 scan_ver[e] = _hold_sig(e, cheap, pver)
                                 scan_wake[e] = min(wake, hold_end, lapse)
                                 scan_next[e] = min(wake, hold_end)
+                                if ext.shape[0] > 0:  # for a walk that goes on (extend)
+                                    ext[e, EXT_OK] = 1
+                                    ext[e, EXT_PVER] = pver[e]
+                                    fsum = 0
+                                    for c in range(n_eff):
+                                        if ext[e, EXT_PREV + n_groups + c] == 1:
+                                            fsum += pfresh[c]
+                                    ext[e, EXT_FSUM] = fsum
+                                    ext_hold[e] = hold_end
+                                    for g in range(n_groups):
+                                        ext[e, EXT_PREV + g] = cand_prev[g]
                             else:
                                 scan_ver[e] = freed
                                 scan_wake[e] = wake
                             break
 
                         # Engage.
+                        if policy == POLICY_COST_AWARE and ext.shape[0] > 0:
+                            ext[e, EXT_OK] = 0
                         steps += 1
                         if steps > cap:
                             if overrun[i] == 0:
@@ -2075,6 +2189,9 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
         np.full((eff_f.shape[0], n_eff, n_groups, n_flights, 2), np.nan),  # flights
         np.empty((n_eff, n_groups, 2)),  # reach
         np.empty((n_eff, n_groups + 1, n_eff + 1), np.int64),  # cheap (_cheaper)
+        np.empty(n_eff, np.int64),  # pfresh: plans made afresh (not resumed) this salvo
+        np.empty((n_eff, EXT_PREV + n_groups + n_eff), np.int64),  # ext (EXT_*)
+        np.empty(n_eff),  # ext_hold: the end of the first hold of that walk
         np.full((eff_f.shape[0], t_eff, n_groups if t_eff else 0, cells + 1, 3), np.nan),  # ftab
     )
 
