@@ -456,15 +456,14 @@ def test_a_plan_of_bounds_answers_every_holder_as_the_exact_plan(make):
 
 
 SLOT = 31  # the planning scratch's place in the engine's scratch (``_scratch``)
-EXT = 39  # the holders' last walks (``ext``)
 
 
 def _engine_outputs(arrays, trials, seed, ftab, resume=True, extend=True):
     """The engine's outputs (kernels/engagement.py, ``_run_trials``, one task) for trials
     0 .. trials - 1, with ``ftab`` as its flight time tables (None: as ``_scratch`` makes
     them); ``resume`` False: with a planning scratch of three rows, which resumes no
-    plan; ``extend`` False: with no room for the holders' last walks, so that no walk
-    goes on from the last."""
+    plan; ``extend`` False: the engine without the holders' last walks (``go`` None, as
+    under the other policies), so that no walk goes on from the last."""
     from costx.kernels import memo as M
 
     a = arrays
@@ -479,12 +478,7 @@ def _engine_outputs(arrays, trials, seed, ftab, resume=True, extend=True):
     assert scratch[SLOT].shape[1] == K.KEEP_ROW + 1
     if not resume:
         scratch = (*scratch[:SLOT], scratch[SLOT][:, :3].copy(), *scratch[SLOT + 1 :])
-    assert scratch[EXT].shape == (
-        a.eff_i.shape[0],
-        K.EXT_PREV + a.threat_i.shape[0] + a.eff_i.shape[0],
-    )
-    if not extend:
-        scratch = (*scratch[:EXT], scratch[EXT][:0].copy(), *scratch[EXT + 1 :])
+    go = K._go_scratch(a.eff_i.shape[0], a.threat_i.shape[0]) if extend else None
     salvos, groups, effectors = a.counts.shape[0], a.threat_i.shape[0], a.eff_i.shape[0]
     outputs = (
         np.zeros(trials, np.int64),
@@ -495,7 +489,7 @@ def _engine_outputs(arrays, trials, seed, ftab, resume=True, extend=True):
         np.zeros((trials, salvos, effectors), np.int32),
     )
     trace = M.new_trace(1, groups, effectors, 1, 1, 1)
-    K._run_trials(0, trials, 0, np.uint64(seed), inputs, scratch, outputs, None, trace)
+    K._run_trials(0, trials, 0, np.uint64(seed), inputs, scratch, outputs, None, trace, go)
     return outputs
 
 

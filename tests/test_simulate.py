@@ -305,7 +305,10 @@ def test_kernels_are_compiled_once_whatever_the_chunking():
     costx.simulate(mixed(), trials=3000, seed=1, block_trials=1000)  # kept, several blocks
     costx.simulate(mixed(), trials=500, seed=1, keep_trials=False)
     costx.simulate("pacific_airbase", trials=300, seed=1, block_trials=100)
-    assert len(engine_task.signatures) == 1
+    # one engine for cost_aware and one for the other policies (the last argument, go:
+    # kernels/engagement.py, engine_task), each with the same arrays
+    assert len({sig[:-1] for sig in engine_task.signatures}) == 1
+    assert len(engine_task.signatures) <= 2
     assert len(damage_trials.signatures) == 1
 
 
