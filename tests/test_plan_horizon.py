@@ -529,25 +529,28 @@ def test_coarse_flight_tables_give_the_same_trials():
     assert compared >= 15, compared  # 17: the mixed raid and 16 random scenarios
 
 
+def _cost_aware_cases(raids, seeds):
+    """The lowered cost_aware scenarios the engine tests below compare on: ``raids``
+    (drone raids of those sizes), the mixed raid, and random scenarios of ``seeds``
+    (odd: kinetic, even: with multi-unit lasers)."""
+    from costx import bench
+
+    cases = [lower(bench.drone_raid(n, "cost_aware")) for n in raids]
+    cases.append(lower(bench.workload("mixed_raid[cost_aware]").scenario()))
+    for seed in seeds:
+        make = cost_aware_scenario if seed % 2 else cost_aware_laser_scenario
+        cases.append(lower(load_quiet(make(random.Random(seed)))[0]))
+    return [a for a in cases if a.policy == K.POLICY_COST_AWARE]
+
+
 def test_resumed_plans_give_the_same_trials():
     """The engine resumes a cost_aware plan when only time has passed its horizon
     (``_plan``; test_a_resumed_plan_is_the_plan_made_afresh checks one plan). Every trial
     equals, bit for bit, the trial played with plans always made afresh, on the drone raid
     (one group: each detection extends the laser's plan), the mixed raid and random
     cost_aware scenarios, kinetic and with multi-unit lasers."""
-    from costx import bench
-
-    cases = [
-        lower(bench.drone_raid(64, "cost_aware")),
-        lower(bench.workload("mixed_raid[cost_aware]").scenario()),
-    ]
-    for seed in range(1, 21):
-        make = cost_aware_scenario if seed % 2 else cost_aware_laser_scenario
-        cases.append(lower(load_quiet(make(random.Random(seed)))[0]))
     compared = 0
-    for arrays in cases:
-        if arrays.policy != K.POLICY_COST_AWARE:
-            continue
+    for arrays in _cost_aware_cases((64,), range(1, 21)):
         trials = 300 if compared > 1 else 1000
         base = _engine_outputs(arrays, trials, 7, None)
         other = _engine_outputs(arrays, trials, 7, None, resume=False)
@@ -570,23 +573,11 @@ def test_walks_that_go_on_give_the_same_trials():
     afresh: starting from the last walk's first hold end, and walking afresh when the walk
     finds a threat to engage (a hold on a threat still stands at its last start, so that
     event has engaged nothing in these scenarios)."""
-    from costx import bench
-
-    cases = [
-        lower(bench.drone_raid(64, "cost_aware")),
-        lower(bench.drone_raid(256, "cost_aware")),
-        lower(bench.workload("mixed_raid[cost_aware]").scenario()),
-    ]
     # 120 random scenarios: a walk may go on only if no plan it consulted changed its
     # version, which the holder's own version does not show where the cheaper effector
     # engages a group the holder cannot (seeds 96 and 100 catch a check without it)
-    for seed in range(1, 121):
-        make = cost_aware_scenario if seed % 2 else cost_aware_laser_scenario
-        cases.append(lower(load_quiet(make(random.Random(seed)))[0]))
     compared = 0
-    for arrays in cases:
-        if arrays.policy != K.POLICY_COST_AWARE:
-            continue
+    for arrays in _cost_aware_cases((64, 256), range(1, 121)):
         trials = 300 if compared > 2 else 1000
         for resume in (True, False):
             base = _engine_outputs(arrays, trials, 9, None, resume=resume)
