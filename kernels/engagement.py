@@ -563,12 +563,18 @@ PTR_ROW = 3
 KEEP_ROW = 4
 K_SAME, K_OK, K_H_REST, K_LAUNCHER, K_ROUNDS, K_LAST_IMP, K_RESUMED = 0, 1, 2, 3, 4, 5, 6
 K_FIELDS = 7
+# The engine's scratch (cost_aware) also notes which holds a plan made afresh may have
+# ended (_breaks): OVAL_ROW the planned times of the plan before it, per threat, and
+# BRK_ROW per effector e the count of times a plan of this effector moved a free threat
+# e may engage from at or before e's last start on it to after it.
+OVAL_ROW, BRK_ROW = 5, 6
 # A cost_aware holder's last walk that held fire on every threat it found (``ext[e]``,
-# _run_trials): whether it did (EXT_OK), e's plan version then (EXT_PVER), the sum of the
-# fresh-plan counts of the plans its holds consulted (EXT_FSUM), from EXT_PREV on where
-# each group's walk stopped (the last threat walked; -1: none) and after those, one per
-# effector c, whether its holds consulted c's plan.
-EXT_OK, EXT_PVER, EXT_FSUM, EXT_PREV = 0, 1, 2, 3
+# _run_trials): whether it did (EXT_OK), the count of releases alive of threats e may
+# engage then (EXT_HVER), the sum of the counts of holds of e that the plans its holds
+# rested on may have ended (EXT_FSUM, _breaks), from EXT_PREV on where each group's
+# walk stopped (the last threat walked; -1: none) and after those, one per effector c,
+# whether a hold of that walk rested on c's plan (c's plan held it).
+EXT_OK, EXT_HVER, EXT_FSUM, EXT_PREV = 0, 1, 2, 3
 FLIGHT_TABLE_CELLS = 1024  # cells of a railgun's table of flight times by range (cost_aware)
 
 
@@ -632,6 +638,35 @@ def _done_bounds(ftab, eff_f, eff_i, c, g, r0, v, t_seen, start_lo, start_hi):
     hi = last_hi + f_hi + assess
     slack = 1e-9 * (abs(hi) + 1.0)
     return lo - slack, hi + slack
+
+
+@jit(inline="always")
+def _seq_save(c, n, plan, slot):
+    """Keep c's last plan (its planned times of threats 0 .. n - 1, OVAL_ROW) before a
+    plan of c is made afresh."""
+    for p in range(n):
+        slot[c, OVAL_ROW, p] = plan[c, p]
+
+
+@jit(borrow=True)
+def _breaks(c, n, plan, slot, state, grp, can, reach, t_seen):
+    """After a plan of c made afresh: for every threat still free whose planned time moved
+    later, and every other effector e that can engage its group, count in slot[c,
+    BRK_ROW, e] whether it moved from at or before e's last start on it to after it
+    (unplanned: inf). A hold e rested on c's plan (planned time <= e's last start) can have
+    ended only so; a resumed plan keeps every entry (none moved)."""
+    c = c & NONNEG
+    for p in range(n):
+        old = slot[c, OVAL_ROW, p]
+        new = plan[c, p]
+        if not new > old or state[p] != FREE:
+            continue
+        g = grp[p] & NONNEG
+        for e in range(can.shape[0]):
+            if e != c and can[e, g]:
+                my_last = _last(reach, e, g, t_seen[p])
+                if old <= my_last < new:
+                    slot[c, BRK_ROW, e] += 1.0
 
 
 @jit(borrow=True)
@@ -937,7 +972,13 @@ def _plan(
     if keep:
         slot[c, KEEP_ROW, K_OK] = 0.0  # until this plan is made, and only an exact one
         slot[c, KEEP_ROW, K_RESUMED] = 0.0  # until a resumed walk ends
+    track = slot.shape[1] > BRK_ROW  # the engine's scratch: note the holds it may end
+    n_old = gstart[n_groups]  # the salvo's threats
+    saved = False  # the last plan's planned times, kept before any is made afresh
     if bounded:
+        if track:
+            _seq_save(c, n_old, plan, slot)
+            saved = True
         cells = ftab.shape[2] - 1
         for g in range(n_groups):
             if can[c, g] and not ftab[c, g, cells, 2] >= 0.0:  # not filled yet
@@ -949,6 +990,8 @@ def _plan(
             next_launch, rounds_left, memo, reach, plan, slot, ptr, ftab,
         )  # fmt: skip
         if h == h:
+            if track:
+                _breaks(c, n_old, plan, slot, state, grp, can, reach, t_seen)
             return h
     salvo = eff_i[c, EI_SALVO]
     interval = eff_f[c, EF_INTERVAL_S]
@@ -969,6 +1012,8 @@ def _plan(
             for g in range(n_groups):
                 ptr[g] = np.int64(slot[c, PTR_ROW, g])
         else:
+            if track and not saved:
+                _seq_save(c, n_old, plan, slot)
             for p in range(plan.shape[1]):
                 plan[c, p] = math.inf
             for k in range(n_slots):
@@ -1081,6 +1126,9 @@ def _plan(
             slot[c, KEEP_ROW, K_LAST_IMP] = last_imp
             slot[c, KEEP_ROW, K_OK] = 1.0
             slot[c, KEEP_ROW, K_RESUMED] = 1.0 if attempt == 0 else 0.0
+        if track:
+            if attempt == 1:  # made afresh
+                _breaks(c, n_old, plan, slot, state, grp, can, reach, t_seen)
         return min(h_rest, h_det)
     return math.inf  # not reached: the second attempt always returns
 
@@ -1506,7 +1554,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
         ptr, det_ptr, entry_ptr, flights, reach, cheap, ftab_all,
     ) = scratch  # fmt: skip
     if go is not None:  # cost_aware's walks that go on (``_go_scratch``)
-        pfresh, ext, ext_hold = go
+        hver, ext = go
     overrun, leaked, shots, kills, avail, rounds_end = outputs
     n_salvos = counts_all.shape[0]
     # The trace's arrays, taken once (see kernels/memo.py). Written here only in the
@@ -1573,7 +1621,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                 _cheaper(can, cpk, active, cheap)
             if go is not None:
                 for e in range(n_eff):
-                    pfresh[e] = 0
+                    hver[e] = 0
                     ext[e, EXT_OK] = 0
 
             # --- event loop ---
@@ -1617,6 +1665,8 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                 # threat released alive is a new version.
                                 if policy == POLICY_COST_AWARE and not killed:
                                     _touch(pver, can, e, grp[ch_thr[e, k]])
+                                    if go is not None:  # a threat free again
+                                        _touch(hver, can, e, grp[ch_thr[e, k]])
                                 ch_thr[e, k] = -1
                                 version += 1
                             else:
@@ -1696,46 +1746,52 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                         lapse = math.inf  # preferential: no hold can lapse before this
                         target = -1
                         mark = True  # the first pass marks each group
-                        # cost_aware: e's last walk held fire on every threat it found,
-                        # and since then none of e's threats changed state (e's version),
-                        # no hold has ended and no plan that walk consulted was made
-                        # afresh (each made since, now included, was resumed: its entries
-                        # for the threats it had walked are the same). Every hold of that
-                        # walk then stands, so the walk made now would hold fire on the
-                        # same threats up to where each group's walk stopped (the first
-                        # threat then out of reach) and go on from there: so e's walk goes
-                        # on from there, from that walk's first hold end. If it finds a
-                        # threat to engage, it walks afresh (the end of the holds before
-                        # that threat is an event). Its holds rest on the plans either
-                        # walk consulted, so their horizons bound them (lapse).
+                        # cost_aware: e's last walk held fire on every threat it found;
+                        # since then no threat e may engage was released alive (hver:
+                        # threats have only been engaged, died, impacted or passed out of
+                        # reach, or come within reach), e engaged nothing (its walk would
+                        # not have held fire on all), and no plan that a hold of that walk
+                        # rested on moved a free threat from at or before e's last start
+                        # on it to after it (_breaks; the plan made now if stale, as the
+                        # walk would). Every hold of that walk on a threat still free then
+                        # stands, so the walk made now would hold fire on the same threats
+                        # up to where each group's walk stopped, and go on from there: so
+                        # e's walk goes on from there. Its first hold end is that of the
+                        # first threat still free and eligible in each group's list (the
+                        # lists are in order of detection, and a hold lasts to e's last
+                        # start); if it finds a threat to engage, it walks afresh (the end
+                        # of the holds before that threat is an event). Its holds rest on
+                        # the plans that held them, so their horizons bound them (lapse).
                         extend = False
                         if go is not None:
-                            keep = slot.shape[1] > KEEP_ROW  # (as below)
                             extend = (
                                 policy == POLICY_COST_AWARE
+                                and slot.shape[1] > BRK_ROW
                                 and ext[e, EXT_OK] == 1
-                                and ext[e, EXT_PVER] == pver[e]
-                                and t < ext_hold[e]
+                                and ext[e, EXT_HVER] == hver[e]
                             )
-                            # a plan it consulted that is stale must be one _plan can
-                            # resume (else it would be made afresh: no walk goes on, and
-                            # no plan is made here)
-                            for j in range(cheap[e, n_groups, 0] if extend else 0):
-                                c = cheap[e, n_groups, 1 + j] & NONNEG
-                                if ext[e, EXT_PREV + n_groups + c] == 1 and (
-                                    plan_ver[c] != pver[c] or (plan_t[c] != t and t >= plan_h[c])
-                                ):
-                                    extend = extend and (
-                                        keep
-                                        and plan_ver[c] == pver[c]
-                                        and slot[c, KEEP_ROW, K_OK] == 1.0
-                                        and t < slot[c, KEEP_ROW, K_H_REST]
-                                        and not (
-                                            ftab.shape[0] > 0
-                                            and eff_i[c, EI_KIND] != KIND_LASER
-                                            and eff_f[c, EF_DRAG_K] > 0.0
-                                        )
-                                    )
+                            if extend:
+                                # A stale plan a hold rested on is made now (resumed,
+                                # if it can be), but not made afresh if a plan of e's
+                                # list is not stale: a walk made afresh asks that one
+                                # first and may need none made (the plans made change
+                                # no decision, only the work)
+                                stale_held = False
+                                fresh_one = False
+                                for j in range(cheap[e, n_groups, 0]):
+                                    c = cheap[e, n_groups, 1 + j] & NONNEG
+                                    if plan_ver[c] != pver[c] or (
+                                        plan_t[c] != t and t >= plan_h[c]
+                                    ):
+                                        if ext[e, EXT_PREV + n_groups + c] == 1 and not (
+                                            plan_ver[c] == pver[c]
+                                            and slot[c, KEEP_ROW, K_OK] == 1.0
+                                            and t < slot[c, KEEP_ROW, K_H_REST]
+                                        ):
+                                            stale_held = True  # and not one to resume
+                                    else:
+                                        fresh_one = True
+                                extend = not (stale_held and fresh_one)
                             if extend:
                                 extend = False
                                 fsum = 0
@@ -1743,11 +1799,13 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                 for j in range(cheap[e, n_groups, 0]):
                                     c = cheap[e, n_groups, 1 + j] & NONNEG
                                     if ext[e, EXT_PREV + n_groups + c] == 0:
-                                        continue  # not consulted by that walk
+                                        continue  # none of that walk's holds rested on it
                                     if plan_ver[c] != pver[c] or (
                                         plan_t[c] != t and t >= plan_h[c]
                                     ):
-                                        slot[c, KEEP_ROW, K_SAME] = 1.0  # (the version is the same)
+                                        slot[c, KEEP_ROW, K_SAME] = (
+                                            1.0 if plan_ver[c] == pver[c] else 0.0
+                                        )
                                         plan_h[c] = _plan(
                                             c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
                                             r_last, ltab, kplan, state, t_seen, t_imp, grp,
@@ -1757,17 +1815,56 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                         )  # fmt: skip
                                         plan_ver[c] = pver[c]
                                         plan_t[c] = t
-                                        if not (keep and slot[c, KEEP_ROW, K_RESUMED] == 1.0):
-                                            pfresh[c] += 1
-                                    fsum += pfresh[c]
+                                    fsum += np.int64(slot[c, BRK_ROW, e])
                                     lap = min(lap, plan_h[c])
                                 if fsum == ext[e, EXT_FSUM]:
-                                    extend = True
-                                    hold_end = ext_hold[e]
-                                    lapse = lap
+                                    first_end = math.inf
+                                    for g in range(n_groups):
+                                        # from the head to where that walk stopped,
+                                        # unlinking threats out of e's reach for good
+                                        # (as a walk does)
+                                        stop = ext[e, EXT_PREV + g]
+                                        prev = -1
+                                        p = head[e, g] if stop >= 0 else -1
+                                        while p >= 0:
+                                            st = state[p]
+                                            q = nxt[e, p]
+                                            if st != ENGAGED:
+                                                if (
+                                                    st == DEAD
+                                                    or t >= t_imp[p]
+                                                    or eng_cnt[e, p] >= max_eng
+                                                    or _range_km(
+                                                        threat_f[g, TF_RANGE_KM],
+                                                        threat_f[g, TF_SPEED_MPS],
+                                                        t_seen[p],
+                                                        t,
+                                                    )
+                                                    < r_last[e, g] - EPS_KM
+                                                ):
+                                                    if prev < 0:
+                                                        head[e, g] = q
+                                                    else:
+                                                        nxt[e, prev] = q
+                                                    if p == stop:
+                                                        break
+                                                    p = q
+                                                    continue
+                                                first_end = min(
+                                                    first_end, _last(reach, e, g, t_seen[p])
+                                                )
+                                                break
+                                            if p == stop:
+                                                break
+                                            prev = p
+                                            p = q
+                                    if t < first_end:
+                                        extend = True
+                                        hold_end = first_end
+                                        lapse = lap
                             if not extend:
                                 for c in range(n_eff):
-                                    ext[e, EXT_PREV + n_groups + c] = 0  # none consulted yet
+                                    ext[e, EXT_PREV + n_groups + c] = 0  # no hold yet
                         while True:
                             # Walk e's list of each group marked SCAN (from the head, or
                             # after the candidate just held) to the first threat e may
@@ -1897,18 +1994,12 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                         )  # fmt: skip
                                         plan_ver[c] = pver[c]
                                         plan_t[c] = t
-                                        if go is not None:
-                                            if not (
-                                                slot.shape[1] > KEEP_ROW
-                                                and slot[c, KEEP_ROW, K_RESUMED] == 1.0
-                                            ):
-                                                pfresh[c] += 1
                                     lapse = min(lapse, plan_h[c])  # this plan holds until then
-                                    if go is not None:
-                                        ext[e, EXT_PREV + n_groups + c] = 1  # consulted
                                     if plan[c, p] <= my_last:
                                         hold = True
                                         until = my_last
+                                        if go is not None:
+                                            ext[e, EXT_PREV + n_groups + c] = 1  # it held
                                         break
                                 if hold:
                                     break
@@ -1942,15 +2033,15 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                 scan_ver[e] = _hold_sig(e, cheap, pver)
                                 scan_wake[e] = min(wake, hold_end, lapse)
                                 scan_next[e] = min(wake, hold_end)
-                                if go is not None:  # for a walk that goes on (extend)
+                                if go is not None and slot.shape[1] > BRK_ROW:
+                                    # for a walk that goes on (extend)
                                     ext[e, EXT_OK] = 1
-                                    ext[e, EXT_PVER] = pver[e]
+                                    ext[e, EXT_HVER] = hver[e]
                                     fsum = 0
                                     for c in range(n_eff):
                                         if ext[e, EXT_PREV + n_groups + c] == 1:
-                                            fsum += pfresh[c]
+                                            fsum += np.int64(slot[c, BRK_ROW, e])
                                     ext[e, EXT_FSUM] = fsum
-                                    ext_hold[e] = hold_end
                                     for g in range(n_groups):
                                         ext[e, EXT_PREV + g] = cand_prev[g]
                             else:
@@ -2124,14 +2215,13 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
 
 @jit
 def _go_scratch(n_eff, n_groups):
-    """``_run_trials``'s ``go`` under cost_aware: per effector, the plans made afresh (not
-    resumed) this salvo (pfresh), its last walk (``ext``: EXT_*) and that walk's first hold
-    end (ext_hold). Under the other policies the engine is given None instead, which Numba
-    prunes (as ``rec``): the walks that go on are not in their engine at all."""
+    """``_run_trials``'s ``go`` under cost_aware: per effector, the count of releases alive
+    of threats it may engage this salvo (hver) and its last walk (``ext``: EXT_*). Under
+    the other policies the engine is given None instead, which Numba prunes (as ``rec``):
+    the walks that go on are not in their engine at all."""
     return (
         np.empty(n_eff, np.int64),
         np.empty((n_eff, EXT_PREV + n_groups + n_eff), np.int64),
-        np.empty(n_eff),
     )
 
 
@@ -2202,8 +2292,12 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
         np.empty(n_groups, np.int64),  # cand
         np.empty(n_groups, np.int64),  # cand_prev
         # slot (_plan): per effector, each unit's planned free time (lower and upper
-        # bound) and lasing time left, and what a resumed plan starts from
-        np.empty((n_eff, KEEP_ROW + 1, max(max_ch, n_groups, K_FIELDS))),
+        # bound) and lasing time left, and what a resumed plan starts from; under
+        # cost_aware also the last plan's times and the holds plans may have ended
+        # (_breaks)
+        np.zeros((n_eff, KEEP_ROW + 1, max(max_ch, n_groups, K_FIELDS)))
+        if policy != POLICY_COST_AWARE
+        else np.zeros((n_eff, BRK_ROW + 1, max(max_ch, n_groups, K_FIELDS, n_threats, n_eff))),
         np.empty(n_groups, np.int64),  # ptr
         np.empty(n_groups, np.int64),  # det_ptr
         np.empty((n_eff, n_groups), np.int64),  # entry_ptr
