@@ -164,11 +164,8 @@ def _check(make, first_seed: int, scenarios: int):
     """Returns (plans compared inside their horizon, violations, plans that changed at or
     after their horizon): the last count shows the comparison can see a change."""
     compared, violations, changed = 0, [], 0
-    for seed, rng, arrays, s in _random_states(make, range(first_seed, first_seed + scenarios)):
-        ws = rng.randrange(arrays.eff_f.shape[0])
-        c = rng.randrange(arrays.eff_i.shape[0])
-        if arrays.eff_i[c, K.EI_CHANNELS] == 0:
-            continue  # never planned: an effector without channels is not active
+    seeds = range(first_seed, first_seed + scenarios)
+    for seed, rng, arrays, s, ws, c in _random_plans(make, seeds):
         t = s["t"]
         base, h = _plan_at(arrays, ws, c, t, s)
         assert h >= t, (seed, c, t, h)
@@ -325,6 +322,17 @@ def test_a_release_with_a_kill_changes_no_plan():
     assert compared > 3000 and changed_alive > 300, (compared, changed_alive)
 
 
+def _random_plans(make, seeds):
+    """(seed, rng, arrays, state, ws, c): ``_random_states`` with a random weather state
+    ws and a random effector c to plan, drawn from the scenario's rng in that order;
+    none for an effector without channels (never planned: it is not active)."""
+    for seed, rng, arrays, s in _random_states(make, seeds):
+        ws = rng.randrange(arrays.eff_f.shape[0])
+        c = rng.randrange(arrays.eff_i.shape[0])
+        if arrays.eff_i[c, K.EI_CHANNELS] > 0:
+            yield seed, rng, arrays, s, ws, c
+
+
 def _kept_slot(arrays, s):
     """A planning scratch that keeps plans to resume, as the engine's (``_scratch``)."""
     n_eff, n_groups = arrays.eff_i.shape[0], s["gstart"].shape[0] - 1
@@ -345,12 +353,8 @@ def test_a_resumed_plan_is_the_plan_made_afresh(make):
     Resuming without bringing a unit free at the old time up to the new one, or without
     the check that a new threat comes after those planned, fails it."""
     compared, extended, wrong = 0, 0, []
-    for seed, rng, arrays, s in _random_states(make, range(1, 81)):
+    for seed, rng, arrays, s, ws, c in _random_plans(make, range(1, 81)):
         n_eff, n = arrays.eff_i.shape[0], s["t_seen"].shape[0]
-        ws = rng.randrange(arrays.eff_f.shape[0])
-        c = rng.randrange(n_eff)
-        if arrays.eff_i[c, K.EI_CHANNELS] == 0:
-            continue
         t = s["t"]
         plan, slot = np.full((n_eff, n), np.nan), _kept_slot(arrays, s)
         slot[c, K.KEEP_ROW, K.K_SAME] = 0.0
@@ -385,12 +389,8 @@ def test_a_plan_made_afresh_counts_the_holds_it_may_end(exact):
     engaged threats too, or keeping the last plan of a railgun only after its plans of
     bounds were tried, fails it."""
     checked, ended, wrong = 0, 0, []
-    for seed, rng, arrays, s in _random_states(cost_aware_scenario, range(1, 451)):
+    for seed, rng, arrays, s, ws, c in _random_plans(cost_aware_scenario, range(1, 451)):
         n_eff, n = arrays.eff_i.shape[0], s["t_seen"].shape[0]
-        ws = rng.randrange(arrays.eff_f.shape[0])
-        c = rng.randrange(n_eff)
-        if arrays.eff_i[c, K.EI_CHANNELS] == 0:
-            continue
         width = max(s["mag"].shape[1], s["gstart"].shape[0] - 1, K.K_FIELDS, n, n_eff)
         slot = np.zeros((n_eff, K.BRK_ROW + 1, width))
         plan = np.full((n_eff, n), np.inf)
