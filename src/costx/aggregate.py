@@ -721,9 +721,12 @@ def _varies(interval: _Interval, cov: np.ndarray, m: Moments) -> bool:
     support = np.flatnonzero(grad)
     if support.size == 0:
         return False
-    variance = float(grad @ cov @ grad)
-    sd = np.sqrt(np.clip(np.diag(cov)[support], 0.0, None))
-    scale = float(np.abs(grad[support]) @ sd)  # may be near 1e300 (a raid that costs ~0)
+    # A measure in tiny units (a threat that costs 1e-266 dollars) has a gradient near
+    # 1e266: the float variance may overflow to inf, which the exact moments then decide.
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = float(grad @ cov @ grad)
+        sd = np.sqrt(np.clip(np.diag(cov)[support], 0.0, None))
+        scale = float(np.abs(grad[support]) @ sd)  # may be near 1e300 (a raid that costs ~0)
     if math.isfinite(variance) and variance > 1e-9 * scale * scale:
         return True
     w = interval.exact_direction()
