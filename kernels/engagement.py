@@ -176,7 +176,6 @@ FREE = 0
 ENGAGED = 1
 DEAD = 2
 
-KILL_TABLE_CELLS = 128  # cells of the planning table of laser kill range vs start range
 MAX_NEWTON = 60  # iterations of the meeting-time solver (it converges in under ten)
 # Flight times of a railgun with drag, kept per task and per (weather state, effector,
 # threat group) by the range at launch, in one of FLIGHT_SLOTS slots picked by a hash of
@@ -255,8 +254,8 @@ def _last_start(r0, v, t_seen, r_start_min):
 
 @jit(inline="always")
 def _reach_times(threat_f, r_first, r_last, reach):
-    """The divisions of ``_entry_time`` and ``_last_start``, made once a salvo (when its
-    weather state fixes the envelopes) for every effector e and group g: ``reach[e, g,
+    """The divisions of ``_entry_time`` and ``_last_start``, made once per weather state
+    (which fixes the envelopes; in lowering) for every effector e and group g: ``reach[e, g,
     0]`` the time from detection to entry into e's start window (-1: in it at detection),
     ``reach[e, g, 1]`` the time from detection to the last start. ``_entered`` and
     ``_last`` then give, bit for bit, what those two functions give (the same division
@@ -322,41 +321,6 @@ def _laser_kill(ltab, eff_f, e, r_start, v, fluence, min_dwell):
     if min_dwell > 0.0:
         r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
     return r_lase, r_kill
-
-
-@jit(borrow=True)
-def kill_range_table(ltab, eff_f, e, v, fluence, r_start_min, out):
-    """Kill range against start range on a uniform grid in 1/R, for planning (cost_aware).
-
-    ``out[k]`` is the range at which the kill fluence is reached when the engagement
-    (settle, then lasing) starts at range 1 / (x0 + k dx), with x0 = 1 / max range and
-    dx = (1 / r_start_min - x0) / (len(out) - 1). The threat's minimum dwell is left out:
-    it would put a kink in the table, and ``_plan`` applies it exactly.
-    """
-    x0 = eff_f[e, EF_X_LO]
-    dx = (1.0 / r_start_min - x0) / (out.shape[0] - 1)
-    for k in range(out.shape[0]):
-        r = 1.0 / (x0 + k * dx)
-        out[k] = _laser_kill(ltab, eff_f, e, r, v, fluence, 0.0)[1]
-
-
-@jit(borrow=True)
-def _planned_kill_range(kplan, eff_f, e, g, r_last_eg, r_start):
-    """Kill range from the planning table (linear in 1/R); close to, not exactly, exact."""
-    e, g = e & NONNEG, g & NONNEG  # indices known to be >= 0 (kernels/_jit.py)
-    cells = kplan.shape[2] - 1
-    x0 = eff_f[e, EF_X_LO]
-    dx = (1.0 / r_last_eg - x0) / cells
-    if dx <= 0.0:
-        return kplan[e, g, 0]
-    pos = (1.0 / r_start - x0) / dx
-    k = int(pos)
-    if k < 0:
-        return kplan[e, g, 0]
-    if k >= cells:
-        return kplan[e, g, cells]
-    w = pos - k
-    return (1.0 - w) * kplan[e, g, k] + w * kplan[e, g, k + 1]
 
 
 @jit(inline="always")
@@ -558,16 +522,22 @@ PLAN_AHEAD_S = 8.0
 # horizon but for detections (K_H_REST), the launcher's next time (K_LAUNCHER), the
 # rounds left (K_ROUNDS) and the time to impact of the last threat walked (K_LAST_IMP);
 # and whether the plan just made was resumed (K_RESUMED: every entry of the plan before
-# it is unchanged).
+# it is unchanged). For a laser of one unit, in the engine's scratch (SEQ_ROW), also what
+# keeps its plan through its own engagements (_kept_plan): the planned threats in the
+# order planned (SEQ_ROW), the next of them not yet engaged as planned (K_PNEXT), their
+# number (K_PLEN), the least part of the horizon that threats walked but not planned
+# contribute (K_NPMIN) and the detection part of the horizon (K_H_DET).
 PTR_ROW = 3
 KEEP_ROW = 4
 K_SAME, K_OK, K_H_REST, K_LAUNCHER, K_ROUNDS, K_LAST_IMP, K_RESUMED = 0, 1, 2, 3, 4, 5, 6
-K_FIELDS = 7
+K_PNEXT, K_PLEN, K_NPMIN, K_H_DET = 7, 8, 9, 10
+K_FIELDS = 11
 # The engine's scratch (cost_aware) also notes which holds a plan made afresh may have
 # ended (_breaks): OVAL_ROW the planned times of the plan before it, per threat, and
 # BRK_ROW per effector e the count of times a plan of this effector moved a free threat
 # e may engage from at or before e's last start on it to after it.
 OVAL_ROW, BRK_ROW = 5, 6
+SEQ_ROW = 7
 # A cost_aware holder's last walk that held fire on every threat it found (``ext[e]``,
 # _run_trials): whether it did (EXT_OK), the count of releases alive of threats e may
 # engage then (EXT_HVER), the sum of the counts of holds of e that the plans its holds
@@ -681,7 +651,6 @@ def _plan_bounds(
     r_first,
     r_last,
     ltab,
-    kplan,
     state,
     t_seen,
     t_imp,
@@ -717,7 +686,6 @@ def _plan_bounds(
     idle now (holding fire itself) has a plan for one instant and is planned again at
     the next event: mixed_raid, 80 -> 67 plans of bounds a trial."""
     c = c & NONNEG  # an index known to be >= 0 (kernels/_jit.py)
-    kind = eff_i[c, EI_KIND]
     n_slots = eff_i[c, EI_CHANNELS]
     n_groups = gstart.shape[0] - 1
     bounds = True
@@ -729,16 +697,10 @@ def _plan_bounds(
         for p in range(plan.shape[1]):
             plan[c, p] = math.inf
         for k in range(n_slots):
-            if kind == KIND_LASER:
-                x = ch_free[c, k]
-                slot[c, 0, k] = max(t, x) if mag[c, k] > 0.0 else math.inf
-                slot[c, 2, k] = mag[c, k]
-                slot[c, 1, k] = slot[c, 0, k]
-            else:
-                x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
-                slot[c, 0, k] = max(t, x)
-                slot[c, 1, k] = max(t_end, x)
-            if x > t and slot[c, 0, k] < math.inf:
+            x = ch_rel[c, k] if ch_thr[c, k] >= 0 else t
+            slot[c, 0, k] = max(t, x)
+            slot[c, 1, k] = max(t_end, x)
+            if x > t:
                 h = min(h, x)
         launcher = max(t, next_launch[c])
         launcher_hi = max(t_end, next_launch[c])
@@ -791,10 +753,8 @@ def _plan_bounds(
                     break
             entry = _entered(reach, c, g, t_seen[best])
             start = max(slot[c, 0, k_best], entry)
-            start_hi = max(slot[c, 1, k_best], entry)
-            if kind != KIND_LASER:
-                start = max(start, launcher)
-                start_hi = max(start_hi, launcher_hi)
+            start = max(start, launcher)
+            start_hi = max(max(slot[c, 1, k_best], entry), launcher_hi)
             last = _last(reach, c, g, t_seen[best]) + 1e-9
             if start > last:
                 continue  # and still so later: start only grows with t
@@ -802,66 +762,44 @@ def _plan_bounds(
                 settled = False  # bounds only: the exact start may lie either side
                 break
             h_start = min(h_start, start)
-            if kind == KIND_LASER:
-                settle = eff_f[c, EF_SETTLE_S]
-                if memo[c, best, 0] == start:
-                    total = memo[c, best, 1]  # the same start: the same kill time
-                else:
-                    r_start = _range_km(r0, v, t_seen[best], start)
-                    r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
-                    min_dwell = threat_f[g, TF_MIN_DWELL_S]
-                    if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
-                        r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
-                        r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
-                    total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
-                    memo[c, best, 0] = start
-                    memo[c, best, 1] = total
-                dwell = max(total - settle, 0.0) if settle > 0.0 else total
-                if dwell > slot[c, 2, k_best]:
-                    continue
-                plan[c, best] = start + total
-                slot[c, 0, k_best] = start + total + eff_f[c, EF_RETARGET_S]
-                slot[c, 1, k_best] = slot[c, 0, k_best]
-                slot[c, 2, k_best] -= dwell
+            if rounds <= 0:
+                continue
+            if bounds and not (start == start_hi and memo[c, best, 0] == start):
+                # The bounds of the done time start + service (lo at the earliest start,
+                # hi at the latest: it grows with the start), from the flight time table.
+                done_lo, done_hi = _done_bounds(
+                    ftab, eff_f, eff_i, c, g, r0, v, t_seen[best], start, start_hi
+                )
+                if not done_lo <= done_hi:
+                    settled = False  # a range outside the table
+                    break
+                # A holder e asks whether plan <= its last start on the threat: the
+                # upper bound answers as the exact time does unless that last start
+                # lies between the bounds (any effector that can engage the group is
+                # asked about, whatever its cost: a superset of the holders).
+                for e in range(can.shape[0]):
+                    if e != c and can[e, g]:
+                        my_last = _last(reach, e, g, t_seen[best])
+                        if done_lo <= my_last < done_hi:
+                            settled = False
+                if not settled:
+                    break
+                plan[c, best] = done_hi
+                slot[c, 0, k_best] = done_lo
+                slot[c, 1, k_best] = done_hi
             else:
-                if rounds <= 0:
-                    continue
-                if bounds and not (start == start_hi and memo[c, best, 0] == start):
-                    # The bounds of the done time start + service (lo at the earliest start,
-                    # hi at the latest: it grows with the start), from the flight time table.
-                    done_lo, done_hi = _done_bounds(
-                        ftab, eff_f, eff_i, c, g, r0, v, t_seen[best], start, start_hi
-                    )
-                    if not done_lo <= done_hi:
-                        settled = False  # a range outside the table
-                        break
-                    # A holder e asks whether plan <= its last start on the threat: the
-                    # upper bound answers as the exact time does unless that last start
-                    # lies between the bounds (any effector that can engage the group is
-                    # asked about, whatever its cost: a superset of the holders).
-                    for e in range(can.shape[0]):
-                        if e != c and can[e, g]:
-                            my_last = _last(reach, e, g, t_seen[best])
-                            if done_lo <= my_last < done_hi:
-                                settled = False
-                    if not settled:
-                        break
-                    plan[c, best] = done_hi
-                    slot[c, 0, k_best] = done_lo
-                    slot[c, 1, k_best] = done_hi
+                if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
+                    service = memo[c, best, 1]  # the same start: the same Newton solve
                 else:
-                    if eff_f[c, EF_DRAG_K] > 0.0 and memo[c, best, 0] == start:
-                        service = memo[c, best, 1]  # the same start: the same Newton solve
-                    else:
-                        service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
-                        memo[c, best, 0] = start
-                        memo[c, best, 1] = service
-                    plan[c, best] = start + service
-                    slot[c, 0, k_best] = start + service
-                    slot[c, 1, k_best] = slot[c, 0, k_best]
-                launcher = start + salvo * interval
-                launcher_hi = start_hi + salvo * interval
-                rounds -= salvo
+                    service = _kinetic_service_s(eff_f, eff_i, c, r0, v, t_seen[best], start)
+                    memo[c, best, 0] = start
+                    memo[c, best, 1] = service
+                plan[c, best] = start + service
+                slot[c, 0, k_best] = start + service
+                slot[c, 1, k_best] = slot[c, 0, k_best]
+            launcher = start + salvo * interval
+            launcher_hi = start_hi + salvo * interval
+            rounds -= salvo
         if settled:
             return min(h, max(t_end, h_start))
     return math.nan
@@ -879,7 +817,6 @@ def _plan(
     r_first,
     r_last,
     ltab,
-    kplan,
     state,
     t_seen,
     t_imp,
@@ -912,8 +849,9 @@ def _plan(
     errs towards predicting that c is busier than it will be. ``memo[c, p]`` keeps the last
     (start, duration) planned for c on threat p (kernel scratch, emptied each salvo) and
     the duration is reused for the same start, a pure function of it within a salvo: a
-    laser's settle and lasing to the kill (a serial chain of three divisions through the
-    planning table), a kinetic effector's engagement (with drag, a Newton solve for the
+    laser's lasing to the kill (``_laser_kill``, as the engine's engagement computes it:
+    a plan that comes true is the engine's timeline, which lets the engine keep it,
+    ``_kept_plan``), a kinetic effector's engagement (with drag, a Newton solve for the
     flight time: log1p, 38 % of the mixed raid's cost_aware time before plans of bounds).
     Starts repeat when c
     waits for a threat's entry or a unit's release; on a channel free now they move with
@@ -951,8 +889,9 @@ def _plan(
     goes on from where it stopped (``slot[c, PTR_ROW]``), from the units, launcher and
     rounds it ended with, a unit or launcher free at the old time brought up to now. On
     the drone raid each detection extended the laser's plan so (63 of 128 plans a 64-drone
-    trial).
-    ``slot[2]`` is a laser unit's lasing time left. The arguments are kept to 30: with 34
+    trial). A laser of one unit in the engine's scratch also notes its planned threats in
+    order, and what its horizon is without the next of them (``_kept_plan``).
+    ``slot[2]`` is a laser unit's lasing time left. The arguments are kept to 29: with 34
     Numba left a reference count on each of 31 arrays around the call in the engine
     (11 % of mixed_raid cost_aware's time, perf).
     """
@@ -973,6 +912,11 @@ def _plan(
         slot[c, KEEP_ROW, K_OK] = 0.0  # until this plan is made, and only an exact one
         slot[c, KEEP_ROW, K_RESUMED] = 0.0  # until a resumed walk ends
     track = slot.shape[1] > BRK_ROW  # the engine's scratch: note the holds it may end
+    # a laser of one unit in the engine's scratch: note what keeps the plan through the
+    # laser's own engagements (_kept_plan)
+    seq = slot.shape[1] > SEQ_ROW and kind == KIND_LASER and n_slots == 1
+    npmin = math.inf  # the horizon's parts from threats walked but not planned
+    plen = 0  # threats planned
     n_old = gstart[n_groups]  # the salvo's threats
     saved = False  # the last plan's planned times, kept before any is made afresh
     if bounded:
@@ -985,7 +929,7 @@ def _plan(
                 r_max = max(min(threat_f[g, TF_RANGE_KM], r_first[c, g]), 0.0) + 1e-6
                 _fill_flight_table(ftab, eff_f, c, g, r_max, threat_f[g, TF_SPEED_MPS])
         h = _plan_bounds(
-            c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, kplan, state,
+            c, t, threat_f, gstart, eff_f, eff_i, can, r_first, r_last, ltab, state,
             t_seen, t_imp, grp, eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
             next_launch, rounds_left, memo, reach, plan, slot, ptr, ftab,
         )  # fmt: skip
@@ -1011,6 +955,9 @@ def _plan(
             last_imp = slot[c, KEEP_ROW, K_LAST_IMP]
             for g in range(n_groups):
                 ptr[g] = np.int64(slot[c, PTR_ROW, g])
+            if seq:
+                npmin = slot[c, KEEP_ROW, K_NPMIN]
+                plen = np.int64(slot[c, KEEP_ROW, K_PLEN])
         else:
             if track and not saved:
                 _seq_save(c, n_old, plan, slot)
@@ -1029,6 +976,10 @@ def _plan(
             launcher = max(t, next_launch[c])
             rounds = rounds_left[c]
             last_imp = -math.inf
+            npmin = math.inf
+            plen = 0
+            if seq:
+                slot[c, KEEP_ROW, K_PNEXT] = 0.0
             for g in range(n_groups):
                 ptr[g] = head[c, g] if can[c, g] else -1
                 if keep:
@@ -1081,29 +1032,35 @@ def _plan(
             start = max(slot[c, 0, k_best], _entered(reach, c, g, t_seen[best]))
             if kind != KIND_LASER:
                 start = max(start, launcher)
-            if start > _last(reach, c, g, t_seen[best]) + 1e-9:
+            last_best = _last(reach, c, g, t_seen[best])
+            if start > last_best + 1e-9:
+                npmin = min(npmin, last_best)
                 continue  # and still so later: start only grows with t
             h_rest = min(h_rest, start)
             if kind == KIND_LASER:
-                settle = eff_f[c, EF_SETTLE_S]
+                # The engagement as the engine plays it (settle, then lasing to the kill,
+                # _laser_kill), the same operations: a plan that comes true is the
+                # engine's timeline to the bit (_kept_plan).
                 if memo[c, best, 0] == start:
-                    total = memo[c, best, 1]  # the same start: the same kill time
+                    dwell = memo[c, best, 1]  # the same start: the same dwell
                 else:
-                    r_start = _range_km(r0, v, t_seen[best], start)
-                    r_kill = _planned_kill_range(kplan, eff_f, c, g, r_last[c, g], r_start)
-                    min_dwell = threat_f[g, TF_MIN_DWELL_S]
-                    if min_dwell > 0.0:  # exactly, as in _laser_kill (the table leaves it out)
-                        r_lase = r_start - v * settle * 1e-3 if settle > 0.0 else r_start
-                        r_kill = min(r_kill, r_lase - v * min_dwell * 1e-3)
-                    total = max(r_start - r_kill, 0.0) * 1e3 / v  # settle and lasing
+                    r_lase, r_kill = _laser_kill(
+                        ltab, eff_f, c, _range_km(r0, v, t_seen[best], start), v,
+                        threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
+                    )  # fmt: skip
+                    dwell = (r_lase - r_kill) * 1e3 / v
                     memo[c, best, 0] = start
-                    memo[c, best, 1] = total
-                dwell = max(total - settle, 0.0) if settle > 0.0 else total
+                    memo[c, best, 1] = dwell
                 if dwell > slot[c, 2, k_best]:
+                    npmin = min(npmin, min(last_best, start))
                     continue
-                plan[c, best] = start + total
-                slot[c, 0, k_best] = start + total + eff_f[c, EF_RETARGET_S]
+                kill = (start + eff_f[c, EF_SETTLE_S]) + dwell
+                plan[c, best] = kill
+                slot[c, 0, k_best] = kill + eff_f[c, EF_RETARGET_S]
                 slot[c, 2, k_best] -= dwell
+                if seq:
+                    slot[c, SEQ_ROW, plen] = best
+                    plen += 1
             else:
                 if rounds <= 0:
                     continue
@@ -1126,11 +1083,55 @@ def _plan(
             slot[c, KEEP_ROW, K_LAST_IMP] = last_imp
             slot[c, KEEP_ROW, K_OK] = 1.0
             slot[c, KEEP_ROW, K_RESUMED] = 1.0 if attempt == 0 else 0.0
+            if seq:
+                slot[c, KEEP_ROW, K_NPMIN] = npmin
+                slot[c, KEEP_ROW, K_PLEN] = plen
+                slot[c, KEEP_ROW, K_H_DET] = h_det
         if track:
             if attempt == 1:  # made afresh
                 _breaks(c, n_old, plan, slot, state, grp, can, reach, t_seen)
         return min(h_rest, h_det)
     return math.inf  # not reached: the second attempt always returns
+
+
+@jit(inline="always")
+def _kept_plan(e, target, t, dwell, x_new, slot, memo, plan):
+    """A laser of one unit (e) just engaged ``target`` at t and will kill it with this
+    ``dwell``, its unit free again at ``x_new``: if its last plan (exact, kept in the
+    engine's scratch, made for e's version before this engagement) planned exactly that
+    as the next of its planned threats, return the horizon but for detections of the plan
+    that is that plan less ``target``; nan otherwise.
+
+    That plan, made at any time t' before its horizon, is the one made afresh at t' after
+    this engagement, value for value (``target`` now unplanned). At t the plan made
+    afresh before the engagement was the kept one: every part of its horizon but those of
+    ``target`` (its start, t; its last start; the unit's free time, which with one unit
+    only orders units) lies after t: the parts of the threats walked and not planned
+    (K_NPMIN) by the check, and those of the threats planned after ``target``, whose
+    starts follow on the one unit and each lies at most 1e-9 s after that threat's last
+    start, by the check of the next one's start. Its first planned threat is ``target``,
+    started at t (a plan's laser engagement is the engine's, operation for operation),
+    with the same dwell, so the engagement leaves the unit, its lasing time and every
+    later planned start as planned. The horizon returned is the unit's new free time,
+    K_NPMIN and the next planned start less 1e-8 s, the least: the plan made afresh after
+    the engagement has no part before it. Detections since the plan are walked on by a
+    resumed plan (_plan) as before."""
+    e = e & NONNEG
+    pn = np.int64(slot[e, KEEP_ROW, K_PNEXT])
+    pl = np.int64(slot[e, KEEP_ROW, K_PLEN])
+    if not (pn < pl and np.int64(slot[e, SEQ_ROW, pn]) == target):
+        return math.nan
+    if not (memo[e, target, 0] == t and memo[e, target, 1] == dwell):
+        return math.nan
+    h = min(x_new, slot[e, KEEP_ROW, K_NPMIN])
+    if pn + 1 < pl:
+        h = min(h, memo[e, np.int64(slot[e, SEQ_ROW, pn + 1]) & NONNEG, 0] - 1e-8)
+    if not t < h:
+        return math.nan
+    slot[e, KEEP_ROW, K_PNEXT] = pn + 1
+    slot[e, KEEP_ROW, K_H_REST] = h
+    plan[e, target] = math.inf  # engaged: unplanned, as in the plan made afresh
+    return h
 
 
 @jit(inline="always")
@@ -1544,7 +1545,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
     """
     (
         counts_all, resupply, policy, threat_f, threat_i, eff_f_all, eff_i, pk, cpk,
-        r_first_all, r_last_all, can_all, ltab_all, kplan_all, order, pk_tab, state_cum,
+        r_first_all, r_last_all, can_all, ltab_all, reach_all, order, pk_tab, state_cum,
         state_denied, max_events,
     ) = inputs  # fmt: skip
     (
@@ -1609,8 +1610,12 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
             can = can_all[ws]
             ltab = ltab_all[ws]
             ftab = ftab_all[ws]
-            kplan = kplan_all[ws]
-            _reach_times(threat_f, r_first, r_last, reach)
+            # this state's reach times (lowering, _reach_times), in the task's own array
+            reach_ws = reach_all[ws]
+            for e in range(reach.shape[0]):
+                for g in range(reach.shape[1]):
+                    reach[e, g, 0] = reach_ws[e, g, 0]
+                    reach[e, g, 1] = reach_ws[e, g, 1]
 
             _reset_effectors(
                 weather, weather_ctr, denied, eff_f, eff_i, can, gstart, rounds_left,
@@ -1808,7 +1813,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                         )
                                         plan_h[c] = _plan(
                                             c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
-                                            r_last, ltab, kplan, state, t_seen, t_imp, grp,
+                                            r_last, ltab, state, t_seen, t_imp, grp,
                                             eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
                                             next_launch, rounds_left, memo, reach, plan, slot,
                                             ptr, ftab,
@@ -1987,7 +1992,7 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                             )
                                         plan_h[c] = _plan(
                                             c, t, threat_f, gstart, eff_f, eff_i, can, r_first,
-                                            r_last, ltab, kplan, state, t_seen, t_imp, grp,
+                                            r_last, ltab, state, t_seen, t_imp, grp,
                                             eng_cnt, nxt, head, ch_free, ch_rel, ch_thr, mag,
                                             next_launch, rounds_left, memo, reach, plan, slot,
                                             ptr, ftab,
@@ -2065,6 +2070,19 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                         eng = eng_cnt[e, target]
                         eng_cnt[e, target] = eng + 1
                         version += 1
+                        # cost_aware, a laser of one unit: its plan, if made for its
+                        # version before this engagement, may be kept (_kept_plan; only
+                        # in cost_aware's own engine, go, whose code the others lack)
+                        keep_plan = False
+                        if go is not None:
+                            keep_plan = (
+                                policy == POLICY_COST_AWARE
+                                and kind == KIND_LASER
+                                and n_ch == 1
+                                and slot.shape[1] > SEQ_ROW
+                                and plan_ver[e] == pver[e]
+                                and slot[e, KEEP_ROW, K_OK] == 1.0
+                            )
                         if policy == POLICY_COST_AWARE:
                             _touch(pver, can, e, g)
                         if kind == KIND_LASER:
@@ -2081,6 +2099,14 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                 ch_kill[e, k_free] = 1
                                 ch_rel[e, k_free] = t_lase + dwell
                                 ch_free[e, k_free] = t_lase + dwell + eff_f[e, EF_RETARGET_S]
+                                if keep_plan:
+                                    h = _kept_plan(
+                                        e, target, t, dwell, ch_free[e, k_free], slot, memo, plan
+                                    )
+                                    if h == h:  # the plan less target, made for this version
+                                        plan_h[e] = min(h, slot[e, KEEP_ROW, K_H_DET])
+                                        plan_ver[e] = pver[e]
+                                        plan_t[e] = t
                             else:  # the unit runs out of lasing time and gives the threat up
                                 ch_kill[e, k_free] = 0
                                 ch_rel[e, k_free] = t_lase + mag[e, k_free]
@@ -2297,12 +2323,12 @@ def _scratch(policy, counts, n_groups, eff_f, eff_i):
         # (_breaks)
         np.zeros((n_eff, KEEP_ROW + 1, max(max_ch, n_groups, K_FIELDS)))
         if policy != POLICY_COST_AWARE
-        else np.zeros((n_eff, BRK_ROW + 1, max(max_ch, n_groups, K_FIELDS, n_threats, n_eff))),
+        else np.zeros((n_eff, SEQ_ROW + 1, max(max_ch, n_groups, K_FIELDS, n_threats, n_eff))),
         np.empty(n_groups, np.int64),  # ptr
         np.empty(n_groups, np.int64),  # det_ptr
         np.empty((n_eff, n_groups), np.int64),  # entry_ptr
         np.full((eff_f.shape[0], n_eff, n_groups, n_flights, 2), np.nan),  # flights
-        np.empty((n_eff, n_groups, 2)),  # reach
+        np.empty((n_eff, n_groups, 2)),  # reach (this salvo's state's)
         np.empty((n_eff, n_groups + 1, n_eff + 1), np.int64),  # cheap (_cheaper)
         np.full((eff_f.shape[0], t_eff, n_groups if t_eff else 0, cells + 1, 3), np.nan),  # ftab
     )
@@ -2324,7 +2350,7 @@ def simulate_trials(
     r_last,
     can,
     ltab,
-    kplan,
+    reach,
     order,
     pk_tab,
     state_cum,
@@ -2365,7 +2391,7 @@ def simulate_trials(
     """
     inputs = (
         counts, resupply, policy, threat_f, threat_i, eff_f, eff_i, pk, cpk, r_first, r_last,
-        can, ltab, kplan, order, pk_tab, state_cum, state_denied, max_events,
+        can, ltab, reach, order, pk_tab, state_cum, state_denied, max_events,
     )  # fmt: skip
     outputs = (overrun, leaked, shots, kills, avail, rounds_end)
     # cost_aware's engine has the walks that go on (_go_scratch); the others' does not
@@ -2480,7 +2506,7 @@ def replay_trials(
     r_last,
     can,
     ltab,
-    kplan,
+    reach,
     order,
     pk_tab,
     state_cum,
@@ -2526,7 +2552,7 @@ def record_trials(
     r_last,
     can,
     ltab,
-    kplan,
+    reach,
     order,
     pk_tab,
     state_cum,
@@ -2553,7 +2579,7 @@ def record_trials(
     n_trials = leaked.shape[0]
     inputs = (
         counts, resupply, policy, threat_f, threat_i, eff_f, eff_i, pk, cpk, r_first, r_last,
-        can, ltab, kplan, order, pk_tab, state_cum, state_denied, max_events,
+        can, ltab, reach, order, pk_tab, state_cum, state_denied, max_events,
     )  # fmt: skip
     outputs = (overrun, leaked, shots, kills, avail, rounds_end)
     scratch = _scratch(policy, counts, threat_i.shape[0], inputs[5], eff_i)

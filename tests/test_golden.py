@@ -8,6 +8,10 @@ SHA-256 of the raw per-trial outputs of the bundled scenarios (fully resolved as
 before the change, so later catalog calibrations do not move them), the test suite's
 mixed scenario under both policies and 24 random scenarios of the kernel-reference
 generators, and compares them with digests computed before the change.
+
+One digest was recomputed on purpose since: ``mixed_cost_aware`` (the only one whose trials
+moved), when cost_aware's prediction of a laser's engagement became the engagement's own
+computation instead of a 128-cell table (issue 16; docs/model.md, "Policies").
 """
 
 from __future__ import annotations

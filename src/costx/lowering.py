@@ -54,15 +54,17 @@ class EngagementArrays:
     its third dimension is 0 when no effector has a curve. ``r_first``/``r_last`` bound
     the threat range (km) at which e may start an engagement: kinetic, the ranges whose
     meeting range is max/min range; laser, the maximum range and the smallest start
-    range from which the dwell ends inside the envelope. ``kplan[e, g]`` tabulates a
-    laser's kill range against start range for the cost-aware prediction
-    (``kill_range_table``). ``counts[s, g]``: threats of group g in salvo s;
-    ``resupply[e]``: rounds added to e's magazine after each salvo. Threat groups seen
-    late because of the radar horizon get the horizon as their detection range and a
-    ``start_s`` later by the time to close from ``detect_range_km`` to it.
+    range from which the dwell ends inside the envelope. ``counts[s, g]``: threats of
+    group g in salvo s; ``resupply[e]``: rounds added to e's magazine after each salvo.
+    Threat groups seen late because of the radar horizon get the horizon as their
+    detection range and a ``start_s`` later by the time to close from
+    ``detect_range_km`` to it.
+
+    ``reach[e, g]``: the times from a threat's detection to its entry into e's start
+    window and to its last start there (``_reach_times``).
 
     Weather states (``[[weather]]``; one state without them): ``eff_f``, ``r_first``,
-    ``r_last``, ``can``, ``ltab`` and ``kplan`` have a leading state axis (kinetic rows
+    ``r_last``, ``can``, ``ltab`` and ``reach`` have a leading state axis (kinetic rows
     are the same in every state); ``state_cum[s]`` is the cumulative probability of
     states 0..s (the last exactly 1) and ``state_denied[s]`` 1 where no laser may fire.
     """
@@ -80,7 +82,7 @@ class EngagementArrays:
     r_last: np.ndarray
     can: np.ndarray
     ltab: np.ndarray
-    kplan: np.ndarray
+    reach: np.ndarray
     order: np.ndarray
     pk_tab: np.ndarray
     state_cum: np.ndarray
@@ -102,7 +104,7 @@ class EngagementArrays:
             self.r_last,
             self.can,
             self.ltab,
-            self.kplan,
+            self.reach,
             self.order,
             self.pk_tab,
             self.state_cum,
@@ -279,27 +281,21 @@ def lower(scenario: Scenario) -> EngagementArrays:
                 tables[s, e] = _laser_table(eff, atm, e, eff_f[s])
     width = max([TABLE_CELLS + 1, *(len(t) for t in tables.values())])
     ltab = np.zeros((n_states, n_eff, width))
-    kplan = np.zeros((n_states, n_eff, n_groups, K.KILL_TABLE_CELLS + 1))
     for (s, e), table in tables.items():
         ltab[s, e, : len(table)] = table
         _lower_laser(
             effectors[e], e, threats, eff_f[s], eff_i, r_first[s], r_last[s], can[s], ltab[s]
         )
-        for g, t in enumerate(threats):
-            if can[s, e, g]:
-                K.kill_range_table(
-                    ltab[s],
-                    eff_f[s],
-                    e,
-                    t.speed_mps,
-                    t.kill_fluence_j_cm2,
-                    r_last[s, e, g],
-                    kplan[s, e, g],
-                )
+        for g in range(n_groups):
             # pk and cost per kill: a laser that can kill g in some state.
             if can[s, e, g]:
                 pk[e, g] = 1.0
                 cpk[e, g] = effectors[e].cost_per_shot_usd
+    # Per state, the times from a threat's detection to its entry into each effector's
+    # reach and to its last start there (K._reach_times: the engine reads them per trial).
+    reach = np.empty((n_states, n_eff, n_groups, 2))
+    for s in range(n_states):
+        K._reach_times(threat_f, r_first[s], r_last[s], reach[s])
     state_cum = np.cumsum([w.probability for w in states], dtype=np.float64)
     state_cum[-1] = 1.0
     state_denied = np.array([1 if w.denied else 0 for w in states], np.uint8)
@@ -329,7 +325,7 @@ def lower(scenario: Scenario) -> EngagementArrays:
         r_last=r_last,
         can=can,
         ltab=ltab,
-        kplan=kplan,
+        reach=reach,
         order=order,
         pk_tab=pk_tab,
         state_cum=state_cum,

@@ -73,8 +73,8 @@ Readings of the contract where it leaves a choice:
 * Prediction, channels: "the channel that frees first" compares ``max(now, free time)``,
   ties to the lowest index (an idle unit or channel frees "now"); lasers use units with
   lasing time left, and a threat whose dwell exceeds that unit's remaining lasing time is
-  not predicted (and uses nothing). Laser dwells are exact here (the kernel uses a
-  128-cell table for predictions only).
+  not predicted (and uses nothing). Laser dwells are exact here, as in the kernel's
+  predictions since issue 16's fourteenth stop (a 128-cell table before).
 * e's last launch opportunity on j is the end of e's start window on j (``t_close``); at
   that moment nothing cheaper can be done in time, so e fires if it can. It is an event
   only if e held fire on j at the latest event (an effector that could not start an
