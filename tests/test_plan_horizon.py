@@ -589,18 +589,33 @@ def test_coarse_flight_tables_give_the_same_trials():
     assert compared >= 15, compared  # 17: the mixed raid and 16 random scenarios
 
 
-def _cost_aware_cases(raids, seeds):
+def _cost_aware_cases(raids, seeds, make=None):
     """The lowered cost_aware scenarios the engine tests below compare on: ``raids``
     (drone raids of those sizes), the mixed raid, and random scenarios of ``seeds``
-    (odd: kinetic, even: with multi-unit lasers)."""
+    (drawn by ``make``; None: odd seeds kinetic, even ones with multi-unit lasers)."""
     from costx import bench
 
     cases = [lower(bench.drone_raid(n, "cost_aware")) for n in raids]
     cases.append(lower(bench.workload("mixed_raid[cost_aware]").scenario()))
     for seed in seeds:
-        make = cost_aware_scenario if seed % 2 else cost_aware_laser_scenario
-        cases.append(lower(load_quiet(make(random.Random(seed)))[0]))
+        draw = make or (cost_aware_scenario if seed % 2 else cost_aware_laser_scenario)
+        cases.append(lower(load_quiet(draw(random.Random(seed)))[0]))
     return [a for a in cases if a.policy == K.POLICY_COST_AWARE]
+
+
+def _same_trials(cases, seed, long_cases, **variant):
+    """Assert that the engine's outputs equal, bit for bit, those of the engine with
+    ``variant`` (``_engine_outputs``' switches) on every case (1,000 trials for the first
+    ``long_cases``, 300 for the others); returns the number of cases compared."""
+    compared = 0
+    for arrays in cases:
+        trials = 1000 if compared < long_cases else 300
+        base = _engine_outputs(arrays, trials, seed, None)
+        other = _engine_outputs(arrays, trials, seed, None, **variant)
+        for x, y in zip(base, other, strict=True):
+            np.testing.assert_array_equal(x, y)
+        compared += 1
+    return compared
 
 
 def test_resumed_plans_give_the_same_trials():
@@ -609,14 +624,7 @@ def test_resumed_plans_give_the_same_trials():
     equals, bit for bit, the trial played with plans always made afresh, on the drone raid
     (one group: each detection extends the laser's plan), the mixed raid and random
     cost_aware scenarios, kinetic and with multi-unit lasers."""
-    compared = 0
-    for arrays in _cost_aware_cases((64,), range(1, 21)):
-        trials = 300 if compared > 1 else 1000
-        base = _engine_outputs(arrays, trials, 7, None)
-        other = _engine_outputs(arrays, trials, 7, None, resume=False)
-        for x, y in zip(base, other, strict=True):
-            np.testing.assert_array_equal(x, y)
-        compared += 1
+    compared = _same_trials(_cost_aware_cases((64,), range(1, 21)), 7, 2, resume=False)
     assert compared >= 15, compared
 
 
@@ -747,20 +755,5 @@ def test_kept_laser_plans_give_the_same_trials():
     again after each engagement, on drone raids of 64 and 256 threats (where nearly every
     engagement keeps it), the mixed raid and random cost_aware scenarios with lasers of
     one unit."""
-    from costx import bench
-
-    cases = [lower(bench.drone_raid(n, "cost_aware")) for n in (64, 256)]
-    cases.append(lower(bench.workload("mixed_raid[cost_aware]").scenario()))
-    for seed in range(1, 41):
-        cases.append(lower(load_quiet(_one_unit_lasers(random.Random(seed)))[0]))
-    compared = 0
-    for arrays in cases:
-        if arrays.policy != K.POLICY_COST_AWARE:
-            continue
-        trials = 300 if compared > 2 else 1000
-        base = _engine_outputs(arrays, trials, 11, None)
-        other = _engine_outputs(arrays, trials, 11, None, keep=False)
-        for x, y in zip(base, other, strict=True):
-            np.testing.assert_array_equal(x, y)
-        compared += 1
-    assert compared >= 40, compared
+    cases = _cost_aware_cases((64, 256), range(1, 41), make=_one_unit_lasers)
+    assert _same_trials(cases, 11, 3, keep=False) >= 40
