@@ -701,17 +701,24 @@ def test_a_laser_plan_kept_through_its_engagements_is_the_plan_made_afresh():
     plan planned keeps that plan less the threat (``_kept_plan``): the plan predicts the
     engagement the engine plays, operation for operation. From a random state, the laser
     is planned at t and then engages its planned threats in turn at their planned starts
-    (as the engine would if nothing else changed). After each kept engagement, at that
-    time and at a random later one, the plan the engine would ask (the kept one before its
-    horizon, else the one made again, resumed where it can be) equals the plan made afresh
-    then, value for value, with a horizon no later. Counted, or this tests nothing:
-    engagements kept (more than 300). Leaving out the horizon's parts from threats walked
-    and not planned (K_NPMIN: 44 of 1,800 wrong) or unplanning the engaged threat fails
-    it. The bound by the next planned start less 1e-8 s matters only for a start admitted
-    up to 1e-9 s past its threat's last start, which random states do not produce: kept
-    for safety, as _plan keeps each threat's last start."""
-    compared, kept, wrong = 0, 0, []
-    for seed, rng, arrays, s, ws, c in _random_plans(_one_unit_lasers, range(1, 61)):
+    (as the engine would if nothing else changed), or, a quarter of the time each, another
+    free threat at that start or the planned one later (the plan must then not be kept,
+    or be kept only where it still equals the plan made afresh). After each kept
+    engagement, at that time and at a random later one, the plan the engine would ask (the
+    kept one before its horizon, else the one made again, resumed where it can be) equals
+    the plan made afresh then, value for value, with a horizon no later. Counted, or this
+    tests nothing: engagements kept (more than 300) and engagements not as planned (more
+    than 100). Leaving out the horizon's parts from threats walked and not planned
+    (K_NPMIN: 21 of 1,254 wrong), unplanning the engaged threat (673 of 976) or the
+    check of the planned start and dwell (270 of 1,908) fails it. The check that the
+    threat engaged is the one planned next is implied by that one here (another threat
+    with the same planned start on the one unit was skipped for want of lasing time, so
+    its engagement kills nothing and keeps nothing): kept for clarity, not tested apart.
+    The bound by the next planned start less 1e-8 s matters only for a start admitted up
+    to 1e-9 s past its threat's last start, which random states do not produce: kept for
+    safety, as _plan keeps each threat's last start."""
+    compared, kept, unplanned, wrong = 0, 0, 0, []
+    for seed, rng, arrays, s, ws, c in _random_plans(_one_unit_lasers, range(1, 121)):
         if arrays.eff_i[c, K.EI_KIND] != K.KIND_LASER or arrays.eff_i[c, K.EI_CHANNELS] != 1:
             continue
         n_eff, n = arrays.eff_i.shape[0], s["t_seen"].shape[0]
@@ -725,6 +732,17 @@ def test_a_laser_plan_kept_through_its_engagements_is_the_plan_made_afresh():
                 break
             p = int(slot[c, K.SEQ_ROW, pn])
             t1 = memo[c, p, 0]  # its planned start
+            draw = rng.random()
+            others = [
+                q for q in range(n)
+                if q != p and s["state"][q] == K.FREE and arrays.can[ws][c, s["grp"][q]]
+            ]  # fmt: skip
+            if draw < 0.25 and others:  # another threat, at the planned start
+                p = rng.choice(others)
+                unplanned += 1
+            elif draw < 0.5:  # the planned threat, later
+                t1 += rng.uniform(0.01, 2.0)
+                unplanned += 1
             done = _engage_as_planned(arrays, ws, c, s, p, t1)
             if done is None:
                 break
@@ -746,7 +764,7 @@ def test_a_laser_plan_kept_through_its_engagements_is_the_plan_made_afresh():
                 if not (np.array_equal(got, fresh) and h_got <= h_fresh):
                     wrong.append((seed, c, t1, when))
     assert wrong == [], f"{len(wrong)} of {compared}: {wrong[:5]}"
-    assert kept > 300, (kept, compared)
+    assert kept > 300 and unplanned > 100, (kept, unplanned, compared)
 
 
 def test_kept_laser_plans_give_the_same_trials():
@@ -754,6 +772,7 @@ def test_kept_laser_plans_give_the_same_trials():
     ``_kept_plan``). Every trial equals, bit for bit, the trial played with the plan made
     again after each engagement, on drone raids of 64 and 256 threats (where nearly every
     engagement keeps it), the mixed raid and random cost_aware scenarios with lasers of
-    one unit."""
+    one unit. Keeping a plan made for an older version of the laser (leaving out the
+    version check) fails it."""
     cases = _cost_aware_cases((64, 256), range(1, 41), make=_one_unit_lasers)
     assert _same_trials(cases, 11, 3, keep=False) >= 40
