@@ -2086,11 +2086,16 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                         if policy == POLICY_COST_AWARE:
                             _touch(pver, can, e, g)
                         if kind == KIND_LASER:
-                            r_lase, r_kill = _laser_kill(
-                                ltab, eff_f, e, _range_km(r0, v, t_seen[target], t), v,
-                                threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
-                            )  # fmt: skip
-                            dwell = (r_lase - r_kill) * 1e3 / v
+                            if memo.shape[1] > 0 and memo[e, target, 0] == t:
+                                # a plan or hold computed this engagement (the same start,
+                                # the same operations: _done_by, _plan): its dwell
+                                dwell = memo[e, target, 1]
+                            else:
+                                r_lase, r_kill = _laser_kill(
+                                    ltab, eff_f, e, _range_km(r0, v, t_seen[target], t), v,
+                                    threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
+                                )  # fmt: skip
+                                dwell = (r_lase - r_kill) * 1e3 / v
                             t_lase = t + eff_f[e, EF_SETTLE_S]  # after the track/settle time
                             shots_row[e] += 1
                             if dwell <= mag[e, k_free]:

@@ -968,21 +968,30 @@ def test_a_cheaper_effectors_plan_version_ends_a_holders_shortcut():
 
 
 @pytest.mark.parametrize(
-    ("make", "scenario_seed"), [(preferential_scenario, 121), (preferential_laser_scenario, 73)]
+    ("make", "scenario_seed", "trials"),
+    [
+        (preferential_scenario, 121, range(4)),
+        (preferential_laser_scenario, 73, range(4)),
+        (cost_aware_laser_scenario, 65, range(2)),
+        (cost_aware_realism_scenario, 18, (47,)),
+    ],
 )
-def test_a_remembered_laser_dwell_is_used_only_for_its_start(make, scenario_seed):
-    """Regression for the preferential hold rule's memory (kernels/engagement.py,
-    ``_done_by``): a laser's dwell is remembered with the start it was computed for and
-    reused only for that start. Reusing it for any start changed the trials of 12 of 250
-    random preferential scenarios (two families, seeds 0 to 199 without warnings, 100
-    trials each), trial 0 of both these scenarios among them, and the fast suite passed
-    with it."""
+def test_a_remembered_laser_dwell_is_used_only_for_its_start(make, scenario_seed, trials):
+    """Regression for the memory of a laser's dwell (kernels/engagement.py, ``memo``): a
+    dwell is remembered with the start it was computed for (by the preferential hold rule,
+    ``_done_by``, or a cost_aware plan, ``_plan``) and reused, by those and by the
+    engagement itself, only for that start. Reusing it in ``_done_by`` for any start
+    changed the trials of 12 of 250 random preferential scenarios (two families, seeds 0
+    to 199 without warnings, 100 trials each), trial 0 of the two preferential scenarios
+    here among them, and the fast suite passed with it. Reusing it in the engagement for
+    any start changed 19 of 307 random cost_aware scenarios (two families, seeds 0 to
+    199, 50 trials each), these two among them (trials 1 and 47 of them compared here)."""
     scenario, warned = load_quiet(make(random.Random(scenario_seed)))
     assert not warned
-    frame = costx.simulate(scenario, trials=4, seed=scenario_seed).trials
+    frame = costx.simulate(scenario, trials=max(trials) + 1, seed=scenario_seed).trials
     differ = [
         t
-        for t in range(4)
+        for t in trials
         if reference_counts(scenario, scenario_seed, t) != kernel_counts(scenario, frame, t)
     ]
     assert differ == []
