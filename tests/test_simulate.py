@@ -350,3 +350,43 @@ def test_arrival_sort_orders_by_time_then_index(n):
     _sort_pairs(k, i, n)
     np.testing.assert_array_equal(k, expected_keys)
     np.testing.assert_array_equal(i, expected_idx)
+
+
+@pytest.mark.parametrize(
+    ("n", "draw"),
+    [
+        (0, "uniform"), (1, "uniform"), (32, "uniform"), (33, "uniform"), (256, "uniform"),
+        (2000, "uniform"), (300, "ties"), (300, "grid"), (300, "zero_width"), (300, "clustered"),
+        (300, "out_of_range"),
+    ],
+)  # fmt: skip
+def test_uniform_arrival_sort_orders_by_time_then_index(n, draw):
+    """The bucket sort of uniform arrival times (``_sort_uniform``) gives the one order
+    of (time, index), as NumPy's lexsort: for uniform keys, for many ties (keys rounded
+    to a few values, most past the window), for ties of about three keys each within the
+    window (which the insertion sort orders, without the heap sort), for a window of
+    zero (all keys equal), for keys clustered in one bucket (where it leaves the rest to
+    the heap sort) and for keys outside the window it was told (clamped to the end
+    buckets)."""
+    from costx.kernels.engagement import _sort_uniform
+
+    rng = np.random.default_rng(n + len(draw))
+    lo, width = 100.0, 60.0
+    keys = lo + width * rng.random(n)
+    if draw == "ties":
+        keys = lo + np.floor(keys - lo) * 7.5
+    elif draw == "grid":
+        keys = lo + width * np.floor(rng.random(n) * (n // 3)) / (n // 3)
+    elif draw == "zero_width":
+        keys, width = np.full(n, lo), 0.0
+    elif draw == "clustered":
+        keys = lo + 1e-9 * rng.random(n)
+    elif draw == "out_of_range":
+        keys = lo + width * (3.0 * rng.random(n) - 1.0)
+    idx = np.arange(n, dtype=np.int64)
+    order = np.lexsort((idx, keys))
+    k = np.concatenate([keys, np.full(n, np.nan)])
+    i = np.concatenate([idx, np.full(n + 1, -7, np.int64)])
+    _sort_uniform(k, i, n, lo, width)
+    np.testing.assert_array_equal(k[:n], keys[order])
+    np.testing.assert_array_equal(i[:n], idx[order])
