@@ -190,21 +190,29 @@ TRIALS_PER_TASK = 256  # trials per parallel task (results do not depend on it)
 TASKS_PER_THREAD = 8  # tasks per thread, at most, of simulate_trials
 
 
+@jit(inline="always")
+def _insert(keys, idx, i):
+    """One step of an insertion sort: move (keys[i], idx[i]) down into the sorted
+    keys[:i] (by key, ties by idx), carrying idx along; returns how many it passed."""
+    k = keys[i]
+    j = idx[i]
+    m = i - 1
+    while m >= 0 and (keys[m] > k or (keys[m] == k and idx[m] > j)):
+        keys[m + 1] = keys[m]
+        idx[m + 1] = idx[m]
+        m -= 1
+    keys[m + 1] = k
+    idx[m + 1] = j
+    return i - 1 - m
+
+
 @jit(borrow=True)
 def _sort_pairs(keys, idx, n):
     """Sort keys[:n] ascending, ties by idx, carrying idx along (no allocation): insertion
     sort for small n, heap sort otherwise (both give the one order of (key, idx))."""
     if n <= 32:
         for i in range(1, n):
-            k = keys[i]
-            j = idx[i]
-            m = i - 1
-            while m >= 0 and (keys[m] > k or (keys[m] == k and idx[m] > j)):
-                keys[m + 1] = keys[m]
-                idx[m + 1] = idx[m]
-                m -= 1
-            keys[m + 1] = k
-            idx[m + 1] = j
+            _insert(keys, idx, i)
         return
     for start in range(n // 2 - 1, -1, -1):
         _sift(keys, idx, start, n)
@@ -248,16 +256,7 @@ def _sort_uniform(keys, idx, n, lo, width):
         idx[r] = j
     moves = 0
     for i in range(1, n):
-        k = keys[i]
-        j = idx[i]
-        m = i - 1
-        while m >= 0 and (keys[m] > k or (keys[m] == k and idx[m] > j)):
-            keys[m + 1] = keys[m]
-            idx[m + 1] = idx[m]
-            m -= 1
-        keys[m + 1] = k
-        idx[m + 1] = j
-        moves += i - 1 - m
+        moves += _insert(keys, idx, i)
         if moves > 8 * n:
             _sort_pairs(keys, idx, n)  # a heap sort from here, for any n > 32
             return
