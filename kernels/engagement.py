@@ -372,6 +372,17 @@ def _laser_kill(ltab, eff_f, e, r_start, v, fluence, min_dwell):
 
 
 @jit(inline="always")
+def _laser_dwell(ltab, eff_f, threat_f, e, g, r_start, v):
+    """Lasing time (s) of e's engagement of a threat of group g that starts at
+    ``r_start`` (``_laser_kill``): the one computation of the engine's engagement, the
+    plans' steps and the holds, so that a plan that comes true is the engine's timeline."""
+    r_lase, r_kill = _laser_kill(
+        ltab, eff_f, e, r_start, v, threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S]
+    )
+    return (r_lase - r_kill) * 1e3 / v
+
+
+@jit(inline="always")
 def _flight_s(eff_f, e, r_km, v):
     """Flight time of a round launched at a threat ``r_km`` away closing at ``v``.
 
@@ -547,11 +558,7 @@ def _done_by(
     else:
         # As an engagement plays it: settle, then lase from r_lase until the kill fluence
         # and the threat's minimum dwell are both reached (_laser_kill).
-        r_lase, r_kill = _laser_kill(
-            ltab, eff_f, c, _range_km(r0, v, t_seen[p], start), v,
-            threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
-        )  # fmt: skip
-        dwell = (r_lase - r_kill) * 1e3 / v
+        dwell = _laser_dwell(ltab, eff_f, threat_f, c, g, _range_km(r0, v, t_seen[p], start), v)
         memo[c, p, 0] = start
         memo[c, p, 1] = dwell
     if dwell > mag[c, k_best]:
@@ -1092,11 +1099,8 @@ def _plan(
                 if memo[c, best, 0] == start:
                     dwell = memo[c, best, 1]  # the same start: the same dwell
                 else:
-                    r_lase, r_kill = _laser_kill(
-                        ltab, eff_f, c, _range_km(r0, v, t_seen[best], start), v,
-                        threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
-                    )  # fmt: skip
-                    dwell = (r_lase - r_kill) * 1e3 / v
+                    r_start = _range_km(r0, v, t_seen[best], start)
+                    dwell = _laser_dwell(ltab, eff_f, threat_f, c, g, r_start, v)
                     memo[c, best, 0] = start
                     memo[c, best, 1] = dwell
                 if dwell > slot[c, 2, k_best]:
@@ -2139,11 +2143,8 @@ def _run_trials(first, last, trial0, seed, inputs, scratch, outputs, rec, tr, go
                                 # the same operations: _done_by, _plan): its dwell
                                 dwell = memo[e, target, 1]
                             else:
-                                r_lase, r_kill = _laser_kill(
-                                    ltab, eff_f, e, _range_km(r0, v, t_seen[target], t), v,
-                                    threat_f[g, TF_FLUENCE_J_CM2], threat_f[g, TF_MIN_DWELL_S],
-                                )  # fmt: skip
-                                dwell = (r_lase - r_kill) * 1e3 / v
+                                r_start = _range_km(r0, v, t_seen[target], t)
+                                dwell = _laser_dwell(ltab, eff_f, threat_f, e, g, r_start, v)
                             t_lase = t + eff_f[e, EF_SETTLE_S]  # after the track/settle time
                             shots_row[e] += 1
                             if dwell <= mag[e, k_free]:
