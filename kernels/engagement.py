@@ -83,6 +83,8 @@ from costx.kernels.memo import (
     H_RANDOM,
     H_ROWS,
     LANE_ROWS,
+    LANES,
+    M_BATCH,
     M_CHECK,
     M_ERROR,
     N_CHILD,
@@ -2637,10 +2639,19 @@ def record_trials(
 ):
     """Like :func:`simulate_trials`, on one thread, through the graph ``gr`` of recurring
     states (kernels/memo.py), which it extends: each trial (mode 1; mode 3: each marked
-    ``missed[i]``) replays through the graph or, where it leaves it, the engine plays it,
-    tracing it into ``tr`` (:func:`costx.kernels.memo.new_trace`), and the trace is
-    recorded; ``missed[i]`` = 2 marks the trials the engine played. Then the replay's
+    ``missed[i]``), in order, replays through the graph or, where it leaves it, the engine
+    plays it, tracing it into ``tr`` (:func:`costx.kernels.memo.new_trace`), and the trace
+    is recorded; ``missed[i]`` = 2 marks the trials the engine played. Then the replay's
     shortcuts past the state points are brought up to date (``memo.shortcuts``).
+
+    A walk of one trial is a chain of dependent reads, so the walks go ahead in batches
+    on several lanes (``memo.walk_lanes``): a trial that replays is done whatever is
+    recorded after its walk (edges never change once made); the first of a batch that
+    leaves the graph is recorded, and those after it that left are walked again after
+    that, as one walk at a time would have walked them. The graph, the marks and the
+    outputs are those of one walk at a time (``batch`` 1). A batch doubles after one
+    that replayed whole, up to ``batch``, and after a trial that left is as long as the
+    run that replayed before it.
     """
     n_trials = leaked.shape[0]
     inputs = (
@@ -2649,13 +2660,48 @@ def record_trials(
     )  # fmt: skip
     outputs = (overrun, leaked, shots, kills, avail, rounds_end)
     scratch = _scratch(policy, counts, threat_i.shape[0], inputs[5], eff_i)
-    lanes = np.empty((LANE_ROWS, 1), np.int64)  # one trial at a time
+    lanes = np.empty((LANE_ROWS, LANES), np.int64)
+    todo = np.empty(n_trials, np.int64)  # the trials still to replay or record, in order
+    was = np.empty(n_trials, missed.dtype)  # and their marks
+    n_todo = 0
     for i in range(n_trials):
         if mode == 3 and missed[i] == 0:
             continue
-        if walk_lanes(gr, lanes, i, i + 1, trial0, seed, max_events, overrun, leaked, shots,
-                      kills, avail, rounds_end, missed) == 0:  # fmt: skip
+        todo[n_todo] = i
+        was[n_todo] = missed[i]
+        n_todo += 1
+    most = max(1, gr.meta[M_BATCH])
+    again = np.empty(most, np.int64)  # of a batch, the trials after the first that left
+    again_was = np.empty(most, missed.dtype)
+    size = 1
+    k = 0
+    while k < n_todo:
+        last = min(n_todo, k + size)
+        for j in range(k, last):
+            missed[todo[j]] = 0
+        walk_lanes(gr, lanes, k, last, trial0, seed, max_events, overrun, leaked, shots, kills,
+                   avail, rounds_end, missed, todo)  # fmt: skip
+        i = -1  # the first that left the graph
+        n_again = 0
+        for j in range(k, last):
+            left = missed[todo[j]] != 0
+            missed[todo[j]] = was[j]
+            if left and i < 0:
+                i = todo[j]
+                size = max(1, j - k)  # as long as the run that replayed before it
+            elif left:
+                again[n_again] = todo[j]
+                again_was[n_again] = was[j]
+                n_again += 1
+        if i < 0:
+            k = last
+            size = min(most, 2 * size)
             continue
+        # walked again next, after i is recorded: the last n_again places of this batch
+        k = last - n_again
+        for j in range(n_again):
+            todo[k + j] = again[j]
+            was[k + j] = again_was[j]
         missed[i] = 2
         # The engine leaves the state points the graph has unwritten (_cursor; M_CHECK:
         # none).

@@ -87,8 +87,10 @@ M_MERGED = 8  # of which the graph held already (the states recur)
 M_CHECK = 9  # 1: recording writes and checks every state point (0: not those the graph has)
 M_SKIPPED = 10  # state points recorded that the graph had, without their canonical form
 M_FOLLOWED = 11  # state points recorded whose edge the graph had (written down or not)
-M_SNAP = 12  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
-META_FIXED = 12
+M_BATCH = 12  # the most trials recording walks ahead at once (engagement.record_trials)
+M_SNAP = 13  # at the cursor: steps, rounds fired and kills per effector, gone leakers per group
+META_FIXED = 13
+RECORD_BATCH = 64  # M_BATCH of a new graph (1: one walk at a time, as before; the same graph)
 
 Graph = namedtuple(
     "Graph",
@@ -204,6 +206,7 @@ def new_graph(
         pack=pack,
     )
     g.meta[M_NODES] = 1  # node 0 is the root
+    g.meta[M_BATCH] = RECORD_BATCH
     return g
 
 
@@ -607,20 +610,22 @@ LANE_ROWS = 7  # a lane's trial, node, salvo, steps, packed sum, trial key, salv
 def walk_trials(gr, first, last, trial0, seed, max_events, overrun, leaked, shots, kills, avail,
                 rounds_end, missed):  # fmt: skip
     """Replay trials ``first .. last - 1`` on LANES lanes (``walk_lanes``, which takes its
-    lanes from the caller and counts no references: record_trials walks each trial it may
-    record alone, 145,858 walks in a million single_layer trials, and the seven lane arrays
-    allocated and the graph's arrays counted at each walk were about 5 % of learning)."""
+    lanes from the caller and counts no references: record_trials walks the trials it may
+    record in many short batches, 145,858 walks in a million single_layer trials when it
+    walked them one at a time, and the seven lane arrays allocated and the graph's arrays
+    counted at each walk were about 5 % of learning)."""
     lanes = np.empty((LANE_ROWS, max(0, min(LANES, last - first))), np.int64)
     return walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked, shots,
-                      kills, avail, rounds_end, missed)  # fmt: skip
+                      kills, avail, rounds_end, missed, np.empty(0, np.int64))  # fmt: skip
 
 
 @jit(borrow=True)
 def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked, shots, kills,
-               avail, rounds_end, missed):  # fmt: skip
+               avail, rounds_end, missed, idx):  # fmt: skip
     """Replay trials ``first .. last - 1`` (numbers trial0 + i) through the graph, marking
     those that leave it (``missed[i]`` = 1: their outputs are incomplete, and the engine
-    must play them); returns how many did.
+    must play them); returns how many did. With ``idx`` not empty, the trials are
+    ``idx[first] .. idx[last - 1]`` instead (engagement.record_trials).
 
     A walk is a chain of dependent reads (a node, its draw, the next node), each waiting on
     memory: the thread walks LANES trials at once, a node of each in turn, so that those
@@ -652,7 +657,7 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
             if i < 0:  # take the next trial, if any
                 if nxt >= last:
                     continue
-                i = nxt
+                i = nxt if idx.shape[0] == 0 else idx[nxt]
                 nxt += 1
                 busy += 1
                 lane_i[k] = i

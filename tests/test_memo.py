@@ -172,6 +172,42 @@ def test_known_states_unwritten_build_the_same_graph(family):
     assert skipped > 0.2 * seen, (skipped, seen)
 
 
+@pytest.mark.parametrize("family", ["cost_aware_realism", "random", "single_layer"])
+def test_recording_that_walks_ahead_builds_the_graph_of_one_walk_at_a_time(family):
+    """record_trials walks the trials that left the graph ahead in batches on several
+    lanes (kmemo.M_BATCH), records the first of a batch that leaves it and walks the
+    later ones that left again after that. The graph, its counts, the marks and every
+    output equal those of one walk at a time (M_BATCH 1), in calls long enough that
+    many trials are walked again (one stretch of thousands, marked by a young graph)."""
+    recorded = 0
+    for k in range(2):
+        if family == "single_layer":
+            scenario = bench.single_layer(16 + 16 * k)
+        else:
+            rng = random.Random(9200 + k)
+            scenario, _ = load_quiet(deterministic(FAMILIES[family](rng), rng))
+        built = {}
+        for batch in (1, kmemo.RECORD_BATCH):
+            memo = Lowered(scenario, memo=True)
+            memo.memo.graph.meta[kmemo.M_BATCH] = batch
+            with numba_threads(2):
+                outs = [memo.run(0, 6000, 5), memo.run(6000, 2000, 5)]
+            built[batch] = (memo.memo, outs)
+        (one, one_out), (ahead, ahead_out) = built[1], built[kmemo.RECORD_BATCH]
+        for name in GRAPH_ARRAYS:
+            assert np.array_equal(getattr(one.graph, name), getattr(ahead.graph, name)), (
+                scenario.name, name)  # fmt: skip
+        mine = np.ones(len(one.graph.meta), bool)
+        mine[kmemo.M_BATCH] = False
+        assert np.array_equal(one.graph.meta[mine], ahead.graph.meta[mine]), scenario.name
+        assert one.stats() == ahead.stats(), scenario.name
+        for a, b in zip(one_out, ahead_out, strict=True):
+            for field in FIELDS:
+                assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        recorded += one.stats()["missed"]
+    assert recorded > 100, recorded  # the comparison has power only if many were recorded
+
+
 def test_a_weather_raid_is_one_draw_per_salvo():
     """Lasers only, weather states, deterministic arrivals: a trial is a function of the
     weather and atmosphere draws alone, so the graph is a few nodes and every later trial
