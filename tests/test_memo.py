@@ -110,6 +110,16 @@ def run_both(scenario, calls=3, n=600, seed=11, pack=True, check=False):
     return memo.memo
 
 
+def family_scenario(family: str, k: int, seed: int, threats: int):
+    """The k-th scenario of a family for the graph's tests: single_layer of threats x
+    (k + 1) threats, or a scenario of the family drawn with Random(seed + k) and made
+    deterministic."""
+    if family == "single_layer":
+        return bench.single_layer(threats * (k + 1))
+    rng = random.Random(seed + k)
+    return load_quiet(deterministic(FAMILIES[family](rng), rng))[0]
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_replayed_trials_equal_the_engine(family):
     make = FAMILIES[family]
@@ -149,11 +159,7 @@ def test_known_states_unwritten_build_the_same_graph(family):
     among the scenarios."""
     skipped = seen = 0
     for k in range(3):
-        if family == "single_layer":
-            scenario = bench.single_layer(8 + 8 * k)
-        else:
-            rng = random.Random(9100 + k)
-            scenario, _ = load_quiet(deterministic(FAMILIES[family](rng), rng))
+        scenario = family_scenario(family, k, 9100, 8)
         fast = run_both(scenario).graph
         full = run_both(scenario, check=True).graph
         for name in GRAPH_ARRAYS:
@@ -181,11 +187,7 @@ def test_recording_that_walks_ahead_builds_the_graph_of_one_walk_at_a_time(famil
     many trials are walked again (one stretch of thousands, marked by a young graph)."""
     recorded = 0
     for k in range(2):
-        if family == "single_layer":
-            scenario = bench.single_layer(16 + 16 * k)
-        else:
-            rng = random.Random(9200 + k)
-            scenario, _ = load_quiet(deterministic(FAMILIES[family](rng), rng))
+        scenario = family_scenario(family, k, 9200, 16)
         built = {}
         for batch in (1, kmemo.RECORD_BATCH):
             memo = Lowered(scenario, memo=True)
