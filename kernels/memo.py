@@ -137,12 +137,21 @@ R_WIDTH = 8  # 64 bytes
 # addition: a field at most its mask plus a count at most its mask cannot pass its guard
 # bit, so a set guard bit is exactly a sum beyond its field (a bound that did not hold),
 # and the trial goes to the engine: a wrong bound costs speed, never a result. A row
-# whose own counts do not fit turns packing off. Graph.pack: P_ON (1: rows are packed),
-# P_GUARD (the guard bits), then per count j (delta column j + 1) its shift at
+# whose own counts do not fit turns packing off.
+#
+# The step count rides in the same word where it fits, in one more field at the top: a
+# salvo's sum starts it at its mask less the salvo's bound of steps (``max_events[s]``,
+# at most the mask), so that its guard bit is set exactly when the steps pass that bound,
+# the check replay makes with a count of its own otherwise; one test of the guard bits
+# then checks the steps and the counts at once. Graph.pack: P_ON (1: rows are packed),
+# P_GUARD (the guard bits), P_SSHIFT and P_SMASK (the steps' shift and mask; mask 0: the
+# steps are not in the word), then per count j (delta column j + 1) its shift at
 # P_FIELDS + j and its mask at P_FIELDS + (width - 1) + j.
 P_ON = 0
 P_GUARD = 1
-P_FIELDS = 2
+P_SSHIFT = 2
+P_SMASK = 3
+P_FIELDS = 4
 
 
 def pack_bounds(counts, laser, rounds, max_engagements, units, salvo) -> np.ndarray:
@@ -168,16 +177,24 @@ def pack_bounds(counts, laser, rounds, max_engagements, units, salvo) -> np.ndar
 
 
 def new_graph(
-    n_groups: int, n_eff: int, length: int, max_states: int, max_nodes: int, bounds=None
+    n_groups: int,
+    n_eff: int,
+    length: int,
+    max_states: int,
+    max_nodes: int,
+    bounds=None,
+    steps: int = 0,
 ) -> Graph:
     """An empty graph for a scenario with ``n_groups`` threat groups, ``n_eff`` effectors
     and canonical states of ``length`` numbers, with room for the given counts; replay
-    rows are packed (PACKED) when ``bounds`` (``pack_bounds``) fit in 63 bits."""
+    rows are packed (PACKED) when ``bounds`` (``pack_bounds``) and ``steps`` (the most
+    event steps of a salvo, ``max_events.max()``) fit in 63 bits."""
     width = 1 + 2 * n_eff + n_groups
     fields = width - 1
     pack = np.zeros(P_FIELDS + 2 * fields, np.int64)
     if bounds is not None:
         bits = [max(1, int(b).bit_length()) for b in bounds]
+        step_bits = max(1, int(steps).bit_length())
         if len(bits) == fields and sum(bits) + fields <= 63:  # and a guard bit each
             pack[P_ON] = 1
             shift = 0
@@ -186,6 +203,10 @@ def new_graph(
                 pack[P_FIELDS + fields + j] = (1 << nb) - 1
                 pack[P_GUARD] |= 1 << (shift + nb)
                 shift += nb + 1
+            if shift + step_bits + 1 <= 63:  # the steps too (else replay counts them apart)
+                pack[P_SSHIFT] = shift
+                pack[P_SMASK] = (1 << step_bits) - 1
+                pack[P_GUARD] |= 1 << (shift + step_bits)
     slots = 1
     while slots < 2 * max_states:
         slots *= 2
@@ -499,6 +520,10 @@ def shortcuts(gr):
             rep[n, R_CHILD + b] = m
             rep[n, R_STEPS + b] = repd[n, o]
             word = np.int64(0)
+            x = repd[n, o]  # the steps, in their field at the top (if it has one)
+            if pack[P_SMASK] > 0 and (x < 0 or x > pack[P_SMASK]):
+                pack[P_ON] = 0
+            word |= (x & pack[P_SMASK]) << pack[P_SSHIFT]
             for j in range(fields):
                 x = repd[n, o + 1 + j]
                 mask = pack[P_FIELDS + fields + j]
@@ -635,6 +660,12 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
     width = delta.shape[2]
     packed = pack[P_ON] == 1
     guard = pack[P_GUARD]
+    sshift = pack[P_SSHIFT]
+    smask = pack[P_SMASK]
+    fold = packed and smask > 0  # the steps in the packed word (else counted apart)
+    for s in range(max_events.shape[0]):
+        if max_events[s] > smask:  # not the bound the graph was made for: counted apart
+            fold = False
     n_salvos = leaked.shape[1]
     n_groups = leaked.shape[2]
     n_eff = shots.shape[2]
@@ -665,7 +696,7 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
                 lane_skey[k] = lane_tkey[k]
                 lane_s[k] = 0
                 lane_steps[k] = 0
-                lane_sum[k] = 0
+                lane_sum[k] = (smask - max_events[0]) << sshift if fold else 0
                 for e in range(n_eff):
                     shots[i, 0, e] = 0
                     kills[i, 0, e] = 0
@@ -687,24 +718,31 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
                 b = 1 if m53 < rep[n, R_THR] else 0
                 m = rep[n, R_CHILD + b]
                 if m > 0:  # past the state points: the same sums
-                    lane_steps[k] += rep[n, R_STEPS + b]
-                    if lane_steps[k] > max_events[s]:
-                        done = -1
-                    elif packed:  # the counts in one word, written out at the salvo's end
+                    if packed:  # the counts in one word, written out at the salvo's end
                         total = lane_sum[k] + rep[n, R_PACK + b]
-                        if total & guard:
-                            done = -1  # a count beyond its bound (none is): the engine plays it
+                        over = total & guard  # (fold) steps past max_events[s], or a count
+                        # beyond its bound (none is): the engine plays it (and flags an overrun)
+                        if not fold:
+                            lane_steps[k] += rep[n, R_STEPS + b]
+                            if lane_steps[k] > max_events[s]:
+                                over = 1
+                        if over:
+                            done = -1
                         else:
                             lane_sum[k] = total
                             lane_n[k] = m
                     else:
-                        o = b * width
-                        for e in range(n_eff):
-                            shots[i, s, e] += repd[n, o + 1 + e]
-                            kills[i, s, e] += repd[n, o + 1 + n_eff + e]
-                        for g in range(n_groups):
-                            leaked[i, s, g] += repd[n, o + 1 + 2 * n_eff + g]
-                        lane_n[k] = m
+                        lane_steps[k] += rep[n, R_STEPS + b]
+                        if lane_steps[k] > max_events[s]:
+                            done = -1
+                        else:
+                            o = b * width
+                            for e in range(n_eff):
+                                shots[i, s, e] += repd[n, o + 1 + e]
+                                kills[i, s, e] += repd[n, o + 1 + n_eff + e]
+                            for g in range(n_groups):
+                                leaked[i, s, g] += repd[n, o + 1 + 2 * n_eff + g]
+                            lane_n[k] = m
                 else:  # a row not made yet, an edge newer than it, or not a draw
                     slow = True
                     kind = node[n, N_KIND]
@@ -714,7 +752,6 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
                 if kind == TERM:
                     if packed:  # the salvo's packed counts
                         _unpack(pack, lane_sum[k], shots, kills, leaked, i, s)
-                        lane_sum[k] = 0
                     o = node[n, N_ROW] & NONNEG
                     for g in range(n_groups):
                         leaked[i, s, g] += outs[o, g]
@@ -729,16 +766,25 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
                     else:
                         lane_skey[k] = salvo_key(lane_tkey[k], s)
                         lane_steps[k] = 0
+                        lane_sum[k] = (smask - max_events[s]) << sshift if fold else 0
                         for e in range(n_eff):
                             shots[i, s, e] = 0
                             kills[i, s, e] = 0
                         for g in range(n_groups):
                             leaked[i, s, g] = 0
                 if done == 0:
-                    lane_steps[k] += delta[n, b, 0]
-                    if lane_steps[k] > max_events[s]:
-                        done = -1  # the engine plays it (and flags the overrun)
+                    x = delta[n, b, 0]
+                    if fold:  # the steps in their field
+                        total = lane_sum[k] + (x << sshift)
+                        if x > smask or total & guard:
+                            done = -1  # the engine plays it (and flags the overrun)
+                        else:
+                            lane_sum[k] = total
                     else:
+                        lane_steps[k] += x
+                        if lane_steps[k] > max_events[s]:
+                            done = -1  # the engine plays it (and flags the overrun)
+                    if done == 0:
                         for e in range(n_eff):
                             shots[i, s, e] += delta[n, b, 1 + e]
                             kills[i, s, e] += delta[n, b, 1 + n_eff + e]

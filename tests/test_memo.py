@@ -26,7 +26,7 @@ from test_kernel_reference import (
 )
 
 from costx import bench
-from costx.errors import InternalError
+from costx.errors import EventCapError, InternalError
 from costx.kernels import memo as kmemo
 from costx.scenario import load_scenario
 from costx.simulation import (
@@ -90,7 +90,10 @@ def run_both(scenario, calls=3, n=600, seed=11, pack=True, check=False):
         kmemo.pack_bounds = PACK_BOUNDS
     packed = memo.memo.stats()["packed"]
     memo.memo.graph.meta[kmemo.M_CHECK] = int(check)
-    assert packed == (pack and sum(int(b).bit_length() + 1 for b in bounds_of(plain)) <= 63)
+    bits = sum(max(1, int(b).bit_length()) + 1 for b in bounds_of(plain))
+    assert packed == (pack and bits <= 63)
+    bits += int(plain.arrays.max_events.max()).bit_length() + 1  # the steps' field
+    assert memo.memo.stats()["steps_packed"] == (packed and bits <= 63)
     bounds = bounds_of(plain)
     with numba_threads(2):
         for k in range(calls):
@@ -303,6 +306,42 @@ def test_a_replay_row_past_its_bounds_turns_packing_off(monkeypatch):
     stats = replay.memo.stats()
     assert not stats["packed"], stats
     assert stats["missed"] < 0.5 * stats["trials"], stats
+
+
+NEW_GRAPH = kmemo.new_graph
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_replayed_steps_past_the_event_bound_go_to_the_engine(fold, monkeypatch):
+    """Replay checks a salvo's event steps against ``max_events[s]``: in the packed word,
+    where the steps' field fits (``fold``: its guard bit is set exactly past the bound),
+    or counted apart. A graph learned under the real bound (3,328 steps), then a bound of
+    59, which 679 of the next 2,000 single_layer(16) trials pass (their steps lie on both
+    sides of it: 56 gives 1,129 and 62 gives 156): the trials that pass it must go to the
+    engine, which flags them (the first is trial 6003), so the error names the same first
+    trial and the same count as the engine's alone. One step short, or not checked, the
+    counts differ."""
+    if not fold:  # a steps' field too wide for the word: replay counts the steps apart
+        monkeypatch.setattr(
+            kmemo, "new_graph", lambda *a, **k: NEW_GRAPH(*a, **{**k, "steps": 2**62})
+        )
+    plain = Lowered(bench.single_layer(16), memo=False)
+    memo = Lowered(bench.single_layer(16), memo=True)
+    stats = memo.memo.stats()
+    assert stats["packed"] and stats["steps_packed"] == fold, stats
+    for k in range(3):
+        memo.run(k * 2000, 2000, 5)
+    missed = memo.memo.stats()["missed"]
+    assert missed < 0.2 * 6000, memo.memo.stats()  # the graph serves
+    errors = []
+    for lowered in (plain, memo):
+        lowered.arrays.max_events[:] = 59
+        with pytest.raises(EventCapError) as info:
+            lowered.run(6000, 2000, 5)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert "trial 6003, salvo 0" in errors[0] and "(679 trials affected" in errors[0]
+    assert memo.memo.stats()["missed"] - missed >= 679  # replay sent them to the engine
 
 
 def test_the_integer_draw_of_replay_is_the_engines_draw():

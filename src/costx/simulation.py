@@ -569,6 +569,7 @@ class _Memo:
             max_states=max(16, MEMO_BYTES // 2 // (8 * length + 16)),
             max_nodes=max(64, MEMO_BYTES // 2 // node_bytes),
             bounds=memo_pack_bounds(arrays),
+            steps=int(arrays.max_events.max(initial=0)),
         )  # fmt: skip
         salvos = arrays.counts.shape[0]
         events = min(TRACE_EVENTS, int(2 * arrays.max_events.sum()) + 2 * salvos)
@@ -604,6 +605,7 @@ class _Memo:
             "on": not self.off, "trials": self.trials, "missed": self.missed,
             "nodes": int(m[kmemo.M_NODES]), "states": int(m[kmemo.M_STATES]),
             "full": bool(m[kmemo.M_FULL]), "packed": bool(self.graph.pack[kmemo.P_ON]),
+            "steps_packed": bool(self.graph.pack[kmemo.P_ON] and self.graph.pack[kmemo.P_SMASK]),
             "seen": int(m[kmemo.M_SEEN]), "skipped": int(m[kmemo.M_SKIPPED]),
         }  # fmt: skip
 
