@@ -15,6 +15,10 @@ to any kernel source.
 
 import numba
 import numba.core.cpu
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 _OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 
@@ -58,3 +62,30 @@ def pjit(func=None, **overrides):
 # that cannot be negative: a negative one becomes an index far out of bounds
 # (tests/test_kernels_boundscheck.py runs every kernel path with bounds checked).
 NONNEG = 0x7FFFFFFFFFFFFFFF
+
+
+@intrinsic
+def prefetch_row(typingctx, arr, row):
+    """Ask the processor to bring the start of ``arr[row]`` (a C-contiguous 2-D array,
+    0 <= row < len(arr)) into its caches, and go on without waiting: LLVM's prefetch,
+    which Numba does not expose. It changes no value, only when a later read of that
+    row finds it (memo.walk_lanes: the node a lane walks to next is read a round of
+    lanes later)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(row, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        r = context.cast(builder, args[1], signature.args[1], types.intp)
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [r, zero], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+        # a read (0), kept in every level of cache (3), of data (1)
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, row), codegen

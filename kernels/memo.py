@@ -52,7 +52,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from costx.kernels._jit import NONNEG, jit
+from costx.kernels._jit import NONNEG, jit, prefetch_row
 from costx.kernels.rng import (
     draw_mixed,
     int_threshold,
@@ -703,6 +703,7 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
                 for g in range(n_groups):
                     leaked[i, 0, g] = 0
                 lane_n[k] = node[0, N_CHILD]
+                prefetch_row(rep, lane_n[k])
             # One node of trial i. i and s are >= 0, now visibly so (kernels/_jit.py).
             i = i & NONNEG
             n = lane_n[k]
@@ -731,6 +732,7 @@ def walk_lanes(gr, lanes, first, last, trial0, seed, max_events, overrun, leaked
                         else:
                             lane_sum[k] = total
                             lane_n[k] = m
+                            prefetch_row(rep, m)  # read a round of lanes later
                     else:
                         lane_steps[k] += rep[n, R_STEPS + b]
                         if lane_steps[k] > max_events[s]:
