@@ -131,6 +131,21 @@ def table(data: dict) -> str:
     ratio_line("single_layer kernel / NumPy reference", best / npy if best and npy else None, 3)
     ratio_line("single_layer kernel / pure Python", best / py if best and py else None, 50)
     ratio_line("single_layer 2 threads / 1 thread", k2 / k1 if k1 and k2 else None, 1.8)
+    paired = rows.get("test_single_layer_paired")
+    if paired and "kernel_over_numpy_median" in paired["info"]:
+        # The same two ratios from rounds that time both sides seconds apart
+        # (test_single_layer_paired): the median, and the range of the rounds.
+        info = paired["info"]
+        for label, key, target in (
+            ("single_layer kernel / NumPy reference", "kernel_over_numpy", 3),
+            ("single_layer 2 threads / 1 thread", "threads_gain", 1.8),
+        ):
+            value, each = info[f"{key}_median"], info[key]
+            lines.append(
+                f"| {label}, median of {len(each)} paired rounds, {min(each):.2f}x to "
+                f"{max(each):.2f}x (target >= {target:.2f}x) | {value:.2f}x | "
+                f"{'yes' if value >= target else 'no'} |"
+            )
     floor = rows.get("test_rng_floor")
     kernel = wl.get(("single_layer", "1 thread"))
     if floor and kernel:

@@ -1,0 +1,73 @@
+"""benchmarks/report.py: the README's speed table states the issue's single_layer ratios
+both from each row's best round and from the paired rounds (test_single_layer_paired)."""
+
+import report  # benchmarks/report.py (pyproject: benchmarks on pytest's pythonpath)
+
+
+def _bench(name, seconds, **info):
+    return {"name": name, "stats": {"min": seconds}, "extra_info": info}
+
+
+def _data(paired):
+    single = {"workload": "single_layer", "threats": 64}
+    return {
+        "datetime": "2026-12-02T08:00:00",
+        "benchmarks": [
+            _bench("test_single_layer_numpy", 2.0, trials=1_000_000),
+            _bench(
+                "test_workload[single_layer[1 thread]]",
+                1.0,
+                trials=1_000_000,
+                variant="1 thread",
+                **single,
+            ),
+            _bench(
+                "test_workload[single_layer[all threads]]",
+                0.8,
+                trials=1_000_000,
+                variant="all threads",
+                **single,
+            ),
+            _bench("test_single_layer_paired", 9.0, **paired),
+        ],
+    }
+
+
+def _targets(text):
+    return {
+        line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:]
+        for line in text.splitlines()
+        if "target >=" in line
+    }
+
+
+def test_paired_medians_beside_the_best_of_rows():
+    paired = {
+        "paired_trials": 1_000_000,
+        "kernel_over_numpy": [2.9, 3.4, 3.1, 3.6, 2.5],
+        "kernel_over_numpy_median": 3.1,
+        "threads_gain": [1.3, 1.9, 1.2, 1.4, 1.5],
+        "threads_gain_median": 1.4,
+    }
+    targets = _targets(report.table(_data(paired)))
+    # the best-of rows: 2.0 / 0.8 = 2.5x the script, 1.0 / 0.8 = 1.25 from two threads
+    assert targets["single_layer kernel / NumPy reference (target >= 3.00x)"] == ["2.50x", "no |"]
+    assert targets["single_layer 2 threads / 1 thread (target >= 1.80x)"] == ["1.25x", "no |"]
+    got = targets[
+        "single_layer kernel / NumPy reference, median of 5 paired rounds, 2.50x to 3.60x "
+        "(target >= 3.00x)"
+    ]
+    assert got == ["3.10x", "yes |"]
+    got = targets[
+        "single_layer 2 threads / 1 thread, median of 5 paired rounds, 1.20x to 1.90x "
+        "(target >= 1.80x)"
+    ]
+    assert got == ["1.40x", "no |"]
+    # the paired benchmark is no workload: it adds no row of trials/s
+    assert "single_layer_paired" not in report.table(_data(paired))
+
+
+def test_no_paired_rounds_no_paired_rows():
+    text = report.table(_data({}))
+    assert "paired rounds" not in text
+    assert "single_layer kernel / NumPy reference (target >= 3.00x) | 2.50x" in text
