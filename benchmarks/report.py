@@ -177,6 +177,22 @@ def table(data: dict) -> str:
         ("mixed_raid", "cost_aware"), ("mixed_raid", "layered")), 2)  # fmt: skip
     big = ("drone_raid", "cost_aware, 256 threats"), ("drone_raid", "layered, 256 threats")
     at_most("drone_raid, 256 threats: cost_aware time / layered time", slower(*big), 3)
+    paired = rows.get("test_policy_ratios_paired")
+    if paired:
+        # The same two ratios from rounds that time both policies one straight after the
+        # other (test_policy_ratios_paired): the median, and the range of the rounds.
+        for label, key, target in (
+            ("mixed_raid: cost_aware time / layered time", "mixed_raid", 2),
+            ("drone_raid, 256 threats: cost_aware time / layered time", "drone_raid_256", 3),
+        ):
+            each = paired["info"].get(f"cost_aware_over_layered_{key}")
+            if each:
+                value = paired["info"][f"cost_aware_over_layered_{key}_median"]
+                lines.append(
+                    f"| {label}, median of {len(each)} paired rounds, {min(each):.2f} to "
+                    f"{max(each):.2f} (target <= {target}) | {value:.2f} | "
+                    f"{'yes' if value <= target else 'no'} |"
+                )
     april = _per_threat(wl.get(("iran_israel_apr2024", "layered")))
     ddg = _per_threat(wl.get(("mixed_raid", "preferential")))  # as bundled
     at_most("iran_israel_apr2024 time per threat / ddg_mixed_raid's",

@@ -132,3 +132,52 @@ def test_scaling_threats(benchmark, full, threats, threads):
     leakers, fired = bench.single_layer_exact(threats, round(1.5 * threats))
     assert abs(s.loc["leakers", "mean"] - leakers) < SE * s.loc["leakers", "std_error"]
     assert abs(s.loc["shots_sam", "mean"] - fired) < SE * s.loc["shots_sam", "std_error"]
+
+
+# The cost_aware / layered targets, timed in paired rounds: (cost_aware workload,
+# layered workload, trials of each in the timed run), about two seconds and half a second
+# a side.
+PAIRED = {
+    "mixed_raid": ("mixed_raid[cost_aware]", "mixed_raid[layered]", 20_000, 200_000),
+    "drone_raid_256": ("drone_raid[cost_aware, 256 threats]",
+                       "drone_raid[layered, 256 threats]", 2_000, 12_000),
+}  # fmt: skip
+
+
+def test_policy_ratios_paired(benchmark, full):
+    """cost_aware time / layered time per trial on the mixed raid and at 256 drones, from
+    rounds that time the two policies one straight after the other (in the order
+    reversed every other round), as test_single_layer_paired does for the single_layer
+    ratios: the table's rows of the two are each the best of its own rounds, minutes
+    apart, and their ratio moved from 7.07 to 8.16 (mixed raid) and from 4.57 to 6.07
+    (256 drones) between two tables an hour apart with the same kernels. extra_info: each
+    round's ratio and the median (benchmarks/report.py prints them). The check: every
+    threat launched is killed once or leaks, in every run."""
+    import statistics
+    import time
+
+    rounds = 5 if full else 1
+    plays = {}
+    for aware, layered, n_aware, n_layered in PAIRED.values():
+        for wid, n in ((aware, n_aware), (layered, n_layered)):
+            scenario = bench.workload(wid).scenario()
+            plays[wid] = (scenario, n if full else 50)
+            simulate(scenario, trials=100, seed=0, keep_trials=False)  # compiled before timing
+    ratios = {key: [] for key in PAIRED}
+
+    def one_round():
+        for key, (aware, layered, _, _) in PAIRED.items():
+            order = [aware, layered] if len(ratios[key]) % 2 == 0 else [layered, aware]
+            per_trial = {}
+            for wid in order:
+                scenario, n = plays[wid]
+                started = time.perf_counter()
+                result = simulate(scenario, trials=n, seed=0, keep_trials=False)
+                per_trial[wid] = (time.perf_counter() - started) / n
+                check_conservation(scenario, result)
+            ratios[key].append(per_trial[aware] / per_trial[layered])
+
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
+    for key, values in ratios.items():
+        benchmark.extra_info[f"cost_aware_over_layered_{key}"] = values
+        benchmark.extra_info[f"cost_aware_over_layered_{key}_median"] = statistics.median(values)

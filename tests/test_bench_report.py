@@ -71,3 +71,31 @@ def test_no_paired_rounds_no_paired_rows():
     text = report.table(_data({}))
     assert "paired rounds" not in text
     assert "single_layer kernel / NumPy reference (target >= 3.00x) | 2.50x" in text
+
+
+def test_paired_policy_ratios_beside_the_best_of_rows():
+    def workload(variant, seconds):
+        return _bench(f"test_workload[{variant}]", seconds, trials=10_000, threats=32,
+                      workload="mixed_raid", variant=variant)  # fmt: skip
+
+    data = {
+        "benchmarks": [
+            workload("layered", 0.1),
+            workload("cost_aware", 0.9),
+            _bench(
+                "test_policy_ratios_paired",
+                9.0,
+                cost_aware_over_layered_mixed_raid=[7.5, 1.9, 1.5],
+                cost_aware_over_layered_mixed_raid_median=1.9,
+                cost_aware_over_layered_drone_raid_256=[4.0, 5.0, 3.5],
+                cost_aware_over_layered_drone_raid_256_median=4.0,
+            ),
+        ],
+    }
+    text = report.table(data)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in text.splitlines()}
+    assert rows["mixed_raid: cost_aware time / layered time (target <= 2)"] == ["9.00", "no |"]
+    paired = "mixed_raid: cost_aware time / layered time, median of 3 paired rounds"
+    assert rows[f"{paired}, 1.50 to 7.50 (target <= 2)"] == ["1.90", "yes |"]
+    paired = "drone_raid, 256 threats: cost_aware time / layered time, median of 3 paired rounds"
+    assert rows[f"{paired}, 3.50 to 5.00 (target <= 3)"] == ["4.00", "no |"]
