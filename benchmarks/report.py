@@ -8,8 +8,9 @@ performance targets are stated in) and, with --readme, replaces the part of the 
 between the markers ``<!-- bench:start -->`` and ``<!-- bench:end -->``; the decision
 analyses (benchmarks/test_analysis.py: wall time and trials simulated of one whole
 analysis each) go between ``<!-- bench-analyses:start -->`` and
-``<!-- bench-analyses:end -->``. ``--only analyses`` updates only that part (from a run of
-``pytest benchmarks/test_analysis.py --benchmark-enable ...``).
+``<!-- bench-analyses:end -->``. ``--only analyses`` updates only that part; a JSON with
+nothing but the analyses (``pytest benchmarks/test_analysis.py --benchmark-enable ...``)
+updates only that part too, so that it does not empty the speed table.
 """
 
 from __future__ import annotations
@@ -274,7 +275,9 @@ def main(argv=None) -> int:
                         help="print and update only the decision analyses")  # fmt: skip
     args = parser.parse_args(argv)
     data = json.loads(args.json.read_text())
-    parts = [] if args.only else [(START, END, table(data))]
+    # A run of the analyses alone leaves the speed table as it is (it has no rows for it)
+    speed = any("analysis" not in r["info"] for r in _rows(data).values())
+    parts = [(START, END, table(data))] if speed and not args.only else []
     analyses = analyses_table(data)
     if analyses:
         parts.append((ANALYSES_START, ANALYSES_END, analyses))

@@ -1,6 +1,8 @@
 """benchmarks/report.py: the README's speed table states the issue's single_layer ratios
 both from each row's best round and from the paired rounds (test_single_layer_paired)."""
 
+import json
+
 import report  # benchmarks/report.py (pyproject: benchmarks on pytest's pythonpath)
 
 
@@ -99,3 +101,23 @@ def test_paired_policy_ratios_beside_the_best_of_rows():
     assert rows[f"{paired}, 1.50 to 7.50 (target <= 2)"] == ["1.90", "yes |"]
     paired = "drone_raid, 256 threats: cost_aware time / layered time, median of 3 paired rounds"
     assert rows[f"{paired}, 3.50 to 5.00 (target <= 3)"] == ["4.00", "no |"]
+
+
+def test_analyses_alone_leave_the_speed_table(tmp_path):
+    """A JSON of the analyses alone updates their part of the README and leaves the speed
+    table as it was (it once replaced it with an empty one)."""
+    readme = tmp_path / "README.md"
+    speed = f"{report.START}\nthe speed table\n{report.END}"
+    analyses = f"{report.ANALYSES_START}\nold analyses\n{report.ANALYSES_END}"
+    readme.write_text(f"{speed}\n\n{analyses}\n")
+    info = {"analysis": "margin", "scenario": "ddg_drone_swarm", "trials_per_evaluation": 10}
+    bench = {"name": "test_analysis_margin", "stats": {"min": 4.8},
+             "extra_info": {**info, "trials": 150}}  # fmt: skip
+    data = {"datetime": "2026-12-02T09:55:04", "benchmarks": [bench]}
+    path = tmp_path / "an.json"
+    path.write_text(json.dumps(data))
+    assert report.main([str(path), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert speed in text
+    assert "| margin | ddg_drone_swarm | 10 | 150 | 4.8 s |" in text
+    assert "old analyses" not in text
