@@ -105,7 +105,7 @@ def test_run_to_a_precision_from_the_command_line(tmp_path, capsys):
     assert status == 0
     assert "precision reached" in text and "cost_exchange_defense_over_attack" in text
     result = costx.read_result(out)
-    assert result.n_trials in list(costx.simulation._precision_checks(40_000))
+    assert result.n_trials in list(costx.aggregate.precision_checks(40_000))
     assert main(["run", "--measure", "leakers", "--out", str(out)]) == 2
     assert "give --precision too" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:

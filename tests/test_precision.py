@@ -8,19 +8,19 @@ import pytest
 from scenarios import mixed
 
 import costx
-from costx import simulation
+from costx import aggregate, simulation
 from costx.errors import InputError
 
 
 def test_precision_checks_are_a_fixed_schedule():
-    checks = list(simulation._precision_checks(50_000))
+    checks = list(aggregate.precision_checks(50_000))
     assert checks[0] == 10_000
     assert checks[-1] == 50_000
     assert all(b > a for a, b in itertools.pairwise(checks))
     # about 1.25 times the last, in whole units of 1,024 trials (but the cap)
     for a, b in itertools.pairwise(checks[:-1]):
         assert b % 1024 == 0 and 1.25 * a <= b < 1.25 * a + 1024
-    assert list(simulation._precision_checks(3000)) == [3000]
+    assert list(aggregate.precision_checks(3000)) == [3000]
 
 
 def test_run_to_a_precision_stops_at_the_first_check_that_meets_it():
@@ -38,7 +38,7 @@ def test_run_to_a_precision_stops_at_the_first_check_that_meets_it():
     assert half <= target * abs(row["mean"])
     assert p.half_width == pytest.approx(half / abs(row["mean"]), rel=1e-12)
     # ... and the check before it did not meet the target
-    checks = list(simulation._precision_checks(200_000))
+    checks = list(aggregate.precision_checks(200_000))
     k = checks.index(run.n_trials)
     if k > 0:
         earlier = costx.simulate(mixed(), trials=checks[k - 1], seed=3).summary().loc["leakers"]
@@ -92,7 +92,7 @@ def test_progress_is_called_often_and_ends_at_the_total():
 
 
 def test_relative_half_width_of_a_zero_mean_is_not_met():
-    target = simulation._PrecisionTarget("leakers", 0.5)
+    target = aggregate.PrecisionTarget("leakers", 0.5)
     frame = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [0.0]}, index=["leakers"])
     got = target.check(frame, 10_000)
     assert math.isinf(got.half_width) and not got.reached

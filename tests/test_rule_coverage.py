@@ -336,7 +336,7 @@ BAD_SWEEPS = Path(__file__).parent / "bad_sweeps"
 # build is a rule.
 SWEEP_RULES_IN = {
     costx.sweeps: ("load_sweep_spec", "expand_grid", "check_grid_size", "set_path",
-                   "build_points"),
+                   "build_points", "points_target"),
     costx.cli: ("validate_sweep",),
 }  # fmt: skip
 # Messages that are another validator's, passed on: build_points names the grid point

@@ -11,7 +11,9 @@ means, variances and the ratio estimators follow from the same moments.
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -20,9 +22,14 @@ import numpy as np
 import pandas as pd
 
 from costx.costing import capital_items
+from costx.errors import InputError
 from costx.scenario import Laser, Scenario
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+PRECISION_MEASURE = "cost_exchange_defense_over_attack"  # default measure of precision=
+PRECISION_FIRST_CHECK = 10_000  # trials before the first precision check
+PRECISION_GROWTH = 1.25  # each precision check at about 1.25 times the trials of the last
+PRECISION_CAP = 10_000_000  # default trial cap of a run to a precision (CLI)
 
 
 @dataclass
@@ -910,3 +917,89 @@ def salvos_frame(scenario: Scenario, trial0: int, raw: RawTrials) -> pd.DataFram
         cols["cumulative_damage_usd"] = cumulative_damage
         cols["cumulative_cost_usd"] = cols["cumulative_defense_cost_usd"] + cumulative_damage
     return pd.DataFrame(cols, copy=False)  # the columns are ours: no second copy
+
+
+# -- runs to a precision (costx.simulation.simulate, costx.sweeps.sweep) ------------------
+
+
+@dataclass(frozen=True)
+class Precision:
+    """What a run to a precision reached: the measure, the target (a fraction of the
+    mean), the relative 95 % half-width at the end and the trials it took."""
+
+    measure: str
+    target: float
+    half_width: float  # 95 % half-width over |mean| (inf when the mean is 0)
+    trials: int
+    reached: bool
+
+    def describe(self) -> str:
+        got = "n/a" if math.isinf(self.half_width) else f"{100 * self.half_width:.2f} %"
+        verdict = "reached" if self.reached else "NOT reached (trial cap)"
+        return (
+            f"precision {verdict}: 95 % half-width of {self.measure} is {got} of its mean "
+            f"after {self.trials:,} trials (target {100 * self.target:g} %)"
+        )
+
+
+@dataclass(frozen=True)
+class PrecisionTarget:
+    """A measure and the fraction of its mean that its 95 % half-width must reach."""
+
+    measure: str
+    target: float
+
+    def check(self, summary: pd.DataFrame, trials: int) -> Precision:
+        row = summary.loc[self.measure]
+        mean = float(row["mean"])
+        half = (float(row["ci95_high"]) - float(row["ci95_low"])) / 2.0
+        relative = half / abs(mean) if mean != 0.0 and math.isfinite(mean) else math.inf
+        ok = math.isfinite(relative) and relative <= self.target
+        return Precision(self.measure, self.target, relative, trials, ok)
+
+
+def precision_target(scenario: Scenario, precision, measure) -> PrecisionTarget:
+    """The checked target of ``precision=`` and ``measure=`` (default the cost-exchange
+    ratio) for a scenario: a clear error for a precision outside (0, 1) or a measure the
+    scenario does not have."""
+    value = precision_value(precision)
+    name = PRECISION_MEASURE if measure is None else measure
+    problem = unknown_measure(scenario, name)
+    if problem is not None:
+        raise InputError(f"measure {name!r} is {problem}")
+    return PrecisionTarget(name, value)
+
+
+def precision_value(precision) -> float:
+    """``precision=`` as a float, or a clear error if it is not a fraction in (0, 1)."""
+    try:
+        value = float(precision)
+    except (TypeError, ValueError):
+        raise InputError(f"precision must be a number, not {precision!r}") from None
+    if not 0.0 < value < 1.0:
+        raise InputError(
+            f"precision must be a fraction of the mean between 0 and 1 (0.01 for 1 %), "
+            f"not {precision!r}"
+        )
+    return value
+
+
+def unknown_measure(scenario: Scenario, name) -> str | None:
+    """None if ``name`` is a summary measure of the scenario, else what is wrong with it
+    ("not a measure of NAME; did you mean ...?")."""
+    known = [m.name for m in measures(scenario, moment_columns(scenario))]
+    if name in known:
+        return None
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"not a measure of {scenario.name}{hint}"
+
+
+def precision_checks(cap: int) -> Iterator[int]:
+    """Trial counts at which a run to a precision checks it: 10,000, then about 1.25
+    times the last in whole 1,024-trial units, then the cap."""
+    n = min(PRECISION_FIRST_CHECK, cap)
+    while n < cap:
+        yield n
+        n = min(cap, -(-int(n * PRECISION_GROWTH) // 1024) * 1024)
+    yield cap

@@ -305,8 +305,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sweep", metavar="SWEEP", help="a sweep file or a bundled sweep's name")
     p.add_argument("--out", type=Path, required=True, help="folder for the Parquet dataset")
-    p.add_argument("--trials", type=_positive_int, default=None, help="trials per point")
+    p.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=None,
+        help="trials per point (default: the file's, else 20000); with --precision, the most "
+        "trials of a point (default: the file's, else 10000000)",
+    )
     p.add_argument("--seed", type=_seed, default=None)
+    p.add_argument(
+        "--precision",
+        type=_fraction,
+        default=None,
+        metavar="F",
+        help="run each point until the 95 %% half-width of --measure is at most F times the "
+        "point's mean (0.01: 1 %%), checking at fixed trial counts (default: the file's)",
+    )
+    p.add_argument(
+        "--measure",
+        default=None,
+        help="the measure of --precision (default: the file's, else "
+        "cost_exchange_defense_over_attack)",
+    )
     p.add_argument("--backend", choices=["local", "dask"], default="local")
     p.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)"
@@ -459,20 +479,22 @@ def validate_sweep(source: str) -> str:
     """Check a sweep file completely (its table, its scenario and every grid point, as
     ``costx sweep`` does before running anything); a line describing it."""
     # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
-    from costx.sweeps import build_points, expand_grid, load_sweep_spec
+    from costx.sweeps import build_points, expand_grid, load_sweep_spec, points_target
 
     spec = load_sweep_spec(source)
     try:
         points = expand_grid(spec.grid)
-        build_points(spec.scenario, points, spec.source)
+        scenarios = build_points(spec.scenario, points, spec.source)
         if not 0 <= spec.baseline < len(points):
             raise InputError(f"sweep.baseline: no point {spec.baseline} (0 .. {len(points) - 1})")
+        if spec.precision is not None:  # every point has the measure
+            points_target(scenarios, points, spec.precision, spec.measure)
     except InputError as err:
         raise InputError(f"{spec.source}: {err}") from None
-    return (
-        f"{spec.source} (sweep of {spec.scenario.name}: {len(points)} points x "
-        f"{spec.trials:,} trials)"
-    )
+    trials = f"{spec.trials:,} trials"
+    if spec.precision is not None:
+        trials = f"at most {trials}, each to {100 * spec.precision:g} % precision"
+    return f"{spec.source} (sweep of {spec.scenario.name}: {len(points)} points x {trials})"
 
 
 def cmd_validate(args) -> int:
@@ -750,7 +772,7 @@ def cmd_run(args) -> int:
     if scenario.campaign is not None and not args.summary_only:
         check_output_path(salvos_path(out))
 
-    from costx.simulation import PRECISION_CAP  # lazy: Numba (start-up time)
+    from costx.aggregate import PRECISION_CAP  # lazy: pandas (start-up time)
 
     if args.measure is not None and args.precision is None:
         raise _usage("--measure is the measure of --precision; give --precision too")
@@ -942,13 +964,19 @@ SWEEP_HEADERS = {
 
 def cmd_sweep(args) -> int:
     # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
-    from costx.aggregate import KEY_MEASURES
+    from costx.aggregate import KEY_MEASURES, PRECISION_CAP
     from costx.sweeps import build_points, check_sweep_limits, expand_grid, load_sweep_spec, sweep
 
     output = output_for(args)
     _check_dollar_year(args.dollar_year)
     spec = load_sweep_spec(args.sweep, dollar_year=args.dollar_year, overrides=_overrides(args))
+    precision = args.precision if args.precision is not None else spec.precision
+    measure = args.measure if args.measure is not None else spec.measure
+    if args.measure is not None and precision is None:
+        raise _usage("--measure is the measure of --precision; give --precision too")
     trials = args.trials if args.trials is not None else spec.trials
+    if args.trials is None and precision is not None and not spec.trials_set:
+        trials = PRECISION_CAP
     seed = args.seed if args.seed is not None else spec.seed
     keep_trials = args.keep_trials or spec.keep_trials
     try:
@@ -974,6 +1002,8 @@ def cmd_sweep(args) -> int:
             progress=bar,
             source=spec.source,
             name=spec.name,
+            precision=precision,
+            measure=measure,
         )
     wall = time.perf_counter() - started
     table = result.table
@@ -985,6 +1015,7 @@ def cmd_sweep(args) -> int:
             "points": n_points,
             "trials": trials,
             "seed": seed,
+            "precision": None if result.target is None else vars(result.target),
             "dollar_year": spec.scenario.scenario.dollar_year,
             "baseline": result.baseline,
             "grid": result.grid_columns,
@@ -996,17 +1027,20 @@ def cmd_sweep(args) -> int:
     )
     output.paths(args.out)
     title = (
-        f"{spec.scenario.name}: {n_points} points x {trials:,} trials, seed {seed}, costs in "
-        f"{spec.scenario.scenario.dollar_year} dollars (means; 95 % intervals in the dataset)"
+        f"{spec.scenario.name}: {n_points} points x {result.trials_text()}, seed {seed}, costs "
+        f"in {spec.scenario.scenario.dollar_year} dollars (means; 95 % intervals in the dataset)"
     )
     shown = [c for c in KEY_MEASURES if c in table.columns]
     columns = [  # the last two parts of a path say what it is
         (".".join(c.split(".")[-2:]), [str(v) for v in table[c]]) for c in result.grid_columns
     ]
+    if result.target is not None:  # each point's trials, * where the cap stopped it
+        pairs = zip(table["trials"], table["precision_reached"], strict=True)
+        columns.append(("trials", [f"{n:,}" + ("" if ok else "*") for n, ok in pairs]))
     for c in shown:
         unit = "USD" if c.endswith("_usd") else "probability" if c.startswith("p_") else ""
         columns.append((SWEEP_HEADERS.get(c, c), [formatting.value(v, unit) for v in table[c]]))
-    keep = len(result.grid_columns)
+    keep = len(result.grid_columns) + (result.target is not None)
     priority = [keep + shown.index(c) for c in SWEEP_PRIORITY if c in shown]
     chosen = fit_columns(columns, keep, priority, _table_width())
     left_out = len(columns) - len(chosen)
@@ -1022,6 +1056,11 @@ def cmd_sweep(args) -> int:
         if _table_width() is None:
             wide = Console(highlight=False, soft_wrap=True, width=240, markup=False)
         wide.print(out, soft_wrap=False)
+    if result.target is not None:
+        missed = [i for i, p in enumerate(result.precision) if not p.reached]
+        if missed:
+            output.note(f"* precision NOT reached (trial cap {trials:,}) at point(s) "
+                        f"{', '.join(map(str, missed))}")  # fmt: skip
     ran = n_points - result.reused
     reused = f" ({result.reused} reused from {args.out}, {ran} run)" if result.reused else ""
     output.note(f"{n_points} points{reused} in {wall:.1f} s; wrote {args.out}")

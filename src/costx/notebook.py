@@ -92,7 +92,7 @@ def sweep_html(sweep) -> str:
     units = {m: sweep.summary(0).loc[m, "unit"] for m in shown}
     title = (
         f"<b>{e(sweep.name or s.name)}</b>: sweep of {e(s.name)}, {len(sweep.points)} points x "
-        f"{sweep.n_trials:,} trials, seed {e(sweep.seed)}, costs in "
+        f"{e(sweep.trials_text())}, seed {e(sweep.seed)}, costs in "
         f"{e(s.scenario.dollar_year)} dollars (means)"
     )
     header = ["point", *[formatting.path_label(c) for c in grid],

@@ -705,7 +705,7 @@ class SweepPlots:
         name = getattr(r, "sweep_name", None) or getattr(r, "name", None)
         sweep = f"Sweep {name} of scenario" if isinstance(name, str) and name else "Sweep of"
         return (
-            f"{sweep} {self.scenario.name}: {len(r.points)} points x {r.n_trials:,} trials, "
+            f"{sweep} {self.scenario.name}: {len(r.points)} points x {_trials_text(r)}, "
             f"seed {r.seed}; costs in constant {self.dollar_year} dollars",
         )
 
@@ -1410,3 +1410,10 @@ class AnalysisPlots:
         _set_narrow_title(ax, f"Sensitivity of {what} to the assumed inputs over their plausible "
                    f"ranges (the {len(t)} biggest swings)", *self._header())  # fmt: skip
         return ax
+
+
+def _trials_text(result) -> str:
+    """A sweep's trials per point in words (``SweepResult.trials_text``: run to a
+    precision, each point's differ), or its ``n_trials``."""
+    text = getattr(result, "trials_text", None)
+    return text() if callable(text) else f"{result.n_trials:,} trials"

@@ -236,7 +236,7 @@ def _headline_section(result, is_sweep: bool) -> str:
         cards.append(_card(formatting.measure_name(m), shown, detail))
     parts.append(
         f"<p>The range of each key measure over the {len(result.points)} points of the "
-        f"sweep ({result.n_trials:,} trials a point; costs in constant "
+        f"sweep ({result.trials_text()} a point; costs in constant "
         f"{result.scenario.scenario.dollar_year} dollars). The points are listed in the "
         "summary; the differences section pairs each with the baseline.</p>"
     )
@@ -285,11 +285,17 @@ def _summary_section(result, is_sweep: bool) -> str:
     year = result.scenario.scenario.dollar_year
     measures = [m for m in SWEEP_MEASURES if m in table.columns]
     header = ["point", *(formatting.path_label(c, year) for c in result.grid_columns)]
+    to_precision = "trials" in table.columns  # run to a precision: each point's trials
+    if to_precision:
+        header.append("trials (* cap)")
     header += [formatting.measure_label(m, units.get(m, ""), year) for m in measures]
     rows = []
     for i in range(len(table)):
         row = [(e(table["point"].iloc[i]), True)]
         row.extend((e(formatting.grid_value(table[c].iloc[i])), True) for c in result.grid_columns)
+        if to_precision:
+            cap = "" if table["precision_reached"].iloc[i] else "*"
+            row.append((e(f"{table['trials'].iloc[i]:,}{cap}"), True))
         for m in measures:
             unit = _measure_unit(m, units)
             cell = _value_cell(
@@ -370,7 +376,10 @@ def _scenario_section(result, is_sweep: bool) -> str:
         ("cost of the raid", formatting.usd(s.attack_cost_usd)),
         ("costs in", f"constant {year} dollars (CPI-U)"),
         ("seed", result.seed),
-        ("trials" + (" per point" if is_sweep else ""), f"{result.n_trials:,}"),
+        (
+            "trials" + (" per point" if is_sweep else ""),
+            result.trials_text() if is_sweep else f"{result.n_trials:,}",
+        ),
         ("costx version", version()),
     ]
     if s.campaign is not None:
@@ -750,7 +759,7 @@ def render_report(result) -> str:
     sections = SWEEP_SECTIONS if is_sweep else SECTIONS
     nav = "".join(f'<a href="#{sid}">{sid}</a>' for sid in sections)
     runs = (
-        f"{len(result.points)} points x {result.n_trials:,} trials"
+        f"{len(result.points)} points x {result.trials_text()}"
         if is_sweep
         else f"{result.n_trials:,} trials"
     )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import difflib
-import math
 import operator
 import os
 import time
@@ -17,11 +14,14 @@ import numpy as np
 import pandas as pd
 
 from costx.aggregate import (
+    PRECISION_FIRST_CHECK,
     Moments,
+    Precision,
     RawTrials,
-    measures,
     moment_columns,
     n_salvos,
+    precision_checks,
+    precision_target,
     salvos_frame,
     summary_table,
     tidy_summary,
@@ -56,10 +56,6 @@ BLOCK_BYTES = 256 * 2**20  # at most this much kernel output per call (long camp
 MAX_SEED = 2**64 - 1
 PROGRESS_EVERY_S = 0.5  # with a progress callback, a kernel call lasts about this long
 FIRST_PROGRESS_BLOCK = 1024  # trials of the first call when the speed is not yet known
-PRECISION_MEASURE = "cost_exchange_defense_over_attack"  # default measure of precision=
-PRECISION_FIRST_CHECK = 10_000  # trials before the first precision check
-PRECISION_GROWTH = 1.25  # each precision check at about 1.25 times the trials of the last
-PRECISION_CAP = 10_000_000  # default trial cap of a run to a precision (CLI)
 MEMO_BYTES = 64 * 2**20  # room for the graph of recurring states (kernels/memo.py)
 TRACE_EVENTS = 2**16  # room for the events of one recorded trial
 TRACE_BYTES = 2**23  # room for the canonical states of one recorded trial
@@ -254,7 +250,7 @@ def simulate(
     block_trials = capped_block(scenario, _check_int("block_trials", block_trials, 1, 10**9))
     target = None
     if precision is not None:
-        target = _check_precision(scenario, precision, measure)
+        target = precision_target(scenario, precision, measure)
     elif measure is not None:
         raise InputError("measure= is the measure of precision=; give precision too")
 
@@ -270,7 +266,7 @@ def simulate(
     # (its trial count is not known in advance; the cap may be far more than it needs).
     check_memory_for(trials if target is None else min(trials, PRECISION_FIRST_CHECK))
     plan = Lowered(scenario, trials=trials)
-    checks = _precision_checks(trials) if target is not None else iter(())
+    checks = precision_checks(trials) if target is not None else iter(())
     check_at = next(checks, trials)
     raw_all = plan.allocate(trials) if keep_trials and target is None else None
     blocks: list[RawTrials] = []  # kept blocks of a run to a precision (length unknown)
@@ -319,69 +315,6 @@ def simulate(
     result = SimulationResult(scenario, seed, done, moments, frame, elapsed, salvos)
     result.precision = reached
     return result
-
-
-@dataclasses.dataclass(frozen=True)
-class Precision:
-    """What a run to a precision reached: the measure, the target (a fraction of the
-    mean), the relative 95 % half-width at the end and the trials it took."""
-
-    measure: str
-    target: float
-    half_width: float  # 95 % half-width over |mean| (inf when the mean is 0)
-    trials: int
-    reached: bool
-
-    def describe(self) -> str:
-        got = "n/a" if math.isinf(self.half_width) else f"{100 * self.half_width:.2f} %"
-        verdict = "reached" if self.reached else "NOT reached (trial cap)"
-        return (
-            f"precision {verdict}: 95 % half-width of {self.measure} is {got} of its mean "
-            f"after {self.trials:,} trials (target {100 * self.target:g} %)"
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class _PrecisionTarget:
-    measure: str
-    target: float
-
-    def check(self, summary: pd.DataFrame, trials: int) -> Precision:
-        row = summary.loc[self.measure]
-        mean = float(row["mean"])
-        half = (float(row["ci95_high"]) - float(row["ci95_low"])) / 2.0
-        relative = half / abs(mean) if mean != 0.0 and math.isfinite(mean) else math.inf
-        ok = math.isfinite(relative) and relative <= self.target
-        return Precision(self.measure, self.target, relative, trials, ok)
-
-
-def _check_precision(scenario: Scenario, precision, measure) -> _PrecisionTarget:
-    try:
-        value = float(precision)
-    except (TypeError, ValueError):
-        raise InputError(f"precision must be a number, not {precision!r}") from None
-    if not 0.0 < value < 1.0:
-        raise InputError(
-            f"precision must be a fraction of the mean between 0 and 1 (0.01 for 1 %), "
-            f"not {precision!r}"
-        )
-    name = PRECISION_MEASURE if measure is None else measure
-    known = [m.name for m in measures(scenario, moment_columns(scenario))]
-    if name not in known:
-        close = difflib.get_close_matches(str(name), known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InputError(f"measure {name!r} is not a measure of {scenario.name}{hint}")
-    return _PrecisionTarget(name, value)
-
-
-def _precision_checks(cap: int) -> Iterator[int]:
-    """Trial counts at which a run to a precision checks it: 10,000, then about 1.25
-    times the last in whole 1,024-trial units, then the cap."""
-    n = min(PRECISION_FIRST_CHECK, cap)
-    while n < cap:
-        yield n
-        n = min(cap, -(-int(n * PRECISION_GROWTH) // 1024) * 1024)
-    yield cap
 
 
 class _BlockSizer:

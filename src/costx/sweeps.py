@@ -14,6 +14,12 @@ Every point is built and validated before anything runs.
 Results are exact integer moments per point (and cross-moments with the baseline), so a
 sweep gives bit-identical tables whether it runs locally or on a Dask cluster, in one go
 or resumed after an interruption.
+
+With ``precision=`` every point runs to a precision of its own, as ``simulate`` does: in
+stretches up to the same fixed trial counts (10,000, then about 1.25 times the last), it
+stops at the first at which the 95 % half-width of ``measure`` is at most that fraction
+of the point's mean, or at ``trials``. A point's trials therefore depend only on its
+scenario, the seed and the target, whatever the backend, chunking or resumption.
 """
 
 from __future__ import annotations
@@ -44,18 +50,25 @@ import pyarrow.parquet as pq
 from costx import bundled, formatting
 from costx._version import version
 from costx.aggregate import (
+    PRECISION_CAP,
+    PRECISION_MEASURE,
     Moments,
+    Precision,
+    PrecisionTarget,
     RawTrials,
     is_campaign,
     measures,
     moment_columns,
     n_salvos,
     paired_difference_table,
+    precision_checks,
+    precision_value,
     salvos_frame,
     summary_table,
     tidy_summary,
     trial_integers,
     trials_frame,
+    unknown_measure,
 )
 from costx.errors import CostxError, InputError, Problem, ScenarioError
 from costx.io import (
@@ -94,6 +107,10 @@ LEGACY_FORMAT = "costx.sweep/1"
 # folder may be resumed). Every point file carries it in its metadata.
 MANIFEST_KEYS = ("format", "costx_version", "scenario_toml", "provenance", "points", "seed",
                  "trials", "baseline", "keep_trials")  # fmt: skip
+# ... and, in the manifest of a sweep run to a precision only, its target and measure
+# (``trials`` is then each point's cap): the manifests of other sweeps, and so the
+# fingerprints of folders written before precision=, stay as they were.
+PRECISION_KEYS = ("precision", "measure")
 SCHEDULER_TIMEOUT_S = 10  # how long to try to reach a Dask scheduler
 
 
@@ -312,6 +329,7 @@ class PointResult:
     joint: Moments  # the point's columns, then the baseline's
     trials: pd.DataFrame | None = None
     salvos: pd.DataFrame | None = None
+    precision: Precision | None = None  # a run to a precision: what it reached
 
 
 def run_point(
@@ -391,8 +409,11 @@ class SweepResult:
         trials: pd.DataFrame | None = None,
         salvos: pd.DataFrame | None = None,
         name: str | None = None,
+        target: PrecisionTarget | None = None,
     ):
         self.name = name  # the sweep's own name (its file's stem), if it has one
+        # run to a precision: the target of every point (n_trials is then their cap)
+        self.target = target
         self.reused = 0  # points read back from the output folder instead of simulated
         self.scenario = scenario
         self.points = points
@@ -409,6 +430,30 @@ class SweepResult:
     def moments(self, index: int) -> Moments:
         """The point's own moments (the ``p:`` part of its joint moments)."""
         return _own(self._joint[index])
+
+    @property
+    def point_trials(self) -> list[int]:
+        """The trials of every point: ``n_trials`` each, or run to a precision, each
+        point's own (at most ``n_trials``)."""
+        return [j.n for j in self._joint]
+
+    @property
+    def precision(self) -> list[Precision] | None:
+        """Run to a precision (``sweep(..., precision=...)``): what every point reached
+        (``Precision``: the measure, the target, the relative half-width, the trials and
+        whether it was reached before the cap); None otherwise."""
+        if self.target is None:
+            return None
+        return [self.target.check(self.summary(i), n) for i, n in enumerate(self.point_trials)]
+
+    def trials_text(self) -> str:
+        """The trials per point in words: "20,000 trials", or run to a precision
+        "10,000 to 25,600 trials (to 1 % of leakers)"."""
+        if self.target is None:
+            return f"{self.n_trials:,} trials"
+        low, high = min(self.point_trials), max(self.point_trials)
+        span = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+        return f"{span} trials (to {100 * self.target.target:g} % of {self.target.measure})"
 
     def summary(self, index: int) -> pd.DataFrame:
         """The summary table of one point, as ``SimulationResult.summary()``."""
@@ -427,11 +472,19 @@ class SweepResult:
     @property
     def table(self) -> pd.DataFrame:
         """One row per point: the grid values, then every measure's mean and 95 % interval
-        (``<measure>``, ``<measure>_ci95_low``, ``<measure>_ci95_high``)."""
+        (``<measure>``, ``<measure>_ci95_low``, ``<measure>_ci95_high``). Run to a
+        precision, the grid values are followed by ``trials`` (the point's trials),
+        ``precision_half_width`` (the measure's 95 % half-width over its mean) and
+        ``precision_reached`` (False: stopped at the cap)."""
         if self._table is None:
             rows = []
+            reached = self.precision
             for i, point in enumerate(self.points):
                 row: dict[str, Any] = {"point": i, **point}
+                if reached is not None:
+                    row["trials"] = reached[i].trials
+                    row["precision_half_width"] = reached[i].half_width
+                    row["precision_reached"] = reached[i].reached
                 summary = self.summary(i)
                 for measure, r in summary.iterrows():
                     row[measure] = r["mean"]
@@ -515,6 +568,10 @@ class SweepResult:
             dollar_year=self.scenario.scenario.dollar_year,
             baseline=self.baseline,
         )
+        if self.target is not None:
+            ds.attrs.update(precision=self.target.target, precision_measure=self.target.measure)
+            trials = np.array(self.point_trials, np.int64)  # each point's own
+            ds["trials"] = xr.Variable(dims, trials[point_index] if axes is not None else trials)
         return ds
 
     def _repr_html_(self) -> str:
@@ -551,7 +608,8 @@ class SweepResult:
         if index not in self._other_joints:
             out: dict[int, Moments] = {}
             data = [s.to_dict() for s in self.scenarios]
-            _run_local(list(range(len(self.points))), data, index, self.n_trials, self.seed,
+            # each point over its own trials (run to a precision, they differ)
+            _run_local(list(range(len(self.points))), data, index, self.point_trials, self.seed,
                        False, None, lambda res: out.__setitem__(res.index, res.joint))  # fmt: skip
             self._other_joints[index] = [out[i] for i in range(len(self.points))]
         return self._other_joints[index]
@@ -610,12 +668,12 @@ class SweepResult:
 
     def _manifest(self) -> dict:
         return manifest(self.scenario, self.points, self.seed, self.n_trials, self.baseline,
-                        self._trials is not None)  # fmt: skip
+                        self._trials is not None, self.target)  # fmt: skip
 
     def __repr__(self) -> str:
         return (
             f"<SweepResult {self.scenario.name!r}: {len(self.points)} points x "
-            f"{self.n_trials:,} trials, seed {self.seed}>"
+            f"{self.trials_text()}, seed {self.seed}>"
         )
 
 
@@ -638,8 +696,10 @@ def _product_axes(points: list[dict]) -> dict[str, list] | None:
 # -- storage ------------------------------------------------------------------------------
 
 
-def manifest(scenario, points, seed, trials, baseline, keep_trials) -> dict:
-    """The sweep's manifest (``MANIFEST_KEYS``): what makes two runs the same sweep."""
+def manifest(scenario, points, seed, trials, baseline, keep_trials, target=None) -> dict:
+    """The sweep's manifest (``MANIFEST_KEYS``, and ``PRECISION_KEYS`` for a sweep run to
+    the precision ``target``): what makes two runs the same sweep."""
+    extra = {} if target is None else {"precision": target.target, "measure": target.measure}
     return {
         "format": SWEEP_FORMAT,
         "costx_version": version(),
@@ -650,7 +710,23 @@ def manifest(scenario, points, seed, trials, baseline, keep_trials) -> dict:
         "trials": trials,
         "baseline": baseline,
         "keep_trials": keep_trials,
+        **extra,
     }
+
+
+def _manifest_of(found: Mapping) -> dict:
+    """The manifest within a mapping (a point file's metadata): MANIFEST_KEYS, and the
+    PRECISION_KEYS it has."""
+    out = {k: found[k] for k in MANIFEST_KEYS}
+    out.update({k: found[k] for k in PRECISION_KEYS if found.get(k) is not None})
+    return out
+
+
+def _target_of(m: Mapping) -> PrecisionTarget | None:
+    """The precision target a manifest records, or None."""
+    if m.get("precision") is None:
+        return None
+    return PrecisionTarget(str(m["measure"]), float(m["precision"]))
 
 
 def _jsonable(value):
@@ -799,7 +875,7 @@ class SweepStore:
         name: str | None = None,
     ):
         self.folder = Path(folder)
-        self.manifest = {k: manifest_[k] for k in MANIFEST_KEYS}
+        self.manifest = _manifest_of(manifest_)
         self.fingerprint = _fingerprint(self.manifest)
         points = self.manifest["points"]
         # One schema for every file, so that readers that take the schema of the first
@@ -863,7 +939,8 @@ class SweepStore:
             )
         found = _any_manifest(self.folder)
         if found is not None and _fingerprint(found) != self.fingerprint:
-            differs = [k for k in self.manifest if found.get(k) != self.manifest[k]]
+            keys = dict.fromkeys([*self.manifest, *found])  # a precision's keys: in one only
+            differs = [k for k in keys if found.get(k) != self.manifest.get(k)]
             raise InputError(
                 f"{self.folder}: holds a different sweep (differs in: "
                 f"{', '.join(differs) or 'format'}); use a new folder or remove it"
@@ -971,7 +1048,7 @@ def _embedded_manifest(meta: dict) -> dict | None:
     fingerprint (else the metadata was damaged or changed), or None."""
     if not all(k in meta for k in MANIFEST_KEYS):
         return None
-    found = {k: meta[k] for k in MANIFEST_KEYS}
+    found = _manifest_of(meta)
     return found if _fingerprint(found) == meta.get("fingerprint") else None
 
 
@@ -1108,7 +1185,7 @@ def _read_sweep(folder: Path, m: dict, label: str, store, name=None) -> SweepRes
             frames.append(_with_grid(done.trials, i, point))
     trials = pd.concat(frames, ignore_index=True) if frames else None
     return SweepResult(scenario, points, scenarios, m["seed"], m["trials"], m["baseline"], joint,
-                       trials, name=name)  # fmt: skip
+                       trials, name=name, target=_target_of(m))  # fmt: skip
 
 
 class _LegacyStore:
@@ -1178,9 +1255,51 @@ def _check_int(name, value, low, high) -> int:
     return value
 
 
-def _chunks(trials: int, chunk: int) -> Iterator[tuple[int, int]]:
-    for first in range(0, trials, chunk):
-        yield first, min(chunk, trials - first)
+def _chunks(end: int, chunk: int, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(first, n) of the chunks of trials ``start .. end - 1``."""
+    for first in range(start, end, chunk):
+        yield first, min(chunk, end - first)
+
+
+class _PointRun:
+    """One point run in stretches of trials: all ``trials`` in one, or run to a
+    precision (``target``), one stretch up to each check of ``precision_checks`` until
+    the point's own measure meets the target or the cap is reached. The stretches end at
+    the same trial counts whatever runs them, so a point's trials depend only on its
+    scenario, the seed and the target."""
+
+    def __init__(self, index: int, scenario: Scenario, trials: int, target):
+        self.index = index
+        self.scenario = scenario
+        self.target = target
+        self.checks = iter((trials,)) if target is None else precision_checks(trials)
+        self.done = 0  # trials run so far
+        self.end = next(self.checks)  # the end of the stretch to run next
+        self.pieces: list[PointResult] = []
+        self.reached: Precision | None = None
+
+    def add(self, piece: PointResult) -> bool:
+        """Take the stretch ``done .. end - 1`` just run; whether the point is done."""
+        self.pieces.append(piece)
+        self.done = self.end
+        if self.target is None:
+            return True
+        joint = self.pieces[0].joint
+        for p in self.pieces[1:]:
+            joint = joint + p.joint
+        self.reached = self.target.check(summary_table(self.scenario, _own(joint)), self.done)
+        if self.reached.reached:
+            return True
+        following = next(self.checks, None)
+        if following is None:
+            return True  # the cap
+        self.end = following
+        return False
+
+    def result(self) -> PointResult:
+        out = _merge(self.index, self.pieces)
+        out.precision = self.reached
+        return out
 
 
 def sweep(
@@ -1199,6 +1318,8 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     source: str = "sweep",
     name: str | None = None,
+    precision: float | None = None,
+    measure: str | None = None,
 ) -> SweepResult:
     """Simulate a scenario at every point of a grid.
 
@@ -1209,7 +1330,8 @@ def sweep(
     grid
         A mapping of dotted paths to value lists (Cartesian product) or a list of cases.
     trials, seed
-        Trials per point; the same seed for every point (common random numbers).
+        Trials per point (with ``precision``, the most trials of a point); the same seed
+        for every point (common random numbers).
     backend
         ``"local"`` (this process, Numba threads) or ``"dask"`` (a ``dask.distributed``
         cluster: ``scheduler`` address, or a LocalCluster on this machine). The results
@@ -1232,6 +1354,17 @@ def sweep(
     name
         The sweep's own name (the CLI passes the sweep file's stem), recorded in the
         dataset's metadata as ``sweep_name`` and kept as ``SweepResult.name``.
+    precision
+        Run every point to a precision of its own, as ``simulate(precision=...)`` does:
+        each point stops at the first check (10,000 trials, then about 1.25 times the
+        last) at which the 95 % half-width of ``measure`` is at most this fraction of
+        the point's mean, or at ``trials``. ``SweepResult.precision`` says what each
+        point reached, ``point_trials`` its trials; the table gains ``trials``,
+        ``precision_half_width`` and ``precision_reached``. Paired differences
+        (``compare``) pair each point with the baseline over the point's own trials.
+    measure
+        The summary measure of ``precision`` (default: the cost-exchange ratio,
+        ``cost_exchange_defense_over_attack``); every point must have it.
 
     Returns
     -------
@@ -1244,12 +1377,16 @@ def sweep(
     seed = _check_int("seed", seed, 0, 2**64 - 1)
     if backend not in ("local", "dask"):
         raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
+    if measure is not None and precision is None:
+        raise InputError(f"{source}: measure= is the measure of precision=; give precision too")
     try:
         check_sweep_limits(scenario, grid, trials, keep_trials)
         points = expand_grid(grid)
         scenarios = build_points(scenario, points, source)
+        target = None if precision is None else points_target(scenarios, points, precision,
+                                                                measure)  # fmt: skip
         result = SweepResult(scenario, points, scenarios, seed, trials, 0, [None] * len(points),
-                             name=name)  # fmt: skip
+                             name=name, target=target)  # fmt: skip
         base_index = result._index(baseline)
     except InputError as err:
         raise InputError(f"{source}: {err}") from None
@@ -1258,7 +1395,7 @@ def sweep(
     if out is not None:
         store = SweepStore(
             Path(out),
-            manifest(scenario, points, seed, trials, base_index, keep_trials),
+            manifest(scenario, points, seed, trials, base_index, keep_trials, target),
             _union_trial_columns(scenarios) if keep_trials else None,
             _union_measures(scenarios),
             name,
@@ -1267,7 +1404,7 @@ def sweep(
     try:
         done, reused = _run_sweep(store, points, scenarios, base_index, trials, seed,
                                   backend, keep_trials, chunk_trials, scheduler, threads,
-                                  progress)  # fmt: skip
+                                  progress, target)  # fmt: skip
     finally:
         if store is not None:
             store.release()
@@ -1289,9 +1426,23 @@ def sweep(
     return result
 
 
+def points_target(scenarios, points, precision, measure) -> PrecisionTarget:
+    """The precision target of a sweep (``precision=``, ``measure=``), checked against
+    every point: each must have the measure (a dispersal site's measures, say, exist only
+    at the points whose grid values have the site)."""
+    value = precision_value(precision)
+    name = PRECISION_MEASURE if measure is None else measure
+    for i, s in enumerate(scenarios):
+        problem = unknown_measure(s, name)
+        if problem is not None:
+            raise InputError(f"grid point {i} ({_describe(points[i])}): measure {name!r} is "
+                             f"{problem}")  # fmt: skip
+    return PrecisionTarget(name, value)
+
+
 def _run_sweep(store, points, scenarios, base_index, trials, seed, backend, keep_trials,
-               chunk_trials, scheduler, threads,
-               progress) -> tuple[dict[int, PointResult], int]:  # fmt: skip
+               chunk_trials, scheduler, threads, progress,
+               target=None) -> tuple[dict[int, PointResult], int]:  # fmt: skip
     """Run every point not yet in ``store`` (if any): the points, and how many of them
     were read back from the store; on an interrupt, say how many points the folder holds
     (SweepInterrupted)."""
@@ -1324,11 +1475,12 @@ def _run_sweep(store, points, scenarios, base_index, trials, seed, backend, keep
     data = [s.to_dict() for s in scenarios]
     try:
         if backend == "local":
-            _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish)
+            _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish,
+                       scenarios, target)  # fmt: skip
         else:
             chunk = chunk_trials or min(trials, 200_000)
             _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler,
-                      finish)  # fmt: skip
+                      finish, scenarios, target)  # fmt: skip
     except KeyboardInterrupt:
         if store is None:
             raise
@@ -1343,7 +1495,11 @@ def _own(joint: Moments) -> Moments:
                    tuple(row[:k] for row in joint.s2[:k]))  # fmt: skip
 
 
-def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish) -> None:
+def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish,
+               scenarios=None, target=None) -> None:  # fmt: skip
+    """Run the points ``todo`` here, one after another, each over ``trials`` trials (a
+    list: point i over ``trials[i]``) or to the precision ``target`` (then ``scenarios``
+    are the points' scenarios), and ``finish`` each."""
     from costx.simulation import Lowered, numba_threads  # lazy: Numba (check_sweep_limits)
 
     if not todo:
@@ -1351,23 +1507,31 @@ def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finis
     baseline = scenario_from_mapping(data[base_index], "baseline")
     base_plan = Lowered(baseline)
     cache: dict[tuple[int, int], dict] = {}
-    columns = len(_columns(baseline))
-    cacheable = trials * columns * 8 <= 1 << 30  # keep the baseline's values up to 1 GiB
+    room = 1 << 30  # keep the baseline's values up to 1 GiB
 
     def baseline_ints(first: int, n: int) -> dict:
+        nonlocal room
         key = (first, n)
         if key in cache:
             return cache[key]
         ints = {k: np.array(v, np.int64) for k, v in
                 trial_integers(baseline, base_plan.run(first, n, seed)).items()}  # fmt: skip
-        if cacheable:
+        size = sum(v.nbytes for v in ints.values())
+        if size <= room:
             cache[key] = ints
+            room -= size
         return ints
 
     with numba_threads(threads):
         for i in todo:
-            finish(run_point(i, data[i], data[base_index], 0, trials, seed, keep_trials,
-                             baseline_ints=baseline_ints))  # fmt: skip
+            n = trials[i] if isinstance(trials, list) else trials
+            scenario = None if target is None else scenarios[i]
+            run = _PointRun(i, scenario, n, target)
+            while not run.add(run_point(i, data[i], data[base_index], run.done,
+                                        run.end - run.done, seed, keep_trials,
+                                        baseline_ints=baseline_ints)):  # fmt: skip
+                pass
+            finish(run.result())
 
 
 def connect_scheduler(scheduler: str):
@@ -1383,7 +1547,8 @@ def connect_scheduler(scheduler: str):
         ) from None
 
 
-def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler, finish):
+def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, scheduler, finish,
+              scenarios=None, target=None):  # fmt: skip
     try:
         # lazy: optional (costx[dask]) and slow to import
         from dask.distributed import Client, LocalCluster, as_completed
@@ -1399,20 +1564,38 @@ def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, schedule
                                dashboard_address=None)  # fmt: skip
         client = Client(cluster)
     try:
+        # Every point's next stretch (all its trials, or up to its next precision check)
+        # is submitted in chunks; when all of a stretch's chunks are in, the point is
+        # finished or its next stretch submitted.
         futures = {}
-        for i in todo:
-            for first, n in _chunks(trials, chunk):
+        runs = {i: _PointRun(i, None if target is None else scenarios[i], trials, target)
+                for i in todo}  # fmt: skip
+        parts: dict[int, dict[int, PointResult]] = {i: {} for i in todo}
+        expected: dict[int, int] = {}
+
+        def submit(i: int) -> list:
+            run = runs[i]
+            out = []
+            for first, n in _chunks(run.end, chunk, run.done):
                 future = client.submit(run_point, i, data[i], data[base_index], first, n, seed,
                                        keep_trials, pure=False)  # fmt: skip
                 futures[future] = (i, first)
-        parts: dict[int, dict[int, PointResult]] = {i: {} for i in todo}
-        expected = {i: math.ceil(trials / chunk) for i in todo}
-        for future in as_completed(futures):
-            i, first = futures[future]
+                out.append(future)
+            expected[i] = len(out)
+            return out
+
+        queue = as_completed([f for i in todo for f in submit(i)])
+        for future in queue:
+            i, first = futures.pop(future)
             parts[i][first] = future.result()
             if len(parts[i]) == expected[i]:
-                finish(_merge(i, [parts[i][f] for f in sorted(parts[i])]))
-                del parts[i]
+                stretch = _merge(i, [parts[i][f] for f in sorted(parts[i])])
+                parts[i] = {}
+                if runs[i].add(stretch):
+                    finish(runs[i].result())
+                else:
+                    for f in submit(i):
+                        queue.add(f)
     finally:
         client.close()
         if cluster is not None:
@@ -1452,10 +1635,13 @@ class SweepSpec:
     seed: int = 0
     baseline: int = 0
     keep_trials: bool = False
+    trials_set: bool = False  # the file gives trials
+    precision: float | None = None  # run every point to this precision (sweep(precision=))
+    measure: str | None = None  # ... of this measure (None: the cost-exchange ratio)
 
 
 _SWEEP_KEYS = {"scenario", "description", "trials", "seed", "baseline", "keep_trials",
-               "dollar_year"}  # fmt: skip
+               "dollar_year", "precision", "measure"}  # fmt: skip
 
 
 def load_sweep_spec(
@@ -1479,6 +1665,9 @@ def load_sweep_spec(
         baseline = 0                  # optional: point index for paired differences
         keep_trials = false           # optional: store per-trial tables too
         dollar_year = 2024            # optional: constant dollars of this year
+        precision = 0.01              # optional: run each point to this precision, with
+                                      # trials its cap (default then 10,000,000)
+        measure = "leakers"           # optional: the measure of precision
         [grid]
         "effectors.sm2.rounds" = [16, 32, 64]
 
@@ -1511,9 +1700,16 @@ def load_sweep_spec(
     if has_grid == has_cases:
         problems.append(Problem("grid", "give exactly one of [grid] or [[cases]]", None, False))
     for key, kind in (("trials", int), ("seed", int), ("baseline", int), ("keep_trials", bool),
-                      ("dollar_year", int)):  # fmt: skip
+                      ("dollar_year", int), ("precision", float), ("measure", str)):  # fmt: skip
         if key in info and (type(info[key]) is not kind):
             problems.append(Problem(f"sweep.{key}", f"must be {kind.__name__}", info[key]))
+    precision = info.get("precision")
+    if type(precision) is float and not 0.0 < precision < 1.0:
+        problems.append(Problem("sweep.precision", "must be a fraction of the mean between 0 "
+                                "and 1 (0.01 for 1 %)", precision))  # fmt: skip
+    if "measure" in info and "precision" not in info:
+        problems.append(Problem("sweep.measure", "is the measure of sweep.precision; give "
+                                "precision too", info["measure"]))  # fmt: skip
     if not isinstance(info.get("scenario"), str):
         problems.append(Problem("sweep.scenario", "required: a bundled name or a path", None,
                                 False))  # fmt: skip
@@ -1551,8 +1747,11 @@ def load_sweep_spec(
         grid=grid,
         name=name,
         description=str(info.get("description", "")),
-        trials=info.get("trials", 20_000),
+        trials=info.get("trials", 20_000 if precision is None else PRECISION_CAP),
         seed=info.get("seed", 0),
         baseline=info.get("baseline", 0),
         keep_trials=info.get("keep_trials", False),
+        trials_set="trials" in info,
+        precision=precision,
+        measure=info.get("measure"),
     )
