@@ -950,9 +950,14 @@ class PrecisionTarget:
     target: float
 
     def check(self, summary: pd.DataFrame, trials: int) -> Precision:
+        """What a summary table of ``trials`` trials reaches."""
         row = summary.loc[self.measure]
-        mean = float(row["mean"])
-        half = (float(row["ci95_high"]) - float(row["ci95_low"])) / 2.0
+        return self.check_interval(row["mean"], row["ci95_low"], row["ci95_high"], trials)
+
+    def check_interval(self, mean, low, high, trials: int) -> Precision:
+        """What the measure's mean and 95 % interval over ``trials`` trials reach."""
+        mean = float(mean)
+        half = (float(high) - float(low)) / 2.0
         relative = half / abs(mean) if mean != 0.0 and math.isfinite(mean) else math.inf
         ok = math.isfinite(relative) and relative <= self.target
         return Precision(self.measure, self.target, relative, trials, ok)

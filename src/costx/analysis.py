@@ -48,6 +48,7 @@ from costx import formatting
 from costx.aggregate import (
     Measure,
     Moments,
+    PrecisionTarget,
     _exact_direction,
     _Interval,
     _row,
@@ -58,7 +59,10 @@ from costx.aggregate import (
     measures,
     moment_columns,
     no_variation_share,
+    precision_checks,
+    precision_value,
     trial_integers,
+    unknown_measure,
     wilson_interval,
 )
 from costx.catalog import COST_FIELDS, load_catalog
@@ -92,6 +96,10 @@ Z95_ONE_SIDED = 1.6448536269514722  # one-sided 95 %: "meets the requirement wit
 Z_SCREEN = 3.090232306167813  # one-sided 99.9 %: the margin of every pruning decision
 SCREEN_GROWTH = 4  # each screening stage simulates four times the trials of the last
 DEFAULT_TRIALS = 20_000
+# The CLI's cap on an evaluation run to a precision (--precision without --trials): below
+# costx run's 10,000,000 because an analysis makes dozens to thousands of evaluations,
+# each of which would run to the cap where its measure's mean is near 0.
+PRECISION_CAP_ANALYSIS = 1_000_000
 DEFAULT_SCREEN_TRIALS = 1_000
 MAX_POINTS = 100_000  # design points or raid mixes one analysis may enumerate
 REFERENCE_CACHE_BYTES = 256 << 20
@@ -422,6 +430,16 @@ class Evaluator:
     adds their exact integer moments, so a screening stage's trials are reused by the
     next. Scenarios whose kernels see the same arrays (:func:`kernel_key`) share one
     simulation. ``trials_simulated`` counts the trials the kernels actually played.
+
+    With ``precision`` (a PrecisionTarget) every evaluation asked for ``cap`` trials (an
+    analysis's ``trials``; screening stages, which ask for fewer, are left as they are)
+    runs to that precision instead, as ``simulate(precision=...)`` does: it takes the
+    first of ``precision_checks(cap)`` at which the 95 % half-width of the target's
+    measure of the point (a pair's first scenario, over the pair's trials) is at most
+    that fraction of its mean, else ``cap``. The points of one request are extended
+    check by check together (on Dask, in parallel), and the moments at every check are
+    kept, so that a point that stops early can be read back while a scenario with the
+    same kernels goes on.
     """
 
     def __init__(
@@ -431,6 +449,8 @@ class Evaluator:
         scheduler: str | None = None,
         threads: int | None = None,
         chunk_trials: int | None = None,
+        precision: PrecisionTarget | None = None,
+        cap: int | None = None,
     ):
         if backend not in ("local", "dask"):
             raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
@@ -449,6 +469,10 @@ class Evaluator:
         self._reference_bytes = 0
         self._client = None
         self._cluster = None
+        self.precision = precision
+        self.cap = cap
+        # run to a precision: the moments at each trial count they passed, by (key, ref_key, n)
+        self._snaps: dict[tuple[str, str | None, int], Moments] = {}
 
     # context manager: a Dask client lives as long as the analysis
     def __enter__(self) -> Evaluator:
@@ -474,8 +498,45 @@ class Evaluator:
             self._plans.setdefault(known[1], plan)
         return known[1]
 
+    def _to_precision(self, n: int) -> bool:
+        return self.precision is not None and n == self.cap
+
+    def _stopped(self, items: Sequence, n: int, at: Callable, point: Callable) -> list[Moments]:
+        """Run to the precision: the moments (``at(items, check)``) of every item at its
+        first check that meets the target on ``point(item, moments)`` (a scenario and
+        its own moments), else at ``n``."""
+        out: list[Moments | None] = [None] * len(items)
+        pending = list(range(len(items)))
+        for check in precision_checks(n):
+            got = at([items[i] for i in pending], check)
+            still = []
+            for i, m in zip(pending, got, strict=True):
+                scenario, own = point(items[i], m)
+                if check == n or self._reached(scenario, own, check):
+                    out[i] = m
+                else:
+                    still.append(i)
+            pending = still
+            if not pending:
+                break
+        return out
+
+    def _reached(self, scenario: Scenario, m: Moments, n: int) -> bool:
+        name = self.precision.measure
+        problem = unknown_measure(scenario, name)  # a variant without it (a dispersal site's)
+        if problem is not None:
+            raise InputError(f"precision_measure {name!r} is {problem}")
+        e = estimate(scenario, m, name)
+        return self.precision.check_interval(e.mean, e.low(), e.high(), n).reached
+
     def own(self, scenarios: Sequence[Scenario], n: int) -> list[Moments]:
-        """Moments of trials 0 .. n-1 of every scenario."""
+        """Moments of trials 0 .. n-1 of every scenario (run to the precision, 0 .. each
+        one's own stop - 1)."""
+        if self._to_precision(n):
+            return self._stopped(scenarios, n, self._own_at, lambda s, m: (s, m))
+        return self._own_at(scenarios, n)
+
+    def _own_at(self, scenarios: Sequence[Scenario], n: int) -> list[Moments]:
         todo: dict[str, Scenario] = {}
         for s in scenarios:
             k = self.key(s)
@@ -484,7 +545,7 @@ class Evaluator:
                 todo.setdefault(k, s)
         if todo:
             self._extend([(k, s, None, None) for k, s in todo.items()], n)
-        return [_take(self._own[self.key(s)], n) for s in scenarios]
+        return [self._take(self.key(s), None, n) for s in scenarios]
 
     def mark_reference(self, scenario: Scenario) -> None:
         """Keep this scenario's per-trial values whenever they are simulated (up to
@@ -493,7 +554,13 @@ class Evaluator:
 
     def joint(self, pairs: Sequence[tuple[Scenario, Scenario]], n: int) -> list[Moments]:
         """Joint moments (``p:`` point, ``b:`` reference) of trials 0 .. n-1 of every
-        (point, reference) pair: the moments behind paired differences."""
+        (point, reference) pair: the moments behind paired differences (run to the
+        precision, of trials 0 .. the point's own stop - 1)."""
+        if self._to_precision(n):
+            return self._stopped(pairs, n, self._joint_at, lambda pr, m: (pr[0], own_part(m)))
+        return self._joint_at(pairs, n)
+
+    def _joint_at(self, pairs: Sequence[tuple[Scenario, Scenario]], n: int) -> list[Moments]:
         todo: dict[tuple[str, str], tuple[Scenario, Scenario]] = {}
         for p, r in pairs:
             key = (self.key(p), self.key(r))
@@ -501,26 +568,59 @@ class Evaluator:
             if have >= n:
                 continue
             if key[0] == key[1]:  # the same trials twice: the joint moments follow exactly
-                self._joint[key] = _doubled(self.own([p], n)[0])
+                self._store_total(key[0], key[1], _doubled(self._own_at([p], n)[0]))
                 continue
             todo.setdefault(key, (p, r))
         if todo:
             self._extend([(k[0], p, k[1], r) for k, (p, r) in todo.items()], n)
-        return [_take(self._joint[(self.key(p), self.key(r))], n) for p, r in pairs]
+        return [self._take(self.key(p), self.key(r), n) for p, r in pairs]
+
+    def _take(self, key: str, ref_key: str | None, n: int) -> Moments:
+        """The moments of trials 0 .. n-1: those held, or (run to a precision) those
+        kept when the held ones passed n."""
+        m = self._have(key, ref_key)
+        if m is not None and m.n == n:
+            return m
+        kept = self._snaps.get((key, ref_key, n))
+        if kept is None:  # pragma: no cover - the evaluator always extends to exactly n
+            raise AssertionError(f"moments of {None if m is None else m.n} trials, asked for {n}")
+        return kept
 
     def _have(self, key: str, ref_key: str | None) -> Moments | None:
         return self._own.get(key) if ref_key is None else self._joint.get((key, ref_key))
 
     def _store(self, key: str, ref_key: str | None, m: Moments) -> None:
         before = self._have(key, ref_key)
-        total = m if before is None else before + m
+        self._store_total(key, ref_key, m if before is None else before + m)
+
+    def _store_total(self, key: str, ref_key: str | None, total: Moments) -> None:
         if ref_key is None:
             self._own[key] = total
         else:
             self._joint[(key, ref_key)] = total
+        if self.precision is not None:
+            self._snaps[(key, ref_key, total.n)] = total
 
     def _extend(self, requests, n: int) -> None:
-        """Simulate the missing trials of every (key, scenario, ref_key, reference)."""
+        """Simulate the missing trials of every (key, scenario, ref_key, reference). Run
+        to a precision, in stretches that end at every precision check on the way (the
+        checks of any cap are the same up to it), so that the moments at each are kept
+        whatever stages asked for more trials first (a screening stage of 16,000 trials
+        passes the checks at 10,000 and 13,312)."""
+        if self.precision is not None:
+            for stop in precision_checks(10**12):
+                if stop >= n:
+                    break
+                short = [r for r in requests if self._held(r[0], r[2]) < stop]
+                if short:
+                    self._extend_to(short, stop)
+        self._extend_to(requests, n)
+
+    def _held(self, key: str, ref_key: str | None) -> int:
+        have = self._have(key, ref_key)
+        return 0 if have is None else have.n
+
+    def _extend_to(self, requests, n: int) -> None:
         if self.backend == "dask":
             self._extend_dask(requests, n)
             return
@@ -612,12 +712,6 @@ def _doubled(m: Moments) -> Moments:
     s2 = tuple(tuple(m.s2[i % k][j % k] for j in range(2 * k)) for i in range(2 * k))
     columns = (*(f"p:{c}" for c in m.columns), *(f"b:{c}" for c in m.columns))
     return Moments(columns, m.n, m.s1 + m.s1, s2)
-
-
-def _take(m: Moments, n: int) -> Moments:
-    if m.n != n:  # pragma: no cover - the evaluator always extends to exactly n
-        raise AssertionError(f"moments of {m.n} trials, asked for {n}")
-    return m
 
 
 # -- the result -----------------------------------------------------------------------------
@@ -760,8 +854,27 @@ def read_analysis(path: str | Path) -> AnalysisResult:
                           math.nan if elapsed is None else float(elapsed))  # fmt: skip
 
 
-def _common_inputs(trials: int, seed: int, backend: str) -> dict:
-    return {"trials": trials, "seed": seed, "backend": backend}
+def _common_inputs(trials: int, seed: int, backend: str, target=None) -> dict:
+    out = {"trials": trials, "seed": seed, "backend": backend}
+    if target is not None:  # only then: the inputs of fixed-trial analyses stay as they were
+        out.update(precision=target.target, precision_measure=target.measure)
+    return out
+
+
+def _precision_target(scenario: Scenario, precision, precision_measure,
+                      default: str) -> PrecisionTarget | None:  # fmt: skip
+    """The target of an analysis's ``precision=`` (None: fixed trials); its measure is
+    ``precision_measure``, else the analysis's own (``default``)."""
+    if precision is None:
+        if precision_measure is not None:
+            raise InputError("precision_measure= is the measure of precision=; give precision too")
+        return None
+    value = precision_value(precision)
+    name = default if precision_measure is None else precision_measure
+    problem = unknown_measure(scenario, name)
+    if problem is not None:
+        raise InputError(f"precision_measure {name!r} is {problem}")
+    return PrecisionTarget(name, value)
 
 
 # -- searching monotone predicates ----------------------------------------------------------
@@ -855,6 +968,8 @@ def marginal_exchange(
     backend: str = "local",
     scheduler: str | None = None,
     threads: int | None = None,
+    precision: float | None = None,
+    precision_measure: str | None = None,
 ) -> AnalysisResult:
     """The marginal cost-exchange ratio: what it costs the defender to offset ``add``
     more threats of one group, over what they cost the attacker.
@@ -898,6 +1013,13 @@ def marginal_exchange(
     backend, scheduler, threads
         As for :func:`costx.sweep`.
 
+    precision, precision_measure
+        Run every evaluation asked for ``trials`` to a precision of its own, as
+        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
+        trials, then about 1.25 times the last) at which the 95 % half-width of
+        ``precision_measure`` (default: ``hold``) is at most ``precision`` times the point's
+        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+
     Returns
     -------
     AnalysisResult
@@ -913,6 +1035,7 @@ def marginal_exchange(
                          f"(groups: {', '.join(names)})")  # fmt: skip
     add = _check_int("add", add, 1, 2**24 - 1)
     hold = check_measure(scenario, hold, "hold")
+    target = _precision_target(scenario, precision, precision_measure, hold)
     trials = _check_int("trials", trials, 2, 10**9)
     max_steps = _check_int("max_steps", max_steps, 1, 10**6)
     if not isinstance(offsets, Mapping) or not offsets:
@@ -940,7 +1063,7 @@ def marginal_exchange(
     attacker_added = attacked.attack_cost_usd - scenario.attack_cost_usd
     stock_before = procurement_value_usd(scenario)
 
-    with Evaluator(seed, backend, scheduler, threads) as ev:
+    with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
         ev.mark_reference(scenario)
         before = estimate(scenario, ev.own([scenario], trials)[0], hold)
         absorbed = ev.joint([(attacked, scenario)], trials)[0]
@@ -975,7 +1098,7 @@ def marginal_exchange(
     inputs = {
         "threat": threat, "add": add, "hold": hold,
         "offsets": {p: s for p, s, _ in options}, "max_steps": max_steps,
-        **_common_inputs(trials, seed, backend),
+        **_common_inputs(trials, seed, backend, target),
     }  # fmt: skip
     return AnalysisResult("margin", scenario, inputs, _jsonable(answer), table, seed, trials,
                           simulated, time.perf_counter() - started)  # fmt: skip
@@ -1147,6 +1270,8 @@ def break_even(
     backend: str = "local",
     scheduler: str | None = None,
     threads: int | None = None,
+    precision: float | None = None,
+    precision_measure: str | None = None,
 ) -> AnalysisResult:
     """The value of ``vary`` at which ``measure`` of the scenario equals that of
     ``against``: a stochastic root search on paired differences.
@@ -1176,6 +1301,13 @@ def break_even(
         Default: the total cost (``total_cost_usd`` with a base, else the defense's
         total cost with capital, else ``defense_cost_usd``).
 
+    precision, precision_measure
+        Run every evaluation asked for ``trials`` to a precision of its own, as
+        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
+        trials, then about 1.25 times the last) at which the 95 % half-width of
+        ``precision_measure`` (default: ``measure``) is at most ``precision`` times the point's
+        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+
     Returns
     -------
     AnalysisResult
@@ -1186,6 +1318,7 @@ def break_even(
     scenario = load_scenario(scenario)
     measure = check_measure(scenario, measure or default_cost_measure(scenario), "measure")
     _check_path(vary, "vary")
+    target = _precision_target(scenario, precision, precision_measure, measure)
     trials = _check_int("trials", trials, 2, 10**9)
     grid_points = _check_int("grid_points", grid_points, 2, 1000)
     if isinstance(bounds, str | bytes) or not isinstance(bounds, Sequence) or len(bounds) != 2:
@@ -1213,7 +1346,7 @@ def break_even(
 
     points: dict[float, Scenario] = {}
     cache: dict[float, tuple[Estimate, Estimate]] = {}
-    with Evaluator(seed, backend, scheduler, threads) as ev:
+    with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
         ev.mark_reference(other)
 
         def evaluate(xs: Iterable[float]) -> None:
@@ -1321,7 +1454,7 @@ def break_even(
     answer["diff_at_bounds"] = [[first.mean, *first.ci95], [last.mean, *last.ci95]]
     inputs = {"vary": vary, "bounds": [low, high], "against": against_inputs, "measure": measure,
               "tol": tol, "grid_points": grid_points,
-              **_common_inputs(trials, seed, backend)}  # fmt: skip
+              **_common_inputs(trials, seed, backend, target)}  # fmt: skip
     return AnalysisResult("break_even", scenario, inputs, _jsonable(answer), table, seed, trials,
                           simulated, time.perf_counter() - started)  # fmt: skip
 
@@ -1632,6 +1765,8 @@ def cheapest(
     backend: str = "local",
     scheduler: str | None = None,
     threads: int | None = None,
+    precision: float | None = None,
+    precision_measure: str | None = None,
 ) -> AnalysisResult:
     """The least-cost posture of a discrete design space that meets every requirement
     with 95 % confidence.
@@ -1646,6 +1781,13 @@ def cheapest(
     "at most"). The winner has the least mean of ``minimize`` among confirmed points;
     runners-up get paired differences to it.
 
+    precision, precision_measure
+        Run every evaluation asked for ``trials`` to a precision of its own, as
+        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
+        trials, then about 1.25 times the last) at which the 95 % half-width of
+        ``precision_measure`` (default: ``minimize``) is at most ``precision`` times the point's
+        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+
     Returns
     -------
     AnalysisResult
@@ -1655,13 +1797,14 @@ def cheapest(
     started = time.perf_counter()
     scenario = load_scenario(scenario)
     minimize = check_measure(scenario, minimize or default_cost_measure(scenario), "minimize")
+    target = _precision_target(scenario, precision, precision_measure, minimize)
     requirements = parse_requirements(scenario, require)
     trials = _check_int("trials", trials, 2, 10**9)
     screen_trials = _check_int("screen_trials", screen_trials, 2, 10**9)
     top = _check_int("top", top, 1, 100)
     labels, paths = _design_points(scenario, choices, "choices")
     points = [with_values(scenario, label, f"choices ({_label_text(label)})") for label in labels]
-    with Evaluator(seed, backend, scheduler, threads) as ev:
+    with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
         rows = _screen(ev, points, minimize, 1.0, requirements, trials,
                        min(screen_trials, trials), top)  # fmt: skip
         simulated = ev.trials_simulated
@@ -1693,7 +1836,7 @@ def cheapest(
     inputs = {"choices": {p: list(v) for p, v in choices.items()},
               "require": {r.measure: f"{r.op} {r.bound!r}" for r in requirements},
               "minimize": minimize, "screen_trials": screen_trials, "top": top,
-              **_common_inputs(trials, seed, backend)}  # fmt: skip
+              **_common_inputs(trials, seed, backend, target)}  # fmt: skip
     return AnalysisResult("cheapest", scenario, inputs, _jsonable(answer), table, seed, trials,
                           simulated, time.perf_counter() - started)  # fmt: skip
 
@@ -1710,7 +1853,8 @@ def _describe_cheapest(r: AnalysisResult) -> str:
         f"Cheapest posture of {r.scenario.name} by {m} over {a['points']} points meeting "
         f"{' and '.join(a['requirements'])} with 95 % confidence; costs in {r.dollar_year} "
         f"dollars. {a['screened_out']} points were screened out with few trials, "
-        f"{a['confirmed']} confirmed with {r.trials:,}.",
+        f"{a['confirmed']} confirmed with "
+        + (f"{r.trials:,}." if r.inputs.get("precision") is None else "the trials below."),
     ]
     t = r.table
     if a["found"]:
@@ -1748,6 +1892,8 @@ def worst_raid(
     backend: str = "local",
     scheduler: str | None = None,
     threads: int | None = None,
+    precision: float | None = None,
+    precision_measure: str | None = None,
 ) -> AnalysisResult:
     """The raid mix within an attack budget that does the defender the most harm.
 
@@ -1756,6 +1902,13 @@ def worst_raid(
     ``budget_usd`` is a candidate. The candidates are screened, pruned and confirmed as
     in :func:`cheapest` (no requirements), maximizing ``maximize`` (default: the total
     cost, as in :func:`break_even`; ``damage_usd`` or ``leakers`` are other choices).
+
+    precision, precision_measure
+        Run every evaluation asked for ``trials`` to a precision of its own, as
+        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
+        trials, then about 1.25 times the last) at which the 95 % half-width of
+        ``precision_measure`` (default: ``maximize``) is at most ``precision`` times the point's
+        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
 
     Returns
     -------
@@ -1766,6 +1919,7 @@ def worst_raid(
     started = time.perf_counter()
     scenario = load_scenario(scenario)
     maximize = check_measure(scenario, maximize or default_cost_measure(scenario), "maximize")
+    target = _precision_target(scenario, precision, precision_measure, maximize)
     budget = _number("budget_usd", budget_usd)
     trials = _check_int("trials", trials, 2, 10**9)
     screen_trials = _check_int("screen_trials", screen_trials, 2, 10**9)
@@ -1811,7 +1965,7 @@ def worst_raid(
         )
     labels = [labels[i] for i in within]
     points = [with_values(scenario, label, f"mix ({_label_text(label)})") for label in labels]
-    with Evaluator(seed, backend, scheduler, threads) as ev:
+    with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
         rows = _screen(ev, points, maximize, -1.0, [], trials, min(screen_trials, trials), top)
         simulated = ev.trials_simulated
     short = [{p.split(".")[1]: v for p, v in label.items()} for label in labels]
@@ -1833,7 +1987,7 @@ def worst_raid(
     }  # fmt: skip
     inputs = {"budget_usd": budget, "mix": {g: list(c) for g, c in mix.items()},
               "maximize": maximize, "screen_trials": screen_trials, "top": top,
-              **_common_inputs(trials, seed, backend)}  # fmt: skip
+              **_common_inputs(trials, seed, backend, target)}  # fmt: skip
     return AnalysisResult("worst_raid", scenario, inputs, _jsonable(answer), table, seed, trials,
                           simulated, time.perf_counter() - started)  # fmt: skip
 
@@ -1934,6 +2088,8 @@ def sensitivity(
     backend: str = "local",
     scheduler: str | None = None,
     threads: int | None = None,
+    precision: float | None = None,
+    precision_measure: str | None = None,
 ) -> AnalysisResult:
     """One-at-a-time sensitivity (a tornado): how far ``measure`` moves as each assumed
     input goes from the low to the high end of its plausible range.
@@ -1954,10 +2110,14 @@ def sensitivity(
     A variance-based (Sobol) analysis is not offered: it needs thousands of model runs
     per input, each here a Monte Carlo simulation whose own noise would swamp the
     indices of the weaker inputs (docs/model.md says more).
+
+    ``precision`` and ``precision_measure`` (default: ``measure``): as for
+    :func:`break_even`.
     """
     started = time.perf_counter()
     scenario = load_scenario(scenario)
     measure = check_measure(scenario, measure or default_cost_measure(scenario), "measure")
+    target = _precision_target(scenario, precision, precision_measure, measure)
     trials = _check_int("trials", trials, 2, 10**9)
     entries = {e["path"]: e for e in assumption_ranges(scenario)} if catalog_ranges else {}
     for path, bounds in (ranges or {}).items():
@@ -2018,7 +2178,7 @@ def sensitivity(
         return s, o, ""
 
     rows = []
-    with Evaluator(seed, backend, scheduler, threads) as ev:
+    with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
         ev.mark_reference(scenario)
         if other is None:
             base = estimate(scenario, ev.own([scenario], trials)[0], measure)
@@ -2084,7 +2244,7 @@ def sensitivity(
         answer["decisive"] = ranked.loc[ranked["decides"].astype(bool), "path"].tolist()
     inputs = {"measure": measure, "ranges": {p: list(b) for p, b in (ranges or {}).items()},
               "catalog_ranges": catalog_ranges, "against": against_inputs,
-              **_common_inputs(trials, seed, backend)}  # fmt: skip
+              **_common_inputs(trials, seed, backend, target)}  # fmt: skip
     return AnalysisResult("sensitivity", scenario, inputs, _jsonable(answer), table, seed,
                           trials, simulated, time.perf_counter() - started)  # fmt: skip
 
@@ -2166,8 +2326,14 @@ def _range_text(n, low, high) -> str:
 
 
 def _trials_line(r: AnalysisResult) -> str:
-    return (f"{r.trials:,} trials per confirmed evaluation, seed {r.seed} (common random "
-            f"numbers); {r.trials_simulated:,} trials simulated in all.")  # fmt: skip
+    per = f"{r.trials:,} trials per confirmed evaluation"
+    if r.inputs.get("precision") is not None:
+        per = (f"each confirmed evaluation run to {100 * r.inputs['precision']:g} % precision "
+               f"of {r.inputs['precision_measure']} (at most {r.trials:,} trials)")  # fmt: skip
+    return (
+        f"{per}, seed {r.seed} (common random numbers); {r.trials_simulated:,} trials "
+        "simulated in all."
+    )
 
 
 # The columns `costx analyze` prints and the report puts last, by kind.

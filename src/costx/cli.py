@@ -1390,9 +1390,16 @@ def add_analyze_parser(sub) -> None:
     def common(q) -> None:
         q.add_argument("scenario", metavar="SCENARIO", help="a path or a bundled name")
         _add_set_option(q)  # as costx run: the scenario changed before the analysis
-        q.add_argument("--trials", type=_positive_int, default=20_000,
-                       help="trials per confirmed evaluation (default: 20000)")  # fmt: skip
+        q.add_argument("--trials", type=_positive_int, default=None,
+                       help="trials per confirmed evaluation (default: 20000); with "
+                       "--precision, the most (default: 1000000)")  # fmt: skip
         q.add_argument("--seed", type=_seed, default=0, help="default: 0")
+        q.add_argument("--precision", type=_fraction, default=None, metavar="F",
+                       help="run each confirmed evaluation until the 95 %% half-width of "
+                       "--precision-measure is at most F times its mean (0.01: 1 %%)")  # fmt: skip
+        q.add_argument("--precision-measure", default=None, metavar="M",
+                       help="the measure of --precision (default: the analysis's own: "
+                       "--hold, --measure, --minimize or --maximize)")  # fmt: skip
         q.add_argument("--out", type=Path, default=None,
                        help="Parquet file to write (default: NAME.ANALYSIS.parquet)")  # fmt: skip
         q.add_argument("--backend", choices=["local", "dask"], default="local")
@@ -1561,8 +1568,15 @@ def cmd_analyze(args) -> int:
     label = "margin" if kind == "margin" else kind
     out = args.out if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
     _check_out(out)
-    common = {"trials": args.trials, "seed": args.seed, "backend": args.backend,
-              "scheduler": args.scheduler, "threads": args.threads}  # fmt: skip
+    if args.precision_measure is not None and args.precision is None:
+        raise _usage("--precision-measure is the measure of --precision; give --precision too")
+    trials = args.trials
+    if trials is None:
+        trials = analysis.DEFAULT_TRIALS if args.precision is None else (
+            analysis.PRECISION_CAP_ANALYSIS)  # fmt: skip
+    common = {"trials": trials, "seed": args.seed, "backend": args.backend,
+              "scheduler": args.scheduler, "threads": args.threads,
+              "precision": args.precision, "precision_measure": args.precision_measure}  # fmt: skip
     started = time.perf_counter()
     spinner = stderr.status(f"{args.analysis} of {scenario.name}...")
     if output.quiet or not stderr.is_terminal:
