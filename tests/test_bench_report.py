@@ -121,3 +121,14 @@ def test_analyses_alone_leave_the_speed_table(tmp_path):
     assert speed in text
     assert "| margin | ddg_drone_swarm | 10 | 150 | 4.8 s |" in text
     assert "old analyses" not in text
+
+
+def test_the_header_names_the_processor_family():
+    """Two machines both "AMD EPYC" differed by twice in layered's speed: the header says
+    the family and model where pytest-benchmark recorded them."""
+    data = _data({})
+    data["machine_info"] = {"cpu": {"brand_raw": "AMD EPYC", "count": 2, "family": 26,
+                                    "model": 2}}  # fmt: skip
+    assert "on AMD EPYC (family 26, model 2, 2 cores)" in report._measured(data, "best")
+    del data["machine_info"]["cpu"]["family"], data["machine_info"]["cpu"]["model"]
+    assert "on AMD EPYC (2 cores)" in report._measured(data, "best")
