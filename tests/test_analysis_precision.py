@@ -78,6 +78,29 @@ def test_cheapest_confirms_each_point_to_its_own_precision():
     assert "confirmed with the trials below" in r.describe()
 
 
+def test_screening_stops_below_the_first_check():
+    """Run to a precision, screening stages end below 10,000 trials: stages up to the cap
+    (16,000, 64,000, 256,000 here) would simulate trials the confirmation never reads
+    (every point meets 5 % at 10,000)."""
+    base = _scenario()
+    r = costx.cheapest(base, choices={PATH: [4, 12, 14, 16]}, require={"leakers": 9.5},
+                       minimize="leakers", trials=300_000, precision=0.05, screen_trials=1000,
+                       top=4)  # fmt: skip
+    assert list(r.table["trials"]) == [10_000] * 4
+    # four points to 10,000, and the three runners-up paired with the best again
+    assert r.trials_simulated <= 4 * 10_000 + 3 * 2 * 10_000
+
+
+def test_a_variant_without_the_precision_measure_is_named():
+    data = costx.load_scenario("pacific_airbase").to_dict()
+    data["base"]["dispersal_sites"] = 2
+    with pytest.raises(InputError, match=r"precision_measure 'damage_site0_usd' is not a measure "
+                       r"of pacific_airbase.* with base.dispersal_sites = 1"):  # fmt: skip
+        costx.sensitivity(data, measure="leakers", ranges={"base.dispersal_sites": (1, 2)},
+                          catalog_ranges=False, trials=CAP, precision=0.05,
+                          precision_measure="damage_site0_usd")  # fmt: skip
+
+
 def test_every_analysis_takes_precision():
     """Each stops evaluations that meet 5 % at 10,000 trials (checks 10,000 and the cap
     12,000), so it simulates fewer trials than with 12,000 fixed."""

@@ -8,6 +8,7 @@ chunking or resumption.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -241,3 +242,42 @@ def test_costx_sweep_runs_each_point_to_the_precision(tmp_path, capsys):
     plain = _sweep_file(tmp_path)
     assert main(["sweep", str(plain), "--out", str(bad), "--measure", "leakers"]) == 2
     assert "give --precision too" in capsys.readouterr().err and not bad.exists()
+
+
+def test_a_folder_written_before_precision_still_resumes(tmp_path):
+    """tests/data/sweep_before_precision was written by costx at 9298f58, before
+    precision=: its manifest has no precision keys, and its fingerprint must still be
+    this costx's for the same sweep (a resume reuses both points)."""
+    folder = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "data" / "sweep_before_precision", folder)
+    data = _scenario()
+    data["scenario"]["name"] = "before_precision"
+    grid = {"effectors.sm2.rounds": [4, 12]}
+    resumed = costx.sweep(data, grid, trials=300, seed=4, out=folder)
+    assert resumed.reused == 2 and resumed.target is None
+    fresh = costx.sweep(data, grid, trials=300, seed=4)
+    pd.testing.assert_frame_equal(resumed.table, fresh.table)
+    assert costx.read_sweep(folder).precision is None
+
+
+def test_per_trial_tables_to_a_precision_are_checked_stretch_by_stretch(monkeypatch):
+    """With keep_trials the cap (10,000,000) is not checked up front (each point stops
+    far below it): each stretch is checked before it runs, naming the point."""
+    kept = costx.sweep(_scenario(), GRID, trials=10_000_000, seed=4, precision=TARGET,
+                       measure=MEASURE, keep_trials=True)  # fmt: skip
+    assert max(kept.point_trials) < 100_000
+    assert len(kept.trials) == sum(kept.point_trials)
+    from costx import simulation
+
+    real = simulation.check_memory
+
+    def tight(need, what, advice):
+        if "run to 13,312 trials" in what:
+            raise InputError(f"{what}: not enough memory; {advice}")
+        real(need, what, advice)
+
+    monkeypatch.setattr(simulation, "check_memory", tight)
+    with pytest.raises(InputError, match=r"grid point \d run to 13,312 trials with per-trial "
+                       r"tables: .*lower trial cap \(--trials\)"):  # fmt: skip
+        costx.sweep(_scenario(), GRID, trials=10_000_000, seed=4, precision=TARGET,
+                    measure=MEASURE, keep_trials=True)  # fmt: skip

@@ -46,6 +46,7 @@ from costx import formatting
 # paired_difference_table build every measure's row; an analysis needs one, thousands of
 # times): the same functions, so an analysis's intervals are the summary's.
 from costx.aggregate import (
+    PRECISION_FIRST_CHECK,
     Measure,
     Moments,
     PrecisionTarget,
@@ -471,8 +472,9 @@ class Evaluator:
         self._cluster = None
         self.precision = precision
         self.cap = cap
-        # run to a precision: the moments at each trial count they passed, by (key, ref_key, n)
+        # run to a precision: the moments at each check they passed, by (key, ref_key, n)
         self._snaps: dict[tuple[str, str | None, int], Moments] = {}
+        self._checks = set(precision_checks(cap)) if precision is not None else set()
 
     # context manager: a Dask client lives as long as the analysis
     def __enter__(self) -> Evaluator:
@@ -525,7 +527,11 @@ class Evaluator:
         name = self.precision.measure
         problem = unknown_measure(scenario, name)  # a variant without it (a dispersal site's)
         if problem is not None:
-            raise InputError(f"precision_measure {name!r} is {problem}")
+            set_here = [(path, p) for path, p in scenario.provenance.items()
+                        if p.get("from") == "analysis"]  # fmt: skip
+            changed = ", ".join(f"{path} = {p['value']!r}" for path, p in set_here)
+            raise InputError(f"precision_measure {name!r} is {problem}"
+                             + (f" with {changed}" if changed else ""))  # fmt: skip
         e = estimate(scenario, m, name)
         return self.precision.check_interval(e.mean, e.low(), e.high(), n).reached
 
@@ -598,7 +604,7 @@ class Evaluator:
             self._own[key] = total
         else:
             self._joint[(key, ref_key)] = total
-        if self.precision is not None:
+        if total.n in self._checks:
             self._snaps[(key, ref_key, total.n)] = total
 
     def _extend(self, requests, n: int) -> None:
@@ -1642,7 +1648,13 @@ def _screen(ev: Evaluator, points: list[Scenario], objective: str, sense: float,
 
     meeting = " that clearly meet the requirements" if requirements else ""
     alive = list(range(n))
-    for stage in _stages(screen_trials, trials):
+    stages = _stages(screen_trials, trials)
+    if ev.precision is not None:
+        # Run to a precision, the survivors are confirmed from the first check on: stages
+        # past it would simulate trials the confirmation does not read (a point that meets
+        # the target at 10,000 trials stops there), up to the cap.
+        stages = [s for s in stages[:-1] if s < PRECISION_FIRST_CHECK] + [trials]
+    for stage in stages:
         run(alive, stage)
         if stage == trials:
             break

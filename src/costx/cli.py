@@ -964,7 +964,7 @@ SWEEP_HEADERS = {
 
 def cmd_sweep(args) -> int:
     # lazy, for start-up time: costx.sweeps imports pandas and pyarrow
-    from costx.aggregate import KEY_MEASURES, PRECISION_CAP
+    from costx.aggregate import KEY_MEASURES, PRECISION_CAP, PRECISION_FIRST_CHECK
     from costx.sweeps import build_points, check_sweep_limits, expand_grid, load_sweep_spec, sweep
 
     output = output_for(args)
@@ -980,7 +980,8 @@ def cmd_sweep(args) -> int:
     seed = args.seed if args.seed is not None else spec.seed
     keep_trials = args.keep_trials or spec.keep_trials
     try:
-        check_sweep_limits(spec.scenario, spec.grid, trials, keep_trials)
+        first = trials if precision is None else min(trials, PRECISION_FIRST_CHECK)
+        check_sweep_limits(spec.scenario, spec.grid, first, keep_trials)
         n_points = len(build_points(spec.scenario, expand_grid(spec.grid), spec.source))
     except InputError as err:
         raise InputError(f"{spec.source}: {err}") from None

@@ -51,6 +51,7 @@ from costx import bundled, formatting
 from costx._version import version
 from costx.aggregate import (
     PRECISION_CAP,
+    PRECISION_FIRST_CHECK,
     PRECISION_MEASURE,
     Moments,
     Precision,
@@ -1380,7 +1381,11 @@ def sweep(
     if measure is not None and precision is None:
         raise InputError(f"{source}: measure= is the measure of precision=; give precision too")
     try:
-        check_sweep_limits(scenario, grid, trials, keep_trials)
+        # Run to a precision, a point's trials are not known before it runs: the limits
+        # are checked for the first check here, and each stretch with per-trial tables
+        # before it runs (_check_stretch).
+        first = trials if precision is None else min(trials, PRECISION_FIRST_CHECK)
+        check_sweep_limits(scenario, grid, first, keep_trials)
         points = expand_grid(grid)
         scenarios = build_points(scenario, points, source)
         target = None if precision is None else points_target(scenarios, points, precision,
@@ -1495,6 +1500,22 @@ def _own(joint: Moments) -> Moments:
                    tuple(row[:k] for row in joint.s2[:k]))  # fmt: skip
 
 
+def _check_stretch(run: _PointRun, keep_trials: bool) -> None:
+    """Run to a precision with per-trial tables: refuse a point's next stretch where the
+    point's tables up to its end would not fit in the memory this machine has left (the
+    points done so far hold theirs)."""
+    if run.target is None or not keep_trials:
+        return
+    from costx.simulation import check_memory, estimate_memory_bytes  # lazy: Numba
+
+    check_memory(
+        estimate_memory_bytes(run.scenario, run.end, True),
+        f"{run.scenario.name}: grid point {run.index} run to {run.end:,} trials with "
+        "per-trial tables",
+        "drop keep_trials (--keep-trials), or give a lower trial cap (--trials)",
+    )
+
+
 def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finish,
                scenarios=None, target=None) -> None:  # fmt: skip
     """Run the points ``todo`` here, one after another, each over ``trials`` trials (a
@@ -1527,10 +1548,12 @@ def _run_local(todo, data, base_index, trials, seed, keep_trials, threads, finis
             n = trials[i] if isinstance(trials, list) else trials
             scenario = None if target is None else scenarios[i]
             run = _PointRun(i, scenario, n, target)
-            while not run.add(run_point(i, data[i], data[base_index], run.done,
-                                        run.end - run.done, seed, keep_trials,
-                                        baseline_ints=baseline_ints)):  # fmt: skip
-                pass
+            while True:
+                _check_stretch(run, keep_trials)
+                piece = run_point(i, data[i], data[base_index], run.done, run.end - run.done,
+                                  seed, keep_trials, baseline_ints=baseline_ints)  # fmt: skip
+                if run.add(piece):
+                    break
             finish(run.result())
 
 
@@ -1575,6 +1598,7 @@ def _run_dask(todo, data, base_index, trials, seed, keep_trials, chunk, schedule
 
         def submit(i: int) -> list:
             run = runs[i]
+            _check_stretch(run, keep_trials)
             out = []
             for first, n in _chunks(run.end, chunk, run.done):
                 future = client.submit(run_point, i, data[i], data[base_index], first, n, seed,
