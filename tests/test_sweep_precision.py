@@ -102,6 +102,10 @@ def test_the_folder_keeps_the_target_and_resumes(run, tmp_path):
     out = tmp_path / "p"
     first = _sweep(out=out)
     pd.testing.assert_frame_equal(first.table, run.table)
+    # the folder read as one table says each point's trials too
+    rows = pd.read_parquet(out).sort_values("point")
+    for column in ("trials", "precision_half_width", "precision_reached"):
+        assert list(rows[column]) == list(run.table[column]), column
     back = costx.read_sweep(out)
     assert back.target == run.target and back.point_trials == run.point_trials
     assert back.precision == run.precision

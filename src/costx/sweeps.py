@@ -852,14 +852,16 @@ class SweepStore:
 
     Each point's file holds, with the point's index (``point``, int64) and grid values
     (columns named by :func:`file_column`) first, its summary as one row of the sweep's
-    table (``<measure>``, ``<measure>_ci95_low``, ``<measure>_ci95_high``; the columns of
-    ``SweepResult.table``), or with ``keep_trials`` its per-trial table. Every file has
-    the same columns with the same types, so pandas, pyarrow, polars and DuckDB read the
-    folder as one table. Its metadata (key ``costx``, JSON) holds the sweep's manifest
-    (``MANIFEST_KEYS``) and its fingerprint, the point's values and exact joint moments,
-    the map from file columns to grid paths (``grid_columns``), the measures' units, and
-    ``sweep_name``, ``scenario_name``, ``dollar_year``, ``policy``, ``created`` and the
-    versions of costx, Python, NumPy, Numba, pandas and pyarrow.
+    table (run to a precision: ``trials``, ``precision_half_width`` and
+    ``precision_reached``, then ``<measure>``, ``<measure>_ci95_low``,
+    ``<measure>_ci95_high``; the columns of ``SweepResult.table``), or with ``keep_trials``
+    its per-trial table. Every file has the same columns with the same types, so pandas,
+    pyarrow, polars and DuckDB read the folder as one table. Its metadata (key ``costx``,
+    JSON) holds the sweep's manifest (``MANIFEST_KEYS``) and its fingerprint, the point's
+    values and exact joint moments, the map from file columns to grid paths
+    (``grid_columns``), the measures' units, and ``sweep_name``, ``scenario_name``,
+    ``dollar_year``, ``policy``, ``created`` and the versions of costx, Python, NumPy,
+    Numba, pandas and pyarrow.
 
     Files are written atomically, with page checksums, so a killed sweep loses at most
     the points in flight, and a rerun into the same folder skips every point whose file
@@ -1008,6 +1010,12 @@ class SweepStore:
         else:
             frame = self._summary_row(summary)
             kind = "summary"
+            target = _target_of(self.manifest)
+            if target is not None:  # run to a precision: the point's row says its trials
+                reached = target.check(summary, joint.n)
+                frame.insert(0, "precision_reached", pd.Series([reached.reached], dtype="bool"))
+                frame.insert(0, "precision_half_width", [reached.half_width])
+                frame.insert(0, "trials", pd.Series([joint.n], dtype="int64"))
         for k, v in reversed(list(point.items())):
             column = pd.Series([v] * len(frame), dtype=self.grid_dtypes[k])
             frame.insert(0, self.grid_names[k], column)
