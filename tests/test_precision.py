@@ -96,3 +96,15 @@ def test_relative_half_width_of_a_zero_mean_is_not_met():
     frame = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [0.0]}, index=["leakers"])
     got = target.check(frame, 10_000)
     assert math.isinf(got.half_width) and not got.reached
+
+
+def test_progress_of_a_run_to_a_precision_heads_for_the_next_check():
+    """A bar toward the cap (10,000,000 from the CLI) would sit near 0 % for a run that
+    stops at 10,000 trials: the total is the next check."""
+    calls = []
+    run = costx.simulate(mixed(), trials=200_000, seed=3, precision=0.02, measure="leakers",
+                         progress=lambda d, n: calls.append((d, n)))  # fmt: skip
+    checks = list(aggregate.precision_checks(200_000))
+    assert calls[-1] == (run.n_trials, run.n_trials)
+    assert {n for _, n in calls} == set(checks[: checks.index(run.n_trials) + 1])
+    assert all(d <= n for d, n in calls)

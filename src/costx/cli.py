@@ -603,7 +603,8 @@ class _DelayedProgress:
         return self
 
     def __call__(self, done: int, total: int) -> None:
-        self.progress.update(self.task, completed=done)
+        # total moves in a run to a precision (the next check)
+        self.progress.update(self.task, completed=done, total=total)
 
     def __exit__(self, *exc):
         if self.timer is not None:

@@ -226,7 +226,9 @@ def simulate(
     progress
         A callable ``progress(done, total)``, or None. It is called after each kernel
         call, and the calls are sized to last about half a second each so that a
-        progress bar moves (the results do not depend on the sizes).
+        progress bar moves (the results do not depend on the sizes). With ``precision``,
+        ``total`` is the trial count of the next check (the run may stop there), not
+        the cap.
     block_trials
         The most trials per kernel call (memory per block; does not change results).
     precision
@@ -288,8 +290,8 @@ def simulate(
             sizer.took(n, time.perf_counter() - tick)
             moments = moments + Moments.of(trial_integers(scenario, raw))
             done += n
-            if progress is not None:
-                progress(done, trials)
+            if progress is not None:  # to a precision: toward the next check, not the cap
+                progress(done, trials if target is None else check_at)
             if target is not None and done == check_at:
                 reached = target.check(summary_table(scenario, moments), done)
                 if reached.reached:
