@@ -963,15 +963,17 @@ class PrecisionTarget:
         return Precision(self.measure, self.target, relative, trials, ok)
 
 
-def precision_target(scenario: Scenario, precision, measure) -> PrecisionTarget:
-    """The checked target of ``precision=`` and ``measure=`` (default the cost-exchange
-    ratio) for a scenario: a clear error for a precision outside (0, 1) or a measure the
-    scenario does not have."""
+def precision_target(
+    scenario: Scenario, precision, measure, default: str = PRECISION_MEASURE, what="measure"
+) -> PrecisionTarget:
+    """The checked target of ``precision=`` and ``measure=`` (default ``default``, the
+    cost-exchange ratio) for a scenario: a clear error for a precision outside (0, 1) or
+    a measure the scenario does not have (named as ``what``)."""
     value = precision_value(precision)
-    name = PRECISION_MEASURE if measure is None else measure
+    name = default if measure is None else measure
     problem = unknown_measure(scenario, name)
     if problem is not None:
-        raise InputError(f"measure {name!r} is {problem}")
+        raise InputError(f"{what} {name!r} is {problem}")
     return PrecisionTarget(name, value)
 
 

@@ -61,7 +61,7 @@ from costx.aggregate import (
     moment_columns,
     no_variation_share,
     precision_checks,
-    precision_value,
+    precision_target,
     trial_integers,
     unknown_measure,
     wilson_interval,
@@ -875,12 +875,7 @@ def _precision_target(scenario: Scenario, precision, precision_measure,
         if precision_measure is not None:
             raise InputError("precision_measure= is the measure of precision=; give precision too")
         return None
-    value = precision_value(precision)
-    name = default if precision_measure is None else precision_measure
-    problem = unknown_measure(scenario, name)
-    if problem is not None:
-        raise InputError(f"precision_measure {name!r} is {problem}")
-    return PrecisionTarget(name, value)
+    return precision_target(scenario, precision, precision_measure, default, "precision_measure")
 
 
 # -- searching monotone predicates ----------------------------------------------------------
@@ -1024,7 +1019,7 @@ def marginal_exchange(
         ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
         trials, then about 1.25 times the last) at which the 95 % half-width of
         ``precision_measure`` (default: ``hold``) is at most ``precision`` times the point's
-        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+        mean, or at ``trials`` (then the cap). Screening stages end below the first check.
 
     Returns
     -------
@@ -1308,11 +1303,7 @@ def break_even(
         total cost with capital, else ``defense_cost_usd``).
 
     precision, precision_measure
-        Run every evaluation asked for ``trials`` to a precision of its own, as
-        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
-        trials, then about 1.25 times the last) at which the 95 % half-width of
-        ``precision_measure`` (default: ``measure``) is at most ``precision`` times the point's
-        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+        As for :func:`marginal_exchange` (default measure: ``measure``).
 
     Returns
     -------
@@ -1794,11 +1785,7 @@ def cheapest(
     runners-up get paired differences to it.
 
     precision, precision_measure
-        Run every evaluation asked for ``trials`` to a precision of its own, as
-        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
-        trials, then about 1.25 times the last) at which the 95 % half-width of
-        ``precision_measure`` (default: ``minimize``) is at most ``precision`` times the point's
-        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+        As for :func:`marginal_exchange` (default measure: ``minimize``).
 
     Returns
     -------
@@ -1916,11 +1903,7 @@ def worst_raid(
     cost, as in :func:`break_even`; ``damage_usd`` or ``leakers`` are other choices).
 
     precision, precision_measure
-        Run every evaluation asked for ``trials`` to a precision of its own, as
-        ``simulate(precision=...)`` runs a scenario: it stops at the first check (10,000
-        trials, then about 1.25 times the last) at which the 95 % half-width of
-        ``precision_measure`` (default: ``maximize``) is at most ``precision`` times the point's
-        mean, or at ``trials`` (then the cap). Screening stages are left as they are.
+        As for :func:`marginal_exchange` (default measure: ``maximize``).
 
     Returns
     -------
@@ -2124,7 +2107,7 @@ def sensitivity(
     indices of the weaker inputs (docs/model.md says more).
 
     ``precision`` and ``precision_measure`` (default: ``measure``): as for
-    :func:`break_even`.
+    :func:`marginal_exchange`.
     """
     started = time.perf_counter()
     scenario = load_scenario(scenario)
