@@ -50,6 +50,7 @@ def test_sensitivity_runs_each_end_to_its_own_precision():
     # rounds 4 stops at the first check, rounds 16 needs the cap: a per-point stop, not a
     # shared one (else this test could not tell them apart)
     assert stops == [10_000, CAP]
+    assert (row["trials_low"], row["trials_high"]) == (10_000, CAP)
     whole = _alone(base)
     assert r.answer["base"][0] == pytest.approx(whole.summary().loc["leakers", "mean"], rel=1e-12)
     assert r.inputs["precision"] == TARGET and r.inputs["precision_measure"] == "leakers"
@@ -108,7 +109,13 @@ def test_every_analysis_takes_precision():
 
     def analyses(**common):
         return (
-            costx.marginal_exchange(base, threat="drone", add=2, offsets={PATH: 4}, **common),
+            costx.marginal_exchange(
+                with_values(base, {PATH: 12}, "test"),
+                threat="drone",
+                add=2,
+                offsets={PATH: 2},
+                **common,
+            ),
             costx.break_even(
                 base, vary=PATH, bounds=(4, 20), against={PATH: 12}, measure="leakers", **common
             ),
@@ -124,6 +131,11 @@ def test_every_analysis_takes_precision():
 
     fixed = analyses(trials=12_000)
     precise = analyses(trials=12_000, precision=0.05, precision_measure="leakers")
+    # each says the trials of its evaluations: some stopped before the cap
+    for r in precise:
+        got = [n for n in r.table["trials"] if n == n and n is not None]
+        assert got and max(got) <= 12_000 and min(got) == 10_000, (r.kind, got)
+    assert "trials" not in fixed[0].table and "trials" not in fixed[1].table
     for r, f in zip(precise, fixed, strict=True):
         assert r.inputs["precision"] == 0.05 and r.inputs["precision_measure"] == "leakers"
         assert "5 % precision of leakers" in r.describe()

@@ -1177,6 +1177,8 @@ def _restore(ev, scenario, attacked, path, step, value0, hold, cost_name, trials
                    per_raid_ci95_high=high_cost, procurement_usd=buy,
                    procurement_ci95_low=min(buy, buy_low), procurement_ci95_high=max(buy, buy_high),
                    note=note)  # fmt: skip
+    if ev.precision is not None:  # the trials of the restoring posture's evaluation
+        row["trials"] = None if n_hat is None else at(n_hat)[2].n
     for basis in ("per_raid", "procurement"):
         scale = attacker_added if attacker_added > 0 else math.nan
         row[f"ratio_{basis}"] = row[f"{basis}_usd"] / scale
@@ -1445,6 +1447,7 @@ def break_even(
             "measure_ci95_high": own.high(), "against": other_est.mean,
             "against_ci95_low": other_est.low(), "against_ci95_high": other_est.high(),
             "diff": diff.mean, "diff_ci95_low": diff.low(), "diff_ci95_high": diff.high(),
+            **({} if target is None else {"trials": own.n}),  # run to a precision: its own
         })  # fmt: skip
     table = pd.DataFrame(rows)
     first, last = cache[min(cache)][0], cache[max(cache)][0]
@@ -2195,6 +2198,8 @@ def sensitivity(
                                 f"at_{end}_ci95_high": math.nan, f"change_{end}": math.nan,
                                 f"change_{end}_ci95_low": math.nan,
                                 f"change_{end}_ci95_high": math.nan})  # fmt: skip
+                    if target is not None:
+                        row[f"trials_{end}"] = None
                     continue
                 if o is None:  # the measure itself, and its paired change from the base
                     joint = ev.joint([(s, scenario)], trials)[0]
@@ -2207,6 +2212,8 @@ def sensitivity(
                             f"at_{end}_ci95_high": at.high(), f"change_{end}": change.mean,
                             f"change_{end}_ci95_low": change.low(),
                             f"change_{end}_ci95_high": change.high()})  # fmt: skip
+                if target is not None:  # run to a precision: this end's own trials
+                    row[f"trials_{end}"] = at.n
             lo, hi = row["at_low"], row["at_high"]
             row["swing"] = abs(hi - lo) if math.isfinite(lo) and math.isfinite(hi) else (
                 abs((hi if math.isfinite(hi) else lo) - base.mean)
