@@ -136,6 +136,7 @@ def test_every_analysis_takes_precision():
         got = [n for n in r.table["trials"] if n == n and n is not None]
         assert got and max(got) <= 12_000 and min(got) == 10_000, (r.kind, got)
     assert "trials" not in fixed[0].table and "trials" not in fixed[1].table
+    assert precise[0].table["trials"].dtype == "float64"  # NaN where nothing was restored
     for r, f in zip(precise, fixed, strict=True):
         assert r.inputs["precision"] == 0.05 and r.inputs["precision_measure"] == "leakers"
         assert "5 % precision of leakers" in r.describe()

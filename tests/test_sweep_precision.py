@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from scenarios import interceptor, scenario, threat
 
@@ -248,12 +249,16 @@ def test_costx_sweep_runs_each_point_to_the_precision(tmp_path, capsys):
     assert "give --precision too" in capsys.readouterr().err and not bad.exists()
 
 
-def test_a_folder_written_before_precision_still_resumes(tmp_path):
+def test_a_folder_written_before_precision_still_resumes(tmp_path, monkeypatch):
     """tests/data/sweep_before_precision was written by costx at 9298f58, before
     precision=: its manifest has no precision keys, and its fingerprint must still be
-    this costx's for the same sweep (a resume reuses both points)."""
+    this costx's for the same sweep (a resume reuses both points). The manifest names
+    the costx version, so the fixture's is taken for this one's (a release must not
+    fail this test)."""
     folder = tmp_path / "old"
     shutil.copytree(Path(__file__).parent / "data" / "sweep_before_precision", folder)
+    meta = json.loads(pq.read_schema(folder / "point-0000.parquet").metadata[b"costx"])
+    monkeypatch.setattr(costx.sweeps, "version", lambda: meta["costx_version"])
     data = _scenario()
     data["scenario"]["name"] = "before_precision"
     grid = {"effectors.sm2.rounds": [4, 12]}

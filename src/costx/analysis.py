@@ -1077,6 +1077,8 @@ def marginal_exchange(
                                  attacked_hold))  # fmt: skip
         simulated = ev.trials_simulated
     table = pd.DataFrame(rows)
+    if "trials" in table:  # run to a precision; NaN, not None, where nothing was restored
+        table["trials"] = table["trials"].astype("float64")
     restored = table[table["restored"]]
     cheapest_raid = cheapest_buy = None
     if len(restored):
@@ -2228,6 +2230,9 @@ def sensitivity(
             rows.append(row)
         simulated = ev.trials_simulated
     table = pd.DataFrame(rows)
+    for column in ("trials_low", "trials_high"):  # run to a precision; NaN for a skipped end
+        if column in table:
+            table[column] = table[column].astype("float64")
     if "swing" not in table:
         table["swing"] = math.nan
     table = table.sort_values("swing", ascending=False, na_position="last", kind="stable")
@@ -2341,11 +2346,13 @@ def _trials_line(r: AnalysisResult) -> str:
 # The columns `costx analyze` prints and the report puts last, by kind.
 KEY_COLUMNS = {
     "margin": ["option", "steps", "value_after", "per_raid_usd", "ratio_per_raid",
-               "procurement_usd", "ratio_procurement", "cheapest", "note"],
-    "break_even": ["value", "measure", "against", "diff", "diff_ci95_low", "diff_ci95_high"],
+               "procurement_usd", "ratio_procurement", "cheapest", "trials", "note"],
+    "break_even": ["value", "measure", "against", "diff", "diff_ci95_low", "diff_ci95_high",
+                   "trials"],
     "cheapest": ["status", "rank", "trials", "reason"],
     "worst_raid": ["attack_cost_usd_raid", "status", "rank", "trials"],
-    "sensitivity": ["path", "value", "low", "high", "at_low", "at_high", "swing"],
+    "sensitivity": ["path", "value", "low", "high", "at_low", "at_high", "swing",
+                    "trials_low", "trials_high"],
 }  # fmt: skip
 
 
