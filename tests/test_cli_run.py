@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import tomli_w
-from scenarios import mixed
+from scenarios import laser, mixed, scenario, threat
 
 import costx
 from costx.cli import main
@@ -112,6 +112,40 @@ def test_run_to_a_precision_from_the_command_line(tmp_path, capsys):
         main(["run", "--precision", "2", "--out", str(out)])
     assert info.value.code == 2
     assert "must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_warning_is_shown_as_it_comes_even_when_the_command_then_stops(
+    tmp_path, capsys, monkeypatch
+):
+    """Warnings raised during a command were kept until it ended well: one raised in the
+    run (a precision measure at 0, below) was lost when the command was then interrupted."""
+    path = _write(tmp_path, scenario([threat("drone", 2)], [laser()]))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(costx.SimulationResult, "to_parquet", interrupted)
+    out = tmp_path / "x.parquet"
+    status = main(["run", str(path), "--precision", "0.05", "--measure", "leakers",
+                   "--trials", "12000", "--out", str(out), "--no-progress"])  # fmt: skip
+    assert status == 130
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the mean of leakers is 0 after 10,000 trials" in err and "interrupted" in err
+
+
+def test_a_run_to_a_precision_of_a_measure_at_zero_warns(tmp_path, capsys):
+    """A laser kills both drones in every trial: leakers stays 0, so no relative precision
+    can be reached; the run says so (once) and goes on to the cap."""
+    path = _write(tmp_path, scenario([threat("drone", 2)], [laser()]))
+    out = tmp_path / "z.parquet"
+    status = main(["run", str(path), "--precision", "0.05", "--measure", "leakers",
+                   "--trials", "20000", "--out", str(out), "--no-progress"])  # fmt: skip
+    assert status == 0
+    std, err = capsys.readouterr()
+    warning = [line for line in err.splitlines() if "the mean of leakers is 0" in line]
+    assert len(warning) == 1 and warning[0].startswith("warning: test: ")
+    assert "the mean of leakers is 0 after 10,000 trials" in " ".join(err.split())
+    assert "NOT reached" in std and costx.read_result(out).n_trials == 20_000
 
 
 def test_run_says_which_policy_and_warns_about_lasers_under_layered(tmp_path, capsys):

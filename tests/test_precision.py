@@ -5,10 +5,10 @@ import math
 
 import pandas as pd
 import pytest
-from scenarios import mixed
+from scenarios import laser, mixed, scenario, threat
 
 import costx
-from costx import aggregate, simulation
+from costx import CostxWarning, aggregate, simulation
 from costx.errors import InputError
 
 
@@ -91,11 +91,48 @@ def test_progress_is_called_often_and_ends_at_the_total():
     pd.testing.assert_frame_equal(run.trials, quiet.trials)
 
 
-def test_relative_half_width_of_a_zero_mean_is_not_met():
+def test_relative_half_width_of_a_zero_mean_is_not_met_unless_it_is_fixed():
+    """A sampled mean of 0 (seen in every trial, so its interval has width) has no
+    relative half-width; a value fixed by the scenario (the only zero-width interval) is
+    known exactly, 0 included."""
     target = aggregate.PrecisionTarget("leakers", 0.5)
-    frame = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [0.0]}, index=["leakers"])
-    got = target.check(frame, 10_000)
+    sampled = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [3e-4]},
+                           index=["leakers"])  # fmt: skip
+    got = target.check(sampled, 10_000)
     assert math.isinf(got.half_width) and not got.reached
+    assert "the mean of leakers is 0 after 10,000" in got.zero_mean_warning("s", 20_000)
+    assert got.zero_mean_warning("s", 10_000) is None  # at the cap: nothing to warn of
+    fixed = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [0.0]}, index=["leakers"])
+    got = target.check(fixed, 10_000)
+    assert got.half_width == 0.0 and got.reached
+    assert got.zero_mean_warning("s", 20_000) is None
+
+
+def _all_killed():
+    """Two slow drones and a laser that kills both in every trial: leakers is 0 in every
+    trial, but sampled (its interval is 0 to 1.2e-3 at 5,000 trials)."""
+    return scenario([threat("drone", 2)], [laser()])
+
+
+def test_a_measure_fixed_at_zero_stops_at_the_first_check():
+    """capital_cost_usd is 0 by the scenario (no capital entries): known exactly, so a run
+    to a precision of it stops at 10,000 trials instead of running to its cap."""
+    run = costx.simulate(_all_killed(), trials=40_000, seed=3, precision=0.05,
+                         measure="capital_cost_usd")  # fmt: skip
+    assert run.n_trials == 10_000 and run.precision.reached and run.precision.half_width == 0
+
+
+def test_a_sampled_measure_at_zero_warns_once_and_runs_to_the_cap():
+    with pytest.warns(CostxWarning) as caught:
+        run = costx.simulate(_all_killed(), trials=30_000, seed=3, precision=0.05,
+                             measure="leakers")  # fmt: skip
+    assert run.n_trials == 30_000 and not run.precision.reached
+    texts = [str(w.message) for w in caught if issubclass(w.category, CostxWarning)]
+    assert texts == [
+        "test: the mean of leakers is 0 after 10,000 trials, so no 95 % half-width is a "
+        "fraction of it; the run goes on to its cap of 30,000 trials unless the measure "
+        "moves from 0 (a lower cap: trials=, --trials; or another measure)"
+    ]
 
 
 def test_progress_of_a_run_to_a_precision_heads_for_the_next_check():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from scenarios import interceptor, scenario, threat
+from scenarios import interceptor, laser, scenario, threat
 
 import costx
 from costx.aggregate import precision_checks
@@ -290,3 +290,19 @@ def test_per_trial_tables_to_a_precision_are_checked_stretch_by_stretch(monkeypa
                        r"tables: .*lower trial cap \(--trials\)"):  # fmt: skip
         costx.sweep(_scenario(), GRID, trials=10_000_000, seed=4, precision=TARGET,
                     measure=MEASURE, keep_trials=True)  # fmt: skip
+
+
+def test_a_point_whose_measure_stays_at_zero_warns_once_naming_the_point():
+    """Two drones and a laser that kills both in every trial: leakers is 0 at the point
+    with the laser (sampled, so no relative precision) and not at the point without it.
+    The first warns once and runs to the cap; the second stops on its own."""
+    data = scenario([threat("drone", 2)], [laser(), interceptor(pk={"drone": 0.7})],
+                    name="zeroes")  # fmt: skip
+    with pytest.warns(costx.CostxWarning) as caught:
+        result = costx.sweep(data, {"effectors.las.units": [1, 0]}, trials=CAP, seed=4,
+                             precision=0.05, measure="leakers")  # fmt: skip
+    texts = [str(w.message) for w in caught if issubclass(w.category, costx.CostxWarning)]
+    assert len(texts) == 1
+    assert texts[0].startswith("zeroes: grid point 0: the mean of leakers is 0 after 10,000 ")
+    assert result.point_trials[0] == CAP and not result.precision[0].reached
+    assert result.point_trials[1] < CAP

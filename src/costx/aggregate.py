@@ -933,6 +933,19 @@ class Precision:
     trials: int
     reached: bool
 
+    def zero_mean_warning(self, what: str, cap: int) -> str | None:
+        """The warning for a run whose measure has a mean of 0 at this check (None if it
+        has not): no relative half-width can reach the target while the mean stays 0, so
+        the run would go on to its cap, which may be millions of trials."""
+        if self.reached or not math.isinf(self.half_width) or self.trials >= cap:
+            return None
+        return (
+            f"{what}: the mean of {self.measure} is 0 after {self.trials:,} trials, so no "
+            f"95 % half-width is a fraction of it; the run goes on to its cap of {cap:,} "
+            "trials unless the measure moves from 0 (a lower cap: trials=, --trials; or "
+            "another measure)"
+        )
+
     def describe(self) -> str:
         got = "n/a" if math.isinf(self.half_width) else f"{100 * self.half_width:.2f} %"
         verdict = "reached" if self.reached else "NOT reached (trial cap)"
@@ -958,7 +971,14 @@ class PrecisionTarget:
         """What the measure's mean and 95 % interval over ``trials`` trials reach."""
         mean = float(mean)
         half = (float(high) - float(low)) / 2.0
-        relative = half / abs(mean) if mean != 0.0 and math.isfinite(mean) else math.inf
+        if half == 0.0:
+            # Only a value fixed by the scenario has a zero-width interval (one sampled
+            # the same in every trial has a wider one): it is known exactly, 0 included.
+            relative = 0.0
+        elif mean != 0.0 and math.isfinite(mean):
+            relative = half / abs(mean)
+        else:
+            relative = math.inf
         ok = math.isfinite(relative) and relative <= self.target
         return Precision(self.measure, self.target, relative, trials, ok)
 

@@ -386,10 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         try:
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings():
                 warnings.simplefilter("always")
+                # printed as they come: a run may go on for minutes after one
+                warnings.showwarning = _show_warning
                 status = args.func(args)
-            _print_warnings(caught)
             sys.stdout.flush()
             return status
         except CostxError as err:
@@ -439,10 +440,11 @@ def _errors(lines: list[str], limit: int = MAX_ERROR_LINES) -> None:
         _error(f"... and {len(lines) - limit:,} more problems")
 
 
-def _print_warnings(caught) -> None:
-    for w in caught:
-        if issubclass(w.category, CostxWarning):
-            stderr.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` during a command: a CostxWarning as one line on stderr
+    (above a progress bar, which rich keeps below it); other warnings are not shown."""
+    if issubclass(category, CostxWarning):
+        stderr.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
 
 
 def cmd_scenarios(args) -> int:
@@ -519,7 +521,8 @@ def cmd_validate(args) -> int:
             _errors(problems)
             report.append({"source": source, "kind": kind, "ok": False, "problems": problems})
             continue
-        _print_warnings(caught)
+        for w in caught:
+            _show_warning(w.message, w.category, w.filename, w.lineno)
         report.append({"source": source, "kind": kind, "ok": True, "problems": [],
                        "warnings": [str(w.message) for w in caught]})  # fmt: skip
         output.show(f"ok: {line}")

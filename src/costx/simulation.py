@@ -6,6 +6,7 @@ import contextlib
 import operator
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,7 +50,7 @@ from costx.kernels.engagement import (
 from costx.lowering import lower, lower_base, lower_ship
 from costx.notebook import result_html
 from costx.plotting import SimulationPlots
-from costx.scenario import Scenario, ScenarioLike, load_scenario
+from costx.scenario import CostxWarning, Scenario, ScenarioLike, load_scenario
 
 BLOCK_TRIALS = 131_072  # trials per kernel call; results do not depend on it
 BLOCK_BYTES = 256 * 2**20  # at most this much kernel output per call (long campaigns)
@@ -275,6 +276,7 @@ def simulate(
     moments = Moments.empty(moment_columns(scenario))
     sizer = _BlockSizer(block_trials, progress is not None)
     reached = None
+    warned = False  # the warning of a measure whose mean is 0 (once)
     started = time.perf_counter()
     done = 0
     with numba_threads(threads):
@@ -296,6 +298,10 @@ def simulate(
                 reached = target.check(summary_table(scenario, moments), done)
                 if reached.reached:
                     break
+                stalled = None if warned else reached.zero_mean_warning(scenario.name, trials)
+                if stalled is not None:
+                    warnings.warn(stalled, CostxWarning, stacklevel=2)
+                    warned = True
                 check_at = next(checks, trials)
                 check_memory_for(check_at)
     elapsed = time.perf_counter() - started

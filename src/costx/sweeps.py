@@ -37,6 +37,7 @@ import socket
 import time
 import tomllib
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,7 @@ from costx.io import (
 from costx.notebook import sweep_html
 from costx.plotting import SweepPlots
 from costx.scenario import (
+    CostxWarning,
     Scenario,
     ScenarioLike,
     load_scenario,
@@ -1281,6 +1283,8 @@ class _PointRun:
         self.index = index
         self.scenario = scenario
         self.target = target
+        self.cap = trials
+        self.warned = False  # the warning of a measure whose mean is 0 (once a point)
         self.checks = iter((trials,)) if target is None else precision_checks(trials)
         self.done = 0  # trials run so far
         self.end = next(self.checks)  # the end of the stretch to run next
@@ -1299,6 +1303,12 @@ class _PointRun:
         self.reached = self.target.check(summary_table(self.scenario, _own(joint)), self.done)
         if self.reached.reached:
             return True
+        if not self.warned:
+            what = f"{self.scenario.name}: grid point {self.index}"
+            stalled = self.reached.zero_mean_warning(what, self.cap)
+            if stalled is not None:
+                warnings.warn(stalled, CostxWarning, stacklevel=2)
+                self.warned = True
         following = next(self.checks, None)
         if following is None:
             return True  # the cap
