@@ -126,14 +126,14 @@ def test_use_fills_fields_and_records_provenance():
     assert sam.kind == "interceptor"
     # Costs come in constant dollars of the index's last year (no year named anywhere).
     year = max(catalog.price_index)
-    factor = catalog.price_index[year] / catalog.price_index[2024]
+    factor = catalog.price_index[year] / catalog.price_index[2023]
     assert scenario.scenario.dollar_year == year
     assert sam.cost_per_shot_usd == sm2.fields["cost_per_shot_usd"].value * factor
     assert sam.pk["drone"] == sm2.fields["pk"].value["shahed_136"]  # keyed by the threat's use
     prov = scenario.provenance
     cost = prov["effectors.sam.cost_per_shot_usd"]
     assert cost["from"] == "catalog" and cost["entry"] == "effectors.sm2"
-    assert cost["sources"] and cost["dollar_year"] == 2024
+    assert cost["sources"] and cost["dollar_year"] == 2023
     assert prov["effectors.sam.rounds"] == {"from": "scenario"}
     assert prov["effectors.sam.pk.drone"]["assumption"] is True
     assumed = {path for path, _, _ in scenario.assumptions()}
@@ -160,14 +160,14 @@ def test_unknown_entries_and_kind_mismatches_are_clear_errors():
 def test_constant_dollars_use_the_price_index():
     catalog = load_catalog()
     year = max(catalog.price_index)
-    cost = catalog.entry("effectors", "sm2").fields["cost_per_shot_usd"].value  # 2024 dollars
+    cost = catalog.entry("effectors", "sm2").fields["cost_per_shot_usd"].value  # 2023 dollars
     real = costx.load_scenario(_uses(), dollar_year=2016)
-    factor = catalog.price_index[2016] / catalog.price_index[2024]
+    factor = catalog.price_index[2016] / catalog.price_index[2023]
     assert real.effectors[0].cost_per_shot_usd == pytest.approx(cost * factor, rel=1e-15)
     converted = real.provenance["effectors.sam.cost_per_shot_usd"]["converted"]
-    assert converted == {"from_year": 2024, "to_year": 2016, "factor": factor, "from_value": cost}
+    assert converted == {"from_year": 2023, "to_year": 2016, "factor": factor, "from_value": cost}
     assert real.scenario.dollar_year == 2016
-    same = costx.load_scenario(_uses(), dollar_year=2024)  # the figure's own year: unchanged
+    same = costx.load_scenario(_uses(), dollar_year=2023)  # the figure's own year: unchanged
     assert same.effectors[0].cost_per_shot_usd == cost
     assert "converted" not in same.provenance["effectors.sam.cost_per_shot_usd"]
     default = costx.load_scenario(_uses())  # no year named: the index's last year

@@ -386,7 +386,7 @@ def test_new_cost_fields_are_converted_to_the_run_dollar_year():
     index = catalog.price_index
     s = costx.load_scenario("pacific_airbase_resilient", dollar_year=2016)
     thaad = next(e for e in s.effectors if e.name == "thaad")
-    assert thaad.acquisition_usd == pytest.approx(340_909_091 * index[2016] / index[2017])
+    assert thaad.acquisition_usd == pytest.approx(166_666_667 * index[2016] / index[2024])
     assert s.base.dispersal_site_cost_usd == pytest.approx(409e6 * index[2016] / index[2024])
     assert s.base.shelter_cost_usd == pytest.approx(3e6 * index[2016] / index[2024])
     prov = s.provenance["base.dispersal_site_cost_usd"]
@@ -446,7 +446,7 @@ def test_report_gives_the_dollar_year_of_catalog_costs_it_lists(tmp_path):
     assert "150,000,000 USD (2018 dollars)" in row
     sources = html[html.index("<h3>Values from the catalog</h3>") :]
     row = sources[sources.index("sm2.cost_per_shot_usd") :]
-    assert "2,100,000 USD (2024 dollars)" in row[: row.index("</tr>")]
+    assert "2,100,000 USD (2023 dollars)" in row[: row.index("</tr>")]
 
 
 def test_a_sweep_over_laser_units_charges_what_it_adds():
