@@ -1,5 +1,6 @@
 """The cited catalog: every figure sourced or marked as an assumption; `use` and provenance."""
 
+import json
 import math
 
 import pytest
@@ -209,6 +210,21 @@ def test_catalog_command_lists_entries_with_sources(capsys):
     assert "cost_per_shot_usd" in out and "[S2]" in out and "ASSUMPTION" in out
     assert "['http" not in out and "https://thedefensepost.com" in out  # S33 has two URLs
     assert main(["catalog", "effectors", "nope"]) == 2
+
+
+def test_catalog_entry_shows_its_info_figures_and_their_sources(capsys):
+    """[NAME.info] figures (no run uses them) are shown, with the sources they cite, in the
+    table and in --json (docs/catalog.md)."""
+    info = load_catalog().entry("effectors", "thaad").info
+    assert info["battery_cost_usd"] == 1_000_000_000 and info["info_sources"]
+    assert main(["catalog", "effectors", "thaad"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "info (not used by runs): battery_cost_usd = 1,000,000,000; us_batteries = 7" in out
+    for key in info["info_sources"]:
+        assert f"[{key}]" in out
+    assert main(["catalog", "effectors", "thaad", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["info"] == info and set(info["info_sources"]) <= set(doc["sources"])
 
 
 def test_run_counts_the_assumptions_and_lists_them_on_request(tmp_path, capsys):

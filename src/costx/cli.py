@@ -1166,12 +1166,14 @@ def cmd_catalog(args) -> int:
         if entry is None:
             known = ", ".join(sorted(catalog.entries.get(sections[0], {})))
             raise _usage(f"no {sections[0]} entry {args.name!r} in the catalog ({known})")
-        used = sorted({k for rec in entry.fields.values() for k in rec.sources})
+        used = {k for rec in entry.fields.values() for k in rec.sources}
+        used = sorted(used | set(entry.info.get("info_sources", [])))
         output.data(
             json_doc=lambda: {
                 "section": sections[0], "name": entry.key, "label": entry.label,
                 "kind": entry.kind, "description": entry.description,
                 "fields": {name: rec.as_dict() for name, rec in entry.fields.items()},
+                "info": dict(entry.info),
                 "sources": {k: catalog.sources.get(k, {}) for k in used},
             },
             csv_frame=lambda: _entry_frame(entry),
@@ -1206,6 +1208,13 @@ def cmd_catalog(args) -> int:
                 rec.note,
             )
         output.show(table)
+        if entry.info:  # figures no run uses ([NAME.info], docs/catalog.md)
+            figures = "; ".join(f"{k} = {formatting.exact(v)}" for k, v in entry.info.items()
+                                if k not in ("info_sources", "note"))  # fmt: skip
+            cited = ", ".join(entry.info.get("info_sources", []))
+            output.show(f"info (not used by runs): {figures}" + (f" [{cited}]" if cited else ""))
+            if entry.info.get("note"):
+                output.show(f"  {entry.info['note']}")
         for key in used:
             src = catalog.sources.get(key, {})
             urls = src.get("url", "")
