@@ -179,3 +179,31 @@ def test_every_bad_file_exits_2_with_one_error_line_per_problem(capsys):
         lines = [line for line in err.splitlines() if line.startswith("error:")]
         assert len(lines) == len(info.value.problems), (path.name, err)
         assert "Traceback" not in err
+
+
+def test_an_output_that_is_the_input_or_an_unwritable_folder_is_refused_first(
+    tmp_path, capsys, monkeypatch
+):
+    """`costx run s.toml --out s.toml` overwrote the scenario with Parquet, and `costx
+    report r.parquet --out r.parquet` the result with HTML; a folder that cannot take a
+    file (/proc here; a read-only mount, an immutable folder) was found out only when
+    writing, after the whole run. All are refused, status 2, before any simulation."""
+    path = _write(tmp_path, mixed())
+    kept = path.read_bytes()
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("simulated before the output path was checked")
+
+    monkeypatch.setattr("costx.simulation.simulate", no_run)  # cmd_run imports it late
+    assert main(["run", str(path), "--trials", "200", "--out", str(path)]) == 2
+    assert "is the input file" in capsys.readouterr().err and path.read_bytes() == kept
+    assert main(["run", str(path), "--trials", "200", "--out", "/proc/x.parquet"]) == 2
+    assert "cannot write in folder /proc" in " ".join(capsys.readouterr().err.split())
+    monkeypatch.undo()
+    result = tmp_path / "r.parquet"
+    assert main(["run", str(path), "--trials", "200", "--out", str(result)]) == 0
+    capsys.readouterr()
+    kept = result.read_bytes()
+    assert main(["report", str(result), "--out", str(result)]) == 2
+    assert "is the input file" in capsys.readouterr().err and result.read_bytes() == kept
+    assert not list(tmp_path.glob(".*.tmp"))  # no probe or temporary file left

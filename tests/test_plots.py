@@ -596,6 +596,46 @@ def test_plot_all_writes_png_and_svg(sim, tmp_path):
         assert data.startswith(b"\x89PNG") if p.suffix == ".png" else b"<svg" in data
 
 
+def test_plot_all_writes_every_figure_or_none(sim, tmp_path, monkeypatch):
+    """A figure path that is a folder or a symbolic link is refused (a link was followed,
+    overwriting its target) and no figure is written: the others are renamed into place
+    only once all are made; a folder plot_all made is removed again; a folder it cannot
+    make is one line, not a traceback."""
+    from costx.plotting import plot_all
+
+    taken = tmp_path / "taken"
+    (taken / "mixed_leakers.png").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"mixed_leakers\.png: exists and is a folder"):
+        plot_all(sim, taken)
+    assert [p.name for p in taken.iterdir()] == ["mixed_leakers.png"]  # nothing else, no temp
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    target = tmp_path / "target.txt"
+    target.write_text("keep me")
+    (linked / "mixed_total_cost.svg").symlink_to(target)
+    with pytest.raises(InputError, match=r"mixed_total_cost\.svg: exists and is a symbolic link"):
+        plot_all(sim, linked)
+    assert target.read_text() == "keep me" and len(list(linked.iterdir())) == 1
+    regular = tmp_path / "file.txt"
+    regular.write_text("")
+    with pytest.raises(InputError, match="cannot make the folder"):
+        plot_all(sim, regular / "sub")
+    made = tmp_path / "new" / "deeper"
+    real = costx.plotting._render_to
+    calls = []
+
+    def fail_late(fig, fh, fmt, salt):  # the sixth figure file fails
+        calls.append(salt)
+        if len(calls) == 6:
+            raise RuntimeError("drawing failed")
+        real(fig, fh, fmt, salt)
+
+    monkeypatch.setattr(costx.plotting, "_render_to", fail_late)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        plot_all(sim, made)
+    assert not (tmp_path / "new").exists()  # five figures made, none kept, folders removed
+
+
 def test_plot_all_campaign_and_sweeps(campaign, swept, base_sweep, tmp_path):
     from costx.plotting import plot_all
 

@@ -772,9 +772,9 @@ def cmd_run(args) -> int:
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise _usage(f"--out {out}: folder {out.parent} does not exist")
     # Refuse a target that writing would clobber before any work is done.
-    check_output_path(out)
+    check_output_path(out, inputs=[args.scenario])
     if scenario.campaign is not None and not args.summary_only:
-        check_output_path(salvos_path(out))
+        check_output_path(salvos_path(out), inputs=[args.scenario])
 
     from costx.aggregate import PRECISION_CAP  # lazy: pandas (start-up time)
 
@@ -838,10 +838,10 @@ def cmd_plot(args) -> int:
     from costx.plotting import plot_all
     from costx.reading import load_results
 
-    result = load_results(args.results)
     if args.out.exists() and not args.out.is_dir():
         raise _usage(f"--out {args.out}: not a folder")
-    args.out.mkdir(parents=True, exist_ok=True)
+    result = load_results(args.results)
+    # plot_all makes the folder, and removes it again if no figure could be written
     written = plot_all(result, args.out, formats=tuple(args.format or ("png", "svg")))
     output = output_for(args)
     output.paths(*written)
@@ -856,7 +856,7 @@ def cmd_report(args) -> int:
     from costx.reading import load_results
     from costx.report import write_report
 
-    check_output_path(args.out)  # before reading and drawing anything
+    check_output_path(args.out, inputs=[args.results])  # before reading and drawing anything
     path = write_report(load_results(args.results), args.out)
     output = output_for(args)
     output.paths(path)
@@ -1556,10 +1556,11 @@ def _against_arg(values: list[str]):
     return dict(pairs)
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, inputs=()) -> None:
     from costx.io import check_output_path  # lazy: pyarrow (start-up)
 
-    check_output_path(out)  # before any simulation: a folder, a device, no such folder
+    # before any simulation: a folder, a device, no such folder, the input file
+    check_output_path(out, inputs=inputs)
 
 
 def _duplicates(pairs, option: str) -> dict:
@@ -1581,7 +1582,7 @@ def cmd_analyze(args) -> int:
     scenario = load_scenario_with(args.scenario, _overrides(args), dollar_year=args.dollar_year)
     label = "margin" if kind == "margin" else kind
     out = args.out if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
-    _check_out(out)
+    _check_out(out, inputs=[args.scenario, *(getattr(args, "against", None) or [])])
     if args.precision_measure is not None and args.precision is None:
         raise _usage("--precision-measure is the measure of --precision; give --precision too")
     trials = args.trials

@@ -30,7 +30,7 @@ import stat
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,13 +59,20 @@ class WrittenThenInterrupted(KeyboardInterrupt):
         self.paths = paths
 
 
-def check_output_path(path: str | Path) -> Path:
+def check_output_path(path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
     """Refuse, with one line, an output path that exists and is not a regular writable
-    file (a device, a FIFO, a symbolic link, a folder, a read-only file), or whose folder
-    does not exist: writing replaces the target by renaming a new file onto it, which
-    would replace a device node or a symbolic link itself, or a file its owner protected.
+    file (a device, a FIFO, a symbolic link, a folder, a read-only file), that is one of
+    the command's ``inputs`` (writing would destroy it), or whose folder does not exist or
+    cannot take a new file: writing replaces the target by renaming a new file onto it,
+    which would replace a device node or a symbolic link itself, or a file its owner
+    protected. Called before any work, so that a run is not lost to its output path.
     """
     path = Path(path)
+    for given in inputs:
+        if given is not None and _same_file(path, Path(given)):
+            raise InputError(
+                f"{path}: is the input file {given}; writing would destroy it (give another name)"
+            )
     folder = path.parent if str(path.parent) else Path(".")
     try:
         st = os.lstat(path)
@@ -91,7 +98,29 @@ def check_output_path(path: str | Path) -> Path:
             )
     if not folder.is_dir():
         raise InputError(f"{path}: folder {folder} does not exist")
+    _check_writable_folder(path, folder)
     return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (a bundled scenario's name, a new output)
+        return False
+
+
+def _check_writable_folder(path: Path, folder: Path) -> None:
+    """Refuse a folder that cannot take a new file (permissions, a read-only file system,
+    an immutable folder, /proc): the same temporary file the write makes, made and
+    removed at once, since permission bits alone do not tell (root, read-only mounts)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise InputError(
+            f"{path}: cannot write in folder {folder}: {err.strerror or err}"
+        ) from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def _usual_mode(fd: int) -> None:
@@ -169,6 +198,47 @@ def _write_atomic(path: Path, write) -> Path:
     path = Path(path)
     _commit([(_write_temporary(path, write), path)])
     return path
+
+
+def write_files_atomic(items: Iterable[tuple[str | Path, Callable]]) -> list[Path]:
+    """Write several files all or none: ``write(file)`` of each (path, write) into a
+    temporary file beside its path (``items`` may be a generator, so that each is made
+    just before it is written), then every one renamed into place together. A path that
+    is not a regular writable file (a symbolic link, a folder: :func:`check_output_path`)
+    or any error leaves none of them written and no temporary file behind."""
+    pairs: list[tuple[str, Path]] = []
+    try:
+        for path, write in items:
+            pairs.append((_write_temporary(Path(path), write), Path(path)))
+    except BaseException:
+        for tmp, _ in pairs:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    _commit(pairs)
+    return [path for _, path in pairs]
+
+
+def make_folder(folder: str | Path) -> list[Path]:
+    """Create ``folder`` and any missing parents; the folders made, outermost first (to
+    remove again if the work that needed them fails), or an InputError naming it."""
+    folder = Path(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a regular file on the way, no permission, /proc
+        raise InputError(f"{folder}: cannot make the folder: {err.strerror or err}") from None
+    if not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder")
+    return made
+
+
+def remove_folders(made: list[Path]) -> None:
+    """Remove the folders :func:`make_folder` made, innermost first, where still empty."""
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _write_parquet(table: pa.Table) -> Callable:

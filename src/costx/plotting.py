@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from costx.formatting import (
     usd_tick,
 )
 from costx.formatting import value as format_value
+from costx.io import make_folder, remove_folders, write_files_atomic
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -1161,7 +1162,20 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
 
 
 def save_figure(fig: Figure, path: Path, fmt: str) -> Path:
-    """Save deterministically: no timestamps or software version in the file."""
+    """Save deterministically (no timestamps or software version in the file) and
+    atomically: through a temporary file renamed into place (costx.io)."""
+    path = Path(path)
+    write_files_atomic([(path, _render(fig, fmt, path.stem))])
+    return path
+
+
+def _render(fig: Figure, fmt: str, salt: str) -> Callable:
+    """A writer of ``fig`` in format ``fmt`` to a binary file, deterministic: no
+    timestamps or software version, SVG ids hashed from ``salt`` (the file's stem)."""
+    return lambda fh: _render_to(fig, fh, fmt, salt)
+
+
+def _render_to(fig: Figure, fh, fmt: str, salt: str) -> None:
     import matplotlib  # lazy: optional, slow
 
     if fmt == "png":
@@ -1172,9 +1186,8 @@ def save_figure(fig: Figure, path: Path, fmt: str) -> Path:
         metadata = {"CreationDate": None, "Creator": None, "Producer": None}
     else:
         metadata = {}
-    with matplotlib.rc_context({"svg.hashsalt": path.stem, "svg.fonttype": "none"}):
-        fig.savefig(path, format=fmt, dpi=DPI, metadata=metadata or None)
-    return path
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        fig.savefig(fh, format=fmt, dpi=DPI, metadata=metadata or None)
 
 
 def plot_all(
@@ -1194,13 +1207,20 @@ def plot_all(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+    made = make_folder(out)
     prefix = _slug(result.scenario.name)
-    for stem, fig in figures(result):
-        for fmt in formats:
-            written.append(save_figure(fig, out / f"{prefix}_{stem}.{fmt}", fmt))
-    return written
+
+    def files():
+        for stem, fig in figures(result):
+            for fmt in formats:
+                path = out / f"{prefix}_{stem}.{fmt}"
+                yield path, _render(fig, fmt, path.stem)
+
+    try:  # all or none: a figure that cannot be written leaves none of them
+        return write_files_atomic(files())
+    except BaseException:
+        remove_folders(made)
+        raise
 
 
 # -- decision analyses (costx.analysis) -----------------------------------------------------
