@@ -294,3 +294,34 @@ def test_resumed_campaign_sweep_with_trials_is_consistent(tmp_path):
     pd.testing.assert_frame_equal(again.trials, full.trials, check_dtype=False)
     assert not again.has_salvos  # point 0 came from disk, which keeps no per-salvo table
     assert list(again.trials.columns[:2]) == ["point", "base.dispersal_sites"]
+
+
+def test_a_sweep_that_fails_before_saving_a_point_leaves_no_folder(tmp_path, monkeypatch):
+    """`costx sweep --threads 99` (or an unreachable Dask scheduler) left the empty output
+    folder and its parents behind; threads are now checked first, and a sweep that fails
+    before its first point is saved removes the folders it made. One that saved points
+    keeps them (to resume)."""
+    grid = {"effectors.sm2.rounds": [16, 32]}
+    out = tmp_path / "new" / "child"
+    with pytest.raises(InputError, match="threads must be between 1 and"):
+        costx.sweep(_scenario(), grid, trials=100, out=out, threads=10_000)
+    assert not (tmp_path / "new").exists()
+    real = costx.sweeps.run_point
+    calls = []
+    fail_at = [1]
+
+    def fails(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == fail_at[0]:
+            raise RuntimeError("a worker died")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(costx.sweeps, "run_point", fails)
+    with pytest.raises(RuntimeError, match="a worker died"):
+        costx.sweep(_scenario(), grid, trials=100, out=out)
+    assert calls == [0] and not (tmp_path / "new").exists()
+    calls.clear()
+    fail_at[0] = 2
+    with pytest.raises(RuntimeError, match="a worker died"):
+        costx.sweep(_scenario(), grid, trials=100, out=out)
+    assert [p.name for p in out.iterdir()] == ["point-0000.parquet"]  # kept, to resume

@@ -24,7 +24,6 @@ scenario, the seed and the target, whatever the backend, chunking or resumption.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import itertools
@@ -72,16 +71,20 @@ from costx.aggregate import (
     trials_frame,
     unknown_measure,
 )
+from costx.catalog import load_catalog
 from costx.errors import CostxError, InputError, Problem, ScenarioError
 from costx.io import (
     WrittenThenInterrupted,
     environment_metadata,
+    make_folder,
     read_table_verified,
+    remove_folders,
     write_table_atomic,
 )
 from costx.notebook import sweep_html
 from costx.plotting import SweepPlots
 from costx.scenario import (
+    MAX_DOLLAR_YEAR,
     CostxWarning,
     Scenario,
     ScenarioLike,
@@ -96,6 +99,7 @@ if TYPE_CHECKING:
     import xarray
 
 BLOCK_TRIALS = 65_536
+MAX_TRIALS = 10**12  # trials of a point (simulate's bound)
 POINT_FILE = "point-{index:0{width}d}.parquet"  # one file per point, flat in the folder
 POINT_FILE_PATTERN = re.compile(r"^point-(\d+)\.parquet$")
 LOCK = "_costx_sweep.lock"
@@ -892,6 +896,7 @@ class SweepStore:
         self.name = name
         self.width = max(4, len(str(len(points) - 1)))
         self.lock = SweepLock(self.folder)
+        self.made: list[Path] = []  # the folders prepare() made (remove_if_unused)
         info = tomllib.loads(self.manifest["scenario_toml"]).get("scenario", {})
         self.facts = {  # top-level metadata of every file (the manifest has them in TOML)
             "sweep_name": name,
@@ -905,24 +910,24 @@ class SweepStore:
         sweep (then clear the temporary files a killed run left)."""
         if self.folder.exists() and not self.folder.is_dir():
             raise InputError(f"{self.folder}: is a file, not a folder")
-        created = not self.folder.exists()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"{self.folder}: cannot create the folder ({err.strerror})") from None
+        self.made = make_folder(self.folder)
         self.lock.acquire()
         try:
             self._check_or_start()
         except BaseException:
             self.release()
-            if created:
-                with contextlib.suppress(OSError):
-                    self.folder.rmdir()
+            self.remove_if_unused()
             raise
 
     def release(self) -> None:
         """Release the folder's lock (a no-op if not held)."""
         self.lock.release()
+
+    def remove_if_unused(self) -> None:
+        """Remove the folders :meth:`prepare` made, if no point was saved in them."""
+        if not any(POINT_FILE_PATTERN.match(p.name) for p in self.folder.iterdir()):
+            self._remove_temporaries()
+            remove_folders(self.made)
 
     def _check_or_start(self) -> None:
         if (self.folder / LEGACY_MANIFEST).exists():
@@ -1392,10 +1397,14 @@ def sweep(
         instead of simulated.
     """
     scenario = load_scenario(scenario)
-    trials = _check_int("trials", trials, 1, 10**12)
+    trials = _check_int("trials", trials, 1, MAX_TRIALS)
     seed = _check_int("seed", seed, 0, 2**64 - 1)
     if backend not in ("local", "dask"):
         raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
+    if threads is not None:  # before the folder is made (numba_threads checks it again)
+        import numba  # lazy: start-up time
+
+        _check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
     if measure is not None and precision is None:
         raise InputError(f"{source}: measure= is the measure of precision=; give precision too")
     try:
@@ -1428,6 +1437,14 @@ def sweep(
         done, reused = _run_sweep(store, points, scenarios, base_index, trials, seed,
                                   backend, keep_trials, chunk_trials, scheduler, threads,
                                   progress, target)  # fmt: skip
+    except Exception:
+        # A sweep that failed before saving a point (no Dask scheduler, a point path that
+        # is a folder) leaves no folder it made; an interrupted one keeps it (the message
+        # says what is saved there).
+        if store is not None:
+            store.release()
+            store.remove_if_unused()
+        raise
     finally:
         if store is not None:
             store.release()
@@ -1745,6 +1762,20 @@ def load_sweep_spec(
                       ("dollar_year", int), ("precision", float), ("measure", str)):  # fmt: skip
         if key in info and (type(info[key]) is not kind):
             problems.append(Problem(f"sweep.{key}", f"must be {kind.__name__}", info[key]))
+    # the ranges simulate() and load_scenario() enforce, here so that `costx validate`
+    # finds them and the message names the file and the field
+    if type(info.get("trials")) is int and not 1 <= info["trials"] <= MAX_TRIALS:
+        problems.append(Problem("sweep.trials", f"must be from 1 to {MAX_TRIALS:,}",
+                                info["trials"]))  # fmt: skip
+    if type(info.get("seed")) is int and info["seed"] < 0:
+        problems.append(Problem("sweep.seed", "must be 0 or more", info["seed"]))
+    first_year = min(load_catalog().price_index)
+    if type(info.get("dollar_year")) is int and not (
+        first_year <= info["dollar_year"] <= MAX_DOLLAR_YEAR
+    ):
+        problems.append(Problem("sweep.dollar_year", f"must be a year from {first_year} (the "
+                                f"price index's first) to {MAX_DOLLAR_YEAR}",
+                                info["dollar_year"]))  # fmt: skip
     precision = info.get("precision")
     if type(precision) is float and not 0.0 < precision < 1.0:
         problems.append(Problem("sweep.precision", "must be a fraction of the mean between 0 "
