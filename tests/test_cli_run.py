@@ -50,8 +50,10 @@ def test_bad_input_exits_2_without_traceback(tmp_path, capsys):
     good = _write(tmp_path, mixed(), "good.toml")
     assert main(["run", str(good), "--out", str(tmp_path / "no" / "x.parquet")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert main(["run", str(good), "--threads", "999", "--trials", "10"]) == 2
-    assert "threads must be between" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # argparse: the option, before any work
+        main(["run", str(good), "--threads", "999", "--trials", "10"])
+    assert info.value.code == 2
+    assert "argument --threads: must be at most" in capsys.readouterr().err
 
 
 def test_python_m_costx_run_default_scenario(tmp_path):

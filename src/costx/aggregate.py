@@ -1018,7 +1018,7 @@ def unknown_measure(scenario: Scenario, name) -> str | None:
     if name in known:
         return None
     close = difflib.get_close_matches(str(name), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = f"; did you mean {close[0]!r}?" if close else f" (its measures: {', '.join(known)})"
     return f"not a measure of {scenario.name}{hint}"
 
 

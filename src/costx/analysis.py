@@ -1341,9 +1341,10 @@ def break_even(
     check_measure(other, measure, "measure (of against)")
     if tol is None:
         tol = 1.0 if integer else (high - low) / 1000
-    tol = max(_number("tol", tol), 1.0 if integer else 0.0)
+    tol = _number("tol", tol)
     if tol <= 0:
-        raise InputError("tol must be above 0")
+        raise InputError(f"tol must be above 0, not {tol:g}")
+    tol = max(tol, 1.0) if integer else tol  # a whole-number value: to within 1
 
     points: dict[float, Scenario] = {}
     cache: dict[float, tuple[Estimate, Estimate]] = {}
@@ -1846,7 +1847,11 @@ def cheapest(
 
 
 def _label_text(label: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} = {_jsonable(v)!r}" for k, v in label.items())
+    def text(v) -> str:  # nan as nan (JSON would make it None)
+        return repr(float(v)) if isinstance(v, float) and not math.isfinite(v) else (
+            repr(_jsonable(v)))  # fmt: skip
+
+    return ", ".join(f"{k} = {text(v)}" for k, v in label.items())
 
 
 def _describe_cheapest(r: AnalysisResult) -> str:

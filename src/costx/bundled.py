@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from importlib import resources
+from pathlib import Path
 
 from costx.errors import Problem, ScenarioError
 
@@ -22,6 +23,8 @@ def _text(folder: str, kind: str, name: str) -> str:
     if not entry.is_file():
         choices = ", ".join(_names(folder))
         message = f"no such file, and no bundled {kind} of that name (bundled: {choices})"
+        if Path(name).is_dir():
+            message = f"is a folder, not a {kind} file (bundled {kind}s: {choices})"
         raise ScenarioError(name, [Problem("", message, None, False)])
     return entry.read_text(encoding="utf-8")
 

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import sys
 import textwrap
 import threading
@@ -53,6 +54,7 @@ from costx.scenario import (
 
 EXIT_USAGE = 2
 MAX_ERROR_LINES = 50  # error lines printed; the rest are counted
+MAX_TRIALS = 10**12  # the bound of simulate() and sweep()
 # Results never use markup: scenario text and paths may contain [brackets]. Both consoles
 # are made again by main() for every command (costx.output.consoles: the terminal's
 # width, else COLUMNS, else 132 columns in a pipe).
@@ -66,6 +68,26 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _trials(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_TRIALS:,}, got {value:,}")
+    return value
+
+
+def _threads(text: str) -> int:
+    value = _positive_int(text)
+    import numba  # lazy: only a command given --threads, which runs Numba anyway
+
+    limit = numba.config.NUMBA_NUM_THREADS
+    if value > limit:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {limit} (this machine's Numba threads; NUMBA_NUM_THREADS), "
+            f"got {value}"
+        )
     return value
 
 
@@ -162,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--trials",
-        type=_positive_int,
+        type=_trials,
         default=None,
         help="default: 100000; with --precision, the most trials to run (default: 10000000)",
     )
@@ -183,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=None, help="Parquet file to write (default: NAME.parquet)"
     )
-    p.add_argument("--threads", type=_positive_int, default=None, help="Numba threads")
+    p.add_argument("--threads", type=_threads, default=None, help="Numba threads")
     p.add_argument(
         "--dollar-year",
         type=int,
@@ -276,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         "in benchmarks/ (see the README).",
     )
     p.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO")
-    p.add_argument("--trials", type=_positive_int, default=200_000)
+    p.add_argument("--trials", type=_trials, default=200_000)
     p.add_argument(
         "--part",
         action="append",
@@ -307,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for the Parquet dataset")
     p.add_argument(
         "--trials",
-        type=_positive_int,
+        type=_trials,
         default=None,
         help="trials per point (default: the file's, else 20000); with --precision, the most "
         "trials of a point (default: the file's, else 10000000)",
@@ -331,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)"
     )
-    p.add_argument("--threads", type=_positive_int, default=None, help="Numba threads (local)")
+    p.add_argument("--threads", type=_threads, default=None, help="Numba threads (local)")
     p.add_argument("--keep-trials", action="store_true", help="also store per-trial tables")
     p.add_argument(
         "--dollar-year", type=int, default=None, metavar="Y",
@@ -972,6 +994,7 @@ def cmd_sweep(args) -> int:
     from costx.sweeps import build_points, check_sweep_limits, expand_grid, load_sweep_spec, sweep
 
     output = output_for(args)
+    _check_scheduler(args)
     _check_dollar_year(args.dollar_year)
     spec = load_sweep_spec(args.sweep, dollar_year=args.dollar_year, overrides=_overrides(args))
     precision = args.precision if args.precision is not None else spec.precision
@@ -1156,6 +1179,9 @@ def cmd_catalog(args) -> int:
     output = output_for(args)
     catalog = load_catalog()
     if args.dwell_table or args.ranges is not None:
+        if not args.dwell_table:
+            raise _usage("--ranges goes with --dwell-table: costx catalog lasers "
+                         "--dwell-table --ranges KM,...")  # fmt: skip
         if args.section != "lasers" or args.name:
             raise _usage("--dwell-table goes with `costx catalog lasers` (no entry name)")
         return _dwell_table(args.ranges)
@@ -1163,9 +1189,14 @@ def cmd_catalog(args) -> int:
     sections = ["effectors"] if lasers_only else [args.section] if args.section else list(SECTIONS)
     if args.name:
         entry = catalog.entry(sections[0], args.name)
+        if lasers_only and entry is not None and entry.kind != "laser":
+            entry = None
         if entry is None:
-            known = ", ".join(sorted(catalog.entries.get(sections[0], {})))
-            raise _usage(f"no {sections[0]} entry {args.name!r} in the catalog ({known})")
+            names = catalog.entries.get(sections[0], {})
+            if lasers_only:
+                names = {k: e for k, e in names.items() if e.kind == "laser"}
+            what = "laser" if lasers_only else f"{sections[0]} entry"
+            raise _usage(f"no {what} {args.name!r} in the catalog ({', '.join(sorted(names))})")
         used = {k for rec in entry.fields.values() for k in rec.sources}
         used = sorted(used | set(entry.info.get("info_sources", [])))
         output.data(
@@ -1311,6 +1342,45 @@ def _dwell_table(ranges) -> int:
     return 0
 
 
+# An analysis's keywords and the options of `costx analyze` that give them: its errors
+# name the keyword (offsets['effectors.sm2.rounds']: ...), the CLI the option.
+_ANALYSIS_OPTIONS = (
+    ("precision_measure", "--precision-measure"), ("budget_usd", "--budget"),
+    ("offsets", "--offset"), ("require", "--require"), ("choices", "--choice"),
+    ("mix", "--mix"), ("ranges", "--range"), ("tol", "--tol"), ("bounds", "--bounds"),
+    ("vary", "--vary"), ("hold", "--hold"), ("threat", "--threat"), ("add", "--add"),
+    ("against", "--against"), ("minimize", "--minimize"), ("maximize", "--maximize"),
+    ("measure", "--measure"), ("screen_trials", "--screen-trials"), ("top", "--top"),
+    ("max_steps", "--max-steps"),
+)  # fmt: skip
+
+
+def _option_named(message: str) -> str:
+    """An analysis error that begins with a keyword (``require['leakers']: ...``), begun
+    with the option instead (``--require 'leakers': ...``)."""
+    for keyword, option in _ANALYSIS_OPTIONS:
+        found = re.match(rf"{keyword}(\[([^\]]*)\])?(?=[: ])", message)
+        if found:
+            key = f" {found.group(2)}" if found.group(2) else ""
+            return f"{option}{key}{message[found.end() :]}"
+    return message
+
+
+@contextlib.contextmanager
+def _flags_named():
+    try:
+        yield
+    except InputError as err:
+        raise InputError(_option_named(str(err))) from None
+
+
+def _check_scheduler(args) -> None:
+    """--scheduler names the Dask scheduler of --backend dask: with the local backend it
+    would be ignored without a word."""
+    if args.scheduler is not None and args.backend != "dask":
+        raise _usage("--scheduler is the Dask scheduler of --backend dask; give --backend dask")
+
+
 def _check_dollar_year(year: int | None) -> None:
     """``--dollar-year`` outside the years costx can convert to is the option's fault, not
     the scenario file's: say so before loading anything."""
@@ -1404,7 +1474,7 @@ def add_analyze_parser(sub) -> None:
     def common(q) -> None:
         q.add_argument("scenario", metavar="SCENARIO", help="a path or a bundled name")
         _add_set_option(q)  # as costx run: the scenario changed before the analysis
-        q.add_argument("--trials", type=_positive_int, default=None,
+        q.add_argument("--trials", type=_trials, default=None,
                        help="trials per confirmed evaluation (default: 20000); with "
                        "--precision, the most (default: 1000000)")  # fmt: skip
         q.add_argument("--seed", type=_seed, default=0, help="default: 0")
@@ -1418,7 +1488,7 @@ def add_analyze_parser(sub) -> None:
                        help="Parquet file to write (default: NAME.ANALYSIS.parquet)")  # fmt: skip
         q.add_argument("--backend", choices=["local", "dask"], default="local")
         q.add_argument("--scheduler", default=None, help="Dask scheduler address")
-        q.add_argument("--threads", type=_positive_int, default=None, help="Numba threads")
+        q.add_argument("--threads", type=_threads, default=None, help="Numba threads")
         q.add_argument("--dollar-year", type=int, default=None, metavar="Y",
                        help="report costs in constant dollars of this year")  # fmt: skip
         add_output_options(q)
@@ -1578,6 +1648,7 @@ def cmd_analyze(args) -> int:
 
     output = output_for(args)
     kind = args.analysis.replace("-", "_")
+    _check_scheduler(args)
     _check_dollar_year(args.dollar_year)
     scenario = load_scenario_with(args.scenario, _overrides(args), dollar_year=args.dollar_year)
     label = "margin" if kind == "margin" else kind
@@ -1596,7 +1667,7 @@ def cmd_analyze(args) -> int:
     spinner = stderr.status(f"{args.analysis} of {scenario.name}...")
     if output.quiet or not stderr.is_terminal:
         spinner = contextlib.nullcontext()
-    with spinner:
+    with spinner, _flags_named():
         if kind == "margin":
             result = analysis.marginal_exchange(
                 scenario, threat=args.threat, add=args.add, hold=args.hold,

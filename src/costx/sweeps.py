@@ -1472,11 +1472,12 @@ def points_target(scenarios, points, precision, measure) -> PrecisionTarget:
     at the points whose grid values have the site)."""
     value = precision_value(precision)
     name = PRECISION_MEASURE if measure is None else measure
-    for i, s in enumerate(scenarios):
-        problem = unknown_measure(s, name)
-        if problem is not None:
-            raise InputError(f"grid point {i} ({_describe(points[i])}): measure {name!r} is "
-                             f"{problem}")  # fmt: skip
+    missing = [i for i, s in enumerate(scenarios) if unknown_measure(s, name) is not None]
+    if missing and len(missing) == len(scenarios):  # no point has it: the measure's fault
+        raise InputError(f"measure {name!r} is {unknown_measure(scenarios[0], name)}")
+    for i in missing:
+        raise InputError(f"grid point {i} ({_describe(points[i])}): measure {name!r} is "
+                         f"{unknown_measure(scenarios[i], name)}")  # fmt: skip
     return PrecisionTarget(name, value)
 
 
