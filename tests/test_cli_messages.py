@@ -46,6 +46,10 @@ def test_a_scheduler_without_the_dask_backend_is_refused(tmp_path, capsys):
     err = _run(["analyze", "sensitivity", "ddg_mixed_raid", "--scheduler", "tcp://x:1",
                 "--out", str(tmp_path / "a.parquet")], capsys)  # fmt: skip
     assert "--scheduler is the Dask scheduler of --backend dask" in err
+    err = _run(["sweep", "ddg_magazine_laser", "--out", str(out), "--backend", "dask",
+                "--threads", "1"], capsys)  # fmt: skip
+    assert "--threads sets this machine's Numba threads (--backend local)" in err
+    assert not out.exists()
 
 
 def test_catalog_errors_say_what_was_asked(capsys):

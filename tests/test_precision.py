@@ -102,6 +102,10 @@ def test_relative_half_width_of_a_zero_mean_is_not_met_unless_it_is_fixed():
     assert math.isinf(got.half_width) and not got.reached
     assert "the mean of leakers is 0 after 10,000" in got.zero_mean_warning("s", 20_000)
     assert got.zero_mean_warning("s", 10_000) is None  # at the cap: nothing to warn of
+    unknown = pd.DataFrame({"mean": [math.nan], "ci95_low": [math.nan],
+                            "ci95_high": [math.nan]}, index=["leakers"])  # fmt: skip
+    got = target.check(unknown, 10_000)  # no kills: a cost per kill is nan, not 0
+    assert not got.reached and got.zero_mean_warning("s", 20_000) is None
     fixed = pd.DataFrame({"mean": [0.0], "ci95_low": [0.0], "ci95_high": [0.0]}, index=["leakers"])
     got = target.check(fixed, 10_000)
     assert got.half_width == 0.0 and got.reached

@@ -325,3 +325,12 @@ def test_a_sweep_that_fails_before_saving_a_point_leaves_no_folder(tmp_path, mon
     with pytest.raises(RuntimeError, match="a worker died"):
         costx.sweep(_scenario(), grid, trials=100, out=out)
     assert [p.name for p in out.iterdir()] == ["point-0000.parquet"]  # kept, to resume
+    # A folder that is not a sweep's is refused, and nothing of it touched: a failed
+    # sweep clears temporary files only in its own folder, under its lock.
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    (other / ".draft.tmp").write_text("keep too")
+    with pytest.raises(InputError, match="is not a costx sweep folder"):
+        costx.sweep(_scenario(), grid, trials=100, out=other)
+    assert sorted(p.name for p in other.iterdir()) == [".draft.tmp", "notes.txt"]

@@ -932,13 +932,14 @@ class Precision:
     half_width: float  # 95 % half-width over |mean| (inf when the mean is 0)
     trials: int
     reached: bool
+    mean: float = math.nan  # the measure's mean at the end
 
     def zero_mean_warning(self, what: str, cap: int) -> str | None:
         """The warning for a run whose measure has a mean of 0 at this check (None if it
         has not): no relative half-width can reach the target while the mean stays 0, so
         the run would go on to its cap, which may be millions of trials."""
-        if self.reached or not math.isinf(self.half_width) or self.trials >= cap:
-            return None
+        if self.reached or self.mean != 0.0 or self.trials >= cap:
+            return None  # (a mean of nan, a cost per kill without kills, is not 0)
         return (
             f"{what}: the mean of {self.measure} is 0 after {self.trials:,} trials, so no "
             f"95 % half-width is a fraction of it; the run goes on to its cap of {cap:,} "
@@ -980,7 +981,7 @@ class PrecisionTarget:
         else:
             relative = math.inf
         ok = math.isfinite(relative) and relative <= self.target
-        return Precision(self.measure, self.target, relative, trials, ok)
+        return Precision(self.measure, self.target, relative, trials, ok, mean)
 
 
 def precision_target(

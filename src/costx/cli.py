@@ -1379,6 +1379,11 @@ def _check_scheduler(args) -> None:
     would be ignored without a word."""
     if args.scheduler is not None and args.backend != "dask":
         raise _usage("--scheduler is the Dask scheduler of --backend dask; give --backend dask")
+    if args.threads is not None and args.backend == "dask":
+        raise _usage(
+            "--threads sets this machine's Numba threads (--backend local); with "
+            "--backend dask each worker uses its own (NUMBA_NUM_THREADS there)"
+        )
 
 
 def _check_dollar_year(year: int | None) -> None:

@@ -59,13 +59,16 @@ class WrittenThenInterrupted(KeyboardInterrupt):
         self.paths = paths
 
 
-def check_output_path(path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
+def check_output_path(
+    path: str | Path, inputs: Iterable[str | Path | None] = (), probe: bool = True
+) -> Path:
     """Refuse, with one line, an output path that exists and is not a regular writable
     file (a device, a FIFO, a symbolic link, a folder, a read-only file), that is one of
     the command's ``inputs`` (writing would destroy it), or whose folder does not exist or
     cannot take a new file: writing replaces the target by renaming a new file onto it,
     which would replace a device node or a symbolic link itself, or a file its owner
-    protected. Called before any work, so that a run is not lost to its output path.
+    protected. Called before any work, so that a run is not lost to its output path
+    (``probe=False``: not whether the folder takes a file, which the write itself finds).
     """
     path = Path(path)
     for given in inputs:
@@ -98,7 +101,8 @@ def check_output_path(path: str | Path, inputs: Iterable[str | Path | None] = ()
             )
     if not folder.is_dir():
         raise InputError(f"{path}: folder {folder} does not exist")
-    _check_writable_folder(path, folder)
+    if probe:
+        _check_writable_folder(path, folder)
     return path
 
 
@@ -119,8 +123,10 @@ def _check_writable_folder(path: Path, folder: Path) -> None:
         raise InputError(
             f"{path}: cannot write in folder {folder}: {err.strerror or err}"
         ) from None
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
+    try:
+        os.close(fd)
+    finally:
+        Path(probe).unlink(missing_ok=True)
 
 
 def _usual_mode(fd: int) -> None:
@@ -133,7 +139,7 @@ def _usual_mode(fd: int) -> None:
 def _write_temporary(path: Path, write: Callable) -> str:
     """Call ``write(file)`` on a new temporary file next to ``path``; its name, once the
     data is on disk. On any error (or interruption) the temporary file is removed."""
-    check_output_path(path)
+    check_output_path(path, probe=False)  # making the temporary file is the probe
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:

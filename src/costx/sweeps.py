@@ -24,6 +24,7 @@ scenario, the seed and the target, whatever the backend, chunking or resumption.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -896,7 +897,8 @@ class SweepStore:
         self.name = name
         self.width = max(4, len(str(len(points) - 1)))
         self.lock = SweepLock(self.folder)
-        self.made: list[Path] = []  # the folders prepare() made (remove_if_unused)
+        self.made: list[Path] = []  # the folders prepare() made (abandon)
+        self.checked = False  # prepare() found the folder this sweep's and holds its lock
         info = tomllib.loads(self.manifest["scenario_toml"]).get("scenario", {})
         self.facts = {  # top-level metadata of every file (the manifest has them in TOML)
             "sweep_name": name,
@@ -916,18 +918,27 @@ class SweepStore:
             self._check_or_start()
         except BaseException:
             self.release()
-            self.remove_if_unused()
+            remove_folders(self.made)  # only folders made just now, and only if empty
             raise
+        self.checked = True  # this sweep's folder, locked: its temporaries are its own
 
     def release(self) -> None:
         """Release the folder's lock (a no-op if not held)."""
         self.lock.release()
 
-    def remove_if_unused(self) -> None:
-        """Remove the folders :meth:`prepare` made, if no point was saved in them."""
-        if not any(POINT_FILE_PATTERN.match(p.name) for p in self.folder.iterdir()):
-            self._remove_temporaries()
-            remove_folders(self.made)
+    def abandon(self) -> None:
+        """After a sweep failed: if no point was saved, clear its temporary files (while it
+        still holds the lock, so that no other sweep's are touched), release the lock and
+        remove the folders :meth:`prepare` made. Never hides the failure: errors here are
+        ignored."""
+        with contextlib.suppress(OSError):
+            saved = any(POINT_FILE_PATTERN.match(p.name) for p in self.folder.iterdir())
+            if not saved and self.checked and self.lock.held:
+                self._remove_temporaries()
+            self.release()
+            if not saved:
+                remove_folders(self.made)
+        self.release()
 
     def _check_or_start(self) -> None:
         if (self.folder / LEGACY_MANIFEST).exists():
@@ -1401,6 +1412,9 @@ def sweep(
     seed = _check_int("seed", seed, 0, 2**64 - 1)
     if backend not in ("local", "dask"):
         raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
+    if threads is not None and backend == "dask":
+        raise InputError("threads= sets this machine's Numba threads (backend='local'); on "
+                         "Dask each worker uses its own (NUMBA_NUM_THREADS there)")  # fmt: skip
     if threads is not None:  # before the folder is made (numba_threads checks it again)
         import numba  # lazy: start-up time
 
@@ -1442,8 +1456,7 @@ def sweep(
         # is a folder) leaves no folder it made; an interrupted one keeps it (the message
         # says what is saved there).
         if store is not None:
-            store.release()
-            store.remove_if_unused()
+            store.abandon()
         raise
     finally:
         if store is not None:
