@@ -103,16 +103,41 @@ def test_marginal_exchange_reports_options_that_cannot_restore():
 
 
 def test_marginal_steps_interval_brackets_a_noisy_search():
-    """With pk below 1 the restoring step count is uncertain: the interval on the steps
-    contains the point estimate, and the cost interval contains the cost."""
-    data = magazine_limited(12, 8)
-    data["effectors"][0]["pk"]["drone"] = 0.7
-    result = costx.marginal_exchange(data, threat="drone", add=4,
-                                     offsets={"effectors.sm2.rounds": 1}, trials=4000)  # fmt: skip
+    """With pk 0.2 each added round takes 0.2 leakers off on average, less than the paired
+    interval's half-width at 400 trials (about 0.13): the restoring step count is
+    uncertain, and the interval on the steps strictly contains the point estimate. Its
+    ends are checked against brute force: every n from 0 to 16, the bigger raid against
+    8 + n rounds paired with the old raid trial by trial (same seed, same trials: common
+    random numbers), the normal 95 % interval of the per-trial differences in leakers;
+    low: the first n whose interval reaches down to 0, steps: the first n whose mean is
+    at most 0, high: the first n whose whole interval is at most 0."""
+    n_trials = 400
+    data = magazine_limited(40, 8)
+    data["effectors"][0]["pk"]["drone"] = 0.2
+    offsets = {"effectors.sm2.rounds": 1}
+    result = costx.marginal_exchange(data, threat="drone", add=2, offsets=offsets, trials=n_trials)
     row = result.table.iloc[0]
-    assert row["steps_ci95_low"] <= row["steps"] <= row["steps_ci95_high"]
+    assert row["steps_ci95_low"] < row["steps"] < row["steps_ci95_high"]
     assert row["per_raid_ci95_low"] <= row["per_raid_usd"] <= row["per_raid_ci95_high"]
     assert row["hold_after"] <= row["hold_before"] + 1e-12
+    before = costx.simulate(data, trials=n_trials, seed=0).trials["leaked"].to_numpy()
+    low = means = high = None
+    for n in range(17):
+        bigger = scenario(
+            [threat(count=42)],
+            [interceptor(rounds=8 + n, pk={"drone": 0.2}, max_engagements=1, channels=4)],
+        )
+        after = costx.simulate(bigger, trials=n_trials, seed=0).trials["leaked"].to_numpy()
+        diff = after - before
+        mean = diff.mean()
+        half = Z95 * diff.std(ddof=1) / math.sqrt(n_trials)
+        if low is None and mean - half <= 0:
+            low = n
+        if means is None and mean <= 0:
+            means = n
+        if means is not None and high is None and mean + half <= 0:
+            high = n
+    assert (row["steps_ci95_low"], row["steps"], row["steps_ci95_high"]) == (low, means, high)
 
 
 # -- break-even -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from scenarios import interceptor, scenario, threat
 from scipy import stats
 
 import costx
+from costx.lowering import lower_base
 
 SE5 = 5.0  # tolerance in standard errors for fixed-seed Monte Carlo checks
 
@@ -82,7 +83,17 @@ def test_submunition_kills_a_parked_aircraft_at_the_closed_form_rate(p_kill, exp
     assert abs(destroyed.mean() - p) < SE5 * math.sqrt(p * (1 - p) / n)
 
 
-def _airbase(sheltered=False, teams=2, sites=1, salvos=1, resupply=0, rounds=30, pk=0.5):
+def _airbase(
+    sheltered=False,
+    teams=2,
+    sites=1,
+    salvos=1,
+    resupply=0,
+    rounds=30,
+    pk=0.5,
+    salvo_size=2,
+    max_engagements=1,
+):
     data = scenario(
         [
             threat(
@@ -125,8 +136,8 @@ def _airbase(sheltered=False, teams=2, sites=1, salvos=1, resupply=0, rounds=30,
                 max_range_km=70.0,
                 min_range_km=1.0,
                 channels=4,
-                salvo_size=2,
-                max_engagements=1,
+                salvo_size=salvo_size,
+                max_engagements=max_engagements,
             )
         ],
     )
@@ -250,6 +261,61 @@ def test_dispersal_splits_assets_and_raid_and_reports_damage_per_site():
     means = [s.mean() for s in sites]
     assert min(means) > 0.5 * max(means)  # an even split: no site is spared
     assert (frame["destroyed_jet"] <= 24).all() and (frame["destroyed_tanker"] <= 4).all()
+    # Assets: count // sites at each site, the remainder one each to the first sites.
+    # 24 jets and 4 tankers on 3 sites: [8, 8, 8] and [2, 1, 1]; 25 jets: [9, 8, 8].
+    split = lower_base(costx.load_scenario(_airbase(sites=3))).site_assets
+    assert split.tolist() == [[8, 2], [8, 1], [8, 1]]
+    data = _airbase(sites=3)
+    data["base"]["assets"][0]["count"] = 25
+    data["base"]["dispersal_sites"] = 2
+    assert lower_base(costx.load_scenario(data)).site_assets.tolist() == [[13, 2], [12, 2]]
+    data["base"]["dispersal_sites"] = 3
+    assert lower_base(costx.load_scenario(data)).site_assets.tolist() == [[9, 2], [8, 1], [8, 1]]
+
+
+def test_dispersal_aims_the_raid_at_the_sites_in_turn():
+    """Threat j of a group aims at site j % sites: 10 threats on 3 sites aim [4, 3, 3]
+    (the remainder at the first sites), and the leakers are a draw without replacement
+    from those aims, so each leaker lands at site k with probability 4/10, 3/10, 3/10.
+
+    Seen through the damage per site: every leaker destroys the jet it aims at (unitary,
+    p_kill_open 1) among 10,000 jets a site (10,001 at site 0), so two leakers at one site
+    aim at the same jet with probability at most C(4, 2) / 10,000 per trial: the share of
+    the damage at site k is the share of the leakers there to within ~1e-4, far below the
+    tolerance. Tolerance: 5 standard errors of the ratio estimator sum(X_k) / sum(T),
+    se = sd(X_k - share_k T) / (sqrt(n) mean(T)) (delta method; fixed seed). Aiming the
+    remainder at the last site instead would move site 0 to 3/10 and site 2 to 4/10,
+    over 40 standard errors off (se is about 0.0023 here)."""
+    data = scenario(
+        [
+            threat("srbm", 10, speed_mps=2000.0, detect_range_km=300.0, arrival="uniform",
+                   window_s=120.0, targets={"jet": 1.0},
+                   warhead={"kind": "unitary", "p_kill_open": 1.0}),
+        ],
+        [
+            interceptor("pac3", pk={"srbm": 0.5}, rounds=100, speed_mps=1500.0,
+                        max_range_km=70.0, min_range_km=1.0, channels=4, salvo_size=1,
+                        max_engagements=1),
+        ],
+    )  # fmt: skip
+    data["base"] = {
+        "assets": [{"name": "jet", "count": 30_001, "unit_cost_usd": 1.0}],
+        "dispersal_sites": 3,
+    }
+    assert lower_base(costx.load_scenario(data)).site_assets[:, 0].tolist() == [
+        10_001, 10_000, 10_000,
+    ]  # fmt: skip
+    n = 4000
+    frame = _run(data, n, seed=4).trials
+    destroyed = np.stack([frame[f"damage_site{k}_usd"].to_numpy() for k in range(3)], axis=1)
+    total = destroyed.sum(axis=1)
+    assert 0.99 < (total == frame["leaked"]).mean()  # next to no two leakers share a jet
+    assert 0 < frame["leaked"].mean() < 10  # the leakers are a random subset of the raid
+    for k, aimed in enumerate([4, 3, 3]):
+        expected = aimed / 10
+        share = destroyed[:, k].sum() / total.sum()
+        se = np.std(destroyed[:, k] - share * total, ddof=1) / (math.sqrt(n) * total.mean())
+        assert abs(share - expected) < SE5 * se, (k, share, expected, se)
 
 
 def test_campaign_magazine_bookkeeping_is_exact():
@@ -283,18 +349,61 @@ def test_resupply_beyond_use_tops_the_magazine_up_to_its_size_only():
     assert (s.groupby("trial")["shots_pac3"].sum() <= 4 * 6).all()
 
 
+def _first_salvo(event: np.ndarray) -> np.ndarray:
+    """Per trial (row): the 1-based first salvo where ``event`` holds, 0 when it never does
+    (a plain loop, independent of the vectorized code under test)."""
+    out = np.zeros(event.shape[0], np.int64)
+    for i, row in enumerate(event):
+        for s, happened in enumerate(row):
+            if happened:
+                out[i] = s + 1
+                break
+    return out
+
+
 def test_salvos_survived_and_magazine_exhaustion_measures():
-    result = _run(_airbase(salvos=5, rounds=40, pk=0.7), 3000, seed=6)
-    frame, summary = result.trials, result.summary()
-    first = frame["first_leak_salvo"]
-    before = frame["salvos_before_first_leak"]
-    assert ((first.isna() & (before == 5)) | (first == before + 1)).all()
-    expected = before.mean()
-    assert summary.loc["salvos_before_first_leak", "mean"] == pytest.approx(expected)
-    dry = frame["salvos_before_dry_pac3"]
-    assert summary.loc["p_dry_pac3", "mean"] == pytest.approx((dry < 5).mean())
+    """The per-trial campaign measures, rebuilt trial by trial from the per-salvo table.
+
+    Shoot-look-shoot (one round, then a second at a survivor) uses about 16.5 rounds a
+    salvo from a 20-round magazine topped up by 16 a salvo: in some trials the magazine
+    never runs dry, in others it does, and in some it runs dry, is refilled and ends the
+    campaign with rounds left (first dry salvo != dry at the end). pk 0.8 spreads the
+    first leak over every salvo, with some trials that never leak."""
+    salvos_n = 5
+    data = _airbase(salvos=salvos_n, rounds=20, resupply=16, pk=0.8, salvo_size=1,
+                    max_engagements=2)  # fmt: skip
+    result = _run(data, 2000, seed=6)
+    frame, salvos, summary = result.trials, result.salvos, result.summary()
+    n = len(frame)
+    assert len(salvos) == n * salvos_n
+    trial = salvos["trial"].to_numpy().reshape(n, salvos_n)
+    assert (trial == frame["trial"].to_numpy()[:, None]).all()  # trial-major, same order
+    assert (salvos["salvo"].to_numpy().reshape(n, salvos_n) == np.arange(1, salvos_n + 1)).all()
+    leaked = (salvos["leaked_srbm"] + salvos["leaked_cluster"]).to_numpy().reshape(n, salvos_n)
+    dry = (salvos["rounds_left_pac3"] == 0).to_numpy().reshape(n, salvos_n)
+    # The scenario covers every case the measures distinguish.
+    first_leak, first_dry = _first_salvo(leaked > 0), _first_salvo(dry)
+    assert set(first_leak) == set(range(salvos_n + 1))  # 0: never leaked
+    assert ((leaked > 0).sum(axis=1) > 1).any()  # the last leak is not the first
+    assert 0.2 < dry[:, -1].mean() < 0.8  # 0 < p_dry < 1
+    assert (~dry.any(axis=1)).any()  # never dry
+    assert (dry.any(axis=1) & ~dry[:, -1]).any()  # dry, refilled, not dry at the end
+    # Trial by trial.
+    got = frame["first_leak_salvo"].fillna(0).to_numpy(np.int64)
+    np.testing.assert_array_equal(got, first_leak)
+    before = np.where(first_leak > 0, first_leak - 1, salvos_n)
+    np.testing.assert_array_equal(frame["salvos_before_first_leak"].to_numpy(), before)
+    got = frame["dry_salvo_pac3"].fillna(0).to_numpy(np.int64)
+    np.testing.assert_array_equal(got, first_dry)
+    before_dry = np.where(first_dry > 0, first_dry - 1, salvos_n)
+    np.testing.assert_array_equal(frame["salvos_before_dry_pac3"].to_numpy(), before_dry)
+    # The summary: means of the same per-trial values; p_dry is dry at the campaign's end.
+    assert summary.loc["salvos_before_first_leak", "mean"] == pytest.approx(before.mean())
+    assert summary.loc["salvos_before_dry_pac3", "mean"] == pytest.approx(before_dry.mean())
+    assert summary.loc["p_dry_pac3", "mean"] == pytest.approx(dry[:, -1].mean())
     total_cer = summary.loc["cost_exchange_total_over_attack", "mean"]
-    assert total_cer == pytest.approx(frame["total_cost_usd"].mean() / (5 * 14 * 30_000.0))
+    attack = salvos_n * 14 * 30_000.0
+    assert total_cer == pytest.approx(frame["total_cost_usd"].mean() / attack)
 
 
 @pytest.mark.parametrize("salvos", [1, 3])

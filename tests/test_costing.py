@@ -18,7 +18,7 @@ import tomli_w
 from scenarios import interceptor, laser, scenario, threat
 
 import costx
-from costx import bundled
+from costx import bundled, formatting
 from costx.catalog import load_catalog
 from costx.cli import main
 from costx.costing import capital_items, capital_recovery_factor, cost_breakdown
@@ -417,6 +417,20 @@ def test_run_prints_expended_capital_and_damage_side_by_side(tmp_path, capsys):
     assert meta["total_usd"]["mean"] == summary.loc["total_cost_usd", "mean"]
     assert meta["capital_items"][-1]["item"] == "laser"
     assert cost_breakdown(result.scenario, summary)["capital_usd"] == meta["capital_usd"]
+    # Each part's share is its mean over the total's; expended, capital and damage make
+    # up the total, so their shares sum to 1. The printed table shows the same shares.
+    parts = {"expended_usd": "defense_cost_usd", "capital_usd": "capital_cost_usd",
+             "damage_usd": "damage_usd", "total_usd": "total_cost_usd"}  # fmt: skip
+    total = summary.loc["total_cost_usd", "mean"]
+    lines = block.splitlines()
+    for key, label in zip(parts, ("expended", "capital", "damage", "total"), strict=True):
+        share = summary.loc[parts[key], "mean"] / total
+        assert meta[key]["share"] == pytest.approx(share, rel=1e-12), key
+        line = next(line for line in lines if line.startswith(label))
+        assert line.rstrip().endswith(formatting.percent(share)), (line, share)
+    assert meta["total_usd"]["share"] == 1.0
+    shares = [meta[k]["share"] for k in ("expended_usd", "capital_usd", "damage_usd")]
+    assert 0 < min(shares) and sum(shares) == pytest.approx(1.0, rel=1e-12)
 
 
 def test_report_shows_expended_capital_and_total(tmp_path):
@@ -429,6 +443,21 @@ def test_report_shows_expended_capital_and_total(tmp_path):
     section = section[: section.index("</section>")]
     for label in ("Cost of one raid", "expended", "capital (acquisition, amortized)", "total"):
         assert label in section, label
+    # Each row shows its share of the total: mean / total (the parts sum to the total).
+    summary = result.summary()
+    total = summary.loc["total_cost_usd", "mean"]
+    parts = {"<td>expended (": "defense_cost_usd", "<td>capital (": "capital_cost_usd",
+             "<td>damage (": "damage_usd", "<td>total<": "total_cost_usd"}  # fmt: skip
+    table = section[section.index("Cost of one raid") :]
+    table = table[: table.index("</table>")]
+    shares = []
+    for label, measure in parts.items():
+        row = table[table.index(label) :]
+        row = row[: row.index("</tr>")]
+        share = summary.loc[measure, "mean"] / total
+        shares.append(share)
+        assert f">{formatting.percent(share)}<" in row, (label, row)
+    assert sum(shares[:3]) == pytest.approx(1.0, rel=1e-12) and shares[3] == 1.0
 
 
 def test_report_gives_the_dollar_year_of_catalog_costs_it_lists(tmp_path):

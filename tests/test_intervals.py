@@ -271,6 +271,27 @@ def test_column_bounds_hold_in_every_trial(data, seed):
         assert column.max() <= bound, (name, int(column.max()), bound)
 
 
+@pytest.mark.parametrize(("resupply", "bound"), [(2, 6 + 3 * 2), (500, 6 + 3 * 6)])
+def test_a_magazine_s_shots_bound_is_reached_with_resupply(resupply, bound):
+    """The shots bound of a kinetic effector over a campaign is tight: the magazine's
+    rounds, then ``min(resupply, rounds)`` in each later salvo (a magazine is topped up
+    to at most its size). A raid far bigger than the magazine (20 threats, pk 0.3, 6
+    rounds, 4 salvos) empties it in every salvo, so every trial fires exactly the bound:
+    6 + 3 x 2 with a resupply of 2, 6 + 3 x 6 with a resupply of 500."""
+    from costx.simulation import Lowered
+
+    data = scenario(
+        [threat("drone", 20, kill_fluence_j_cm2=None)],
+        [interceptor(pk={"drone": 0.3}, rounds=6, max_engagements=1)],
+    )
+    data["campaign"] = {"salvos": 4, "interval_h": 24.0, "resupply_rounds": {"sm2": resupply}}
+    scenario_ = costx.load_scenario(data)
+    values = trial_integers(scenario_, Lowered(scenario_).run(0, 200, 0))
+    assert column_bounds(scenario_, ["shots_sm2"])[0] == bound
+    assert (values["shots_sm2"] == bound).all()  # reached in every trial
+    assert column_bounds(scenario_, ["kills_sm2"])[0] == 4 * 20  # every threat launched
+
+
 def test_a_laser_that_gives_threats_up_can_lase_more_threats_than_were_launched():
     """Two units whose lasing time runs out before the kill each give the one threat up:
     two shots at one threat, within the bound launched + units per salvo."""
@@ -293,11 +314,27 @@ def test_paired_differences_keep_their_sign_and_an_unmoved_measure_gets_an_inter
         [threat("drone", 8, kill_fluence_j_cm2=None)],
         [interceptor(pk={"drone": 0.7}, rounds=6), laser(units=1)],
     )
-    result = costx.sweep(data, {"effectors.sm2.rounds": [6, 12]}, trials=300, seed=3)
+    n = 300
+    grid = {"effectors.sm2.rounds": [6, 12]}
+    result = costx.sweep(data, grid, trials=n, seed=3, keep_trials=True)
     compare = result.compare().set_index(["point", "measure"])
     leakers = compare.loc[(1, "leakers")]
     assert leakers["ci95_high"] < 0  # more rounds, fewer leakers: a negative difference
     assert leakers["ci95_low"] < leakers["diff"] < leakers["ci95_high"]
+    # The paired standard error is that of the per-trial differences (same trials, same
+    # seed): sd(x1 - x0) / sqrt(n), which needs the covariance of the two points (the
+    # trials are correlated; leaving it out would give sqrt(var0 + var1) / sqrt(n)). Both
+    # come from the same integer counts, so they agree to rounding (rel 1e-9).
+    trials = result.trials.sort_values(["point", "trial"])
+    for measure, column in (("leakers", "leaked"), ("kills_sm2", "kills_sm2")):
+        x0, x1 = (trials.loc[trials["point"] == p, column].to_numpy(float) for p in (0, 1))
+        assert len(x0) == len(x1) == n
+        row = compare.loc[(1, measure)]
+        assert row["diff"] == pytest.approx((x1 - x0).mean(), rel=1e-12)
+        se = (x1 - x0).std(ddof=1) / math.sqrt(n)
+        assert row["std_error"] == pytest.approx(se, rel=1e-9)
+        unpaired = math.sqrt(x0.var(ddof=1) + x1.var(ddof=1)) / math.sqrt(n)
+        assert abs(se - unpaired) > 0.1 * se  # the covariance matters here
     # The laser cannot touch this threat: its shots differ by exactly 0 in every trial,
     # which is a sampled statement, not an exact one.
     shots = compare.loc[(1, "shots_las")]
