@@ -106,3 +106,38 @@ def test_a_failing_disk_is_a_clear_error_and_leaves_nothing(result, tmp_path, mo
     err = capsys.readouterr().err
     assert "cannot write: No space left on device" in err and "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["r.parquet"]
+
+
+def test_a_rename_failing_partway_puts_back_the_files_already_replaced(tmp_path, monkeypatch):
+    """Several files written together (a campaign's pair, every figure of costx plot):
+    when the third rename fails, the two files already replaced get their old contents
+    back (they were lost before: the new ones were removed, the old ones gone), a new
+    file is removed, and no temporary or backup is left."""
+    import errno
+    import os
+
+    from costx.io import write_files_atomic
+
+    paths = [tmp_path / f"f{i}.png" for i in range(4)]
+    for p in paths[:3]:
+        p.write_bytes(b"old " + p.name.encode())
+    real = os.replace
+    calls = []
+
+    def fails_third(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", fails_third)
+    items = [(p, lambda fh, p=p: fh.write(b"new " + p.name.encode())) for p in paths]
+    with pytest.raises(InputError, match=r"f2\.png: cannot write: .*\(f0\.png, f1\.png undone\)"):
+        write_files_atomic(items)
+    for p in paths[:3]:
+        assert p.read_bytes() == b"old " + p.name.encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f0.png", "f1.png", "f2.png"]
+    monkeypatch.setattr(os, "replace", real)
+    write_files_atomic(items)  # and with nothing failing, all four are new
+    assert [p.read_bytes() for p in paths] == [b"new " + p.name.encode() for p in paths]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in paths]

@@ -179,23 +179,49 @@ def _interrupts_held(paths: list[Path]) -> Iterator[None]:
 
 def _commit(pairs: list[tuple[str, Path]]) -> None:
     """Rename every (temporary, final) pair into place, in order, with Ctrl-C held back;
-    if a rename fails, the files renamed before it are removed again (so no new file is
-    left beside an old one) and the temporaries are deleted."""
+    if a rename fails, the files renamed before it are undone: a file they replaced is
+    put back (from a hard link made before the renames), a new one removed, so that no
+    new file is left beside an old one and no old one is lost; the temporaries are
+    deleted."""
+    backups: dict[Path, str] = {}  # target -> a hard link to the file it replaces
     done: list[Path] = []
     try:
+        for _, path in pairs:
+            backup = _link_aside(path)
+            if backup is not None:
+                backups[path] = backup
         with _interrupts_held([path for _, path in pairs]):
             for tmp, path in pairs:
                 os.replace(tmp, path)
                 done.append(path)
     except OSError as err:
         for path in done:
-            path.unlink(missing_ok=True)
+            if path in backups:
+                os.replace(backups.pop(path), path)
+            else:
+                path.unlink(missing_ok=True)
         failed = pairs[len(done)][1]
-        removed = f" (removed {', '.join(p.name for p in done)} again)" if done else ""
-        raise InputError(f"{failed}: cannot write: {err.strerror or err}{removed}") from None
+        undone = f" ({', '.join(p.name for p in done)} undone)" if done else ""
+        raise InputError(f"{failed}: cannot write: {err.strerror or err}{undone}") from None
     finally:
         for tmp, _ in pairs:
             Path(tmp).unlink(missing_ok=True)
+        for backup in backups.values():
+            Path(backup).unlink(missing_ok=True)
+
+
+def _link_aside(path: Path) -> str | None:
+    """A hard link to ``path``'s current file under a temporary name beside it (None if
+    there is no file, or the file system cannot link: then a failed commit removes the
+    new file and the old one is lost, as a plain rename would have lost it)."""
+    if not path.is_file():
+        return None
+    backup = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.old.tmp")
+    try:
+        os.link(path, backup)
+    except OSError:
+        return None
+    return backup
 
 
 def _write_atomic(path: Path, write) -> Path:
