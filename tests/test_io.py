@@ -110,34 +110,74 @@ def test_a_failing_disk_is_a_clear_error_and_leaves_nothing(result, tmp_path, mo
 
 def test_a_rename_failing_partway_puts_back_the_files_already_replaced(tmp_path, monkeypatch):
     """Several files written together (a campaign's pair, every figure of costx plot):
-    when the third rename fails, the two files already replaced get their old contents
-    back (they were lost before: the new ones were removed, the old ones gone), a new
-    file is removed, and no temporary or backup is left."""
+    when a rename fails, the files already replaced get their old contents back (they
+    were lost before: the new ones were removed, the old ones gone), a new file is
+    removed, a path given twice is undone once, and no temporary or backup is left; a
+    file that cannot be put back keeps its backup, which the error names."""
     import errno
     import os
 
     from costx.io import write_files_atomic
 
+    real_replace, real_link = os.replace, os.link
     paths = [tmp_path / f"f{i}.png" for i in range(4)]
-    for p in paths[:3]:
-        p.write_bytes(b"old " + p.name.encode())
-    real = os.replace
-    calls = []
 
-    def fails_third(src, dst):
-        calls.append(dst)
-        if len(calls) == 3:
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real(src, dst)
+    def reset():
+        for p in tmp_path.iterdir():
+            p.unlink()
+        for p in paths[:3]:
+            p.write_bytes(b"old " + p.name.encode())
 
-    monkeypatch.setattr(os, "replace", fails_third)
-    items = [(p, lambda fh, p=p: fh.write(b"new " + p.name.encode())) for p in paths]
-    with pytest.raises(InputError, match=r"f2\.png: cannot write: .*\(f0\.png, f1\.png undone\)"):
-        write_files_atomic(items)
-    for p in paths[:3]:
-        assert p.read_bytes() == b"old " + p.name.encode()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f0.png", "f1.png", "f2.png"]
-    monkeypatch.setattr(os, "replace", real)
-    write_files_atomic(items)  # and with nothing failing, all four are new
+    def failing(at: int, restore_fails: bool = False):
+        calls = []
+
+        def replace(src, dst):
+            calls.append(dst)
+            if len(calls) == at or (restore_fails and ".old.tmp" in str(src)):
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return real_replace(src, dst)
+
+        return replace
+
+    def writers(order):
+        return [(paths[i], lambda fh, i=i: fh.write(b"new " + paths[i].name.encode()))
+                for i in order]  # fmt: skip
+
+    def names():
+        return sorted(p.name for p in tmp_path.iterdir())
+
+    # f0, f1 and the new f3 renamed, then f2 fails: f0 and f1 put back, f3 removed
+    reset()
+    monkeypatch.setattr(os, "replace", failing(4))
+    undone = (r"f2\.png: cannot write: Input/output error \(put back f1\.png, f0\.png as "
+              r"they were; removed the new f3\.png again\)")  # fmt: skip
+    with pytest.raises(InputError, match=undone):
+        write_files_atomic(writers([0, 1, 3, 2]))
+    assert [p.read_bytes() for p in paths[:3]] == [b"old " + p.name.encode() for p in paths[:3]]
+    assert names() == ["f0.png", "f1.png", "f2.png"]
+    # the same path twice: undone once, to its old contents, no backup left
+    reset()
+    monkeypatch.setattr(os, "replace", failing(3))
+    with pytest.raises(InputError, match=r"put back f0\.png as they were\)$"):
+        write_files_atomic(writers([0, 0, 1]))
+    assert paths[0].read_bytes() == b"old f0.png" and names() == ["f0.png", "f1.png", "f2.png"]
+    # a file that cannot be put back: the error names its backup, which is kept
+    reset()
+    monkeypatch.setattr(os, "replace", failing(2, restore_fails=True))
+    with pytest.raises(InputError, match=r"could not undo f0\.png \(its previous file is "):
+        write_files_atomic(writers([0, 1]))
+    backups = [p for p in tmp_path.iterdir() if p.name.endswith(".old.tmp")]
+    assert len(backups) == 1 and backups[0].read_bytes() == b"old f0.png"
+    # a file system without hard links: the new files are removed, as before
+    reset()
+    monkeypatch.setattr(os, "replace", failing(2))
+    monkeypatch.setattr(os, "link", lambda a, b: (_ for _ in ()).throw(OSError(errno.EPERM, "no")))
+    with pytest.raises(InputError, match=r"removed the new f0\.png again\)$"):
+        write_files_atomic(writers([0, 1]))
+    assert names() == ["f1.png", "f2.png"]
+    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.setattr(os, "link", real_link)
+    reset()
+    write_files_atomic(writers([0, 1, 2, 3]))  # nothing failing: all four new, nothing else
     assert [p.read_bytes() for p in paths] == [b"new " + p.name.encode() for p in paths]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in paths]
+    assert names() == [p.name for p in paths]

@@ -178,36 +178,66 @@ def _interrupts_held(paths: list[Path]) -> Iterator[None]:
 
 
 def _commit(pairs: list[tuple[str, Path]]) -> None:
-    """Rename every (temporary, final) pair into place, in order, with Ctrl-C held back;
-    if a rename fails, the files renamed before it are undone: a file they replaced is
-    put back (from a hard link made before the renames), a new one removed, so that no
-    new file is left beside an old one and no old one is lost; the temporaries are
-    deleted."""
+    """Rename every (temporary, final) pair into place, in order, with Ctrl-C held back
+    (the undo too); if a rename fails, the files renamed before it are undone, each once,
+    newest first: a file they replaced is put back (from a hard link made before the
+    renames), a new one removed, so that no new file is left beside an old one and no old
+    one is lost. The error says what was put back or removed, and names the backup of any
+    file that could not be put back (kept for the user); the temporaries and every other
+    backup are deleted."""
     backups: dict[Path, str] = {}  # target -> a hard link to the file it replaces
+    kept: set[str] = set()  # backups that could not be put back: left for the user
     done: list[Path] = []
     try:
-        for _, path in pairs:
-            backup = _link_aside(path)
-            if backup is not None:
-                backups[path] = backup
         with _interrupts_held([path for _, path in pairs]):
-            for tmp, path in pairs:
-                os.replace(tmp, path)
-                done.append(path)
-    except OSError as err:
-        for path in done:
-            if path in backups:
-                os.replace(backups.pop(path), path)
-            else:
-                path.unlink(missing_ok=True)
-        failed = pairs[len(done)][1]
-        undone = f" ({', '.join(p.name for p in done)} undone)" if done else ""
-        raise InputError(f"{failed}: cannot write: {err.strerror or err}{undone}") from None
+            try:
+                for _, path in pairs:
+                    if path not in backups:
+                        backup = _link_aside(path)
+                        if backup is not None:
+                            backups[path] = backup
+                for tmp, path in pairs:
+                    os.replace(tmp, path)
+                    done.append(path)
+            except OSError as err:
+                failed = pairs[len(done)][1]
+                raise InputError(
+                    f"{failed}: cannot write: {err.strerror or err}{_undo(done, backups, kept)}"
+                ) from None
     finally:
         for tmp, _ in pairs:
             Path(tmp).unlink(missing_ok=True)
         for backup in backups.values():
-            Path(backup).unlink(missing_ok=True)
+            if backup not in kept:
+                Path(backup).unlink(missing_ok=True)
+
+
+def _undo(done: list[Path], backups: dict[Path, str], kept: set[str]) -> str:
+    """Undo the renames of ``done`` (each path once, newest first); what was done, for
+    the error message."""
+    restored, removed, failed = [], [], []
+    for path in reversed(list(dict.fromkeys(done))):
+        try:
+            if path in backups:
+                os.replace(backups[path], path)
+                restored.append(path.name)
+            else:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+        except OSError:
+            if path in backups:
+                kept.add(backups[path])
+                failed.append(f"{path.name} (its previous file is {backups[path]})")
+            else:
+                failed.append(path.name)
+    parts = []
+    if restored:
+        parts.append(f"put back {', '.join(restored)} as they were")
+    if removed:
+        parts.append(f"removed the new {', '.join(removed)} again")
+    if failed:
+        parts.append(f"could not undo {', '.join(failed)}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _link_aside(path: Path) -> str | None:

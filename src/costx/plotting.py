@@ -1200,6 +1200,7 @@ def plot_all(
     ``<scenario>_<figure>.<format>``; returns the paths written."""
     _require_matplotlib()
     formats = [f.lower().lstrip(".") for f in ([formats] if isinstance(formats, str) else formats)]
+    formats = list(dict.fromkeys(formats))  # --format png --format png: one file each
     allowed = {"png", "svg", "pdf"}
     bad = [f for f in formats if f not in allowed]
     if bad or not formats:
