@@ -21,6 +21,15 @@ def threat(name="drone", count=4, **kw) -> dict:
     return {k: v for k, v in base.items() if v is not None}  # None: leave the field out
 
 
+def raider(name="srbm", count=10, **kw) -> dict:
+    """A ballistic missile aimed at an air base (tests of the base model): fast, seen far
+    out, arriving at uniform times over two minutes; ``targets`` and ``warhead`` in
+    ``kw``."""
+    base = {"speed_mps": 2000.0, "detect_range_km": 300.0, "arrival": "uniform",
+            "window_s": 120.0}  # fmt: skip
+    return threat(name, count, **{**base, **kw})
+
+
 def interceptor(name="sm2", pk=None, **kw) -> dict:
     base = {
         "name": name,

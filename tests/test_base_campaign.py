@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from kernel_helpers import impact_offsets
-from scenarios import interceptor, scenario, threat
+from scenarios import interceptor, raider, scenario, threat
 from scipy import stats
 
 import costx
@@ -96,13 +96,9 @@ def _airbase(
 ):
     data = scenario(
         [
-            threat(
+            raider(
                 "srbm",
                 10,
-                speed_mps=2000.0,
-                detect_range_km=300.0,
-                arrival="uniform",
-                window_s=120.0,
                 targets={"jet": 2.0, "tanker": 1.0, "runway": 2.0},
                 warhead={
                     "kind": "unitary",
@@ -111,13 +107,9 @@ def _airbase(
                     "p_cut_runway": 0.8,
                 },
             ),
-            threat(
+            raider(
                 "cluster",
                 4,
-                speed_mps=2000.0,
-                detect_range_km=300.0,
-                arrival="uniform",
-                window_s=120.0,
                 targets={"jet": 1.0},
                 warhead={
                     "kind": "submunition",
@@ -288,8 +280,7 @@ def test_dispersal_aims_the_raid_at_the_sites_in_turn():
     over 40 standard errors off (se is about 0.0023 here)."""
     data = scenario(
         [
-            threat("srbm", 10, speed_mps=2000.0, detect_range_km=300.0, arrival="uniform",
-                   window_s=120.0, targets={"jet": 1.0},
+            raider("srbm", 10, targets={"jet": 1.0},
                    warhead={"kind": "unitary", "p_kill_open": 1.0}),
         ],
         [

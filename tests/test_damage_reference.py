@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 import pytest
 from refimpl import damage as ref
-from scenarios import interceptor, scenario, threat
+from scenarios import interceptor, raider, scenario, threat
 
 import costx
 from costx.aggregate import RawTrials
@@ -401,23 +401,15 @@ def test_simulate_tables_equal_the_reference_fed_the_engagement_leakers():
     damage, per-site damage, closure and ship columns must equal the reference's."""
     scn = _load(
         [
-            threat(
+            raider(
                 "srbm",
                 6,
-                speed_mps=2000.0,
-                detect_range_km=300.0,
-                arrival="uniform",
-                window_s=120.0,
                 targets={"jet": 2.0, "tanker": 1.0, "runway": 2.0},
                 warhead=_unitary(p_kill_open=0.9, p_kill_sheltered=0.3, p_cut_runway=0.8),
             ),
-            threat(
+            raider(
                 "cluster",
                 3,
-                speed_mps=2000.0,
-                detect_range_km=300.0,
-                arrival="uniform",
-                window_s=120.0,
                 p_hit=0.8,
                 targets={"jet": 1.0},
                 warhead=_cluster(80.0, 50.0, 0.8),
