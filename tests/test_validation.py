@@ -277,6 +277,13 @@ _CASES = [
         Line("effectors[0].rounds", AT_LEAST_0, "-8"),
         Line("effectors[1].name", ("duplicate name", "effectors[0] already uses it"), "'sam'"),
     ),
+    case(
+        "assumption_unknown_path.toml",
+        Line(
+            "scenario.assumptions",
+            ("'effectors.sam.chanels': effectors.sam has no field", "did you mean 'channels'?"),
+        ),
+    ),
     # -- base and campaign ---------------------------------------------------------------
     case(
         "base_unknown_target.toml",
@@ -1610,3 +1617,26 @@ def railgun(**overrides) -> dict:
         "max_range_km": 40.0,
         "rate_per_min": 10.0,
     } | overrides
+
+
+def test_an_assumption_of_a_removed_item_or_section_is_left_out_not_an_error():
+    """A copy of a bundled scenario with an effector removed keeps its
+    [scenario.assumptions] entries for it: those name values the scenario does not have,
+    which is not an error (only a path off the structure is), and they are not listed
+    (tests/test_costing.py removes [costing] likewise). A field path into a value is an
+    error."""
+    data = load_scenario("ddg_mixed_raid").to_dict()
+    data["effectors"] = [e for e in data["effectors"] if e["name"] != "helios"]
+    data["doctrine"] = {g: [e for e in d if e != "helios"] for g, d in data["doctrine"].items()}
+    scenario = load_scenario(data)
+    assert "effectors.helios.units" in scenario.scenario.assumptions
+    listed = {path for path, _, _ in scenario.assumptions()}
+    assert "effectors.helios.units" not in listed
+    assert "effectors.sm2.rounds" in listed
+    data["scenario"]["assumptions"]["effectors.sm2.rounds.max"] = "off the structure"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    assert str(info.value) == (
+        "<mapping>: scenario.assumptions: 'effectors.sm2.rounds.max': effectors.sm2.rounds "
+        "is a value, not a table"
+    )

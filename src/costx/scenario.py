@@ -486,7 +486,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _check_semantics(self) -> Scenario:
         # Also run by scenario_from_mapping on the raw data when fields are invalid.
-        problems = semantic_problems(self.to_dict())
+        problems = semantic_problems(self.to_dict()) + _assumption_problems(self)
         if problems:
             raise _SemanticErrors(problems)
         return self
@@ -553,7 +553,9 @@ class Scenario(_Model):
                 how = f"{conv['from_year']} to {conv['to_year']} dollars x {conv['factor']:.4f}"
                 out.append((path, _lookup(data, path), f"{conv['assumption']}; {how}"))
         for path, rationale in self.scenario.assumptions.items():
-            out.append((path, _lookup(data, path), rationale))
+            value = _lookup(data, path)
+            if value is not None:  # None: a value this scenario does not have (removed)
+                out.append((path, value, rationale))
         return out
 
     def detection_range_km(self, threat: Threat) -> float:
@@ -660,6 +662,40 @@ def _lookup(data: Any, path: str) -> Any:
         else:
             return None
     return node
+
+
+def _assumption_problems(scenario: Scenario) -> list[Problem]:
+    """Each key of ``[scenario.assumptions]`` must be a field path of the scenario's
+    structure: a mistyped field (``"effectors.sm2.chanels"``) would otherwise list an
+    assumption of nothing and leave the value it meant unlisted. A path through a list
+    item, a table entry or an optional section the scenario does not have (an effector
+    removed from a copy, ``[costing]`` left out) names a value that is simply absent: it is
+    not an error, and ``Scenario.assumptions()`` leaves it out."""
+    problems = []
+    for key in scenario.scenario.assumptions:
+        node: Any = scenario
+        for depth, part in enumerate(key.split(".")):
+            if isinstance(node, BaseModel):
+                fields = type(node).model_fields
+                if part not in fields:
+                    where = ".".join(key.split(".")[:depth]) or "the scenario"
+                    close = difflib.get_close_matches(part, list(fields), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    message = f"{key!r}: {where} has no field {part!r}{hint}"
+                    problems.append(Problem("scenario.assumptions", message, None, False))
+                    break
+                node = getattr(node, part)
+            elif isinstance(node, list | tuple):
+                node = next((x for x in node if getattr(x, "name", None) == part), None)
+            elif isinstance(node, Mapping):
+                node = node.get(part)
+            elif node is None:
+                break  # an item, entry or section this scenario does not have
+            else:
+                message = f"{key!r}: {'.'.join(key.split('.')[:depth])} is a value, not a table"
+                problems.append(Problem("scenario.assumptions", message, None, False))
+                break
+    return problems
 
 
 def _may_engage(effector, threat: Threat, detect_range_km: float) -> bool:
