@@ -199,6 +199,35 @@ def test_every_bundled_scenario_runs_and_lists_its_assumptions(name):
     assert scenario.assumptions(), "every bundled scenario rests on some assumptions"
 
 
+def _is_number(value) -> bool:
+    if isinstance(value, dict):
+        return any(_is_number(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_is_number(v) for v in value)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@pytest.mark.parametrize("name", bundled.scenario_names())
+def test_every_number_a_bundled_scenario_writes_is_listed_as_an_assumption(name):
+    """The data standard: every default number carries its source or is marked as an
+    assumption. Catalog figures carry theirs (``use = ...``); a number the scenario file
+    writes itself (a magazine, a channel count, a fire interval, an arrival window, a
+    target weight) must be listed in ``[scenario.assumptions]`` with its reason, which
+    names its source where one gives it. Names and categorical choices (``arrival``,
+    ``kind``) are not numbers and need no entry."""
+    scenario = costx.load_scenario(name)
+    data = scenario.to_dict()
+    listed = set(scenario.scenario.assumptions)
+    unlisted = [
+        path
+        for path, record in scenario.provenance.items()
+        if record == {"from": "scenario"} and _is_number(_lookup(data, path)) and path not in listed
+    ]
+    assert not unlisted, f"{name}: numbers neither sourced nor listed as assumptions: {unlisted}"
+    for path, why in scenario.scenario.assumptions.items():
+        assert len(why.split()) >= 3, f"{name}: {path}: give the assumption a reason"
+
+
 def test_catalog_command_lists_entries_with_sources(capsys):
     assert main(["catalog"]) == 0
     out = capsys.readouterr().out
