@@ -68,7 +68,7 @@ from costx.aggregate import (
 )
 from costx.catalog import COST_FIELDS, load_catalog
 from costx.costing import capital_items
-from costx.errors import InputError, ScenarioError
+from costx.errors import InputError, ScenarioError, check_int
 from costx.io import (
     METADATA_KEY,
     environment_metadata,
@@ -125,15 +125,6 @@ def _jsonable(value: Any) -> Any:
         return v if math.isfinite(v) else None
     if isinstance(value, np.bool_):
         return bool(value)
-    return value
-
-
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputError(f"{name} must be a whole number, not {value!r}")
-    value = int(value)
-    if not low <= value <= high:
-        raise InputError(f"{name} must be between {low:,} and {high:,}, not {value:,}")
     return value
 
 
@@ -455,7 +446,7 @@ class Evaluator:
     ):
         if backend not in ("local", "dask"):
             raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
-        self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+        self.seed = check_int("seed", seed, 0, 2**64 - 1)
         self.backend = backend
         self.scheduler = scheduler
         self.threads = threads
@@ -1034,11 +1025,11 @@ def marginal_exchange(
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InputError(f"threat: no threat group {threat!r} in {scenario.name}{hint} "
                          f"(groups: {', '.join(names)})")  # fmt: skip
-    add = _check_int("add", add, 1, 2**24 - 1)
+    add = check_int("add", add, 1, 2**24 - 1)
     hold = check_measure(scenario, hold, "hold")
     target = _precision_target(scenario, precision, precision_measure, hold)
-    trials = _check_int("trials", trials, 2, 10**9)
-    max_steps = _check_int("max_steps", max_steps, 1, 10**6)
+    trials = check_int("trials", trials, 2, 10**9)
+    max_steps = check_int("max_steps", max_steps, 1, 10**6)
     if not isinstance(offsets, Mapping) or not offsets:
         raise InputError(
             "offsets: give at least one option, a dotted path and its step, e.g. "
@@ -1320,8 +1311,8 @@ def break_even(
     measure = check_measure(scenario, measure or default_cost_measure(scenario), "measure")
     _check_path(vary, "vary")
     target = _precision_target(scenario, precision, precision_measure, measure)
-    trials = _check_int("trials", trials, 2, 10**9)
-    grid_points = _check_int("grid_points", grid_points, 2, 1000)
+    trials = check_int("trials", trials, 2, 10**9)
+    grid_points = check_int("grid_points", grid_points, 2, 1000)
     if isinstance(bounds, str | bytes) or not isinstance(bounds, Sequence) or len(bounds) != 2:
         raise InputError(f"bounds: give (low, high), not {bounds!r}")
     low, high = (_number(f"bounds[{i}]", b) for i, b in enumerate(bounds))
@@ -1804,9 +1795,9 @@ def cheapest(
     minimize = check_measure(scenario, minimize or default_cost_measure(scenario), "minimize")
     target = _precision_target(scenario, precision, precision_measure, minimize)
     requirements = parse_requirements(scenario, require)
-    trials = _check_int("trials", trials, 2, 10**9)
-    screen_trials = _check_int("screen_trials", screen_trials, 2, 10**9)
-    top = _check_int("top", top, 1, 100)
+    trials = check_int("trials", trials, 2, 10**9)
+    screen_trials = check_int("screen_trials", screen_trials, 2, 10**9)
+    top = check_int("top", top, 1, 100)
     labels, paths = _design_points(scenario, choices, "choices")
     points = [with_values(scenario, label, f"choices ({_label_text(label)})") for label in labels]
     with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
@@ -1926,9 +1917,9 @@ def worst_raid(
     maximize = check_measure(scenario, maximize or default_cost_measure(scenario), "maximize")
     target = _precision_target(scenario, precision, precision_measure, maximize)
     budget = _number("budget_usd", budget_usd)
-    trials = _check_int("trials", trials, 2, 10**9)
-    screen_trials = _check_int("screen_trials", screen_trials, 2, 10**9)
-    top = _check_int("top", top, 1, 100)
+    trials = check_int("trials", trials, 2, 10**9)
+    screen_trials = check_int("screen_trials", screen_trials, 2, 10**9)
+    top = check_int("top", top, 1, 100)
     if not isinstance(mix, Mapping) or not mix:
         raise InputError("mix: give at least one threat group with a list of counts")
     groups = {t.name: t for t in scenario.threats}
@@ -1941,7 +1932,7 @@ def worst_raid(
         if isinstance(counts, str | bytes) or not isinstance(counts, Sequence) or not counts:
             raise InputError(f"mix[{name!r}]: expected a non-empty list of counts")
         for c in counts:
-            _check_int(f"mix[{name!r}] counts", c, 0, 2**24 - 1)
+            check_int(f"mix[{name!r}] counts", c, 0, 2**24 - 1)
     campaign = scenario.campaign
     if campaign is not None and not isinstance(campaign.salvos, int):
         raise InputError("mix: the campaign lists per-salvo counts; give it a number of "
@@ -2123,7 +2114,7 @@ def sensitivity(
     scenario = load_scenario(scenario)
     measure = check_measure(scenario, measure or default_cost_measure(scenario), "measure")
     target = _precision_target(scenario, precision, precision_measure, measure)
-    trials = _check_int("trials", trials, 2, 10**9)
+    trials = check_int("trials", trials, 2, 10**9)
     entries = {e["path"]: e for e in assumption_ranges(scenario)} if catalog_ranges else {}
     for path, bounds in (ranges or {}).items():
         what = f"ranges[{path!r}]"

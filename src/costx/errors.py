@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 
@@ -64,3 +65,17 @@ class EventCapError(InternalError):
     """The engagement kernel passed its bound on the event steps of a salvo
     (costx.lowering.event_cap) instead of finishing it: a bug, never a long raid. The
     message names the scenario, the first trial and salvo affected and the bound."""
+
+
+def check_int(name: str, value: object, low: int, high: int) -> int:
+    """``value`` as a Python int in ``[low, high]`` (any integer type, numpy's included;
+    not a bool, a float or a string), else an :class:`InputError` naming ``name``."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise InputError(f"{name} must be a whole number, not {value!r}")
+    try:
+        number = operator.index(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise InputError(f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise InputError(f"{name} must be between {low:,} and {high:,}, not {number:,}")
+    return number

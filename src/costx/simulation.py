@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import operator
 import os
 import time
 import warnings
@@ -29,7 +28,7 @@ from costx.aggregate import (
     trial_integers,
     trials_frame,
 )
-from costx.errors import EventCapError, InputError, InternalError
+from costx.errors import EventCapError, InputError, InternalError, check_int
 from costx.io import write_result
 from costx.kernels import memo as kmemo
 from costx.kernels.damage import damage_trials, ship_trials
@@ -66,16 +65,6 @@ MEMO_SERVES = 1 / 4  # a stretch with at most this share leaving the graph: it s
 MEMO_MERGES = 1 / 2  # until then, this share of the states recorded must recur
 
 
-def _check_int(name: str, value, low: int, high: int) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise InputError(f"{name} must be an integer, not {value!r}") from None
-    if not low <= value <= high:
-        raise InputError(f"{name} must be between {low:,} and {high:,}, not {value:,}")
-    return value
-
-
 @contextlib.contextmanager
 def numba_threads(threads: int | None) -> Iterator[None]:
     """Run with ``threads`` Numba threads (None: leave the setting as it is)."""
@@ -83,7 +72,7 @@ def numba_threads(threads: int | None) -> Iterator[None]:
         yield
         return
     limit = numba.config.NUMBA_NUM_THREADS
-    threads = _check_int("threads", threads, 1, limit)
+    threads = check_int("threads", threads, 1, limit)
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
@@ -248,9 +237,9 @@ def simulate(
     SimulationResult
     """
     scenario = load_scenario(scenario)
-    trials = _check_int("trials", trials, 1, 10**12)
-    seed = _check_int("seed", seed, 0, MAX_SEED)
-    block_trials = capped_block(scenario, _check_int("block_trials", block_trials, 1, 10**9))
+    trials = check_int("trials", trials, 1, 10**12)
+    seed = check_int("seed", seed, 0, MAX_SEED)
+    block_trials = capped_block(scenario, check_int("block_trials", block_trials, 1, 10**9))
     target = None
     if precision is not None:
         target = precision_target(scenario, precision, measure)

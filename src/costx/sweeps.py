@@ -30,7 +30,6 @@ import hashlib
 import itertools
 import json
 import math
-import operator
 import os
 import re
 import socket
@@ -73,7 +72,7 @@ from costx.aggregate import (
     unknown_measure,
 )
 from costx.catalog import load_catalog
-from costx.errors import CostxError, InputError, Problem, ScenarioError
+from costx.errors import CostxError, InputError, Problem, ScenarioError, check_int
 from costx.io import (
     WrittenThenInterrupted,
     environment_metadata,
@@ -1272,16 +1271,6 @@ def load_scenario_text(text: str, label: str) -> Scenario:
 # -- the sweep ----------------------------------------------------------------------------
 
 
-def _check_int(name, value, low, high) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise InputError(f"{name} must be an integer, not {value!r}") from None
-    if not low <= value <= high:
-        raise InputError(f"{name} must be between {low:,} and {high:,}, not {value:,}")
-    return value
-
-
 def _chunks(end: int, chunk: int, start: int = 0) -> Iterator[tuple[int, int]]:
     """(first, n) of the chunks of trials ``start .. end - 1``."""
     for first in range(start, end, chunk):
@@ -1408,8 +1397,8 @@ def sweep(
         instead of simulated.
     """
     scenario = load_scenario(scenario)
-    trials = _check_int("trials", trials, 1, MAX_TRIALS)
-    seed = _check_int("seed", seed, 0, 2**64 - 1)
+    trials = check_int("trials", trials, 1, MAX_TRIALS)
+    seed = check_int("seed", seed, 0, 2**64 - 1)
     if backend not in ("local", "dask"):
         raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
     if threads is not None and backend == "dask":
@@ -1418,7 +1407,7 @@ def sweep(
     if threads is not None:  # before the folder is made (numba_threads checks it again)
         import numba  # lazy: start-up time
 
-        _check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+        check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
     if measure is not None and precision is None:
         raise InputError(f"{source}: measure= is the measure of precision=; give precision too")
     try:
