@@ -59,6 +59,16 @@ class WrittenThenInterrupted(KeyboardInterrupt):
         self.paths = paths
 
 
+def as_path(value: object, name: str = "path") -> Path:
+    """A path argument of the Python API (str or os.PathLike) as a Path; anything else,
+    or an empty string, is an InputError naming the argument."""
+    if isinstance(value, str | os.PathLike) and not isinstance(value, bytes):
+        path = Path(value)
+        if str(value) != "":
+            return path
+    raise InputError(f"{name} must be a file or folder path (str or pathlib.Path), not {value!r}")
+
+
 def check_output_path(
     path: str | Path, inputs: Iterable[str | Path | None] = (), probe: bool = True
 ) -> Path:
