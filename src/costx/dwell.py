@@ -13,21 +13,36 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from costx.catalog import load_catalog
 from costx.errors import InputError
 from costx.kernels import engagement as K
 from costx.lowering import lower
 from costx.physics import ATMOSPHERE_FIELDS
-from costx.scenario import MAX_TIME_S, CostxWarning, Laser, Scenario, Threat, load_scenario
+from costx.scenario import (
+    MAX_TIME_S,
+    CostxWarning,
+    Laser,
+    Scenario,
+    Threat,
+    scenario_from_mapping,
+)
 
 DEFAULT_RANGES_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
 
 
 def _entry(item: Any, section: str) -> dict:
     """A scenario entry (mapping) for a catalog name, a mapping or a model object."""
-    if isinstance(item, Laser | Threat):
+    wanted = Laser if section == "effectors" else Threat
+    if isinstance(item, wanted):
         return item.model_dump(mode="json", exclude_none=True)
+    if isinstance(item, BaseModel):
+        kind = getattr(item, "kind", type(item).__name__.lower())
+        name = getattr(item, "name", "")
+        what = "laser" if section == "effectors" else "threat"
+        article = "an" if str(kind)[:1] in "aeiou" else "a"
+        raise InputError(f"{name or 'the item'} is {article} {kind}, not a {what}")
     if isinstance(item, str):
         entry = load_catalog().entry(section, item)
         if entry is None or (section == "effectors" and entry.kind != "laser"):
@@ -41,7 +56,11 @@ def _entry(item: Any, section: str) -> dict:
         return {"use": item}
     if isinstance(item, Mapping):
         return dict(item)
-    raise TypeError(f"expected a catalog name, a scenario entry (mapping) or a model, not {item!r}")
+    what = "laser" if section == "effectors" else "threat"
+    raise InputError(
+        f"the {what} must be a catalog name, a scenario entry (mapping) or the {what.title()} "
+        f"of a loaded scenario, not {item!r}"
+    )
 
 
 def _speed_mps(item: dict) -> float | None:
@@ -85,7 +104,8 @@ def one_on_one(laser: Any, threat: Any, **atmosphere: float) -> Scenario:
     data = {"scenario": {"name": "dwell"}, "threats": [thr], "effectors": [las]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CostxWarning)
-        return load_scenario(data)
+        # Errors name the laser effectors[0] and the threat threats[0]: the label says so.
+        return scenario_from_mapping(data, "dwell_time's laser (effectors[0]) and threat")
 
 
 def dwell_time(
@@ -116,9 +136,33 @@ def dwell_time(
         not complete before min range (the fire control would not start).
     """
     scenario = one_on_one(laser, threat, **atmosphere)
-    ranges = np.atleast_1d(np.asarray(range_km, dtype=np.float64))
+    ranges, scalar = _ranges_km(range_km)
     out = _dwell(scenario, ranges)
-    return float(out[0]) if np.ndim(range_km) == 0 else out
+    return float(out[0]) if scalar else out
+
+
+def _ranges_km(range_km: Any) -> tuple[np.ndarray, bool]:
+    """``range_km`` (a number or a flat sequence of them) as a 1-D float array, and
+    whether it was one number; nan, a negative range or anything not a number is an
+    InputError naming ``range_km``."""
+    bad = InputError(f"range_km must be a range in km or a flat list of them, not {range_km!r}")
+    if isinstance(range_km, np.ndarray):
+        if range_km.ndim > 1:
+            raise bad
+        values, scalar = range_km.reshape(-1).tolist(), range_km.ndim == 0
+    elif isinstance(range_km, Iterable) and not isinstance(range_km, str | bytes | Mapping):
+        values, scalar = list(range_km), False  # a list, a generator, a pandas Series
+    else:
+        values, scalar = [range_km], True
+    if not all(
+        isinstance(r, int | float | np.integer | np.floating) and not isinstance(r, bool)
+        for r in values
+    ):
+        raise bad
+    ranges = np.asarray(values, dtype=np.float64)
+    if np.isnan(ranges).any() or (ranges < 0).any():
+        raise InputError(f"range_km must be at least 0 (and not nan), not {range_km!r}")
+    return ranges, scalar
 
 
 def _dwell(scenario: Scenario, ranges: np.ndarray) -> np.ndarray:
@@ -151,7 +195,7 @@ def dwell_table(
         threats = sorted(
             k for k, e in catalog.entries["threats"].items() if "kill_fluence_j_cm2" in e.fields
         )
-    ranges = np.asarray(list(ranges_km), dtype=np.float64)
+    ranges, _ = _ranges_km(ranges_km)
     rows = []
     for las in lasers:
         for thr in threats:

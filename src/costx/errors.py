@@ -70,7 +70,7 @@ class EventCapError(InternalError):
 def check_int(name: str, value: object, low: int, high: int) -> int:
     """``value`` as a Python int in ``[low, high]`` (any integer type, numpy's included;
     not a bool, a float or a string), else an :class:`InputError` naming ``name``."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if _is_bool(value):
         raise InputError(f"{name} must be a whole number, not {value!r}")
     try:
         number = operator.index(value)  # type: ignore[call-overload]
@@ -79,3 +79,17 @@ def check_int(name: str, value: object, low: int, high: int) -> int:
     if not low <= number <= high:
         raise InputError(f"{name} must be between {low:,} and {high:,}, not {number:,}")
     return number
+
+
+def check_flag(name: str, value: object) -> bool:
+    """``value`` as a bool (Python's or numpy's), else an :class:`InputError`: a string
+    such as ``"no"`` would otherwise count as true."""
+    if _is_bool(value):
+        return bool(value)
+    raise InputError(f"{name} must be True or False, not {value!r}")
+
+
+def _is_bool(value: object) -> bool:
+    """A Python or numpy bool (numpy not imported here: start-up time)."""
+    kind = type(value)
+    return isinstance(value, bool) or (kind.__module__ == "numpy" and "bool" in kind.__name__)

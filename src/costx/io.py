@@ -439,7 +439,7 @@ def _parse_metadata(path: Path, schema: pa.Schema) -> dict:
 
 def read_metadata(path: str | Path) -> dict:
     """The costx metadata of a result file; InputError if it is not one."""
-    path = Path(path)
+    path = as_path(path, "path")
     try:
         schema = pq.read_schema(path)
     except FileNotFoundError:

@@ -14,7 +14,7 @@ from pathlib import Path
 from costx.aggregate import Moments
 from costx.analysis import AnalysisResult, is_analysis_file, read_analysis
 from costx.errors import CostxError, InputError
-from costx.io import FORMAT, first_line, read_metadata, read_table_verified
+from costx.io import FORMAT, as_path, first_line, read_metadata, read_table_verified
 from costx.scenario import parse_toml, scenario_from_mapping
 from costx.simulation import SimulationResult
 from costx.sweeps import SweepResult, is_sweep_folder, read_sweep
@@ -27,6 +27,7 @@ def read_result(path: str | Path) -> SimulationResult:
     per-trial file's ``pair_id``. Damage, tampering or a mismatched pair is an
     InputError naming the file.
     """
+    path = as_path(path, "path")
     meta = read_metadata(path)
     if meta.get("kind") == "salvos":
         raise InputError(f"{path}: a per-salvo table; read the per-trial file next to it")

@@ -558,18 +558,35 @@ class Scenario(_Model):
                 out.append((path, value, rationale))
         return out
 
-    def detection_range_km(self, threat: Threat) -> float:
-        """Range at which the defense first sees a threat of the group: the smaller of
-        ``detect_range_km`` and the radar horizon when the scenario has a ``[sensor]``
-        and the group an ``altitude_m``."""
+    def _member(self, item: Any, section: str) -> Any:
+        """A threat group or effector of this scenario, given as itself or by name."""
+        items = self.threats if section == "threats" else self.effectors
+        if isinstance(item, str):
+            found = next((x for x in items if x.name == item), None)
+            if found is not None:
+                return found
+            names = ", ".join(x.name for x in items)
+            raise InputError(f"{self.name} has no {section[:-1]} {item!r} ({section}: {names})")
+        if isinstance(item, Threat if section == "threats" else Interceptor | Railgun | Laser):
+            return item
+        raise InputError(f"expected a {section[:-1]} of {self.name} or its name, not {item!r}")
+
+    def detection_range_km(self, threat: Threat | str) -> float:
+        """Range at which the defense first sees a threat of the group (the group or its
+        name): the smaller of ``detect_range_km`` and the radar horizon when the scenario
+        has a ``[sensor]`` and the group an ``altitude_m``."""
+        threat = self._member(threat, "threats")
         if self.sensor is None or threat.altitude_m is None:
             return threat.detect_range_km
         horizon = radar_horizon_km(self.sensor.height_m, threat.altitude_m)
         return min(threat.detect_range_km, horizon)
 
-    def allowed(self, effector: Effector, threat: Threat) -> bool:
+    def allowed(self, effector: Effector | str, threat: Threat | str) -> bool:
         """Whether the firing policy lets ``effector`` engage ``threat``'s group at all
-        (preferential: the group's ``[doctrine]`` list names it; otherwise always)."""
+        (preferential: the group's ``[doctrine]`` list names it; otherwise always). Each
+        is given as itself or by name."""
+        effector = self._member(effector, "effectors")
+        threat = self._member(threat, "threats")
         if self.scenario.policy != "preferential" or self.doctrine is None:
             return True
         return effector.name in self.doctrine.get(threat.name, ())
@@ -1377,6 +1394,39 @@ def _list_message(loc: tuple, kind: str, message: str) -> str:
     return message
 
 
+def _check_dollar_year(dollar_year: Any) -> int | None:
+    """The ``dollar_year`` argument as an int (numpy integers too), None, or InputError."""
+    if _is_numpy(dollar_year):
+        dollar_year = dollar_year.item()
+    if dollar_year is not None and not (
+        isinstance(dollar_year, int)
+        and not isinstance(dollar_year, bool)
+        and 1900 <= dollar_year <= MAX_DOLLAR_YEAR
+    ):
+        raise InputError(f"dollar_year must be a year from 1900 to {MAX_DOLLAR_YEAR}, not "
+                         f"{dollar_year!r}")  # fmt: skip
+    return dollar_year
+
+
+def _is_numpy(value: Any) -> bool:
+    # By module name: numpy is not imported here for start-up time (pandas imports it).
+    return type(value).__module__ == "numpy" and hasattr(value, "tolist")
+
+
+def _plain(data: Any) -> Any:
+    """A mapping built in Python with numpy values in it (``np.int64(8)`` rounds, an
+    ``np.array`` of magazine depths) as the plain Python values a TOML file gives: numpy
+    scalars to int, float, bool or str, and arrays to lists. Validation is strict about
+    types (an integer field takes no float), so numpy's would otherwise be refused."""
+    if isinstance(data, Mapping):
+        return {key: _plain(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return type(data)(_plain(value) for value in data)
+    if _is_numpy(data):
+        return data.tolist()  # a scalar's Python value; an array's nested lists
+    return data
+
+
 def scenario_from_mapping(
     data: Mapping[str, Any], source: str = "<mapping>", dollar_year: int | None = None
 ) -> Scenario:
@@ -1387,11 +1437,8 @@ def scenario_from_mapping(
     """
     from costx import catalog  # lazy: start-up time (see the imports)
 
-    if dollar_year is not None and not (
-        isinstance(dollar_year, int) and 1900 <= dollar_year <= MAX_DOLLAR_YEAR
-    ):
-        raise InputError(f"dollar_year must be a year from 1900 to {MAX_DOLLAR_YEAR}, not "
-                         f"{dollar_year!r}")  # fmt: skip
+    dollar_year = _check_dollar_year(dollar_year)
+    data = _plain(data)
     # Every problem of the file in one pass: an unknown catalog entry (a bad `use`) is
     # reported with the rest, and only the fields its item would have taken from the
     # entry (now missing) are not reported as well.
@@ -1515,6 +1562,7 @@ def load_scenario(source: ScenarioLike, dollar_year: int | None = None) -> Scena
     ScenarioError
         Listing every problem, one per line, as ``FILE: FIELD.PATH: message (got VALUE)``.
     """
+    dollar_year = _check_dollar_year(dollar_year)
     if isinstance(source, Scenario):
         if dollar_year is None:
             return source
@@ -1545,6 +1593,13 @@ def read_scenario_data(source: str | Path) -> tuple[dict[str, Any], str]:
     scenario's name) and the label errors name it by (the path, or ``bundled:NAME``)."""
     from costx import bundled  # lazy: start-up time (see the imports)
 
+    if isinstance(source, str) and "\n" in source:
+        raise InputError(
+            "load_scenario takes a path, a bundled scenario name or a mapping, not TOML "
+            "text (a string of several lines); for text, pass tomllib.loads(text)"
+        )
+    if str(source) == "":
+        raise InputError("load_scenario: the scenario path or name is an empty string")
     path = Path(source)
     if path.is_file() or (isinstance(source, Path) or path.suffix == ".toml"):
         if not path.exists():

@@ -28,8 +28,8 @@ from costx.aggregate import (
     trial_integers,
     trials_frame,
 )
-from costx.errors import EventCapError, InputError, InternalError, check_int
-from costx.io import write_result
+from costx.errors import EventCapError, InputError, InternalError, check_flag, check_int
+from costx.io import as_path, write_result
 from costx.kernels import memo as kmemo
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import (
@@ -174,7 +174,7 @@ class SimulationResult:
         The file's metadata holds the scenario (TOML), seed, trials, costx version, the
         summary and the moments; :func:`costx.read_result` reads it back.
         """
-        return write_result(self, Path(path))
+        return write_result(self, as_path(path, "path"))
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -239,6 +239,10 @@ def simulate(
     scenario = load_scenario(scenario)
     trials = check_int("trials", trials, 1, 10**12)
     seed = check_int("seed", seed, 0, MAX_SEED)
+    keep_trials = check_flag("keep_trials", keep_trials)
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be a callable progress(done, total) or None, not "
+                         f"{progress!r}")  # fmt: skip
     block_trials = capped_block(scenario, check_int("block_trials", block_trials, 1, 10**9))
     target = None
     if precision is not None:
