@@ -284,6 +284,10 @@ _CASES = [
             ("'effectors.sam.chanels': effectors.sam has no field", "did you mean 'channels'?"),
         ),
     ),
+    case(
+        "assumption_path_into_value.toml",
+        Line("scenario.assumptions", ("'effectors.sam.rounds.max'", "is a value, not a table")),
+    ),
     # -- base and campaign ---------------------------------------------------------------
     case(
         "base_unknown_target.toml",

@@ -1413,15 +1413,15 @@ def _is_numpy(value: Any) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "tolist")
 
 
-def _plain(data: Any) -> Any:
+def python_values(data: Any) -> Any:
     """A mapping built in Python with numpy values in it (``np.int64(8)`` rounds, an
     ``np.array`` of magazine depths) as the plain Python values a TOML file gives: numpy
     scalars to int, float, bool or str, and arrays to lists. Validation is strict about
     types (an integer field takes no float), so numpy's would otherwise be refused."""
     if isinstance(data, Mapping):
-        return {key: _plain(value) for key, value in data.items()}
+        return {key: python_values(value) for key, value in data.items()}
     if isinstance(data, list | tuple):
-        return type(data)(_plain(value) for value in data)
+        return type(data)(python_values(value) for value in data)
     if _is_numpy(data):
         return data.tolist()  # a scalar's Python value; an array's nested lists
     return data
@@ -1438,7 +1438,7 @@ def scenario_from_mapping(
     from costx import catalog  # lazy: start-up time (see the imports)
 
     dollar_year = _check_dollar_year(dollar_year)
-    data = _plain(data)
+    data = python_values(data)
     # Every problem of the file in one pass: an unknown catalog entry (a bad `use`) is
     # reported with the rest, and only the fields its item would have taken from the
     # entry (now missing) are not reported as well.

@@ -72,9 +72,10 @@ from costx.aggregate import (
     unknown_measure,
 )
 from costx.catalog import load_catalog
-from costx.errors import CostxError, InputError, Problem, ScenarioError, check_int
+from costx.errors import CostxError, InputError, Problem, ScenarioError, check_flag, check_int
 from costx.io import (
     WrittenThenInterrupted,
+    as_path,
     environment_metadata,
     make_folder,
     read_table_verified,
@@ -90,6 +91,7 @@ from costx.scenario import (
     ScenarioLike,
     load_scenario,
     parse_toml,
+    python_values,
     read_scenario_data,
     read_toml_file,
     scenario_from_mapping,
@@ -183,6 +185,40 @@ def grid_size(grid) -> int:
     if isinstance(grid, Mapping):
         return math.prod(len(v) if isinstance(v, Sequence) else 1 for v in grid.values())
     return len(grid) if isinstance(grid, Sequence) else 0
+
+
+def python_grid(grid: Any) -> Any:
+    """A grid given to :func:`sweep` in Python as a grid read from a sweep file: its paths
+    must be text; a 1-D numpy array or pandas Series or Index of values is a list; numpy
+    scalars are Python's. Anything else is left as it is, for :func:`expand_grid`."""
+    hint = "give a dotted path such as effectors.sm2.rounds"
+    if isinstance(grid, Mapping):
+        out: dict[str, Any] = {}
+        for path, values in grid.items():
+            if not isinstance(path, str):
+                raise InputError(f"grid: path {path!r} is not text; {hint}")
+            if isinstance(values, np.ndarray | pd.Series | pd.Index):
+                if values.ndim != 1:
+                    raise InputError(
+                        f"grid[{path!r}]: expected a list of values, got a "
+                        f"{values.ndim}-D array of shape {values.shape}"
+                    )
+                values = values.tolist()
+            if isinstance(values, list | tuple):  # a range stays one (Python ints)
+                values = [python_values(v) for v in values]
+            out[path] = values
+        return out
+    if isinstance(grid, Sequence) and not isinstance(grid, str | bytes):
+        cases: list[Any] = []
+        for i, case in enumerate(grid):
+            if isinstance(case, Mapping):
+                for path in case:
+                    if not isinstance(path, str):
+                        raise InputError(f"grid[{i}]: path {path!r} is not text; {hint}")
+                case = {path: python_values(v) for path, v in case.items()}
+            cases.append(case)
+        return cases
+    return grid
 
 
 def check_sweep_limits(scenario: Scenario, grid, trials: int, keep_trials: bool) -> None:
@@ -434,9 +470,10 @@ class SweepResult:
         self._salvos = salvos
         self._table: pd.DataFrame | None = None
 
-    def moments(self, index: int) -> Moments:
-        """The point's own moments (the ``p:`` part of its joint moments)."""
-        return _own(self._joint[index])
+    def moments(self, index: int | Mapping[str, Any]) -> Moments:
+        """The point's own moments (the ``p:`` part of its joint moments); ``index`` as in
+        :meth:`summary`."""
+        return _own(self._joint[self._index(index, "index")])
 
     @property
     def point_trials(self) -> list[int]:
@@ -462,8 +499,10 @@ class SweepResult:
         span = f"{low:,}" if low == high else f"{low:,} to {high:,}"
         return f"{span} trials (to {100 * self.target.target:g} % of {self.target.measure})"
 
-    def summary(self, index: int) -> pd.DataFrame:
-        """The summary table of one point, as ``SimulationResult.summary()``."""
+    def summary(self, index: int | Mapping[str, Any]) -> pd.DataFrame:
+        """The summary table of one point, as ``SimulationResult.summary()``: ``index`` is
+        the point's index (0 to the number of points - 1) or its grid values."""
+        index = self._index(index, "index")
         return summary_table(self.scenarios[index], self.moments(index))
 
     @property
@@ -621,17 +660,19 @@ class SweepResult:
             self._other_joints[index] = [out[i] for i in range(len(self.points))]
         return self._other_joints[index]
 
-    def _index(self, key) -> int:
+    def _index(self, key, name: str = "baseline") -> int:
+        """A point given by its index (0 .. points - 1; not a negative one) or its grid
+        values, as its index; else an InputError naming the argument ``name``."""
         if isinstance(key, int | np.integer) and not isinstance(key, bool):
             if not 0 <= key < len(self.points):
-                raise InputError(f"baseline: no point {key} (0 .. {len(self.points) - 1})")
+                raise InputError(f"{name}: no point {key} (0 .. {len(self.points) - 1})")
             return int(key)
         if isinstance(key, Mapping):
             for i, point in enumerate(self.points):
                 if dict(point) == dict(key):
                     return i
-            raise InputError(f"baseline: no point with {_describe(key)}")
-        raise InputError(f"baseline: a point index or its grid values, not {key!r}")
+            raise InputError(f"{name}: no point with {_describe(key)}")
+        raise InputError(f"{name}: a point index or its grid values, not {key!r}")
 
     @property
     def has_trials(self) -> bool:
@@ -660,7 +701,7 @@ class SweepResult:
     def to_parquet(self, folder: str | Path) -> Path:
         """Write the sweep as a Parquet dataset: one file per point, ``point-0000.parquet``
         (see :class:`SweepStore`)."""
-        folder = Path(folder)
+        folder = as_path(folder, "folder")
         columns = None if self._trials is None else _union_trial_columns(self.scenarios)
         store = SweepStore(folder, self._manifest(), columns, _union_measures(self.scenarios),
                            self.name)  # fmt: skip
@@ -1168,9 +1209,11 @@ def read_sweep(folder: str | Path) -> SweepResult:
     pass its page checksums; otherwise InputError says which point and why. The table
     is rebuilt from the exact moments in the files' metadata.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
+    folder = as_path(folder, "folder")
+    if not folder.exists():
         raise InputError(f"{folder}: no such folder (give a sweep's output folder)")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder (give a sweep's output folder)")
     if (folder / LEGACY_MANIFEST).is_file():
         return _read_legacy_sweep(folder)
     files = _point_files(folder)
@@ -1367,12 +1410,16 @@ def sweep(
     out
         A folder for the Parquet dataset, written point by point as points complete; a
         rerun into the same folder resumes, skipping points already done.
+    scheduler
+        ``backend="dask"`` only: the Dask scheduler's address (default: a LocalCluster).
     chunk_trials
-        Dask: trials per task (default: all trials of a point in one task up to 200,000).
+        ``backend="dask"`` only: trials per task (default: all trials of a point in one
+        task up to 200,000).
     threads
         Numba threads (local backend).
     progress
-        ``progress(done_points, total_points)`` after each point.
+        A function, called ``progress(done_points, total_points)`` before the first
+        point and after each point.
     source
         How errors name the sweep (the CLI passes the sweep file).
     name
@@ -1408,9 +1455,26 @@ def sweep(
         import numba  # lazy: start-up time
 
         check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+    if scheduler is not None and backend != "dask":
+        raise InputError("scheduler= is the Dask scheduler of backend='dask'; "
+                         "give backend='dask'")  # fmt: skip
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise InputError(f"scheduler must be a Dask scheduler's address (such as "
+                         f"'tcp://host:8786'), not {scheduler!r}")  # fmt: skip
+    if chunk_trials is not None:
+        chunk_trials = check_int("chunk_trials", chunk_trials, 1, MAX_TRIALS)
+        if backend != "dask":
+            raise InputError("chunk_trials= is the trials per task of backend='dask'; the "
+                             "local backend runs each point in one go")  # fmt: skip
+    keep_trials = check_flag("keep_trials", keep_trials)
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be a function, called progress(done_points, "
+                         f"total_points), or None; not {progress!r}")  # fmt: skip
+    out = None if out is None else as_path(out, "out")
     if measure is not None and precision is None:
         raise InputError(f"{source}: measure= is the measure of precision=; give precision too")
     try:
+        grid = python_grid(grid)
         # Run to a precision, a point's trials are not known before it runs: the limits
         # are checked for the first check here, and each stretch with per-trial tables
         # before it runs (_check_stretch).
@@ -1429,7 +1493,7 @@ def sweep(
     store = None
     if out is not None:
         store = SweepStore(
-            Path(out),
+            out,
             manifest(scenario, points, seed, trials, base_index, keep_trials, target),
             _union_trial_columns(scenarios) if keep_trials else None,
             _union_measures(scenarios),
