@@ -1543,6 +1543,10 @@ def load_scenario(source: ScenarioLike, dollar_year: int | None = None) -> Scena
     source
         A path to a TOML file, a mapping with the same structure as the file, the name of
         a bundled scenario (see ``costx scenarios``), or a Scenario (returned unchanged).
+        Numpy numbers and 1-D arrays in a mapping are taken as Python's. To vary a
+        scenario, load a changed mapping (``load_scenario(s.to_dict() | ...)``) or sweep
+        it: pydantic's ``model_copy(update=...)`` skips validation, and ``simulate``
+        trusts a Scenario it is given.
 
     dollar_year
         Convert every cost to constant dollars of this year with the bundled price index
