@@ -36,6 +36,8 @@ def test_simulate_refuses_bools_a_string_keep_trials_and_a_progress_that_cannot_
         ({"seed": True}, "seed must be a whole number, not True"),
         ({"keep_trials": "no"}, "keep_trials must be True or False"),
         ({"progress": 3}, "progress must be a callable"),
+        ({"precision": "0.5"}, "precision must be a number, not '0.5'"),  # was taken
+        ({"precision": True}, "precision must be a number, not True"),  # was 1.0: refused late
     ]:
         with pytest.raises(InputError, match=message):
             costx.simulate("ddg_drone_swarm", **{"trials": 10, **kwargs})

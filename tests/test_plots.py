@@ -11,6 +11,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scenarios import interceptor, laser, mixed, scenario, threat
 
@@ -916,3 +917,23 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, tmp_path):
     with pytest.raises(InputError, match=re.escape("costx[plot]")):
         write_report(result, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_margin_figure_draws_an_interval_open_above_without_overflow(mpl):
+    """A ratio whose interval is open above (an upper bound of inf: the paired added cost
+    may be 0 within its interval) was drawn to 1e300, which overflowed the log axis
+    ('overflow encountered in exp' under -W error). It is drawn to ten times the largest
+    finite value and marked "open above"."""
+    import warnings
+
+    result = costx.marginal_exchange(
+        mixed(), threat="drone", add=2, offsets={"effectors.sm2.rounds": 4}, trials=200
+    )
+    highs = result.table[["ratio_per_raid_ci95_high", "ratio_procurement_ci95_high"]]
+    assert not np.isfinite(highs.to_numpy(float)).all()  # the case this test is for
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = result.plot.margin()
+        ax.figure.canvas.draw()
+    assert any(t.get_text().strip() == "open above" for t in ax.texts)
+    assert ax.get_xlim()[1] < 1e6

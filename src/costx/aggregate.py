@@ -1000,6 +1000,8 @@ def precision_target(
 
 def precision_value(precision) -> float:
     """``precision=`` as a float, or a clear error if it is not a fraction in (0, 1)."""
+    if isinstance(precision, str | bytes | bool) or type(precision).__name__ in ("bool", "bool_"):
+        raise InputError(f"precision must be a number, not {precision!r}")
     try:
         value = float(precision)
     except (TypeError, ValueError):

@@ -36,6 +36,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -68,9 +69,10 @@ from costx.aggregate import (
 )
 from costx.catalog import COST_FIELDS, load_catalog
 from costx.costing import capital_items
-from costx.errors import InputError, ScenarioError, check_int
+from costx.errors import InputError, ScenarioError, check_flag, check_int
 from costx.io import (
     METADATA_KEY,
+    as_path,
     environment_metadata,
     read_metadata,
     read_table_verified,
@@ -135,6 +137,39 @@ def _number(name: str, value) -> float:
     if not math.isfinite(value):
         raise InputError(f"{name} must be a finite number, not {value!r}")
     return value
+
+
+def _as_list(value) -> list | None:
+    """A list of plain Python values from a list, tuple, range, 1-D numpy array or pandas
+    Series (numpy scalars become Python numbers); None for anything else (a string, a
+    scalar, a mapping, a 2-D array)."""
+    if isinstance(value, np.ndarray | pd.Series | pd.Index):
+        return value.tolist() if value.ndim == 1 else None
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        return None
+    return [v.item() if isinstance(v, np.generic) else v for v in value]
+
+
+def check_run(seed, backend, scheduler, threads) -> int:
+    """The seed as a Python int (0 .. 2**64 - 1), after checking how an analysis runs:
+    ``backend`` is 'local' or 'dask', ``scheduler`` goes with backend='dask' only and
+    ``threads`` (this machine's Numba threads) with backend='local' only, in the words of
+    :func:`costx.sweep`."""
+    seed = check_int("seed", seed, 0, 2**64 - 1)
+    if not isinstance(backend, str) or backend not in ("local", "dask"):
+        raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
+    if threads is not None and backend == "dask":
+        raise InputError("threads= sets this machine's Numba threads (backend='local'); on "
+                         "Dask each worker uses its own (NUMBA_NUM_THREADS there)")  # fmt: skip
+    if threads is not None:
+        check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+    if scheduler is not None and backend != "dask":
+        raise InputError("scheduler= is the Dask scheduler of backend='dask'; "
+                         "give backend='dask'")  # fmt: skip
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise InputError(f"scheduler must be a Dask scheduler's address (such as "
+                         f"'tcp://host:8786'), not {scheduler!r}")  # fmt: skip
+    return seed
 
 
 def measure_names(scenario: Scenario) -> list[str]:
@@ -219,6 +254,22 @@ def with_values(
     out._provenance = provenance
     out._source = scenario.source
     return out
+
+
+def _check_field(scenario: Scenario, path: str, value: Any, what: str) -> None:
+    """An InputError under ``what`` when ``path`` names no field the scenario can hold
+    (no such item, an unknown field), whatever its value; problems with ``value`` itself
+    are left to :func:`with_values`."""
+    data = scenario.to_dict()
+    set_path(data, path, value, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CostxWarning)
+            scenario_from_mapping(data, what)
+    except ScenarioError as err:
+        unknown = [p for p in err.problems if p.message.startswith("unknown field")]
+        if unknown:
+            raise InputError(f"{what}: {path}: {unknown[0].message}") from None
 
 
 def _is_integer_field(value: Any) -> bool:
@@ -444,9 +495,7 @@ class Evaluator:
         precision: PrecisionTarget | None = None,
         cap: int | None = None,
     ):
-        if backend not in ("local", "dask"):
-            raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
-        self.seed = check_int("seed", seed, 0, 2**64 - 1)
+        self.seed = check_run(seed, backend, scheduler, threads)
         self.backend = backend
         self.scheduler = scheduler
         self.threads = threads
@@ -762,8 +811,9 @@ class AnalysisResult:
         return self.scenario.scenario.dollar_year
 
     def unit_of(self, measure: str) -> str:
-        """The unit of one of this analysis's measures (for figures and tables)."""
-        return _unit_of(self.scenario, measure)
+        """The unit of one of this analysis's measures (for figures and tables): one of
+        the summary measures of its scenario, else an InputError listing them."""
+        return _unit_of(self.scenario, check_measure(self.scenario, measure, "unit_of"))
 
     @property
     def plot(self) -> AnalysisPlots:
@@ -779,7 +829,7 @@ class AnalysisResult:
         """Write the table atomically, with the scenario, the inputs, the answer, the
         seed and the trials in the file's metadata; :func:`read_analysis` reads it."""
 
-        return write_table_atomic(_analysis_table(self), Path(path))
+        return write_table_atomic(_analysis_table(self), as_path(path, "path"))
 
     def metadata(self) -> dict:
         """The file's metadata: the top-level keys of every costx file (``created``, the
@@ -797,8 +847,8 @@ class AnalysisResult:
             "dollar_year": self.dollar_year,
             "inputs": _jsonable(self.inputs),
             "answer": _jsonable(self.answer),
-            "seed": self.seed,
-            "trials": self.trials,
+            "seed": int(self.seed),
+            "trials": int(self.trials),
             "trials_simulated": self.trials_simulated,
             "elapsed_s": _jsonable(self.elapsed_s),
             "summary": self.describe(),
@@ -827,7 +877,7 @@ def is_analysis_file(path: str | Path) -> bool:
     """Whether ``path`` is a Parquet file written by ``AnalysisResult.to_parquet``."""
 
     try:
-        return read_metadata(path).get("format") == FORMAT
+        return read_metadata(as_path(path, "path")).get("format") == FORMAT
     except InputError:
         return False
 
@@ -835,6 +885,7 @@ def is_analysis_file(path: str | Path) -> bool:
 def read_analysis(path: str | Path) -> AnalysisResult:
     """Read an analysis written by ``AnalysisResult.to_parquet``."""
 
+    path = as_path(path, "path")
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: not a costx analysis (format {meta.get('format')!r})")
@@ -866,6 +917,7 @@ def _precision_target(scenario: Scenario, precision, precision_measure,
         if precision_measure is not None:
             raise InputError("precision_measure= is the measure of precision=; give precision too")
         return None
+    precision = _number("precision", precision)  # a string or a bool is not a precision
     return precision_target(scenario, precision, precision_measure, default, "precision_measure")
 
 
@@ -1018,6 +1070,7 @@ def marginal_exchange(
         ``table``: one row per option; ``answer``: the cheapest option on each basis.
     """
     started = time.perf_counter()
+    seed = check_run(seed, backend, scheduler, threads)
     scenario = load_scenario(scenario)
     names = [t.name for t in scenario.threats]
     if threat not in names:
@@ -1307,14 +1360,17 @@ def break_even(
         ``root_ci95_high``, ``crossing`` and a message.
     """
     started = time.perf_counter()
+    seed = check_run(seed, backend, scheduler, threads)
     scenario = load_scenario(scenario)
     measure = check_measure(scenario, measure or default_cost_measure(scenario), "measure")
     _check_path(vary, "vary")
     target = _precision_target(scenario, precision, precision_measure, measure)
     trials = check_int("trials", trials, 2, 10**9)
     grid_points = check_int("grid_points", grid_points, 2, 1000)
-    if isinstance(bounds, str | bytes) or not isinstance(bounds, Sequence) or len(bounds) != 2:
+    given = _as_list(bounds)
+    if given is None or len(given) != 2:
         raise InputError(f"bounds: give (low, high), not {bounds!r}")
+    bounds = given
     low, high = (_number(f"bounds[{i}]", b) for i, b in enumerate(bounds))
     if not low < high:
         raise InputError(f"bounds: low must be below high, got ({low:g}, {high:g})")
@@ -1326,6 +1382,8 @@ def break_even(
         raise InputError(f"bounds: {vary} is a whole-number field; give whole-number bounds")
     if current is not None and (isinstance(current, bool) or not isinstance(current, int | float)):
         raise InputError(f"vary: {vary} is {current!r}, not a number")
+    if current is None:  # an unknown item or field is the path's fault, not the bounds'
+        _check_field(scenario, vary, _typed(low, integer), "vary")
     for value in (low, high):
         with_values(scenario, {vary: _typed(value, integer)}, "bounds")
     other, against_text, against_inputs = resolve_against(scenario, against)
@@ -1729,14 +1787,25 @@ def _violation(r: Requirement, e: Estimate, z: float, level: str, met: bool = Tr
             f"(one-sided bound {_fmt(edge, '')})")  # fmt: skip
 
 
-def _design_points(scenario: Scenario, choices, what: str) -> tuple[list[dict], list[str]]:
+def _value_lists(choices, what: str, values_of: str = "values") -> dict[str, list]:
+    """``choices`` (path -> candidate values: a list, tuple, range, 1-D numpy array or
+    pandas Series) as a dict of plain lists, or one InputError naming ``what``."""
     if not isinstance(choices, Mapping) or not choices:
-        raise InputError(f"{what}: give at least one path with a list of values")
+        raise InputError(f"{what}: give at least one path with a list of {values_of}")
+    out = {}
     for path, values in choices.items():
-        _check_path(path, f"{what}[{path!r}]")
-        if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
-            raise InputError(f"{what}[{path!r}]: expected a non-empty list of values, "
+        given = _as_list(values)
+        if not given:
+            raise InputError(f"{what}[{path!r}]: expected a non-empty list of {values_of}, "
                              f"got {values!r}")  # fmt: skip
+        out[path] = given
+    return out
+
+
+def _design_points(scenario: Scenario, choices, what: str) -> tuple[list[dict], list[str]]:
+    choices = _value_lists(choices, what)
+    for path in choices:
+        _check_path(path, f"{what}[{path!r}]")
     size = math.prod(len(v) for v in choices.values())
     if size > MAX_POINTS:
         raise InputError(f"{what}: {size:,} combinations; at most {MAX_POINTS:,}")
@@ -1791,6 +1860,7 @@ def cheapest(
         screened out), the reason and the trials it got; ``answer``: the winner.
     """
     started = time.perf_counter()
+    seed = check_run(seed, backend, scheduler, threads)
     scenario = load_scenario(scenario)
     minimize = check_measure(scenario, minimize or default_cost_measure(scenario), "minimize")
     target = _precision_target(scenario, precision, precision_measure, minimize)
@@ -1798,6 +1868,7 @@ def cheapest(
     trials = check_int("trials", trials, 2, 10**9)
     screen_trials = check_int("screen_trials", screen_trials, 2, 10**9)
     top = check_int("top", top, 1, 100)
+    choices = _value_lists(choices, "choices")
     labels, paths = _design_points(scenario, choices, "choices")
     points = [with_values(scenario, label, f"choices ({_label_text(label)})") for label in labels]
     with Evaluator(seed, backend, scheduler, threads, precision=target, cap=trials) as ev:
@@ -1913,6 +1984,7 @@ def worst_raid(
         defender, runner-up, ..., screened out); ``answer``: the top mixes.
     """
     started = time.perf_counter()
+    seed = check_run(seed, backend, scheduler, threads)
     scenario = load_scenario(scenario)
     maximize = check_measure(scenario, maximize or default_cost_measure(scenario), "maximize")
     target = _precision_target(scenario, precision, precision_measure, maximize)
@@ -1923,14 +1995,14 @@ def worst_raid(
     if not isinstance(mix, Mapping) or not mix:
         raise InputError("mix: give at least one threat group with a list of counts")
     groups = {t.name: t for t in scenario.threats}
-    for name, counts in mix.items():
+    for name in mix:
         if name not in groups:
             close = difflib.get_close_matches(str(name), list(groups), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(f"mix: no threat group {name!r} in {scenario.name}{hint} "
                              f"(groups: {', '.join(groups)})")  # fmt: skip
-        if isinstance(counts, str | bytes) or not isinstance(counts, Sequence) or not counts:
-            raise InputError(f"mix[{name!r}]: expected a non-empty list of counts")
+    mix = _value_lists(mix, "mix", "counts")
+    for name, counts in mix.items():
         for c in counts:
             check_int(f"mix[{name!r}] counts", c, 0, 2**24 - 1)
     campaign = scenario.campaign
@@ -2111,16 +2183,31 @@ def sensitivity(
     :func:`marginal_exchange`.
     """
     started = time.perf_counter()
+    seed = check_run(seed, backend, scheduler, threads)
     scenario = load_scenario(scenario)
     measure = check_measure(scenario, measure or default_cost_measure(scenario), "measure")
     target = _precision_target(scenario, precision, precision_measure, measure)
     trials = check_int("trials", trials, 2, 10**9)
-    entries = {e["path"]: e for e in assumption_ranges(scenario)} if catalog_ranges else {}
-    for path, bounds in (ranges or {}).items():
+    catalog_ranges = check_flag("catalog_ranges", catalog_ranges)
+    if ranges is None:
+        ranges = {}
+    if not isinstance(ranges, Mapping):
+        raise InputError(
+            "ranges must be a mapping of dotted path -> (low, high), e.g. "
+            f"{{'costing.raids_per_year': (1, 52)}}, not {ranges!r}"
+        )
+    checked: dict[str, list] = {}
+    for path, given in ranges.items():
         what = f"ranges[{path!r}]"
         _check_path(path, what)
-        if isinstance(bounds, str | bytes) or not isinstance(bounds, Sequence) or len(bounds) != 2:
-            raise InputError(f"{what}: give (low, high), not {bounds!r}")
+        bounds = _as_list(given)
+        if bounds is None or len(bounds) != 2:
+            raise InputError(f"{what}: give (low, high), not {given!r}")
+        checked[path] = bounds
+    ranges = checked
+    entries = {e["path"]: e for e in assumption_ranges(scenario)} if catalog_ranges else {}
+    for path, bounds in ranges.items():
+        what = f"ranges[{path!r}]"
         low, high = (_number(what, b) for b in bounds)
         if not low < high:
             raise InputError(f"{what}: low must be below high, got ({low:g}, {high:g})")
@@ -2245,7 +2332,7 @@ def sensitivity(
     }  # fmt: skip
     if other is not None:
         answer["decisive"] = ranked.loc[ranked["decides"].astype(bool), "path"].tolist()
-    inputs = {"measure": measure, "ranges": {p: list(b) for p, b in (ranges or {}).items()},
+    inputs = {"measure": measure, "ranges": {p: list(b) for p, b in ranges.items()},
               "catalog_ranges": catalog_ranges, "against": against_inputs,
               **_common_inputs(trials, seed, backend, target)}  # fmt: skip
     return AnalysisResult("sensitivity", scenario, inputs, _jsonable(answer), table, seed,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from costx.errors import InputError
+from costx.errors import InputError, check_int
 from costx.formatting import (
     estimate,
     grid_value,
@@ -97,9 +97,20 @@ def new_figure(figsize: tuple[float, float] = FIGSIZE, nrows: int = 1, **subplot
 
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
-        _require_matplotlib()
-        return ax
+        return _checked_axes(ax)
     return new_figure().axes[0]
+
+
+def _checked_axes(ax, what: str = "ax") -> Axes:
+    """``ax`` if it is a matplotlib Axes, else an InputError naming ``what``."""
+    _require_matplotlib()
+    from matplotlib.axes import Axes  # lazy: optional, slow
+
+    if not isinstance(ax, Axes):
+        raise InputError(
+            f"{what} must be a matplotlib Axes (such as plt.subplots()[1]) or None, not {ax!r}"
+        )
+    return ax
 
 
 # -- titles, axes and marks ---------------------------------------------------------------
@@ -563,9 +574,9 @@ class SimulationPlots:
             ax_cost.sharex(ax_mag)
         else:
             _require_matplotlib()
-            if len(ax) != 2:
+            if isinstance(ax, str | bytes) or not isinstance(ax, Sequence) or len(ax) != 2:
                 raise InputError("campaign(ax=...) takes a pair of axes: (magazines, cost)")
-            ax_mag, ax_cost = ax
+            ax_mag, ax_cost = (_checked_axes(a, "campaign(ax=...)") for a in ax)
         salvos = self.result.salvos
         n = self.scenario.campaign.n_salvos
         steps = np.arange(0, n + 1)
@@ -1249,33 +1260,60 @@ class AnalysisPlots:
         )
 
     def figure(self, ax: Axes | None = None) -> Axes:
+        """The figure of the result's kind (see the class)."""
         return getattr(self, self.result.kind)(ax)
 
     def _unit(self, measure: str) -> str:
         return self.result.unit_of(measure)  # (the result's class knows its measures)
 
+    def _of_kind(self, kind: str, ax) -> Axes:
+        """The Axes to draw a ``kind`` figure on, or an InputError when the result is
+        another kind of analysis (its table has other columns)."""
+        have = self.result.kind
+        if have != kind:
+            article = "an" if have[0] in "aeiou" else "a"
+            raise InputError(
+                f"plot.{kind}() draws a {kind} analysis; this is {article} {have} result: "
+                f"plot it with plot.figure() or plot.{have}()"
+            )
+        return _axes(ax)
+
     def margin(self, ax: Axes | None = None) -> Axes:
         """Marginal cost-exchange ratio of each option, per raid and to buy, with 95 %
         intervals; the line at 1 is the attacker's break-even."""
-        ax = _axes(ax)
+        ax = self._of_kind("margin", ax)
         t = self.result.table
         a = self.result.answer
         options = list(t["option"])
         y = np.arange(len(options))
         height = 0.38
         values = []
-        for k, (basis, label, color) in enumerate((
+        bases = (
             ("ratio_per_raid", "per raid (rounds fired + capital charge)", "#4C72B0"),
             ("ratio_procurement", "procurement (price of what is bought)", "#DD8452"),
-        )):  # fmt: skip
+        )
+        # An interval open above (an upper bound of inf) is drawn to ten times the largest
+        # finite value and marked: a bar to 1e300 overflowed the log axis's limits.
+        finite = [
+            v
+            for basis, _, _ in bases
+            for column in (basis, f"{basis}_ci95_high")
+            for v in t[column].to_numpy(float)
+            if np.isfinite(v) and v > 0
+        ]
+        cap = 10.0 * max([1.0, *finite])
+        for k, (basis, label, color) in enumerate(bases):
             mean = t[basis].to_numpy(float)
             low = t[f"{basis}_ci95_low"].to_numpy(float)
-            high = np.minimum(t[f"{basis}_ci95_high"].to_numpy(float), 1e300)
+            open_above = ~np.isfinite(t[f"{basis}_ci95_high"].to_numpy(float))
+            high = np.where(open_above, cap, t[f"{basis}_ci95_high"].to_numpy(float))
             shown = np.where(np.isfinite(mean), mean, 0.0)
             values.extend(v for v in mean if np.isfinite(v) and v > 0)
             ax.barh(y + (k - 0.5) * height, shown, height, xerr=_interval_err(shown, low, high),
                     color=color, label=label, capsize=3,
                     error_kw={"elinewidth": 1.0, "ecolor": "black"})  # fmt: skip
+            for i in np.flatnonzero(open_above & np.isfinite(mean)):
+                ax.text(cap, y[i] + (k - 0.5) * height, " open above", va="center", fontsize=7)
         for i, row in t.iterrows():
             if not bool(row["restored"]):
                 ax.text(0, i, "  not restored", va="center", fontsize=8)
@@ -1300,7 +1338,7 @@ class AnalysisPlots:
     def break_even(self, ax: Axes | None = None) -> Axes:
         """The paired difference against the varied value, with its 95 % band, and the
         break-even value with its interval."""
-        ax = _axes(ax)
+        ax = self._of_kind("break_even", ax)
         t = self.result.table.sort_values("value")
         a = self.result.answer
         unit = self._unit(a["measure"])
@@ -1330,7 +1368,7 @@ class AnalysisPlots:
     def cheapest(self, ax: Axes | None = None) -> Axes:
         """Every design point by its cost (x) and its first requirement's measure (y), as
         last estimated; the requirement's bound as a line; the best point starred."""
-        ax = _axes(ax)
+        ax = self._of_kind("cheapest", ax)
         t = self.result.table
         a = self.result.answer
         cost = a["minimize"]
@@ -1368,7 +1406,7 @@ class AnalysisPlots:
 
     def worst_raid(self, ax: Axes | None = None) -> Axes:
         """The confirmed top raid mixes by the measure maximized, with 95 % intervals."""
-        ax = _axes(ax)
+        ax = self._of_kind("worst_raid", ax)
         a = self.result.answer
         m = a["maximize"]
         unit = self._unit(m)
@@ -1398,7 +1436,8 @@ class AnalysisPlots:
     def sensitivity(self, ax: Axes | None = None, inputs: int = 15) -> Axes:
         """A tornado: the measure at the low and the high end of each input's range,
         the ``inputs`` biggest swings, around the value as assumed."""
-        ax = _axes(ax)
+        ax = self._of_kind("sensitivity", ax)
+        inputs = check_int("inputs", inputs, 1, 10**6)
         a = self.result.answer
         unit = self._unit(a["measure"])
         t = self.result.table
