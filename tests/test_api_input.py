@@ -130,3 +130,15 @@ def test_scenario_helpers_take_items_or_their_names():
         scenario.detection_range_km("drones")  # was AttributeError
     with pytest.raises(InputError, match="expected a threat of ddg_mixed_raid or its name"):
         scenario.allowed("sm2", 5)
+
+
+def test_a_mapping_with_namedtuples_loads_as_before():
+    # python_values rebuilt tuples with type(data)(generator), which a namedtuple refuses.
+    from collections import namedtuple
+
+    point = namedtuple("point", "km pk")
+    data = costx.load_scenario("red_sea_2024").to_dict()
+    data["effectors"][0]["pk_by_range"] = {"drones": [point(1.0, 0.5), point(10.0, 0.7)]}
+    plain = costx.load_scenario("red_sea_2024").to_dict()
+    plain["effectors"][0]["pk_by_range"] = {"drones": [[1.0, 0.5], [10.0, 0.7]]}
+    assert costx.load_scenario(data) == costx.load_scenario(plain)

@@ -1644,3 +1644,17 @@ def test_an_assumption_of_a_removed_item_or_section_is_left_out_not_an_error():
         "<mapping>: scenario.assumptions: 'effectors.sm2.rounds.max': effectors.sm2.rounds "
         "is a value, not a table"
     )
+
+
+def test_an_assumption_of_a_default_value_is_listed_with_the_value():
+    """to_dict() leaves out some defaults (reliability 1.0, common_mode_failure 0.0); an
+    assumption about one ("assumed perfectly reliable") is listed with its value, not
+    taken for a removed item."""
+    data = load_scenario("red_sea_2024").to_dict()
+    data["scenario"]["assumptions"] = {
+        "effectors.sm6.reliability": "assumed perfectly reliable",
+        "effectors.sm6.common_mode_failure": "no common-mode failure assumed",
+    }
+    listed = {path: value for path, value, _ in load_scenario(data).assumptions()}
+    assert listed["effectors.sm6.reliability"] == 1.0
+    assert listed["effectors.sm6.common_mode_failure"] == 0.0

@@ -19,7 +19,7 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 import tomli_w
 from pydantic import (
@@ -553,8 +553,8 @@ class Scenario(_Model):
                 how = f"{conv['from_year']} to {conv['to_year']} dollars x {conv['factor']:.4f}"
                 out.append((path, _lookup(data, path), f"{conv['assumption']}; {how}"))
         for path, rationale in self.scenario.assumptions.items():
-            value = _lookup(data, path)
-            if value is not None:  # None: a value this scenario does not have (removed)
+            value = _field_value(self, path)  # defaults too (to_dict() leaves some out)
+            if value is not ABSENT and not isinstance(value, _Off):  # absent: removed item
                 out.append((path, value, rationale))
         return out
 
@@ -681,6 +681,56 @@ def _lookup(data: Any, path: str) -> Any:
     return node
 
 
+ABSENT = object()  # _field_value: the path goes through an item the scenario does not have
+
+
+def _field_value(scenario: Scenario, key: str) -> Any:
+    """The value at a dotted field path of the validated scenario (list items by name), as
+    plain data; ``ABSENT`` when the path goes through a list item, a table entry or an
+    optional section the scenario does not have; when it leaves the scenario's structure,
+    a ``_Off`` saying where (an unknown field, or fields of a value)."""
+    node: Any = scenario
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            if part not in fields:
+                return _Off(".".join(parts[:depth]) or "the scenario", part, list(fields))
+            node = getattr(node, part)
+        elif isinstance(node, list | tuple):
+            node = next((x for x in node if getattr(x, "name", None) == part), ABSENT)
+        elif isinstance(node, Mapping):
+            node = node.get(part, ABSENT)
+        elif node is None:
+            return ABSENT  # an optional section or field this scenario leaves out
+        else:
+            return _Off(".".join(parts[:depth]), None, [])
+        if node is ABSENT:
+            return ABSENT
+    return _plain_data(node)
+
+
+class _Off(NamedTuple):
+    """Where a field path leaves the scenario's structure: at ``where``, an unknown
+    ``field`` (one of ``fields`` allowed), or (field None) fields of a value."""
+
+    where: str
+    field: str | None
+    fields: list[str]
+
+
+def _plain_data(value: Any) -> Any:
+    """A model value as the plain data ``to_dict()`` gives (models as dicts, tuples as
+    lists), for listing."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, Mapping):
+        return {k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(v) for v in value]
+    return value
+
+
 def _assumption_problems(scenario: Scenario) -> list[Problem]:
     """Each key of ``[scenario.assumptions]`` must be a field path of the scenario's
     structure: a mistyped field (``"effectors.sm2.chanels"``) would otherwise list an
@@ -690,28 +740,16 @@ def _assumption_problems(scenario: Scenario) -> list[Problem]:
     not an error, and ``Scenario.assumptions()`` leaves it out."""
     problems = []
     for key in scenario.scenario.assumptions:
-        node: Any = scenario
-        for depth, part in enumerate(key.split(".")):
-            if isinstance(node, BaseModel):
-                fields = type(node).model_fields
-                if part not in fields:
-                    where = ".".join(key.split(".")[:depth]) or "the scenario"
-                    close = difflib.get_close_matches(part, list(fields), n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    message = f"{key!r}: {where} has no field {part!r}{hint}"
-                    problems.append(Problem("scenario.assumptions", message, None, False))
-                    break
-                node = getattr(node, part)
-            elif isinstance(node, list | tuple):
-                node = next((x for x in node if getattr(x, "name", None) == part), None)
-            elif isinstance(node, Mapping):
-                node = node.get(part)
-            elif node is None:
-                break  # an item, entry or section this scenario does not have
-            else:
-                message = f"{key!r}: {'.'.join(key.split('.')[:depth])} is a value, not a table"
-                problems.append(Problem("scenario.assumptions", message, None, False))
-                break
+        off = _field_value(scenario, key)
+        if not isinstance(off, _Off):
+            continue
+        if off.field is None:
+            message = f"{key!r}: {off.where} is a value, not a table"
+        else:
+            close = difflib.get_close_matches(off.field, off.fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            message = f"{key!r}: {off.where} has no field {off.field!r}{hint}"
+        problems.append(Problem("scenario.assumptions", message, None, False))
     return problems
 
 
@@ -1421,7 +1459,8 @@ def python_values(data: Any) -> Any:
     if isinstance(data, Mapping):
         return {key: python_values(value) for key, value in data.items()}
     if isinstance(data, list | tuple):
-        return type(data)(python_values(value) for value in data)
+        items = [python_values(value) for value in data]
+        return items if isinstance(data, list) else tuple(items)  # a namedtuple too
     if _is_numpy(data):
         return data.tolist()  # a scalar's Python value; an array's nested lists
     return data
@@ -1592,12 +1631,19 @@ def load_scenario(source: ScenarioLike, dollar_year: int | None = None) -> Scena
     )
 
 
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except OSError:  # a name too long for a path (TOML text given as one)
+        return False
+
+
 def read_scenario_data(source: str | Path) -> tuple[dict[str, Any], str]:
     """The parsed, not yet validated, data of a scenario file (a path, or a bundled
     scenario's name) and the label errors name it by (the path, or ``bundled:NAME``)."""
     from costx import bundled  # lazy: start-up time (see the imports)
 
-    if isinstance(source, str) and "\n" in source:
+    if isinstance(source, str) and "\n" in source and not _exists(source):
         raise InputError(
             "load_scenario takes a path, a bundled scenario name or a mapping, not TOML "
             "text (a string of several lines); for text, pass tomllib.loads(text)"
