@@ -10,7 +10,7 @@ from costx import bundled
 from costx.catalog import COST_FIELDS, SECTIONS, load_catalog
 from costx.cli import main
 from costx.errors import ScenarioError
-from costx.scenario import _lookup
+from costx.scenario import _lookup, read_scenario_data
 
 REQUIRED = {
     "effectors": [
@@ -199,12 +199,18 @@ def test_every_bundled_scenario_runs_and_lists_its_assumptions(name):
     assert scenario.assumptions(), "every bundled scenario rests on some assumptions"
 
 
-def _is_number(value) -> bool:
-    if isinstance(value, dict):
-        return any(_is_number(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_is_number(v) for v in value)
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _numbers_written(node, path=()):
+    """The dotted paths (as tuples) of every number a scenario file writes: list items by
+    name where they have one, else by position (a weather state, a salvo)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _numbers_written(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            named = isinstance(value, dict) and isinstance(value.get("name"), str)
+            yield from _numbers_written(value, (*path, value["name"] if named else str(i)))
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield path
 
 
 @pytest.mark.parametrize("name", bundled.scenario_names())
@@ -212,16 +218,19 @@ def test_every_number_a_bundled_scenario_writes_is_listed_as_an_assumption(name)
     """The data standard: every default number carries its source or is marked as an
     assumption. Catalog figures carry theirs (``use = ...``); a number the scenario file
     writes itself (a magazine, a channel count, a fire interval, an arrival window, a
-    target weight) must be listed in ``[scenario.assumptions]`` with its reason, which
-    names its source where one gives it. Names and categorical choices (``arrival``,
-    ``kind``) are not numbers and need no entry."""
+    target weight, a campaign's interval, a discount rate) must be listed in
+    ``[scenario.assumptions]``, itself or a table above it (``threats.srbm.targets``;
+    ``weather`` for states that have no names), with its reason, which names its source
+    where one gives it. Names and categorical choices (``arrival``, ``kind``) are not
+    numbers and need no entry."""
+    raw, _ = read_scenario_data(name)
     scenario = costx.load_scenario(name)
-    data = scenario.to_dict()
     listed = set(scenario.scenario.assumptions)
     unlisted = [
-        path
-        for path, record in scenario.provenance.items()
-        if record == {"from": "scenario"} and _is_number(_lookup(data, path)) and path not in listed
+        ".".join(path)
+        for path in _numbers_written(raw)
+        if path[0] != "scenario"  # dollar_year: the dollars the file's costs are in
+        and not any(".".join(path[:n]) in listed for n in range(1, len(path) + 1))
     ]
     assert not unlisted, f"{name}: numbers neither sourced nor listed as assumptions: {unlisted}"
     for path, why in scenario.scenario.assumptions.items():
