@@ -108,7 +108,7 @@ def test_a_valid_chunk_trials_chunks_the_dask_tasks(monkeypatch):
 
 @pytest.mark.parametrize(
     ("index", "message"),
-    [(4, r"index: no point 4 \(0 \.\. 3\)"), (-1, r"index: no point -1 \(0 \.\. 3\)"),
+    [(4, r"index: no point 4 \(0 \.\. 3, or -4 \.\. -1\)"), (-5, r"index: no point -5 "),
      ("0", "index: a point index or its grid values, not '0'"),
      (1.0, "index: a point index or its grid values, not 1.0"),
      (True, "index: a point index or its grid values, not True"),
@@ -124,6 +124,8 @@ def test_summary_and_moments_check_the_point_index(result, index, message):
 def test_summary_takes_an_index_or_the_grid_values_as_compare_does(result):
     expected = result.summary(2)
     pd.testing.assert_frame_equal(result.summary(np.int64(2)), expected)
+    pd.testing.assert_frame_equal(result.summary(-2), expected)  # four points: -2 is 2
+    assert result.moments(-1) == result.moments(3)
     pd.testing.assert_frame_equal(result.summary({"effectors.sm2.rounds": 12}), expected)
     assert result.moments({"effectors.sm2.rounds": 12}) == result.moments(2)
 

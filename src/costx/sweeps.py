@@ -661,12 +661,13 @@ class SweepResult:
         return self._other_joints[index]
 
     def _index(self, key, name: str = "baseline") -> int:
-        """A point given by its index (0 .. points - 1; not a negative one) or its grid
-        values, as its index; else an InputError naming the argument ``name``."""
+        """A point given by its index (0 .. points - 1, or from the end as a list's: -1
+        the last) or its grid values, as its index; else an InputError naming ``name``."""
         if isinstance(key, int | np.integer) and not isinstance(key, bool):
-            if not 0 <= key < len(self.points):
-                raise InputError(f"{name}: no point {key} (0 .. {len(self.points) - 1})")
-            return int(key)
+            n = len(self.points)
+            if not -n <= key < n:
+                raise InputError(f"{name}: no point {key} (0 .. {n - 1}, or -{n} .. -1)")
+            return int(key) % n
         if isinstance(key, Mapping):
             for i, point in enumerate(self.points):
                 if dict(point) == dict(key):
