@@ -1658,3 +1658,15 @@ def test_an_assumption_of_a_default_value_is_listed_with_the_value():
     listed = {path: value for path, value, _ in load_scenario(data).assumptions()}
     assert listed["effectors.sm6.reliability"] == 1.0
     assert listed["effectors.sm6.common_mode_failure"] == 0.0
+
+
+def test_an_assumption_of_a_mistyped_item_name_warns():
+    """A path through an item the scenario lacks is not an error (a removed item, above),
+    but one whose name is close to an item it has is most likely a typo: loading warns,
+    naming the likely item, and the entry lists nothing."""
+    data = load_scenario("ddg_mixed_raid").to_dict()
+    data["scenario"]["assumptions"]["effectors.sm22.rounds"] = "a typo of sm2"
+    with pytest.warns(CostxWarning, match=r"'effectors.sm22.rounds': effectors has no 'sm22' "
+                      r"\(did you mean 'sm2'\?\), so the entry lists nothing"):  # fmt: skip
+        scenario = load_scenario(data)
+    assert "effectors.sm22.rounds" not in {path for path, _, _ in scenario.assumptions()}

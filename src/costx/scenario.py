@@ -554,7 +554,7 @@ class Scenario(_Model):
                 out.append((path, _lookup(data, path), f"{conv['assumption']}; {how}"))
         for path, rationale in self.scenario.assumptions.items():
             value = _field_value(self, path)  # defaults too (to_dict() leaves some out)
-            if value is not ABSENT and not isinstance(value, _Off):  # absent: removed item
+            if not isinstance(value, _Absent | _Off):  # absent: a removed item, say
                 out.append((path, value, rationale))
         return out
 
@@ -652,6 +652,18 @@ class Scenario(_Model):
                     f"threats[{i}] ({threat.name}): altitude_m has no effect without a "
                     "[sensor] height_m (no radar horizon is applied)"
                 )
+        for key in self.scenario.assumptions:
+            absent = _field_value(self, key)
+            close = (
+                difflib.get_close_matches(absent.name, absent.names, n=1, cutoff=0.75)
+                if isinstance(absent, _Absent)
+                else []
+            )
+            if close:  # a mistyped name; a removed item is seldom this close to another
+                out.append(
+                    f"scenario.assumptions: {key!r}: {absent.where} has no {absent.name!r} "
+                    f"(did you mean {close[0]!r}?), so the entry lists nothing"
+                )
         if self.sensor is not None and all(t.altitude_m is None for t in self.threats):
             out.append(
                 "sensor.height_m has no effect: no threat group gives altitude_m "
@@ -681,33 +693,43 @@ def _lookup(data: Any, path: str) -> Any:
     return node
 
 
-ABSENT = object()  # _field_value: the path goes through an item the scenario does not have
-
-
 def _field_value(scenario: Scenario, key: str) -> Any:
     """The value at a dotted field path of the validated scenario (list items by name), as
-    plain data; ``ABSENT`` when the path goes through a list item, a table entry or an
-    optional section the scenario does not have; when it leaves the scenario's structure,
-    a ``_Off`` saying where (an unknown field, or fields of a value)."""
+    plain data; an ``_Absent`` when the path goes through a list item, a table entry or
+    an optional section the scenario does not have; when it leaves the scenario's
+    structure, an ``_Off`` saying where (an unknown field, or fields of a value)."""
     node: Any = scenario
     parts = key.split(".")
     for depth, part in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the scenario"
         if isinstance(node, BaseModel):
             fields = type(node).model_fields
             if part not in fields:
-                return _Off(".".join(parts[:depth]) or "the scenario", part, list(fields))
+                return _Off(where, part, list(fields))
             node = getattr(node, part)
         elif isinstance(node, list | tuple):
-            node = next((x for x in node if getattr(x, "name", None) == part), ABSENT)
+            names = [x.name for x in node if isinstance(getattr(x, "name", None), str)]
+            if part not in names:
+                return _Absent(where, part, names)
+            node = node[names.index(part)]
         elif isinstance(node, Mapping):
-            node = node.get(part, ABSENT)
+            if part not in node:
+                return _Absent(where, part, [str(k) for k in node])
+            node = node[part]
         elif node is None:
-            return ABSENT  # an optional section or field this scenario leaves out
+            return _Absent(where, part, [])  # an optional section or field left out
         else:
-            return _Off(".".join(parts[:depth]), None, [])
-        if node is ABSENT:
-            return ABSENT
+            return _Off(where, None, [])
     return _plain_data(node)
+
+
+class _Absent(NamedTuple):
+    """A field path through an item, entry or section the scenario does not have: at
+    ``where``, no ``name`` among ``names``."""
+
+    where: str
+    name: str
+    names: list[str]
 
 
 class _Off(NamedTuple):
