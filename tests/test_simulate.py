@@ -290,7 +290,7 @@ def test_bad_arguments_are_clear_errors():
         costx.simulate(mixed(), trials=0)
     with pytest.raises(InputError, match="seed must be between 0"):
         costx.simulate(mixed(), trials=10, seed=-1)
-    with pytest.raises(InputError, match="seed must be an integer"):
+    with pytest.raises(InputError, match="seed must be a whole number"):
         costx.simulate(mixed(), trials=10, seed=1.5)
     with pytest.raises(InputError, match="threads must be between 1"):
         costx.simulate(mixed(), trials=10, threads=10_000)
