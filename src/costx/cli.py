@@ -1147,13 +1147,18 @@ def _print_assumptions(scenario, listed: bool = False) -> None:
     stdout.print()
     if not listed:
         stdout.print(
-            f"{len(rows)} inputs are assumptions no public source gives (sweep them): list "
+            f"{len(rows)} inputs are assumptions, values no source gives for this case "
+            "(choices, placeholders, stand-ins; sweep them): list "
             f"them with --assumptions; costx show {scenario.source.removeprefix('bundled:')} "
             "marks them in the scenario",
             soft_wrap=False,
         )
         return
-    stdout.print("Assumptions: inputs no public source gives (sweep them)")
+    stdout.print(
+        "Assumptions: values no source gives for this case (choices, placeholders, stand-ins; "
+        "a reason names any source it rests on; sweep them)",
+        soft_wrap=True,
+    )
     width = max(40, (stdout.width or 80) - 4)
     for path, value, rationale in rows:
         stdout.print(f"{path} = {value}", soft_wrap=True)

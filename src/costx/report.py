@@ -609,8 +609,9 @@ def _provenance_sections(scenario) -> str:
     assumed = _assumption_rows(scenario, records)
     if assumed:
         body += (
-            "<p>Values that no public source gives: modelling choices, each with its "
-            "reason. Treat them as inputs to sweep, not as findings.</p>"
+            "<p>Values that no source gives for this case: modelling choices, placeholders "
+            "and stand-ins, each with its reason (which names any source it rests on). "
+            "Treat them as inputs to sweep, not as findings.</p>"
             + _table(
                 ["field", "value", "rationale", "catalog entry"],
                 [
