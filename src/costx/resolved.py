@@ -228,8 +228,9 @@ HEADER = """\
 # Every field is listed. Unmarked values are written in the file; "default": the file
 # does not give it and the model's default applies (docs/scenarios.md); "catalog
 # ENTRY": filled in from that catalog entry (costx catalog SECTION NAME cites it);
-# "assumption": no public source gives it (sweep it); "--set": set on the command
-# line. Costs are in {dollar_year} dollars."""
+# "assumption": no source gives it for this case (a choice, placeholder or stand-in; its
+# reason names any source it rests on; sweep it); "--set": set on the command line.
+# Costs are in {dollar_year} dollars."""
 
 
 def resolved_toml(
