@@ -158,6 +158,11 @@ def test_campaign_ax_must_be_a_pair_of_axes():
         result.plot.campaign(ax=5)
     with pytest.raises(InputError, match=r"campaign.* must be a matplotlib Axes"):
         result.plot.campaign(ax=(1, 2))
+    import matplotlib.pyplot as plt
+
+    fig, axs = plt.subplots(2)  # an array of axes, as plt.subplots gives: taken
+    result.plot.campaign(ax=axs)
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("inputs", [0, -1, "a", 2.0, True])

@@ -937,3 +937,23 @@ def test_margin_figure_draws_an_interval_open_above_without_overflow(mpl):
         ax.figure.canvas.draw()
     assert any(t.get_text().strip() == "open above" for t in ax.texts)
     assert ax.get_xlim()[1] < 1e6
+
+
+def test_margin_figure_draws_no_interval_for_an_option_that_cannot_restore(mpl):
+    """An option that cannot restore the held measure has no ratio (nan mean and ends);
+    drawing open intervals to the axis's end took its nan upper end for an open one and
+    drew a whisker from 0 across the figure."""
+    from matplotlib.collections import LineCollection
+
+    offsets = {"effectors.sm2.rounds": 12, "effectors.sm2.channels": 1}
+    result = costx.marginal_exchange(
+        mixed(), threat="drone", add=6, offsets=offsets, max_steps=1, trials=200
+    )
+    assert not result.table["restored"].any()  # the case this test is for
+    ax = result.plot.margin()
+    segments = [
+        s for c in ax.collections if isinstance(c, LineCollection) for s in c.get_segments()
+    ]
+    widths = [np.ptp(s[:, 0]) for s in segments]
+    assert segments and not any(np.isfinite(w) and w > 0 for w in widths)  # no whisker
+    assert not [t for t in ax.texts if t.get_text().strip() == "open above"]

@@ -1667,6 +1667,20 @@ def test_an_assumption_of_a_mistyped_item_name_warns():
     data = load_scenario("ddg_mixed_raid").to_dict()
     data["scenario"]["assumptions"]["effectors.sm22.rounds"] = "a typo of sm2"
     with pytest.warns(CostxWarning, match=r"'effectors.sm22.rounds': effectors has no 'sm22' "
-                      r"\(did you mean 'sm2'\?\), so the entry lists nothing"):  # fmt: skip
+                      r"\(did you mean 'sm2'\?\), so its entries list nothing"):  # fmt: skip
         scenario = load_scenario(data)
     assert "effectors.sm22.rounds" not in {path for path, _, _ in scenario.assumptions()}
+
+
+def test_a_removed_item_named_like_another_does_not_warn():
+    """ddg_mixed_raid's groups asbm and ascm are 0.75 alike (difflib): a copy without the
+    asbm group warned 'did you mean ascm?' for its assumption entries."""
+    data = load_scenario("ddg_mixed_raid").to_dict()
+    data["threats"] = [t for t in data["threats"] if t["name"] != "asbm"]
+    for effector in data["effectors"]:
+        effector.get("pk", {}).pop("asbm", None)
+    data["doctrine"].pop("asbm", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scenario = load_scenario(data)
+    assert "threats.asbm.count" in scenario.scenario.assumptions

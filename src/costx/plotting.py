@@ -574,6 +574,8 @@ class SimulationPlots:
             ax_cost.sharex(ax_mag)
         else:
             _require_matplotlib()
+            if isinstance(ax, np.ndarray):  # plt.subplots(2)'s array of axes
+                ax = list(ax.ravel())
             if isinstance(ax, str | bytes) or not isinstance(ax, Sequence) or len(ax) != 2:
                 raise InputError("campaign(ax=...) takes a pair of axes: (magazines, cost)")
             ax_mag, ax_cost = (_checked_axes(a, "campaign(ax=...)") for a in ax)
@@ -1287,13 +1289,13 @@ class AnalysisPlots:
         options = list(t["option"])
         y = np.arange(len(options))
         height = 0.38
-        values = []
         bases = (
             ("ratio_per_raid", "per raid (rounds fired + capital charge)", "#4C72B0"),
             ("ratio_procurement", "procurement (price of what is bought)", "#DD8452"),
         )
-        # An interval open above (an upper bound of inf) is drawn to ten times the largest
-        # finite value and marked: a bar to 1e300 overflowed the log axis's limits.
+        # An interval open above (an upper bound of +inf) is drawn to past the largest
+        # finite value (ten times on a log axis) and marked: a bar to 1e300 overflowed the
+        # log axis's limits. An option that cannot restore has no ratio (nan): no bar.
         finite = [
             v
             for basis, _, _ in bases
@@ -1301,26 +1303,29 @@ class AnalysisPlots:
             for v in t[column].to_numpy(float)
             if np.isfinite(v) and v > 0
         ]
-        cap = 10.0 * max([1.0, *finite])
+        means = [v for basis, _, _ in bases for v in t[basis].to_numpy(float)]
+        log_axis = _spans_decades([*(v for v in means if np.isfinite(v) and v > 0), 1.0])
+        cap = (10.0 if log_axis else 1.25) * max([1.0, *finite])
         for k, (basis, label, color) in enumerate(bases):
             mean = t[basis].to_numpy(float)
             low = t[f"{basis}_ci95_low"].to_numpy(float)
-            open_above = ~np.isfinite(t[f"{basis}_ci95_high"].to_numpy(float))
-            high = np.where(open_above, cap, t[f"{basis}_ci95_high"].to_numpy(float))
+            upper = t[f"{basis}_ci95_high"].to_numpy(float)
+            open_above = np.isposinf(upper) & np.isfinite(mean)
+            high = np.where(open_above, cap, upper)
             shown = np.where(np.isfinite(mean), mean, 0.0)
-            values.extend(v for v in mean if np.isfinite(v) and v > 0)
             ax.barh(y + (k - 0.5) * height, shown, height, xerr=_interval_err(shown, low, high),
                     color=color, label=label, capsize=3,
                     error_kw={"elinewidth": 1.0, "ecolor": "black"})  # fmt: skip
-            for i in np.flatnonzero(open_above & np.isfinite(mean)):
-                ax.text(cap, y[i] + (k - 0.5) * height, " open above", va="center", fontsize=7)
+            for i in np.flatnonzero(open_above):
+                ax.text(cap, y[i] + (k - 0.5) * height - 0.04, "open above ", ha="right",
+                        va="bottom", fontsize=7)  # fmt: skip
         for i, row in t.iterrows():
             if not bool(row["restored"]):
                 ax.text(0, i, "  not restored", va="center", fontsize=8)
         ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
         ax.set_yticks(y, options)
         ax.invert_yaxis()
-        if _spans_decades([*values, 1.0]):
+        if log_axis:
             ax.set_xscale("log")
         ax.set_xlabel("defender's added cost / attacker's added cost (1: the attacker's "
                       "break-even)")  # fmt: skip

@@ -501,7 +501,8 @@ class SweepResult:
 
     def summary(self, index: int | Mapping[str, Any]) -> pd.DataFrame:
         """The summary table of one point, as ``SimulationResult.summary()``: ``index`` is
-        the point's index (0 to the number of points - 1) or its grid values."""
+        the point's index (0 to the number of points - 1, or from the end as a list's) or
+        its grid values."""
         index = self._index(index, "index")
         return summary_table(self.scenarios[index], self.moments(index))
 
@@ -1837,6 +1838,9 @@ def load_sweep_spec(
                                 info["trials"]))  # fmt: skip
     if type(info.get("seed")) is int and info["seed"] < 0:
         problems.append(Problem("sweep.seed", "must be 0 or more", info["seed"]))
+    if type(info.get("baseline")) is int and info["baseline"] < 0:
+        problems.append(Problem("sweep.baseline", "must be 0 or more (a point's index)",
+                                info["baseline"]))  # fmt: skip
     first_year = min(load_catalog().price_index)
     if type(info.get("dollar_year")) is int and not (
         first_year <= info["dollar_year"] <= MAX_DOLLAR_YEAR
