@@ -917,7 +917,6 @@ def _precision_target(scenario: Scenario, precision, precision_measure,
         if precision_measure is not None:
             raise InputError("precision_measure= is the measure of precision=; give precision too")
         return None
-    precision = _number("precision", precision)  # a string or a bool is not a precision
     return precision_target(scenario, precision, precision_measure, default, "precision_measure")
 
 
