@@ -36,7 +36,6 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -89,7 +88,7 @@ from costx.scenario import (
     scenario_from_mapping,
 )
 from costx.simulation import Lowered, numba_threads
-from costx.sweeps import connect_scheduler, set_path
+from costx.sweeps import check_backend, connect_scheduler, set_path
 
 FORMAT = "costx.analysis/1"
 KINDS = ("margin", "break_even", "cheapest", "worst_raid", "sensitivity")
@@ -156,19 +155,7 @@ def check_run(seed, backend, scheduler, threads) -> int:
     ``threads`` (this machine's Numba threads) with backend='local' only, in the words of
     :func:`costx.sweep`."""
     seed = check_int("seed", seed, 0, 2**64 - 1)
-    if not isinstance(backend, str) or backend not in ("local", "dask"):
-        raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
-    if threads is not None and backend == "dask":
-        raise InputError("threads= sets this machine's Numba threads (backend='local'); on "
-                         "Dask each worker uses its own (NUMBA_NUM_THREADS there)")  # fmt: skip
-    if threads is not None:
-        check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
-    if scheduler is not None and backend != "dask":
-        raise InputError("scheduler= is the Dask scheduler of backend='dask'; "
-                         "give backend='dask'")  # fmt: skip
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise InputError(f"scheduler must be a Dask scheduler's address (such as "
-                         f"'tcp://host:8786'), not {scheduler!r}")  # fmt: skip
+    check_backend(backend, scheduler, threads)
     return seed
 
 

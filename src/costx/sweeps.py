@@ -1316,6 +1316,27 @@ def load_scenario_text(text: str, label: str) -> Scenario:
 # -- the sweep ----------------------------------------------------------------------------
 
 
+def check_backend(backend, scheduler, threads) -> None:
+    """How a sweep or an analysis runs: ``backend`` is 'local' or 'dask', ``scheduler``
+    goes with backend='dask' only and ``threads`` (this machine's Numba threads, checked
+    against its limit) with backend='local' only."""
+    if not isinstance(backend, str) or backend not in ("local", "dask"):
+        raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
+    if threads is not None and backend == "dask":
+        raise InputError("threads= sets this machine's Numba threads (backend='local'); on "
+                         "Dask each worker uses its own (NUMBA_NUM_THREADS there)")  # fmt: skip
+    if threads is not None:
+        import numba  # lazy: start-up time
+
+        check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+    if scheduler is not None and backend != "dask":
+        raise InputError("scheduler= is the Dask scheduler of backend='dask'; "
+                         "give backend='dask'")  # fmt: skip
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise InputError(f"scheduler must be a Dask scheduler's address (such as "
+                         f"'tcp://host:8786'), not {scheduler!r}")  # fmt: skip
+
+
 def _chunks(end: int, chunk: int, start: int = 0) -> Iterator[tuple[int, int]]:
     """(first, n) of the chunks of trials ``start .. end - 1``."""
     for first in range(start, end, chunk):
@@ -1448,21 +1469,7 @@ def sweep(
     scenario = load_scenario(scenario)
     trials = check_int("trials", trials, 1, MAX_TRIALS)
     seed = check_int("seed", seed, 0, 2**64 - 1)
-    if backend not in ("local", "dask"):
-        raise InputError(f"backend must be 'local' or 'dask', not {backend!r}")
-    if threads is not None and backend == "dask":
-        raise InputError("threads= sets this machine's Numba threads (backend='local'); on "
-                         "Dask each worker uses its own (NUMBA_NUM_THREADS there)")  # fmt: skip
-    if threads is not None:  # before the folder is made (numba_threads checks it again)
-        import numba  # lazy: start-up time
-
-        check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
-    if scheduler is not None and backend != "dask":
-        raise InputError("scheduler= is the Dask scheduler of backend='dask'; "
-                         "give backend='dask'")  # fmt: skip
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise InputError(f"scheduler must be a Dask scheduler's address (such as "
-                         f"'tcp://host:8786'), not {scheduler!r}")  # fmt: skip
+    check_backend(backend, scheduler, threads)  # before the folder is made
     if chunk_trials is not None:
         chunk_trials = check_int("chunk_trials", chunk_trials, 1, MAX_TRIALS)
         if backend != "dask":
