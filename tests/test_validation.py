@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 import costx
 from costx import CostxWarning, Scenario, ScenarioError, bundled, load_scenario
@@ -1684,3 +1685,70 @@ def test_a_removed_item_named_like_another_does_not_warn():
         warnings.simplefilter("error")
         scenario = load_scenario(data)
     assert "threats.asbm.count" in scenario.scenario.assumptions
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("effectors.sm2.chanels", "effectors.sm2 has no field 'chanels'; did you mean 'channels'?"),
+        ("effectors.helios.power_kw.max", "effectors.helios.power_kw is a value, not a table"),
+        ("threats.asbm.speed_mps.x", "threats.asbm.speed_mps is a value, not a table"),
+        ("costing.servce_life_years", "costing has no field 'servce_life_years'"),
+    ],
+)
+def test_an_assumption_key_off_the_structure_is_reported_with_the_other_problems(key, expected):
+    """The assumption rule needs the scenario's structure; when other fields are invalid
+    there is no validated model, so the key is walked through the models' fields with the
+    data choosing items and kinds. Before, the typo was reported only once the other
+    problems were fixed: one more round of `costx validate`."""
+    data = load_scenario("ddg_mixed_raid").to_dict()
+    data["threats"][0]["count"] = -1
+    data["scenario"]["assumptions"][key] = "a typo"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    message = str(info.value)
+    assert "threats[0].count" in message
+    assert f"scenario.assumptions: {key!r}: {expected}" in message
+
+
+def test_the_assumption_keys_walk_of_invalid_data_is_never_stricter_than_the_models():
+    """On every bundled scenario, every field path (and paths off it: an unknown field, a
+    field of a value, an entry of a table) that the validated model's walk accepts, the
+    walk of the data accepts too: a file is never refused for an assumption key only
+    because another field is invalid. Where the model's walk refuses a path, the data's
+    refuses it alike or cannot tell (None: an item or section the data leaves out)."""
+    from costx import scenario as model
+
+    def paths(node, prefix=""):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield prefix + k
+                yield from paths(v, f"{prefix}{k}.")
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, dict) and "name" in item:
+                    yield from paths(item, f"{prefix}{item['name']}.")
+
+    compared = refused = 0
+    for name in bundled.scenario_names():
+        scenario = load_scenario(name)
+        data = scenario.to_dict()
+        keys = set(paths(data)) | set(scenario.scenario.assumptions)
+        for section in type(scenario).model_fields:  # fields the data leaves out too
+            value = getattr(scenario, section)
+            items = value if isinstance(value, tuple) else [value]
+            for item in items:
+                if isinstance(item, BaseModel):
+                    at = f"{section}.{item.name}" if isinstance(value, tuple) else section
+                    keys |= {f"{at}.{field}" for field in type(item).model_fields}
+        keys |= {f"{k}.{tail}" for k in list(keys) for tail in ("bogus", "0", "name.x")}
+        for key in keys:
+            by_model = model._field_value(scenario, key)
+            by_data = model._raw_off(data, key)
+            compared += 1
+            if isinstance(by_data, model._Off):
+                refused += 1
+                assert by_data == by_model, key
+            elif isinstance(by_model, model._Off):
+                assert by_data is None, key
+    assert compared > 6_000 and refused > 3_000  # 6,404 and 3,177 when written

@@ -19,7 +19,8 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import (
@@ -486,7 +487,10 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _check_semantics(self) -> Scenario:
         # Also run by scenario_from_mapping on the raw data when fields are invalid.
-        problems = semantic_problems(self.to_dict()) + _assumption_problems(self)
+        keys = self.scenario.assumptions
+        problems = semantic_problems(self.to_dict()) + _assumption_problems(
+            keys, lambda key: _field_value(self, key)
+        )
         if problems:
             raise _SemanticErrors(problems)
         return self
@@ -755,16 +759,18 @@ def _plain_data(value: Any) -> Any:
     return value
 
 
-def _assumption_problems(scenario: Scenario) -> list[Problem]:
+def _assumption_problems(keys: Any, where_off: Any) -> list[Problem]:
     """Each key of ``[scenario.assumptions]`` must be a field path of the scenario's
     structure: a mistyped field (``"effectors.sm2.chanels"``) would otherwise list an
     assumption of nothing and leave the value it meant unlisted. A path through a list
     item, a table entry or an optional section the scenario does not have (an effector
     removed from a copy, ``[costing]`` left out) names a value that is simply absent: it is
-    not an error, and ``Scenario.assumptions()`` leaves it out."""
+    not an error, and ``Scenario.assumptions()`` leaves it out. ``where_off(key)`` gives
+    the ``_Off`` of a key that leaves the structure (anything else for one that does not):
+    ``_field_value`` on a validated scenario, ``_raw_off`` on data that failed validation."""
     problems = []
-    for key in scenario.scenario.assumptions:
-        off = _field_value(scenario, key)
+    for key in keys:
+        off = where_off(key)
         if not isinstance(off, _Off):
             continue
         if off.field is None:
@@ -775,6 +781,85 @@ def _assumption_problems(scenario: Scenario) -> list[Problem]:
             message = f"{key!r}: {off.where} has no field {off.field!r}{hint}"
         problems.append(Problem("scenario.assumptions", message, None, False))
     return problems
+
+
+def _raw_assumption_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """The assumption keys' problems of data that failed validation, so that a mistyped
+    key is reported with the file's other problems, not only once they are fixed."""
+    info = data.get("scenario")
+    keys = info.get("assumptions") if isinstance(info, Mapping) else None
+    if not isinstance(keys, Mapping):
+        return []  # not a table: validation reports it
+    return _assumption_problems(
+        [k for k in keys if isinstance(k, str)], lambda key: _raw_off(data, key)
+    )
+
+
+def _raw_off(data: Mapping[str, Any], key: str) -> _Off | None:
+    """``_Off`` where a field path leaves the structure of the scenario models, walked by
+    the models' fields with the raw data choosing list items (by name) and the kind of
+    an item (by its ``kind``); None where it does not, or where the data cannot tell (an
+    item or kind it lacks: validation reports a bad one)."""
+    node: Any = data
+    kind: Any = Scenario
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the scenario"
+        kind = _model_or_container(kind, node)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            if part not in kind.model_fields:
+                return _Off(where, part, list(kind.model_fields))
+            field = kind.model_fields[part]
+            node = node.get(part) if isinstance(node, Mapping) else None
+            if node is None and field.default is None and field.default_factory is None:
+                return None  # an optional section or field left out
+            kind = field.annotation
+        elif kind is None:
+            return None
+        elif kind[0] == "list":
+            items = node if isinstance(node, list | tuple) else []
+            node = next(
+                (x for x in items if isinstance(x, Mapping) and x.get("name") == part), None
+            )
+            if node is None:
+                return None  # an item the data lacks
+            kind = kind[1]
+        elif kind[0] == "map":
+            if not isinstance(node, Mapping) or part not in node:
+                return None  # an entry the data lacks
+            node = node[part]
+            kind = kind[1]
+        else:
+            return _Off(where, None, [])
+    return None
+
+
+def _model_or_container(kind: Any, node: Any) -> Any:
+    """A field's annotation as a model class, ``("list", item)``, ``("map", value)`` or
+    ``("value",)``; a union of models is chosen by the data's ``kind`` (None where the data
+    does not tell)."""
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    origin = get_origin(kind)
+    if origin in (tuple, list):
+        return ("list", get_args(kind)[0])
+    if origin is dict or (isinstance(kind, type) and issubclass(kind, dict)):
+        args = get_args(kind)
+        return ("map", args[1] if len(args) == 2 else Any)
+    if origin in (Union, UnionType):
+        members = [_model_or_container(k, node) for k in get_args(kind) if k is not type(None)]
+        if all(m == members[0] for m in members):
+            return members[0]
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        tag = node.get("kind") if isinstance(node, Mapping) else None
+        chosen = [
+            m for m in models if "kind" in m.model_fields
+            and tag in get_args(m.model_fields["kind"].annotation)
+        ]  # fmt: skip
+        return chosen[0] if len(chosen) == 1 else None
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return kind
+    return ("value",)
 
 
 def _may_engage(effector, threat: Threat, detect_range_km: float) -> bool:
@@ -1534,6 +1619,7 @@ def scenario_from_mapping(
         found = _problems_from_validation(err, data)
         reported = {p.path for p in found}
         found += [p for p in semantic_problems(data) if p.path not in reported]
+        found += _raw_assumption_problems(data)
         problems += [p for p in found if not _follows_from(p, unresolved)]
         raise ScenarioError(source, problems) from None
     except _SemanticErrors as err:
