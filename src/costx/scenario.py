@@ -786,7 +786,7 @@ def _assumption_problems(keys: Any, where_off: Any) -> list[Problem]:
 def _raw_assumption_problems(data: Mapping[str, Any]) -> list[Problem]:
     """The assumption keys' problems of data that failed validation, so that a mistyped
     key is reported with the file's other problems, not only once they are fixed."""
-    info = data.get("scenario")
+    info = data.get("scenario") if isinstance(data, Mapping) else None
     keys = info.get("assumptions") if isinstance(info, Mapping) else None
     if not isinstance(keys, Mapping):
         return []  # not a table: validation reports it
