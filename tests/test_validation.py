@@ -1752,3 +1752,16 @@ def test_the_assumption_keys_walk_of_invalid_data_is_never_stricter_than_the_mod
             elif isinstance(by_model, model._Off):
                 assert by_data is None, key
     assert compared > 6_000 and refused > 3_000  # 6,404 and 3,177 when written
+
+
+def test_a_result_file_given_as_a_scenario_is_named_as_one(tmp_path):
+    """`costx show result.parquet` said "cannot read: 'utf-8' codec can't decode byte
+    0x80"; a Parquet file (its first four bytes are PAR1) is now named as one, with where
+    its scenario is."""
+    result = costx.simulate(load_scenario(tomllib.loads(small_toml())), trials=10, seed=1)
+    path = tmp_path / "result.parquet"
+    result.to_parquet(path)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(f"{path}: cannot read: a Parquet file (a costx result?)")
+    assert costx.read_result(path).scenario == result.scenario

@@ -1676,6 +1676,12 @@ def read_toml_file(path: Path) -> dict[str, Any]:
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        if isinstance(err, UnicodeDecodeError) and data[:4] == b"PAR1":  # Parquet's magic
+            reason = (
+                "a Parquet file (a costx result?), not a scenario's TOML; costx report and "
+                "costx plot read results, and costx.read_result(path).scenario is the "
+                "scenario a result was run with"
+            )
         raise problem(f"cannot read: {reason}") from None
     return parse_toml(text, str(path))
 
