@@ -202,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the measure of --precision (default: cost_exchange_defense_over_attack)",
     )
-    p.add_argument(
-        "--out", type=Path, default=None, help="Parquet file to write (default: NAME.parquet)"
+    p.add_argument(  # a str: a trailing / (a folder) is refused, not dropped (_file_out)
+        "--out", type=str, default=None, help="Parquet file to write (default: NAME.parquet)"
     )
     p.add_argument("--threads", type=_threads, default=None, help="Numba threads")
     p.add_argument(
@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         "assumptions and the sources of every catalog figure used; it opens offline.",
     )
     p.add_argument("results", type=Path, metavar="RESULTS")
-    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p.add_argument("--out", type=str, required=True, help="the HTML file to write")
     add_output_options(p, None)
     p.set_defaults(func=cmd_report)
 
@@ -788,7 +788,7 @@ def cmd_run(args) -> int:
         scenario = load_scenario(args.scenario, dollar_year=args.dollar_year)
     if scenario.policy_warning() is not None:
         stderr.print(f"[yellow]warning:[/] {escape(scenario.policy_warning())}", highlight=False)
-    out = args.out if args.out is not None else Path(f"{scenario.name}.parquet")
+    out = _file_out(args.out) if args.out is not None else Path(f"{scenario.name}.parquet")
     if out.exists() and out.is_dir():
         raise _usage(f"--out {out}: is a folder; give a file name")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -848,6 +848,14 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _file_out(text: str) -> Path:
+    """``--out`` of a command that writes one file, as a Path: one that ends in ``/`` names
+    a folder and is refused (Path would drop the ``/`` and write a file of that name)."""
+    from costx.io import as_file_path  # lazy: pyarrow (start-up)
+
+    return as_file_path(text, "--out")
+
+
 def _kernels_compiled() -> bool:
     """Whether this process compiled the engagement kernel instead of loading it."""
     from costx.kernels.engagement import engine_task  # lazy: Numba (start-up time)
@@ -857,11 +865,13 @@ def _kernels_compiled() -> bool:
 
 def cmd_plot(args) -> int:
     # lazy, for start-up time: reading imports Numba, pandas and pyarrow
+    from costx.io import check_not_in_sweep
     from costx.plotting import plot_all
     from costx.reading import load_results
 
     if args.out.exists() and not args.out.is_dir():
         raise _usage(f"--out {args.out}: not a folder")
+    check_not_in_sweep(args.out, folder=True)  # before reading and drawing anything
     result = load_results(args.results)
     # plot_all makes the folder, and removes it again if no figure could be written
     written = plot_all(result, args.out, formats=tuple(args.format or ("png", "svg")))
@@ -878,8 +888,9 @@ def cmd_report(args) -> int:
     from costx.reading import load_results
     from costx.report import write_report
 
-    check_output_path(args.out, inputs=[args.results])  # before reading and drawing anything
-    path = write_report(load_results(args.results), args.out)
+    out = _file_out(args.out)
+    check_output_path(out, inputs=[args.results])  # before reading and drawing anything
+    path = write_report(load_results(args.results), out)
     output = output_for(args)
     output.paths(path)
     output.note(f"wrote {path}")
@@ -1494,7 +1505,7 @@ def add_analyze_parser(sub) -> None:
         q.add_argument("--precision-measure", default=None, metavar="M",
                        help="the measure of --precision (default: the analysis's own: "
                        "--hold, --measure, --minimize or --maximize)")  # fmt: skip
-        q.add_argument("--out", type=Path, default=None,
+        q.add_argument("--out", type=str, default=None,
                        help="Parquet file to write (default: NAME.ANALYSIS.parquet)")  # fmt: skip
         q.add_argument("--backend", choices=["local", "dask"], default="local")
         q.add_argument("--scheduler", default=None, help="Dask scheduler address")
@@ -1662,7 +1673,7 @@ def cmd_analyze(args) -> int:
     _check_dollar_year(args.dollar_year)
     scenario = load_scenario_with(args.scenario, _overrides(args), dollar_year=args.dollar_year)
     label = "margin" if kind == "margin" else kind
-    out = args.out if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
+    out = _file_out(args.out) if args.out is not None else Path(f"{scenario.name}.{label}.parquet")
     _check_out(out, inputs=[args.scenario, *(getattr(args, "against", None) or [])])
     if args.precision_measure is not None and args.precision is None:
         raise _usage("--precision-measure is the measure of --precision; give --precision too")

@@ -25,6 +25,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import signal
 import stat
 import tempfile
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
 
 METADATA_KEY = b"costx"
 FORMAT = "costx.simulation/1"
+# What makes a folder a costx sweep's (costx.sweeps): one file per point, or the manifest
+# of the layout before costx.sweep/2. Here, so that every output is checked against them.
+POINT_FILE_PATTERN = re.compile(r"^point-(\d+)\.parquet$")
+LEGACY_MANIFEST = "_costx_sweep.json"
 
 
 class WrittenThenInterrupted(KeyboardInterrupt):
@@ -69,23 +74,84 @@ def as_path(value: object, name: str = "path") -> Path:
     raise InputError(f"{name} must be a file or folder path (str or pathlib.Path), not {value!r}")
 
 
+def as_file_path(value: object, name: str = "path") -> Path:
+    """:func:`as_path` for a file to write: a name that ends in a path separator
+    (``out/``) names a folder, and is refused rather than written as a file named ``out``
+    (``Path`` drops the separator, so this looks at the string as given)."""
+    path = as_path(value, name)
+    text = os.fspath(value)
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise InputError(f"{text}: names a folder; give a file name")
+    return path
+
+
+def is_sweep_layout(folder: Path) -> bool:
+    """Whether ``folder`` holds a costx sweep (a point file, or the earlier layout's
+    manifest); OSError if it cannot be listed."""
+    if (folder / LEGACY_MANIFEST).is_file():
+        return True
+    return any(POINT_FILE_PATTERN.match(p.name) for p in folder.iterdir())
+
+
+def check_not_in_sweep(path: str | Path, folder: bool = False) -> None:
+    """Refuse an output inside a costx sweep folder: the nearest existing folder above
+    ``path`` (a file, or with ``folder`` a folder to write in, itself included) holding a
+    sweep. A sweep folder holds its point files and nothing else, so anything written
+    there stops the sweep from resuming (and ``point-NNNN.parquet`` would replace a
+    point); only the sweep itself writes there."""
+    path = Path(path)
+    full = path.absolute()
+    for place in ([full] if folder else []) + list(full.parents):
+        try:
+            if not place.is_dir():
+                continue
+            sweep = is_sweep_layout(place)
+        except OSError:  # cannot be listed: not known to be a sweep's (the write will tell)
+            return
+        if sweep:
+            shown = path.parent if place == full.parent else place
+            where = "is a costx sweep folder" if place == full else (
+                f"is inside the costx sweep folder {shown}")  # fmt: skip
+            raise InputError(
+                f"{path}: {where}; costx writes nothing there but the sweep's own point "
+                "files (give a path outside it)"
+            )
+        return
+
+
 def check_output_path(
-    path: str | Path, inputs: Iterable[str | Path | None] = (), probe: bool = True
+    path: str | Path,
+    inputs: Iterable[str | Path | None] = (),
+    probe: bool = True,
+    into_sweep: bool = False,
 ) -> Path:
     """Refuse, with one line, an output path that exists and is not a regular writable
     file (a device, a FIFO, a symbolic link, a folder, a read-only file), that is one of
-    the command's ``inputs`` (writing would destroy it), or whose folder does not exist or
-    cannot take a new file: writing replaces the target by renaming a new file onto it,
-    which would replace a device node or a symbolic link itself, or a file its owner
-    protected. Called before any work, so that a run is not lost to its output path
+    the command's ``inputs`` or the per-salvo file beside one (writing would destroy it),
+    that names a folder (a string ending in ``/``), that lies inside a costx sweep folder
+    (unless ``into_sweep``: the sweep writing its own points), or whose folder does not
+    exist or cannot take a new file: writing replaces the target by renaming a new file
+    onto it, which would replace a device node or a symbolic link itself, or a file its
+    owner protected. Called before any work, so that a run is not lost to its output path
     (``probe=False``: not whether the folder takes a file, which the write itself finds).
     """
+    if isinstance(path, str):
+        path = as_file_path(path, "path")
     path = Path(path)
     for given in inputs:
-        if given is not None and _same_file(path, Path(given)):
+        if given is None:
+            continue
+        if _same_file(path, Path(given)):
             raise InputError(
                 f"{path}: is the input file {given}; writing would destroy it (give another name)"
             )
+        if Path(given).suffix == ".parquet" and _same_file(path, salvos_path(Path(given))):
+            raise InputError(
+                f"{path}: is the per-salvo file of the input file {given}; writing would "
+                "destroy it (give another name)"
+            )
+    if not into_sweep:
+        check_not_in_sweep(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         st = os.lstat(path)
@@ -146,10 +212,11 @@ def _usual_mode(fd: int) -> None:
     os.fchmod(fd, 0o666 & ~mask)
 
 
-def _write_temporary(path: Path, write: Callable) -> str:
+def _write_temporary(path: Path, write: Callable, into_sweep: bool = False) -> str:
     """Call ``write(file)`` on a new temporary file next to ``path``; its name, once the
     data is on disk. On any error (or interruption) the temporary file is removed."""
-    check_output_path(path, probe=False)  # making the temporary file is the probe
+    # making the temporary file is the probe
+    check_output_path(path, probe=False, into_sweep=into_sweep)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
@@ -264,11 +331,11 @@ def _link_aside(path: Path) -> str | None:
     return backup
 
 
-def _write_atomic(path: Path, write) -> Path:
+def _write_atomic(path: Path, write, into_sweep: bool = False) -> Path:
     """Call ``write(file)`` on a temporary file in the target folder, then rename it into
     place; on any error (or interruption) the temporary file is removed."""
     path = Path(path)
-    _commit([(_write_temporary(path, write), path)])
+    _commit([(_write_temporary(path, write, into_sweep), path)])
     return path
 
 
@@ -317,10 +384,10 @@ def _write_parquet(table: pa.Table) -> Callable:
     return lambda fh: pq.write_table(table, fh, compression="zstd", write_page_checksum=True)
 
 
-def write_table_atomic(table: pa.Table, path: Path) -> Path:
+def write_table_atomic(table: pa.Table, path: Path, into_sweep: bool = False) -> Path:
     """Write ``table`` to ``path`` as Parquet (page checksums on) via a temporary file and
-    an atomic rename."""
-    return _write_atomic(path, _write_parquet(table))
+    an atomic rename (``into_sweep``: a sweep's point file, in its own folder)."""
+    return _write_atomic(path, _write_parquet(table), into_sweep)
 
 
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
@@ -335,6 +402,8 @@ def read_table_verified(path: str | Path) -> pd.DataFrame:
         table = pq.read_table(path, page_checksum_verification=True)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot read: permission denied") from None
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: damaged Parquet file ({first_line(err)})") from None
     return table.to_pandas()
@@ -381,6 +450,24 @@ def result_metadata(result: SimulationResult) -> dict:
         "moments": result.moments.to_dict(),
         # expended, capital, damage and total cost of one raid, and the capital items
         "costs": cost_breakdown(result.scenario, result.summary()),
+        # run to a precision: what it reached (None: a fixed number of trials)
+        "precision": precision_metadata(getattr(result, "precision", None)),
+    }
+
+
+def precision_metadata(reached) -> dict | None:
+    """A run's :class:`costx.aggregate.Precision` as JSON (a half-width of inf, a mean of
+    nan as null, which JSON has no number for); None for a run of fixed trials."""
+    if reached is None:
+        return None
+    half, mean = float(reached.half_width), float(reached.mean)
+    return {
+        "measure": reached.measure,
+        "target": float(reached.target),
+        "half_width": half if numpy.isfinite(half) else None,
+        "trials": int(reached.trials),
+        "reached": bool(reached.reached),
+        "mean": mean if numpy.isfinite(mean) else None,
     }
 
 
@@ -444,6 +531,8 @@ def read_metadata(path: str | Path) -> dict:
         schema = pq.read_schema(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot read: permission denied") from None
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: not a Parquet file ({first_line(err)})") from None
     return _parse_metadata(path, schema)

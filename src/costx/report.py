@@ -37,7 +37,7 @@ from costx.analysis import KEY_COLUMNS, AnalysisResult, column_units, format_cel
 from costx.catalog import load_catalog
 from costx.costing import cost_breakdown
 from costx.errors import InputError
-from costx.io import write_bytes_atomic
+from costx.io import as_file_path, write_bytes_atomic
 from costx.plotting import _require_matplotlib, figures
 from costx.simulation import SimulationResult
 from costx.sweeps import SweepResult
@@ -362,6 +362,17 @@ def _unit_of(compare, measure: str) -> str:
 # -- scenario -------------------------------------------------------------------------------
 
 
+def _run_trials_text(result, unit: str = " trials") -> str:
+    """A run's trials in words, as a sweep's ``trials_text``: "20,000 trials", or run to a
+    precision "12,500 trials (to 1 % of leakers; not reached: the trial cap stopped it)"."""
+    text = f"{result.n_trials:,}{unit}"
+    reached = getattr(result, "precision", None)
+    if reached is None:
+        return text
+    verdict = "reached" if reached.reached else "not reached: the trial cap stopped it"
+    return f"{text} (to {100 * reached.target:g} % of {reached.measure}; {verdict})"
+
+
 def _scenario_section(result, is_sweep: bool) -> str:
     s = result.scenario
     year = s.scenario.dollar_year
@@ -378,7 +389,7 @@ def _scenario_section(result, is_sweep: bool) -> str:
         ("seed", result.seed),
         (
             "trials" + (" per point" if is_sweep else ""),
-            result.trials_text() if is_sweep else f"{result.n_trials:,}",
+            result.trials_text() if is_sweep else _run_trials_text(result, unit=""),
         ),
         ("costx version", version()),
     ]
@@ -762,7 +773,7 @@ def render_report(result) -> str:
     runs = (
         f"{len(result.points)} points x {result.trials_text()}"
         if is_sweep
-        else f"{result.n_trials:,} trials"
+        else _run_trials_text(result)
     )
     meta = (
         f"{runs}, seed {result.seed}, policy {s.scenario.policy}; costs in constant "
@@ -795,7 +806,7 @@ def write_report(result, path: str | Path) -> Path:
     AnalysisResult to ``path`` (atomically); returns the path. Needs matplotlib for the
     figures."""
     _require_matplotlib()
-    path = Path(path)
+    path = as_file_path(path, "path")  # "out/" names a folder: not written as a file "out"
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give a file name for the report")

@@ -29,7 +29,7 @@ from costx.aggregate import (
     trials_frame,
 )
 from costx.errors import EventCapError, InputError, InternalError, check_flag, check_int
-from costx.io import as_path, write_result
+from costx.io import as_file_path, write_result
 from costx.kernels import memo as kmemo
 from costx.kernels.damage import damage_trials, ship_trials
 from costx.kernels.engagement import (
@@ -174,7 +174,7 @@ class SimulationResult:
         The file's metadata holds the scenario (TOML), seed, trials, costx version, the
         summary and the moments; :func:`costx.read_result` reads it back.
         """
-        return write_result(self, as_path(path, "path"))
+        return write_result(self, as_file_path(path, "path"))
 
     def __repr__(self) -> str:
         s = self.summary()

@@ -31,7 +31,6 @@ import itertools
 import json
 import math
 import os
-import re
 import socket
 import time
 import tomllib
@@ -74,9 +73,13 @@ from costx.aggregate import (
 from costx.catalog import load_catalog
 from costx.errors import CostxError, InputError, Problem, ScenarioError, check_flag, check_int
 from costx.io import (
+    LEGACY_MANIFEST,
+    POINT_FILE_PATTERN,
     WrittenThenInterrupted,
     as_path,
+    check_not_in_sweep,
     environment_metadata,
+    is_sweep_layout,
     make_folder,
     read_table_verified,
     remove_folders,
@@ -103,13 +106,11 @@ if TYPE_CHECKING:
 BLOCK_TRIALS = 65_536
 MAX_TRIALS = 10**12  # trials of a point (simulate's bound)
 POINT_FILE = "point-{index:0{width}d}.parquet"  # one file per point, flat in the folder
-POINT_FILE_PATTERN = re.compile(r"^point-(\d+)\.parquet$")
 LOCK = "_costx_sweep.lock"
 SWEEP_FORMAT = "costx.sweep/2"
 # The layout before costx.sweep/2: a JSON manifest in the folder (which polars cannot
 # read past) and hive partitions point=NNNN/part-0.parquet with long summaries. Read
 # for old folders; never written.
-LEGACY_MANIFEST = "_costx_sweep.json"
 LEGACY_POINT = "point={:04d}/part-0.parquet"
 LEGACY_FORMAT = "costx.sweep/1"
 # The manifest: what makes two runs the same sweep (its fingerprint decides whether a
@@ -954,6 +955,7 @@ class SweepStore:
         sweep (then clear the temporary files a killed run left)."""
         if self.folder.exists() and not self.folder.is_dir():
             raise InputError(f"{self.folder}: is a file, not a folder")
+        check_not_in_sweep(self.folder)  # not inside another sweep's folder
         self.made = make_folder(self.folder)
         self.lock.acquire()
         try:
@@ -1095,7 +1097,9 @@ class SweepStore:
         }
         merged = dict(table.schema.metadata or {})
         merged[b"costx"] = json.dumps(meta).encode()
-        return write_table_atomic(table.replace_schema_metadata(merged), self.point_path(index))
+        return write_table_atomic(
+            table.replace_schema_metadata(merged), self.point_path(index), into_sweep=True
+        )
 
 
 def _point_metadata(path: Path) -> dict | None:
@@ -1133,11 +1137,20 @@ def _any_manifest(folder: Path) -> dict | None:
 
 
 def is_sweep_folder(path: str | Path) -> bool:
-    """Whether ``path`` is a folder holding a costx sweep (this layout or the earlier)."""
+    """Whether ``path`` is a folder holding a costx sweep (this layout or the earlier); a
+    folder that cannot be read is an InputError naming it."""
     path = Path(path)
     if not path.is_dir():
         return False
-    return (path / LEGACY_MANIFEST).is_file() or bool(_point_files(path))
+    try:
+        return is_sweep_layout(path)
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the folder: {_reason(err)}") from None
+
+
+def _reason(err: OSError) -> str:
+    """Why a file or folder could not be read, in words ("permission denied")."""
+    return err.strerror.lower() if err.strerror else str(err)
 
 
 def _is_temporary(path: Path) -> bool:
@@ -1216,12 +1229,15 @@ def read_sweep(folder: str | Path) -> SweepResult:
         raise InputError(f"{folder}: no such folder (give a sweep's output folder)")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder (give a sweep's output folder)")
-    if (folder / LEGACY_MANIFEST).is_file():
-        return _read_legacy_sweep(folder)
-    files = _point_files(folder)
+    try:
+        if (folder / LEGACY_MANIFEST).is_file():
+            return _read_legacy_sweep(folder)
+        files = _point_files(folder)
+        m = _any_manifest(folder) if files else None
+    except OSError as err:  # no permission to list or read it
+        raise InputError(f"{folder}: cannot read the folder: {_reason(err)}") from None
     if not files:
         raise InputError(f"{folder}: not a costx sweep folder (no point-NNNN.parquet files)")
-    m = _any_manifest(folder)
     if m is None:
         raise InputError(f"{folder}: no point file with readable costx metadata")
     if m.get("format") != SWEEP_FORMAT:
@@ -1229,13 +1245,30 @@ def read_sweep(folder: str | Path) -> SweepResult:
     name = (_point_metadata(files[0]) or {}).get("sweep_name")
     label = f"{folder}[scenario]"
     try:
-        return _read_sweep(folder, m, label, SweepStore(folder, m, name=name), name)
+        store = SweepStore(folder, m, name=name)
+        _check_no_stray_points(store, files)
+        return _read_sweep(folder, m, label, store, name)
     except CostxError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
         raise InputError(
             f"{folder}: damaged sweep metadata ({type(err).__name__}: {err})"
         ) from None
+
+
+def _check_no_stray_points(store: SweepStore, files: list[Path]) -> None:
+    """Refuse a point file that is none of the sweep's points (point-0012.parquet in a
+    sweep of 12 points, left from elsewhere): every reader of the folder as one table
+    (pandas, DuckDB) would take its rows for the sweep's, so it is not silently ignored."""
+    n = len(store.manifest["points"])
+    expected = {store.point_path(i).name for i in range(n)}
+    stray = [p.name for p in files if p.name not in expected]
+    if stray:
+        raise InputError(
+            f"{store.folder}: {stray[0]} is not a point of this sweep (it has {n} points, "
+            f"{store.point_path(0).name} to {store.point_path(n - 1).name}); remove it, or "
+            "sweep into a new folder"
+        )
 
 
 def _read_sweep(folder: Path, m: dict, label: str, store, name=None) -> SweepResult:
