@@ -293,9 +293,9 @@ def test_campaign_magazines_and_cost(campaign):
     assert [line.get_label() for line in ax_mag.lines] == ["sm2 (of 16)"]
     assert len(ax_mag.collections) == 1
     x, y = ax_mag.lines[0].get_data()
-    assert list(x) == [0, 1, 2, 3] and y[0] == 16
+    assert list(x) == [0, 1, 2, 3] and y[0] == 1.0  # a share of the magazine: full
     assert all(a >= b for a, b in itertools.pairwise(y))  # no resupply: never grows
-    assert "rounds" in ax_mag.get_ylabel()
+    assert ax_mag.get_ylabel() == "rounds left (% of each magazine)"
     assert "USD" in ax_cost.get_ylabel() and "salvo" in ax_cost.get_xlabel()
     assert "12 hours" in ax_cost.get_xlabel()
     cost = [line for line in ax_cost.lines if line.get_label() == "defense cost"]

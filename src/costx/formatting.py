@@ -422,19 +422,23 @@ def path_label(path: str, dollar_year: int | None = None) -> str:
 def point_label(point: dict, dollar_year: int | None = None) -> str:
     """A grid point as text: ``sm2: magazine = 16, helios: beam directors = 1``."""
     return ", ".join(
-        f"{path_label(k, dollar_year).split(' (')[0]} = {grid_value(v)}" for k, v in point.items()
+        f"{path_label(k, dollar_year).split(' (')[0]} = {grid_value(v, k)}"
+        for k, v in point.items()
     )
 
 
-def grid_value(v: Any) -> str:
+def grid_value(v: Any, path: str = "") -> str:
     """A grid value as text: ``yes``/``no`` for booleans (NumPy's too), ``drone 0.7`` for
-    a table."""
+    a table; given its ``path``, a dollar amount (a path ending in ``_usd``) as money
+    (``$1.00M``, not ``1e+06``)."""
     if hasattr(v, "item") and not isinstance(v, str | bytes | dict):  # a NumPy scalar
         v = v.item()
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, dict):
         return ", ".join(f"{k} {grid_value(x)}" for k, x in v.items())
+    if path.endswith("_usd") and isinstance(v, int | float):
+        return usd(v)
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)

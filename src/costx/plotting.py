@@ -20,6 +20,7 @@ shows it. To draw into pyplot-managed figures instead, pass ``ax=`` (for example
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import textwrap
@@ -31,8 +32,11 @@ import numpy as np
 
 from costx.errors import InputError, check_int
 from costx.formatting import (
+    FIXED,
+    NA,
     estimate,
     grid_value,
+    interval,
     measure_label,
     measure_title,
     path_label,
@@ -116,6 +120,45 @@ def _checked_axes(ax, what: str = "ax") -> Axes:
 # -- titles, axes and marks ---------------------------------------------------------------
 
 
+def _plain_text(*axes: Axes) -> None:
+    """Every text of ``axes`` (title, labels, tick labels, notes, legend) drawn as
+    written, never as mathtext: two dollar amounts in one text (``$10 ($9.98 to $10.0)``)
+    made matplotlib set the text between the signs as italic math, signs dropped.
+
+    Tick labels of a formatter that writes mathtext (a log axis's ``10^2``) are left
+    alone, and so are minor tick labels and offset texts (formatters write them)."""
+    from matplotlib.text import Text  # lazy: optional, slow
+    from matplotlib.ticker import LogFormatter, ScalarFormatter  # lazy: optional, slow
+
+    for ax in axes:
+        formatted: set[int] = set()
+        for axis in (ax.xaxis, ax.yaxis):
+            mine = [axis.label]
+            formatter = axis.get_major_formatter()
+            math_ticks = isinstance(formatter, LogFormatter) or (
+                isinstance(formatter, ScalarFormatter) and formatter.get_useMathText()
+            )
+            if not math_ticks:
+                mine += [t for tick in axis.majorTicks for t in (tick.label1, tick.label2)]
+            formatted.update(id(t) for t in axis.findobj(Text) if not any(t is m for m in mine))
+        for text in ax.findobj(Text):
+            if id(text) not in formatted:
+                text.set_parse_math(False)
+
+
+def _plain(method: Callable) -> Callable:
+    """A figure method whose returned axes (one or a pair) hold plain text only
+    (:func:`_plain_text`)."""
+
+    @functools.wraps(method)
+    def drawn(*args, **kwargs):
+        out = method(*args, **kwargs)
+        _plain_text(*(out if isinstance(out, tuple) else (out,)))
+        return out
+
+    return drawn
+
+
 def _title(*lines: str) -> str:
     out: list[str] = []
     for line in lines:
@@ -152,8 +195,6 @@ def _value_axis(
     non-negative values starts at 0 (``bars``: exactly at 0), a probability axis runs
     from 0 to at least the largest value (to 100 % when that is above one half); money
     in dollars, probabilities in percent."""
-    from matplotlib.ticker import PercentFormatter  # lazy: optional, slow
-
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
     set_lim = ax.set_xlim if axis == "x" else ax.set_ylim
     target = ax.xaxis if axis == "x" else ax.yaxis
@@ -172,13 +213,26 @@ def _value_axis(
             low = min(low, 0.0)
             pad = 0.06 * ((high - low) or abs(high) or 1.0)
         set_lim(low if bars and low == 0.0 else low - pad, high + pad)
+    _unit_axis(target, unit)
+
+
+def _unit_axis(axis, unit: str) -> None:
+    """Ticks by the unit: money in dollars, probabilities in percent (call it once the
+    limits are set); other units as matplotlib writes them."""
+    from matplotlib.ticker import PercentFormatter  # lazy: optional, slow
+
     if unit.startswith("USD"):
-        _usd_axis(target)
+        _usd_axis(axis)
     elif unit == "probability":
-        span = target.get_view_interval()
+        span = axis.get_view_interval()
         decimals = 0 if abs(span[1] - span[0]) >= 0.1 else 1
         # "20 %", as costx.formatting.percent writes probabilities everywhere else
-        target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals, symbol=" %"))
+        axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals, symbol=" %"))
+
+
+def _root(value: float, path: str) -> str:
+    """A break-even value of grid variable ``path``: dollars for a ``_usd`` path."""
+    return usd(value) if path.endswith("_usd") else f"{value:.4g}"
 
 
 def _spans_decades(values: Sequence[float]) -> bool:
@@ -312,6 +366,7 @@ class SimulationPlots:
     def _label(self, measure: str, unit: str) -> str:
         return measure_label(measure, unit, self.dollar_year)
 
+    @_plain
     def cost_per_kill(self, ax: Axes | None = None) -> Axes:
         """Cost per kill of each effector and overall (total defense cost over kills):
         dots with 95 % intervals, one row each; a log axis when the values span more
@@ -335,9 +390,15 @@ class SimulationPlots:
         if names and names[-1] == "all effectors":
             colors[-1] = "#C44E52"
         log = _spans_decades([r[0] for r in rows])
-        _dots(ax, names, rows, "USD per kill", colors, log=log)
+        if names:
+            _dots(ax, names, rows, "USD per kill", colors, log=log)
+        else:  # nothing to draw: no made-up scale
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "no kills in any trial: cost per kill undefined",
+                    transform=ax.transAxes, ha="center", va="center")  # fmt: skip
         ax.set_xlabel(self._label(_CPK, "USD per kill") + (", log scale" if log else ""))
-        if missing:
+        if missing and names:
             ax.text(
                 0.99,
                 0.02,
@@ -352,6 +413,7 @@ class SimulationPlots:
         )
         return ax
 
+    @_plain
     def defense_cost(self, ax: Axes | None = None) -> Axes:
         """What the defense expends: the cost of each effector's shots and their total,
         dots with 95 % intervals on a linear axis from 0, against the cost of the raid
@@ -384,6 +446,7 @@ class SimulationPlots:
         )
         return ax
 
+    @_plain
     def total_cost(self, ax: Axes | None = None) -> Axes:
         """What each side loses: the defender's cost stacked from its parts (shots
         expended; capital when the summary has ``capital_cost_usd``; damage to the base
@@ -441,6 +504,7 @@ class SimulationPlots:
         )
         return ax
 
+    @_plain
     def leakers_by_threat(self, ax: Axes | None = None) -> Axes:
         """Mean leakers of each threat group and in all, dots with 95 % intervals, each
         labelled with the threats launched (over the whole campaign). Needs only the
@@ -475,6 +539,7 @@ class SimulationPlots:
         )
         return ax
 
+    @_plain
     def leakers(self, ax: Axes | None = None) -> Axes:
         """The distribution of leakers per trial, each bar split by threat type (in
         proportion to the leakers of each type in the trials with that many leakers),
@@ -523,8 +588,12 @@ class SimulationPlots:
                     textcoords="offset points",
                     ha="center",
                     fontsize=8,
+                    # readable where the mean's line crosses it
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+                    zorder=3,
                 )
-        mean = float(leaked.mean())
+        summary = self.result.summary()
+        mean = float(summary.loc["leakers", "mean"])  # as every table prints it
         ax.axvline(
             mean,
             color="black",
@@ -538,9 +607,9 @@ class SimulationPlots:
         _value_axis(ax, "y", "probability", [0.0, float(probability.max())], log=False, bars=True)
         if values.size <= 25:
             ax.set_xticks(values)
-        ax.legend(fontsize=8, title="leakers by threat type", title_fontsize=8)
+        ax.legend(fontsize=8, title="leakers by threat type", title_fontsize=8, loc="best")
         ax.grid(axis="y", alpha=0.3)
-        p = self.result.summary().loc["p_any_leak"]
+        p = summary.loc["p_any_leak"]
         chance = estimate(
             p["mean"],
             p["ci95_low"],
@@ -552,9 +621,10 @@ class SimulationPlots:
         _set_title(ax, f"Leakers per trial: P(any leak) = {chance}", *self._header())
         return ax
 
+    @_plain
     def campaign(self, ax: Sequence[Axes] | None = None) -> tuple[Axes, Axes]:
         """A campaign, salvo by salvo: rounds left in each kinetic effector's magazine
-        (top) and cumulative cost (bottom), medians with 5-95 % bands over trials.
+        as a share of it (top) and cumulative cost (bottom), medians with 5-95 % bands over trials.
 
         Salvo 0 is the start (full magazines, nothing spent). The cost panel shows the
         cumulative defense cost and, with a base, the cumulative total cost (defense plus
@@ -585,10 +655,13 @@ class SimulationPlots:
         kinetic = [e for e in self.scenario.effectors if f"rounds_left_{e.name}" in salvos]
         groups = salvos.groupby("salvo")
         colors = _colors()
+        # As a share of each magazine: magazines of 48 and 600 rounds on one axis in
+        # rounds showed the small one as a line along 0.
         for i, e in enumerate(kinetic):
-            q = groups[f"rounds_left_{e.name}"].quantile([0.05, 0.5, 0.95]).unstack()
-            band = _with_start(q, float(e.rounds))
-            _band(ax_mag, steps, band, f"{e.name} (of {e.rounds})", colors[i % len(colors)])
+            full = float(e.rounds) or 1.0  # (an empty magazine stays at 0)
+            q = groups[f"rounds_left_{e.name}"].quantile([0.05, 0.5, 0.95]).unstack() / full
+            band = _with_start(q, e.rounds / full)
+            _band(ax_mag, steps, band, f"{e.name} (of {e.rounds:,})", colors[i % len(colors)])
         if not kinetic:
             ax_mag.text(
                 0.5,
@@ -600,8 +673,11 @@ class SimulationPlots:
             )
         else:
             ax_mag.legend(fontsize=8, title="median, 5-95 % band", title_fontsize=8)
-        ax_mag.set_ylabel("rounds left in the magazine")
-        ax_mag.set_ylim(bottom=-0.03 * ax_mag.get_ylim()[1])  # markers at 0 stay whole
+        ax_mag.set_ylabel("rounds left (% of each magazine)")
+        ax_mag.set_ylim(-0.03, 1.03)  # markers at 0 and 100 % stay whole
+        from matplotlib.ticker import PercentFormatter  # lazy: optional, slow
+
+        ax_mag.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0, symbol=" %"))
         ax_mag.grid(alpha=0.3)
         cost_columns = [("cumulative_defense_cost_usd", "defense cost")]
         if "cumulative_cost_usd" in salvos:
@@ -699,8 +775,14 @@ class SweepPlots:
 
     @property
     def units(self) -> dict[str, str]:
+        """Every measure's unit, over all points: a measure may be only in some of them
+        (``damage_site1_usd`` only where the base has two or more dispersal sites)."""
         if self._units is None:
-            self._units = self.result.summary(0)["unit"].to_dict()
+            units: dict[str, str] = {}
+            for i in range(len(self.result.points)):
+                for measure, unit in self.result.summary(i)["unit"].items():
+                    units.setdefault(measure, unit)
+            self._units = units
         return self._units
 
     @property
@@ -719,7 +801,8 @@ class SweepPlots:
         name = getattr(r, "sweep_name", None) or getattr(r, "name", None)
         sweep = f"Sweep {name} of scenario" if isinstance(name, str) and name else "Sweep of"
         return (
-            f"{sweep} {self.scenario.name}: {len(r.points)} points x {_trials_text(r)}, "
+            f"{sweep} {self.scenario.name}: {_count(len(r.points), 'point')} x "
+            f"{_trials_text(r)}, "
             f"seed {r.seed}; costs in constant {self.dollar_year} dollars",
         )
 
@@ -756,7 +839,7 @@ class SweepPlots:
         if not fixed:
             return ""
         return "other grid variables at their first value: " + ", ".join(
-            f"{self._path(k)}\u00a0=\u00a0{grid_value(v)}".replace(" ", "\u00a0")
+            f"{self._path(k)}\u00a0=\u00a0{grid_value(v, k)}".replace(" ", "\u00a0")
             for k, v in fixed.items()
         )
 
@@ -770,6 +853,7 @@ class SweepPlots:
         others = [c for c in self.grid_columns if c != x]
         return others[0] if others else None
 
+    @_plain
     def measure(
         self,
         measure: str,
@@ -806,66 +890,103 @@ class SweepPlots:
         unit = self.units[measure]
         colors = _colors()
         hue_values = _unique(rows[hue]) if hue else [None]
-        all_means: list[float] = []
-        all_bounds: list[float] = []
-        for i, h in enumerate(hue_values):
+        lines = []
+        for h in hue_values:
             sub = rows if h is None else rows[rows[hue] == h]
             sub = sub.drop_duplicates(subset=[x])
             sub = sub.assign(_pos=[position[v] for v in sub[x]]).sort_values("_pos")
-            px = sub["_pos"].to_numpy(float)
-            mean = sub[measure].to_numpy(float)
-            low = sub[f"{measure}_ci95_low"].to_numpy(float)
-            high = sub[f"{measure}_ci95_high"].to_numpy(float)
-            all_means.extend(mean)
-            all_bounds.extend([*low, *high, *mean])
+            columns = (measure, f"{measure}_ci95_low", f"{measure}_ci95_high")
+            lines.append((h, list(sub[x]), sub["_pos"].to_numpy(float),
+                          *(sub[c].to_numpy(float) for c in columns)))  # fmt: skip
+        all_means = [v for line in lines for v in line[3]]
+        log = unit.startswith("USD") and _spans_decades(all_means)
+        # Limits from the finite values; an infinite mean is not drawn (and named in the
+        # title), an interval open at an end runs to the axes' edge and ends in an arrow.
+        _value_axis(ax, "y", unit, [v for line in lines for a in line[3:] for v in a], log)
+        bottom, top = ax.get_ylim()
+        empty, unbounded, open_ends, bands, bars = [], [], False, False, False
+        for i, (h, xs, px, mean, low, high) in enumerate(lines):
             color = colors[i % len(colors)]
-            label = measure_label(measure) if h is None else grid_value(h)
+            label = measure_label(measure) if h is None else grid_value(h, hue or "")
             marker = _MARKERS[i % len(_MARKERS)]
+            unbounded.extend(self._where(x, v, hue, h) for v, m in zip(xs, mean, strict=True)
+                             if np.isinf(m))  # fmt: skip
+            if not np.isfinite(mean).any():  # nothing to draw: out of the legend
+                empty.append(label)
+                continue
+            mean = np.where(np.isfinite(mean), mean, np.nan)
+            drawn = np.isfinite(mean)
+            above = drawn & np.isposinf(high)
+            below = drawn & (np.isneginf(low) | ((low <= 0) if log else False))
+            high = np.where(above, top, high)
+            low = np.where(below, bottom, low)
+            shift = 0.0
             if not numeric_x:  # categories: points with interval bars, side by side
                 shift = (i - (len(hue_values) - 1) / 2) * min(0.08, 0.4 / len(hue_values))
-                ax.errorbar(
-                    px + shift,
-                    mean,
-                    yerr=_interval_err(mean, low, high),
-                    fmt=marker,
-                    color=color,
-                    markersize=5,
-                    capsize=4,
-                    label=label,
-                )
-                continue
-            ax.fill_between(px, low, high, color=color, alpha=0.2, linewidth=0)
-            # Markers and dashes differ too, so that lines on top of each other show.
-            ax.plot(
-                px,
-                mean,
-                color=color,
-                marker=marker,
-                markersize=5,
-                linestyle=_DASHES[i % len(_DASHES)],
-                label=label,
-            )
+                ax.errorbar(px + shift, mean, yerr=_interval_err(mean, low, high), fmt=marker,
+                            color=color, markersize=5, capsize=4, label=label)  # fmt: skip
+                bars = True
+            else:
+                ax.fill_between(px, low, high, color=color, alpha=0.2, linewidth=0)
+                # Markers and dashes differ too, so that lines on top of each other show.
+                ax.plot(px, mean, color=color, marker=marker, markersize=5,
+                        linestyle=_DASHES[i % len(_DASHES)], label=label)  # fmt: skip
+                # A point without a drawn neighbour has no band: an interval bar instead.
+                before = np.concatenate([[False], drawn[:-1]])
+                after = np.concatenate([drawn[1:], [False]])
+                alone = drawn & ~before & ~after
+                bands = bands or bool((drawn & ~alone).any())
+                if alone.any():
+                    err = _interval_err(mean, low, high)[:, alone]
+                    ax.errorbar(px[alone], mean[alone], yerr=err, fmt="none", color=color,
+                                capsize=4)  # fmt: skip
+                    bars = True
+            for mask, edge, mark in ((above, top, "^"), (below, bottom, "v")):
+                if mask.any():
+                    open_ends = True
+                    ax.plot(px[mask] + shift, np.full(mask.sum(), edge), marker=mark,
+                            linestyle="none", color=color, markersize=7, clip_on=False)  # fmt: skip
         if not numeric_x:
-            ax.set_xticks(range(len(x_values)), [grid_value(v) for v in x_values])
+            ax.set_xticks(range(len(x_values)), [grid_value(v, x) for v in x_values])
             ax.set_xlim(-0.5, len(x_values) - 0.5)
         elif len(x_values) <= 12:
-            ax.set_xticks([float(v) for v in x_values], [grid_value(v) for v in x_values])
+            ax.set_xticks([float(v) for v in x_values], [grid_value(v, x) for v in x_values])
+        elif x.endswith("_usd"):
+            _usd_axis(ax.xaxis)
         ax.set_xlabel(self._path(x))
-        log = unit.startswith("USD") and _spans_decades(all_means)
-        _value_axis(ax, "y", unit, all_bounds, log)
         ax.set_ylabel(self._label(measure) + (", log scale" if log else ""))
-        if hue:
+        if len(empty) == len(lines):  # no value anywhere: no made-up scale
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "no value", transform=ax.transAxes, ha="center", va="center")
+        if hue and len(empty) < len(lines):
             ax.legend(title=self._path(hue), fontsize=8, title_fontsize=8)
         ax.grid(alpha=0.3)
-        shown = "bands" if numeric_x else "bars"
+        notes = []
+        if empty and hue:
+            notes.append(f"no value at {self._path(hue).split(' (')[0]} = {', '.join(empty)}")
+        if unbounded:
+            notes.append(f"not drawn, mean unbounded: {'; '.join(unbounded)}")
+        if open_ends:
+            notes.append("arrows: interval without an end")
+        shown = " and ".join(w for w, b in (("bands", bands), ("bars", bars)) if b) or "bands"
         _set_title(
             ax,
             f"{measure_title(measure)} against {self._path(x)} ({shown}: {INTERVAL})",
+            "; ".join(notes),
             self._fixed_line(fixed),
             *self._header(),
         )
         return ax
 
+    def _where(self, x: str, xv, hue: str | None, hv) -> str:
+        """A point of a line as text: ``sm2: magazine = 8`` (``, las: beam directors =
+        0`` with a hue)."""
+        text = f"{self._path(x).split(' (')[0]} = {grid_value(xv, x)}"
+        if hue is not None:
+            text += f", {self._path(hue).split(' (')[0]} = {grid_value(hv, hue)}"
+        return text
+
+    @_plain
     def cost_per_kill(
         self, x: str | None = None, hue: str | bool | None = None, ax: Axes | None = None
     ) -> Axes:
@@ -878,12 +999,14 @@ class SweepPlots:
         """The probability that at least one threat leaks, against ``x``."""
         return self.measure("p_any_leak", x=x, hue=hue, ax=ax)
 
+    @_plain
     def defense_cost(
         self, x: str | None = None, hue: str | bool | None = None, ax: Axes | None = None
     ) -> Axes:
         """The cost of the shots expended against ``x``."""
         return self.measure("defense_cost_usd", x=x, hue=hue, ax=ax)
 
+    @_plain
     def total_cost(self, x: str | None = None, ax: Axes | None = None) -> Axes:
         """What the defender loses at each value of ``x``, stacked from its parts (shots
         expended; capital when the sweep has ``capital_cost_usd``; damage to the base
@@ -949,7 +1072,7 @@ class SweepPlots:
             )
             bounds.append(attack)
         _value_axis(ax, "y", "USD", bounds, log=False, bars=True)
-        ax.set_xticks(position, [grid_value(v) for v in rows[x]])
+        ax.set_xticks(position, [grid_value(v, x) for v in rows[x]])
         ax.set_xlabel(self._path(x))
         ax.set_ylabel(f"cost ({self.dollar_year} USD)")
         ax.legend(fontsize=8)
@@ -1005,6 +1128,7 @@ class SweepPlots:
             return None
         return self._by_effect(active, measure)[0], self._by_effect(passive, measure)[0]
 
+    @_plain
     def heatmap(
         self,
         x: str | None = None,
@@ -1042,7 +1166,7 @@ class SweepPlots:
             grid[i, j] = r[measure]
             low[i, j], high[i, j] = r[f"{measure}_ci95_low"], r[f"{measure}_ci95_high"]
         unit = self.units[measure]
-        masked = np.ma.masked_invalid(grid)
+        masked = np.ma.masked_invalid(grid)  # an unbounded mean has no colour: its cell says so
         # A mesh, not an image: vector cells in SVG (no embedded raster).
         image = ax.pcolormesh(
             np.arange(len(xs) + 1) - 0.5,
@@ -1051,19 +1175,20 @@ class SweepPlots:
             cmap="viridis",
             shading="flat",
         )
-        bar = ax.figure.colorbar(image, ax=ax, label=self._label(measure))
-        if unit.startswith("USD"):
-            _usd_axis(bar.ax.yaxis)
+        if masked.count() > 0:  # no colour scale made up for cells without a value
+            bar = ax.figure.colorbar(image, ax=ax, label=self._label(measure))
+            if unit.startswith("USD"):
+                _usd_axis(bar.ax.yaxis)
+            _plain_text(bar.ax)
         norm = image.norm
         small = len(xs) * len(ys) <= 36
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v = grid[i, j]
-                text = format_value(v, unit)
-                if small and math.isfinite(low[i, j]) and low[i, j] != high[i, j]:
-                    text += (
-                        f"\n({format_value(low[i, j], unit)} to {format_value(high[i, j], unit)})"
-                    )
+                text = _cell_value(v, unit)
+                span = interval(low[i, j], high[i, j], unit)
+                if small and span not in (NA, FIXED):
+                    text += f"\n({span})"
                 dark = math.isfinite(v) and masked.count() > 0 and float(norm(v)) < 0.6
                 ax.text(
                     j,
@@ -1074,8 +1199,8 @@ class SweepPlots:
                     fontsize=8,
                     color="white" if dark else "black",
                 )
-        ax.set_xticks(range(len(xs)), [grid_value(v) for v in xs])
-        ax.set_yticks(range(len(ys)), [grid_value(v) for v in ys])
+        ax.set_xticks(range(len(xs)), [grid_value(v, x) for v in xs])
+        ax.set_yticks(range(len(ys)), [grid_value(v, y) for v in ys])
         ax.set_xlabel(self._path(x))
         ax.set_ylabel(self._path(y))
         _set_title(
@@ -1085,6 +1210,13 @@ class SweepPlots:
             *self._header(),
         )
         return ax
+
+
+def _cell_value(v: float, unit: str) -> str:
+    """A heatmap cell's mean: ``unbounded`` for an infinite one (not ``$inf``)."""
+    if math.isinf(v):
+        return "unbounded" if v > 0 else "unbounded below"
+    return format_value(v, unit)
 
 
 # -- every figure of a result ---------------------------------------------------------------
@@ -1280,9 +1412,12 @@ class AnalysisPlots:
             )
         return _axes(ax)
 
+    @_plain
     def margin(self, ax: Axes | None = None) -> Axes:
         """Marginal cost-exchange ratio of each option, per raid and to buy, with 95 %
-        intervals; the line at 1 is the attacker's break-even."""
+        intervals; the line at 1 is the attacker's break-even. A log axis when every
+        ratio is positive and they span more than two decades; a negative ratio (the
+        option lowers the defender's cost) on a linear axis, left of 0."""
         ax = self._of_kind("margin", ax)
         t = self.result.table
         a = self.result.answer
@@ -1303,8 +1438,10 @@ class AnalysisPlots:
             for v in t[column].to_numpy(float)
             if np.isfinite(v) and v > 0
         ]
-        means = [v for basis, _, _ in bases for v in t[basis].to_numpy(float)]
-        log_axis = _spans_decades([*(v for v in means if np.isfinite(v) and v > 0), 1.0])
+        means = [v for basis, _, _ in bases for v in t[basis].to_numpy(float) if np.isfinite(v)]
+        # a log axis drops every bar at or below 0: only when every ratio is above it
+        negative = any(v <= 0 for v in means)
+        log_axis = not negative and _spans_decades([*means, 1.0])
         cap = (10.0 if log_axis else 1.25) * max([1.0, *finite])
         for k, (basis, label, color) in enumerate(bases):
             mean = t[basis].to_numpy(float)
@@ -1319,27 +1456,33 @@ class AnalysisPlots:
             for i in np.flatnonzero(open_above):
                 ax.text(cap, y[i] + (k - 0.5) * height - 0.04, "open above ", ha="right",
                         va="bottom", fontsize=7)  # fmt: skip
-        for i, row in t.iterrows():
-            if not bool(row["restored"]):
-                ax.text(0, i, "  not restored", va="center", fontsize=8)
+        for i, restored in enumerate(t["restored"]):
+            if not bool(restored):  # at the axes' left edge, seen on any scale
+                ax.text(0.01, y[i], "not restored", transform=ax.get_yaxis_transform(),
+                        va="center", fontsize=8)  # fmt: skip
         ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
+        if negative:
+            ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_yticks(y, options)
-        ax.invert_yaxis()
+        # An empty band below the last option holds the legend, off the bars.
+        ax.set_ylim(len(options) - 0.5 + max(0.8, 0.35 * len(options)), -0.5)
         if log_axis:
             ax.set_xscale("log")
         ax.set_xlabel("defender's added cost / attacker's added cost (1: the attacker's "
                       "break-even)")  # fmt: skip
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower right")
         ax.grid(axis="x", alpha=0.3)
         _set_narrow_title(
             ax,
             f"Marginal cost-exchange: {a['add']} more {a['threat']} "
             f"({usd(a['attacker_added_usd'])}), {a['hold']} held at its old value "
             f"(error bars: {INTERVAL})",
+            "bars left of 0: the option lowers the defender's cost" if negative else "",
             *self._header(),
         )
         return ax
 
+    @_plain
     def break_even(self, ax: Axes | None = None) -> Axes:
         """The paired difference against the varied value, with its 95 % band, and the
         break-even value with its interval."""
@@ -1357,19 +1500,23 @@ class AnalysisPlots:
             ax.axvspan(a["root_ci95_low"], a["root_ci95_high"], color="#C44E52", alpha=0.15,
                        label="break-even, 95 % interval")  # fmt: skip
             ax.axvline(a["root"], color="#C44E52", linewidth=1.5,
-                       label=f"break-even {a['root']:.4g}")  # fmt: skip
+                       label=f"break-even {_root(a['root'], a['vary'])}")  # fmt: skip
         ax.set_xlabel(path_label(a["vary"], self.result.dollar_year))
-        ax.set_ylabel(f"difference in {measure_label(a['measure'], unit, self.result.dollar_year)}")
-        if unit.startswith("USD"):
-            _usd_axis(ax.yaxis)
+        # wrapped: a long label ran past the figure's edge
+        label = f"difference in {measure_label(a['measure'], unit, self.result.dollar_year)}"
+        ax.set_ylabel(textwrap.fill(label, 40))
+        _unit_axis(ax.yaxis, unit)
+        if a["vary"].endswith("_usd"):
+            _usd_axis(ax.xaxis)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         verdict = "no crossing in the bounds" if not a["crossing"] else (
-            f"break-even at {a['root']:.4g}")  # fmt: skip
+            f"break-even at {_root(a['root'], a['vary'])}")  # fmt: skip
         _set_title(ax, f"Break-even of {a['vary']} against {a['against']}: {verdict}",
                    *self._header())  # fmt: skip
         return ax
 
+    @_plain
     def cheapest(self, ax: Axes | None = None) -> Axes:
         """Every design point by its cost (x) and its first requirement's measure (y), as
         last estimated; the requirement's bound as a line; the best point starred."""
@@ -1398,17 +1545,18 @@ class AnalysisPlots:
                    label=f"requirement {req} {op_bound}")  # fmt: skip
         ax.set_xlabel(measure_label(cost, self._unit(cost), self.result.dollar_year))
         ax.set_ylabel(measure_label(req, self._unit(req), self.result.dollar_year))
-        if self._unit(cost).startswith("USD"):
-            _usd_axis(ax.xaxis)
+        _unit_axis(ax.xaxis, self._unit(cost))  # dollars, percent: as everywhere else
+        _unit_axis(ax.yaxis, self._unit(req))
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
         found = (f"best: point {a['point']}" if a["found"] else
                  "no posture meets every requirement")  # fmt: skip
-        _set_title(ax, f"Cheapest posture by {cost} over {a['points']} points ({found}; "
+        _set_title(ax, f"Cheapest posture by {cost} over {_count(a['points'], 'point')} ({found}; "
                    f"bars: {INTERVAL}, screened points at their screening trials)",
                    *self._header())  # fmt: skip
         return ax
 
+    @_plain
     def worst_raid(self, ax: Axes | None = None) -> Axes:
         """The confirmed top raid mixes by the measure maximized, with 95 % intervals."""
         ax = self._of_kind("worst_raid", ax)
@@ -1438,9 +1586,11 @@ class AnalysisPlots:
                    *self._header())  # fmt: skip
         return ax
 
+    @_plain
     def sensitivity(self, ax: Axes | None = None, inputs: int = 15) -> Axes:
         """A tornado: the measure at the low and the high end of each input's range,
-        the ``inputs`` biggest swings, around the value as assumed."""
+        the ``inputs`` biggest swings, around the value as assumed, each end with its
+        95 % interval (black lines)."""
         ax = self._of_kind("sensitivity", ax)
         inputs = check_int("inputs", inputs, 1, 10**6)
         a = self.result.answer
@@ -1456,8 +1606,21 @@ class AnalysisPlots:
             shown = np.where(np.isfinite(values), values, base)
             ax.barh(y, shown - base, left=base, color=color, alpha=0.85, label=label,
                     height=0.6)  # fmt: skip
-        names = [f"{p} ({lo:g} to {hi:g})" for p, lo, hi in zip(t["path"], t["low"], t["high"],
-                                                                 strict=True)]  # fmt: skip
+        # The interval of each end (a swing whose interval holds the base value may be
+        # noise), the low end's above the middle of its row, the high end's below.
+        intervals = False
+        for end, offset in (("at_low", -0.13), ("at_high", 0.13)):
+            if f"{end}_ci95_low" not in t:  # (a table written before intervals were kept)
+                continue
+            values = t[end].to_numpy(float)
+            err = _interval_err(values, t[f"{end}_ci95_low"], t[f"{end}_ci95_high"])
+            shown = np.isfinite(values)
+            ax.errorbar(values[shown], y[shown] + offset, xerr=err[:, shown], fmt="none",
+                        ecolor="black", elinewidth=0.9, capsize=2,
+                        label=None if intervals else INTERVAL)  # fmt: skip
+            intervals = True
+        names = [f"{p} ({grid_value(lo, p)} to {grid_value(hi, p)})"
+                 for p, lo, hi in zip(t["path"], t["low"], t["high"], strict=True)]  # fmt: skip
         ax.set_yticks(y, names, fontsize=7)
         ax.invert_yaxis()
         ax.axvline(base, color="black", linewidth=1, label="as assumed")
@@ -1467,14 +1630,27 @@ class AnalysisPlots:
             a["measure"] if a["against"] is None else f"{a['measure']} minus that of {a['against']}"
         )
         label = measure_label(a["measure"], unit, self.result.dollar_year)
-        ax.set_xlabel(label if a["against"] is None else f"difference in {label}")
-        if unit.startswith("USD"):
-            _usd_axis(ax.xaxis)
+        label = label if a["against"] is None else f"difference in {label}"
+        # Axes pushed right by the inputs' names: a wrapped label and fewer, smaller ticks
+        # (a long label ran past the figure's edge, dollar ticks ran into each other).
+        ax.set_xlabel(textwrap.fill(label, 45), fontsize=9)
+        from matplotlib.ticker import MaxNLocator  # lazy: optional, slow
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.tick_params(axis="x", labelsize=8)
+        _unit_axis(ax.xaxis, unit)
         ax.legend(fontsize=7)
         ax.grid(axis="x", alpha=0.3)
+        lines = f"; black lines: {INTERVAL}" if intervals else ""
         _set_narrow_title(ax, f"Sensitivity of {what} to the assumed inputs over their plausible "
-                   f"ranges (the {len(t)} biggest swings)", *self._header())  # fmt: skip
+                   f"ranges (the {_count(len(t), 'biggest swing')}{lines})",
+                   *self._header())  # fmt: skip
         return ax
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 point``, ``4 points``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _trials_text(result) -> str:
