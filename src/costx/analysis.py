@@ -421,14 +421,22 @@ def kernel_key(scenario: Scenario, plan=None) -> str:
         # layered policy the kernels never read them (tests/test_analysis.py checks that a
         # round's price then leaves every trial as it is).
         arrays = dataclasses.replace(arrays, cpk=np.isfinite(arrays.cpk))
-    parts = (*arrays.kernel_args(), *(base.kernel_args() if base is not None else ()))
-    for a in parts:
-        if isinstance(a, np.ndarray):
-            digest.update(f"{a.dtype}{a.shape}".encode())
-            digest.update(np.ascontiguousarray(a).tobytes())
-        else:
-            digest.update(repr(a).encode())
-        digest.update(b"|")
+    # Every kernel's inputs, each section named: the engagement's, the base damage's and
+    # the ship's (the ship's were left out, so scenarios differing only in hits_to_kill or
+    # a threat's p_hit shared one simulation; tests/test_analysis_key.py checks that
+    # changing any element of any of these arrays changes the key).
+    sections = {"engagement": arrays.kernel_args(),
+                "base": () if base is None else base.kernel_args(),
+                "ship": () if plan.ship is None else plan.ship.kernel_args()}  # fmt: skip
+    for section, parts in sections.items():
+        digest.update(f"[{section}]".encode())
+        for a in parts:
+            if isinstance(a, np.ndarray):
+                digest.update(f"{a.dtype}{a.shape}".encode())
+                digest.update(np.ascontiguousarray(a).tobytes())
+            else:
+                digest.update(repr(a).encode())
+            digest.update(b"|")
     digest.update(repr(moment_columns(scenario)).encode())
     return digest.hexdigest()
 
