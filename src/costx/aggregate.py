@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from statistics import NormalDist
 from typing import Any, ClassVar
 
 import numpy as np
@@ -429,17 +430,19 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
     exceed the raid), and two cases differ from the normal rule:
 
     * a probability (unit ``probability``) gets the Wilson score interval
-      (:func:`wilson_interval`);
+      (:func:`wilson_interval`), whose end near 0 (or 1) is no tighter than the exact
+      Clopper-Pearson end when at most ``EXACT_END_COUNT`` trials sit at that end;
     * a measure that took the same value in every one of the n trials gets the exact
-      one-sided bound on the share of trials that could differ, ``1 - 0.05^(1/n)`` (the
-      rule of three, about 3/n), spread over its range (:func:`no_variation_interval`):
-      "0 of 100 trials" is the interval 0 to 2.95 %, never a zero-width one.
+      bound on the share of trials that could differ, ``1 - 0.025^(1/n)`` (each end of the
+      two-sided 95 % interval at 97.5 %; about 3.7/n), spread over its range
+      (:func:`no_variation_interval`, exact for a ratio too): "0 of 100 trials" is the
+      interval 0 to 3.62 %, never a zero-width one.
 
     Only a measure that does not depend on the trials at all (fixed by the scenario: the
     attack cost, capital charges, the cost per kill of a weapon that costs nothing;
     ``Measure.fixed``) has ``ci95_low == ci95_high``. ``std_error`` is the sample standard
-    error (0 when every trial gave the same value). docs/model.md, "Confidence
-    intervals", states the rules.
+    error: 0 when every one of n >= 2 trials gave the same value, nan for a single trial
+    (no sample variance). docs/model.md, "Confidence intervals", states the rules.
     """
     mu, cov = m.mean(), m.cov()
     bounds = column_bounds(scenario, m.columns)
@@ -451,6 +454,7 @@ def summary_table(scenario: Scenario, m: Moments) -> pd.DataFrame:
             lambda measure=measure: _exact_direction(measure, m.s1),
             fixed=measure.fixed,
             value_range=measure_range(measure, bounds),
+            parts=((1, measure, slice(None)),),
         )
         rows.append(_row(measure.name, interval, m, cov, bounds, measure.unit))
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
@@ -559,6 +563,7 @@ def paired_difference_table(
             direction,
             fixed=mp.fixed and mb.fixed,
             value_range=None,
+            parts=((1, mp, slice(0, k)), (-1, mb, slice(k, None))),
         )
         rows.append(_row(mp.name, interval, joint, cov, bounds, mp.unit))
     return pd.DataFrame(rows, columns=COLUMNS).set_index("measure")
@@ -567,19 +572,46 @@ def paired_difference_table(
 # -- intervals ------------------------------------------------------------------------------
 
 CONFIDENCE = 0.95
+# Each end of a two-sided 95 % interval holds with one-sided confidence 97.5 %.
+SUMMARY_ONE_SIDED = 1.0 - (1.0 - CONFIDENCE) / 2.0
+# Up to this many trials at a boundary (x events, or n - x non-events, of a 0/1 outcome),
+# the end of the interval near that boundary is no tighter than the exact Clopper-Pearson
+# end at the same one-sided level (wilson_interval). Wilson's end near a boundary is always
+# tighter than Clopper-Pearson's, and its one-sided error exceeds the stated level by a
+# factor that decays only like 1/sqrt(x): computed exactly (binomial tail at Wilson's
+# lower end, n = 1000 to 10^6), 6.5 at x = 1 for z = 1.96 (the summary's 95 %), 84 for
+# z = 3.09 (screening's 99.9 %), 151 for z = 3.29; still 6.3 (z = 3.09) and 8.6 (3.29) just
+# above x = 10, 3.1 and 3.8 above 30, 2.4 and 2.9 above 50, and 1.9 and 2.1 above 100
+# (1.25 at z = 1.96). 100 keeps every decision at z <= 3.29 within about twice its stated
+# error rate (and the summary's 95 % ends within 1.25 times), at a cost of at most about
+# 0.2 ms an end.
+EXACT_END_COUNT = 100
 
 
-def wilson_interval(p: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``p`` observed in ``n`` trials.
+def wilson_interval(
+    p: float, n: float, z: float = Z95, trials: int | None = None
+) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``p`` observed in ``n`` trials, each end
+    at one-sided confidence Phi(z) (z = 1.96: the two-sided 95 % interval).
 
     ``(p + z^2/2n +/- z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2/n)`` (Wilson 1927,
-    JASA 22(158)). Chosen over the exact Clopper-Pearson interval: its coverage stays
-    close to 95 % at every n and p, where Clopper-Pearson's is always above it (wider
-    than it needs to be) and the normal interval's collapses near 0 and 1 (Brown, Cai &
-    DasGupta 2001, Statistical Science 16(2)); it has a closed form (no scipy at run
-    time); and it takes an effective number of trials, so it also serves a probability
-    that is a per-trial share (a laser's availability over a campaign's salvos).
-    ``n`` may be fractional.
+    JASA 22(158)). ``n`` may be fractional: the effective number of trials of a
+    probability that is a per-trial share (a laser's availability over a campaign's
+    salvos). It has a closed form (no scipy at run time) and its coverage is near the
+    stated level for moderate n p, but NOT at every n and p: near 0 (and 1) its end at the
+    boundary is too tight when few trials sit there (Brown, Cai & DasGupta 2001,
+    Statistical Science 16(2), 4.1.1): exact coverage of the 95 % interval falls to 0.84
+    at p just below its lower end for 1 event, and at z = 3.09 that end errs 84 times
+    more often than 0.1 %.
+
+    So with ``trials`` (the whole number of trials behind the estimate), when the outcome
+    was 0 or 1 in every trial, the end near 0 (near 1) is made no tighter than the exact
+    Clopper-Pearson end at the same one-sided level ``1 - Phi(z)`` (:func:`exact_lower_end`)
+    while the count at that end, x = p n (or n - x), is at most ``EXACT_END_COUNT``. A
+    per-trial value in [0, 1] with mean p has variance at most p (1 - p), reached only when
+    every trial's value is 0 or 1; so the effective n, ``n p (1 - p) / ((n - 1) se^2)``,
+    equals ``trials`` exactly then and exceeds it for a share with any fractional trial.
+    That (to rounding, with p n a whole count) is the test; a share keeps plain Wilson.
     """
     if not n > 0 or not 0.0 <= p <= 1.0:
         return math.nan, math.nan
@@ -587,14 +619,72 @@ def wilson_interval(p: float, n: float, z: float = Z95) -> tuple[float, float]:
     denominator = 1.0 + z2 / n
     centre = (p + z2 / (2.0 * n)) / denominator
     half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denominator
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    low, high = max(centre - half, 0.0), min(centre + half, 1.0)
+    x = _whole_count(p, n, trials)
+    if x is not None and z > 0.0:
+        alpha = NormalDist().cdf(-z)
+        if 0 < x <= EXACT_END_COUNT:
+            low = min(low, exact_lower_end(x, trials, alpha))
+        if 0 < trials - x <= EXACT_END_COUNT:
+            high = max(high, 1.0 - exact_lower_end(trials - x, trials, alpha))
+    return low, high
+
+
+def _whole_count(p: float, n: float, trials: int | None) -> int | None:
+    """x when ``p`` is x of ``trials`` 0/1 outcomes (effective ``n`` equal to ``trials``
+    and p trials a whole number, both to rounding), else None (see wilson_interval)."""
+    if trials is None or trials < 1 or not math.isclose(n, trials, rel_tol=1e-9):
+        return None
+    x = round(p * trials)
+    return x if abs(p * trials - x) <= 1e-6 else None
+
+
+def _tail_from(x: int, n: int, p: float, log_choose: float) -> float:
+    """P(X >= x) for X ~ Binomial(n, p), 1 <= x < n, 0 < p <= x / n: a sum of positive
+    terms from k = x on, which decrease from there, so it stops once they no longer add."""
+    term = math.exp(log_choose + x * math.log(p) + (n - x) * math.log1p(-p))
+    total, odds = term, p / (1.0 - p)
+    for k in range(x, n):
+        term *= (n - k) / (k + 1) * odds
+        total += term
+        if term <= 1e-17 * total:
+            break
+    return total
+
+
+def exact_lower_end(x: int, n: int, alpha: float) -> float:
+    """The exact (Clopper-Pearson) one-sided lower confidence bound, at level 1 - alpha,
+    on a probability seen in x of n trials: the p with P(X >= x | n, p) = alpha (0 for
+    x = 0). Closed forms for x = 1 (``1 - (1 - alpha)^(1/n)``) and x = n (``alpha^(1/n)``);
+    otherwise bisection on log p between ``(alpha x!)^(1/x) / n`` (where the tail is at
+    most (n p)^x / x! <= alpha) and x / n (where it is at least 1/2), to a relative 1e-13,
+    returning the end on the conservative side. The tail is a short sum for the small x
+    it serves (``EXACT_END_COUNT``); no scipy at run time."""
+    if x <= 0:
+        return 0.0
+    if x == 1:
+        return -math.expm1(math.log1p(-alpha) / n)
+    if x >= n:
+        return math.exp(math.log(alpha) / n)
+    log_choose = math.fsum(math.log((n - i) / (i + 1)) for i in range(x))
+    lo = (math.log(alpha) + math.lgamma(x + 1)) / x - math.log(n)
+    hi = math.log(x / n)
+    while hi - lo > 1e-13 * max(1.0, abs(hi)):
+        mid = 0.5 * (lo + hi)
+        if _tail_from(x, n, math.exp(mid), log_choose) > alpha:
+            hi = mid
+        else:
+            lo = mid
+    return math.exp(lo)
 
 
 def no_variation_share(n: int, confidence: float = CONFIDENCE) -> float:
-    """The exact one-sided upper confidence bound on the share of trials that differ from
-    a value seen in all ``n`` trials: ``1 - (1 - confidence)^(1/n)``, the Clopper-Pearson
-    bound for 0 events in n, about 3/n at 95 % (the rule of three; Hanley &
-    Lippman-Hand 1983, JAMA 249(13)). 0 of 100 trials: 2.95 %."""
+    """The exact one-sided upper confidence bound, at ``confidence``, on the share of
+    trials that differ from a value seen in all ``n`` trials: ``1 - (1 -
+    confidence)^(1/n)``, the Clopper-Pearson bound for 0 events in n (Hanley &
+    Lippman-Hand 1983, JAMA 249(13)). At the default one-sided 95 %, about 3/n (the rule
+    of three): 0 of 100 trials, 2.95 %. The summary's two-sided 95 % interval uses each
+    end at 97.5 % (``SUMMARY_ONE_SIDED``): 0 of 100 trials, 3.62 %."""
     if n < 1:
         return math.nan
     return -math.expm1(math.log1p(-confidence) / n)
@@ -672,35 +762,102 @@ def measure_range(measure: Measure, bounds: np.ndarray) -> tuple[float, float]:
 
 
 def no_variation_interval(
-    value: float, grad: np.ndarray, mu: np.ndarray, bounds: np.ndarray, n: int
+    value: float,
+    grad: np.ndarray,
+    mu: np.ndarray,
+    bounds: np.ndarray,
+    n: int,
+    confidence: float = SUMMARY_ONE_SIDED,
+    parts: tuple = (),
 ) -> tuple[float, float]:
     """The interval of a measure whose per-trial value (to first order, ``grad . x``) was
     the same in all ``n`` trials.
 
-    With 95 % confidence at most a share ``u = no_variation_share(n)`` of all trials
-    differ; each of them moves the mean by at most its largest possible deviation, so the
-    measure lies in ``value + u [min d, max d]`` with d = grad . (x - mean) over the
-    columns' bounds (an end is infinite where a column has no bound). Exact for a mean (a
-    probability seen in 0 of 100 trials: 0 to 2.95 %); first order, like the delta
-    method, for a ratio.
+    With one-sided confidence ``confidence`` at each end (the summary's two-sided 95 %:
+    97.5 %) at most a share ``u = no_variation_share(n, confidence)`` of all trials
+    differ, each anywhere within the columns' bounds. For a mean each of them moves it by
+    at most its largest possible deviation, so it lies in ``value + u [min d, max d]``
+    with d = grad . (x - mean) over the columns' bounds (an end is infinite where a column
+    has no bound): exact (a probability seen in 0 of 100 trials: 0 to 3.62 %).
+
+    A ratio is not linear in the means, and that first-order rule falls far short at small
+    n (cost per kill over 1 trial at one-sided 95 %: 11.5 million where the rule allows
+    192 million), so when ``parts`` (``_Interval.parts``) holds a ratio the extremes are
+    exact: those of each part over the means ``(1 - u) mean + u v``, v in the bounds box
+    (:func:`_mixture_range`), summed with the parts' signs (the parts read disjoint
+    columns, so their extremes are independent). Without ``parts``, first order.
     """
-    u = no_variation_share(n)
+    u = no_variation_share(n, confidence)
+    if any(measure.den is not None for _, measure, _ in parts):
+        low = high = 0.0
+        for sign, measure, columns in parts:
+            lo, hi = _mixture_range(measure, mu[columns], bounds[columns], u)
+            low, high = (low + lo, high + hi) if sign > 0 else (low - hi, high - lo)
+        return min(low, value), max(high, value)
     d_low, d_high = linear_range(grad, -float(grad @ mu), bounds)
     return value + u * d_low, value + u * d_high
+
+
+def _mixture_range(
+    measure: Measure, mu: np.ndarray, bounds: np.ndarray, u: float
+) -> tuple[float, float]:
+    """Smallest and largest value of ``measure`` at the means ``(1 - u) mu + u v`` over
+    0 <= v <= bounds: a share u of trials moved anywhere in the columns' box.
+
+    For a ratio, ``(a + num' . v) / (b + den' . v)`` with a = (1 - u) num . mu + const,
+    b = (1 - u) den . mu, num' = u num, den' = u den: linear-fractional over a box, so
+    its extremes are at vertices, found without visiting all 2^k of them by Dinkelbach's
+    iteration (:func:`_fractional_max`). Unbounded (-inf, inf) where the denominator can
+    reach 0 in the box or a column the measure reads has no bound (conservative)."""
+    if measure.den is None:
+        return linear_range(u * measure.num, (1.0 - u) * float(measure.num @ mu)
+                            + measure.const, bounds)  # fmt: skip
+    num, den = u * measure.num, u * measure.den
+    a = (1.0 - u) * float(measure.num @ mu) + measure.const
+    b = (1.0 - u) * float(measure.den @ mu)
+    reads = (measure.num != 0) | (measure.den != 0)
+    if not np.isfinite(bounds[reads]).all() or not math.isfinite(a):
+        return -math.inf, math.inf
+    box = np.where(reads, bounds, 0.0)
+    if b + linear_range(den, 0.0, box)[0] <= 0.0:  # the denominator can reach 0
+        return -math.inf, math.inf
+    return -_fractional_max(-a, -num, b, den, box), _fractional_max(a, num, b, den, box)
+
+
+def _fractional_max(a: float, num: np.ndarray, b: float, den: np.ndarray,
+                    box: np.ndarray) -> float:  # fmt: skip
+    """Largest ``(a + num . v) / (b + den . v)`` over 0 <= v <= box (finite), the
+    denominator positive there. Dinkelbach (1967, Management Science 13(7)): at a
+    candidate value r, the vertex that maximises ``(a + num . v) - r (b + den . v)`` (v_i
+    at its bound where num_i - r den_i > 0, else 0) has a ratio above r unless r is the
+    maximum; each step moves to that vertex's ratio, so it ends, at a vertex, in a few
+    steps."""
+    best = a / b  # the vertex v = 0
+    for _ in range(64 + 2 * len(num)):
+        v = np.where(num - best * den > 0.0, box, 0.0)
+        ratio = (a + float(num @ v)) / (b + float(den @ v))
+        if not ratio > best:
+            break
+        best = ratio
+    return best
 
 
 @dataclass(frozen=True)
 class _Interval:
     """What :func:`_row` needs of a value: its delta-method gradient over the moment
     columns, the same direction in exact arithmetic (a callable, evaluated only when the
-    float variance is within rounding of zero), whether it is fixed by the scenario, and
-    the range it is clipped to (None: not clipped)."""
+    float variance is within rounding of zero), whether it is fixed by the scenario, the
+    range it is clipped to (None: not clipped) and what it is a sum of (``parts``)."""
 
     value: float
     grad: np.ndarray
     exact_direction: Any
     fixed: bool
     value_range: tuple[float, float] | None
+    # The value as a signed sum of measures, each of its own slice of the moment columns
+    # ((sign, Measure, slice), ...): lets the rule for a value that did not vary treat a
+    # ratio exactly (no_variation_interval); empty: first order (exact for a mean).
+    parts: tuple = ()
 
 
 def _exact_direction(measure: Measure, s1) -> list[Fraction]:
@@ -761,10 +918,12 @@ def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> 
     """A table row: the value with its standard error and 95 % interval.
 
     A fixed value has a zero-width interval. Otherwise a value that was the same in every
-    trial gets :func:`no_variation_interval`; a probability the Wilson interval with the
-    effective number of trials ``n p (1 - p) / ((n - 1) se^2)`` (n itself for a 0/1
-    outcome); anything else the normal (delta-method) interval. The interval is then
-    clipped to the value's range when it has one.
+    trial gets :func:`no_variation_interval` (each end at 97.5 %, ``SUMMARY_ONE_SIDED``);
+    a probability the Wilson interval with the effective number of trials
+    ``n p (1 - p) / ((n - 1) se^2)`` (n itself for a 0/1 outcome, whose end near 0 or 1 is
+    then no tighter than the exact one when few trials sit there: :func:`wilson_interval`
+    with ``trials=n``); anything else the normal (delta-method) interval. The interval is
+    then clipped to the value's range when it has one.
     """
     value, grad, n = interval.value, interval.grad, m.n
     if math.isnan(value):
@@ -776,9 +935,10 @@ def _row(name: str, interval: _Interval, m: Moments, cov, bounds, unit: str) -> 
         return (name, value, math.nan, math.nan, se, unit)
     if n < 2 or not _varies(interval, cov, m):
         se = 0.0 if n > 1 else se
-        low, high = no_variation_interval(value, grad, m.mean(), bounds, n)
+        low, high = no_variation_interval(value, grad, m.mean(), bounds, n, parts=interval.parts)
     elif unit == "probability" and interval.value_range is not None and 0.0 < value < 1.0:
-        low, high = wilson_interval(value, n * value * (1.0 - value) / ((n - 1) * se * se))
+        n_eff = n * value * (1.0 - value) / ((n - 1) * se * se)
+        low, high = wilson_interval(value, n_eff, trials=n)
     else:
         low, high = value - Z95 * se, value + Z95 * se
     if interval.value_range is not None:

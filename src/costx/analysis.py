@@ -301,7 +301,8 @@ class Estimate:
 
     def bounds(self, z: float) -> tuple[float, float]:
         """The interval whose each end holds with one-sided confidence Phi(z) (``Z95``:
-        the summary's 95 % interval itself)."""
+        the summary's 95 % interval itself, each end at 97.5 %). A value the same in every
+        trial uses ``spread``, first order: exact for a mean, not for a ratio."""
         v = self.mean
         if z == Z95 or math.isnan(v):
             return self.ci95_low, self.ci95_high
@@ -312,7 +313,8 @@ class Estimate:
             low, high = v + u * self.spread[0], v + u * self.spread[1]
         elif self.probability and 0.0 < v < 1.0:
             n_eff = self.n * v * (1.0 - v) / ((self.n - 1) * self.se * self.se)
-            low, high = wilson_interval(v, n_eff, z)
+            # trials=: a 0/1 outcome's end near 0 or 1 no tighter than the exact one
+            low, high = wilson_interval(v, n_eff, z, trials=self.n)
         else:
             low, high = v - z * self.se, v + z * self.se
         if self.value_range is not None:
@@ -355,6 +357,7 @@ def estimate(scenario: Scenario, m: Moments, name: str) -> Estimate:
         lambda: _exact_direction(measure, m.s1),
         fixed=measure.den is None and not measure.num.any(),
         value_range=measure_range(measure, bounds),
+        parts=((1, measure, slice(None)),),
     )
     return _estimate(name, interval, m, bounds, measure.unit)
 
@@ -382,6 +385,7 @@ def paired(scenario: Scenario, reference: Scenario, joint: Moments, name: str) -
         ),
         fixed=all(x.den is None and not x.num.any() for x in (mp, mb)),
         value_range=None,
+        parts=((1, mp, slice(0, k)), (-1, mb, slice(k, None))),
     )
     return _estimate(name, interval, joint, bounds, mp.unit)
 
