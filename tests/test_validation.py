@@ -1765,3 +1765,16 @@ def test_a_result_file_given_as_a_scenario_is_named_as_one(tmp_path):
         load_scenario(path)
     assert str(info.value).startswith(f"{path}: cannot read: a Parquet file (a costx result?)")
     assert costx.read_result(path).scenario == result.scenario
+
+
+def test_the_layered_policy_warning_names_the_price_of_holding_fire():
+    """A laser or railgun under layered gets a one-line warning (costx run prints it). It
+    used to recommend preferential outright; holding fire can leak more against a raid
+    that arrives at once (README, Firing policies: 24.6 leakers against 8.7), so it now
+    says to compare the policies. None for a scenario without a laser or gun."""
+    data = load_scenario("ddg_mixed_raid").to_dict()
+    data["scenario"]["policy"] = "layered"
+    warning = load_scenario(data).policy_warning()
+    assert warning is not None and "hvp_railgun, helios" in warning
+    assert "holding fire can leak more" in warning and "--set scenario.policy=" in warning
+    assert load_scenario(tomllib.loads(small_toml())).policy_warning() is None

@@ -605,7 +605,9 @@ class Scenario(_Model):
         return (
             f'{self.name} runs under policy = "layered" with {", ".join(cheap)}: they only '
             'get the threats the longer-reaching weapons leave; policy = "preferential" with '
-            "a [doctrine] lets them take first the threats they can handle (docs/model.md)"
+            'a [doctrine], or "cost_aware", lets them take first the threats they can '
+            "handle, but holding fire can leak more against a raid that arrives at once: "
+            "compare them (--set scenario.policy=...; README, Firing policies)"
         )
 
     @property
