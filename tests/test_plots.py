@@ -775,8 +775,9 @@ def test_report_of_a_sweep(swept, tmp_path):
     assert set(SECTIONS) <= checker.ids
     _assert_self_contained(text, checker)
     assert "effectors.sm2.rounds" in text and "p_any_leak" in text
-    # 2 measures x 2 variables, defense cost, total cost and the heatmap
-    assert text.count("<svg") == 7
+    # 3 measures (cost per kill, P(any leak), mean leakers) x 2 variables, defense cost,
+    # total cost and the heatmap
+    assert text.count("<svg") == 9
 
 
 def _section_text(text: str, section: str) -> str:

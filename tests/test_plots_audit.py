@@ -102,7 +102,7 @@ def test_titles_and_tick_labels_with_two_dollar_amounts_are_not_mathtext(usd_swe
     # an input's range in dollars: two amounts in one tick label
     ax = _sensitivity().plot.sensitivity()
     (label,) = [t for t in ax.get_yticklabels() if t.get_text().count("$") == 2]
-    assert label.get_text() == "effectors.sm2.cost_per_shot_usd ($1.00M to $3.00M)"
+    assert label.get_text() == "sm2.cost_per_shot_usd ($1.00M to $3.00M)"
     assert not [t.get_text() for t in _texts(ax) if _is_math(t)]
 
 

@@ -1240,11 +1240,11 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
     A simulation: cost per kill by effector; defense cost by effector; total cost
     (expended, capital, damage) against the cost of the raid; leakers by threat type;
     the leakers distribution (per-trial table kept); the campaign figure (campaign with
-    the per-salvo table). A sweep: cost per kill and P(any leak) against each numeric
-    grid variable (against the first grid variable when none is numeric), one line per
-    value of another grid variable, with a base also the total cost-exchange ratio and
-    runway closure; defense cost and total cost, each against the grid variable that
-    moves it most (:meth:`SweepPlots.effect`); a heatmap of the
+    the per-salvo table). A sweep: cost per kill, P(any leak) and mean leakers against
+    each numeric grid variable (against the first grid variable when none is numeric),
+    one line per value of another grid variable, with a base also the total
+    cost-exchange ratio and runway closure; defense cost and total cost, each against
+    the grid variable that moves it most (:meth:`SweepPlots.effect`); a heatmap of the
     cost-exchange ratio over the two base-resilience variables that move it most (else
     the first two grid variables) when the grid has two or more variables; with a base
     and an effector variable, the cost-exchange ratio over the two (passive against
@@ -1265,7 +1265,11 @@ def figures(result) -> Iterator[tuple[str, Figure]]:
         if result.scenario.campaign is not None and result.has_salvos:
             yield "campaign", plots.campaign()[0].figure
         return
-    measures: list[tuple[str, str]] = [(_CPK, "cost_per_kill"), ("p_any_leak", "p_any_leak")]
+    measures: list[tuple[str, str]] = [
+        (_CPK, "cost_per_kill"),
+        ("p_any_leak", "p_any_leak"),
+        ("leakers", "leakers"),  # mean leakers: it moves where P(any leak) stays at 100 %
+    ]
     if _CER_TOTAL in plots.units:
         measures.append((_CER_TOTAL, "cost_exchange_total"))
     if "runway_closed_h" in plots.units:
@@ -1590,7 +1594,10 @@ class AnalysisPlots:
     def sensitivity(self, ax: Axes | None = None, inputs: int = 15) -> Axes:
         """A tornado: the measure at the low and the high end of each input's range,
         the ``inputs`` biggest swings, around the value as assumed, each end with its
-        95 % interval (black lines)."""
+        95 % interval (black lines). Inputs named short (``sm2.pk.drone``: no leading
+        ``effectors.`` or ``threats.``) and wrapped; the lines of the value as assumed
+        and of no difference inside the axes; the legend in a free band below the bars."""
+        own = ax is None
         ax = self._of_kind("sensitivity", ax)
         inputs = check_int("inputs", inputs, 1, 10**6)
         a = self.result.answer
@@ -1609,6 +1616,7 @@ class AnalysisPlots:
         # The interval of each end (a swing whose interval holds the base value may be
         # noise), the low end's above the middle of its row, the high end's below.
         intervals = False
+        ends = [base, *low, *high]
         for end, offset in (("at_low", -0.13), ("at_high", 0.13)):
             if f"{end}_ci95_low" not in t:  # (a table written before intervals were kept)
                 continue
@@ -1618,14 +1626,28 @@ class AnalysisPlots:
             ax.errorbar(values[shown], y[shown] + offset, xerr=err[:, shown], fmt="none",
                         ecolor="black", elinewidth=0.9, capsize=2,
                         label=None if intervals else INTERVAL)  # fmt: skip
+            ends += [*(values - err[0])[shown], *(values + err[1])[shown]]
             intervals = True
-        names = [f"{p} ({grid_value(lo, p)} to {grid_value(hi, p)})"
+        names = [_input_label(p, lo, hi)
                  for p, lo, hi in zip(t["path"], t["low"], t["high"], strict=True)]  # fmt: skip
         ax.set_yticks(y, names, fontsize=7)
-        ax.invert_yaxis()
+        if own:  # rows as tall as their names: two lines a row at most, as a rule
+            lines = max([n.count("\n") + 1 for n in names] or [1])
+            width, height = FIGSIZE
+            ax.figure.set_size_inches(
+                width, max(height, 2.4 + (0.08 + 0.11 * lines) * (len(t) + 2))
+            )
         ax.axvline(base, color="black", linewidth=1, label="as assumed")
         if a["against"] is not None:
             ax.axvline(0.0, color="#C44E52", linestyle="--", linewidth=1, label="no difference")
+            ends.append(0.0)
+        # Limits with a margin either side: the line of no difference (0) sat on the
+        # axes' right edge, out of sight.
+        finite = [float(v) for v in ends if np.isfinite(v)]
+        if finite:
+            lo, hi = min(finite), max(finite)
+            pad = 0.06 * ((hi - lo) or abs(hi) or 1.0)
+            ax.set_xlim(lo - pad, hi + pad)
         what = (
             a["measure"] if a["against"] is None else f"{a['measure']} minus that of {a['against']}"
         )
@@ -1639,13 +1661,60 @@ class AnalysisPlots:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.tick_params(axis="x", labelsize=8)
         _unit_axis(ax.xaxis, unit)
-        ax.legend(fontsize=7)
         ax.grid(axis="x", alpha=0.3)
         lines = f"; black lines: {INTERVAL}" if intervals else ""
         _set_narrow_title(ax, f"Sensitivity of {what} to the assumed inputs over their plausible "
                    f"ranges (the {_count(len(t), 'biggest swing')}{lines})",
                    *self._header())  # fmt: skip
+        _legend_below(ax, len(t))
         return ax
+
+
+def _input_label(path: str, low: Any, high: Any, width: int = 40) -> str:
+    """An input of a tornado and its range, short and wrapped: ``effectors.sm2.rounds``
+    from 8 to 32 -> ``sm2.rounds (8 to 32)``. Without its leading ``effectors.`` or
+    ``threats.`` (the names of effectors and threats tell which); broken after a dot or
+    before the range, never inside a name or the range, into lines of ``width``
+    characters at most (a longer name or range on a line of its own)."""
+    short = re.sub(r"^(effectors|threats)\.", "", path)
+    words = re.findall(r"[^.]+\.?", short) or [short]
+    joins = [""] * len(words)
+    words.append(f"({grid_value(low, path)} to {grid_value(high, path)})")  # on one line
+    joins.append(" ")
+    lines = [words[0]]
+    for word, join in zip(words[1:], joins[1:], strict=True):
+        if len(lines[-1]) + len(join) + len(word) <= width:
+            lines[-1] += join + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _legend_below(ax: Axes, rows: int) -> None:
+    """The legend of horizontal bars ``0 .. rows - 1`` (top to bottom) in a band left free
+    below the last bar, as tall as the legend (measured once laid out), so that it covers
+    no bar: in three columns, else in one where three are wider than the axes; outside
+    the axes, on the right, when the axes are too small for either (a caller's)."""
+    fig = ax.figure
+    _plain_text(ax)  # (laid out as drawn: two dollar amounts in a text are not mathtext)
+    for ncol in (3, 1):
+        ax.set_ylim(rows - 0.5, -0.5)
+        legend = ax.legend(fontsize=7, loc="lower center", ncol=ncol)
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        box = legend.get_window_extent(renderer)
+        axes = ax.get_window_extent(renderer)
+        # pixels: the legend, the pad below it and a gap above it as tall
+        pad = legend.borderaxespad * legend.prop.get_size_in_points() * fig.dpi / 72.0
+        tall = box.height + 2.0 * pad
+        if box.width <= axes.width and tall < 0.6 * axes.height:
+            # A band (in rows) such that the 0.2 row free below the last bar (bars 0.6
+            # high) and the band hold the legend: (0.2 + band) / (rows + band) * axes
+            # >= tall.
+            band = max((tall * rows - 0.2 * axes.height) / (axes.height - tall), 0.0)
+            ax.set_ylim(rows - 0.5 + band, -0.5)
+            return
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def _count(n: int, noun: str) -> str:
