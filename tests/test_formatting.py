@@ -188,11 +188,12 @@ def test_per_item_capital_measures_are_named_after_the_item():
 
 def test_interval_ends_that_round_alike_get_the_digits_that_tell_them_apart():
     """A report read "48.0 to 48 (same in all ... trials)" for 47.97 to 48 (seen in a
-    screenshot): ends that print as the same number get more significant digits."""
+    screenshot): ends that print as the same number get the fewest decimals (the same
+    for both ends) that tell them apart."""
     from costx.formatting import interval
 
     assert interval(47.97, 48.0, "", mean=48.0, std_error=0.0, n=100) == (
-        "47.97 to 48 (same in all 100 trials)"
+        "47.97 to 48.00 (same in all 100 trials)"
     )
     assert interval(0.04123, 0.04124, "") == "0.04123 to 0.04124"
     assert interval(1.2, 3.4, "") == "1.20 to 3.40"  # ends that differ keep 3 digits

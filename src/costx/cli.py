@@ -21,9 +21,10 @@ import warnings
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from costx import formatting
 from costx._version import version
@@ -40,6 +41,7 @@ from costx.output import (
     _columns_env,
     add_output_options,
     consoles,
+    prose_width,
     records,
     silence_stdout,
 )
@@ -668,7 +670,7 @@ def summary_rich_table(summary, title: str | None, n: int | None = None, unit=Tr
     if unit:
         table.add_column("unit")
     for measure, row in summary.iterrows():
-        cells = [str(measure), formatting.value(row["mean"], row["unit"]), interval_text(row, n)]
+        cells = [str(measure), _mean_text(row), interval_text(row, n)]
         table.add_row(*cells, *([row["unit"]] if unit else []))
     if any(interval_text(row, n).endswith(SAME_MARK) for _, row in summary.iterrows()):
         table.caption = SAME_NOTE.format(n=n)
@@ -710,7 +712,7 @@ def run_tables(result, all_measures: bool = False) -> list:
         campaign = any(f"p_dry_{e.name}" in summary.index for e in scenario.effectors)
         lasers = any(f"laser_available_{e.name}" in summary.index for e in scenario.effectors)
         table = _table("Per effector (means; every interval: --all)")
-        columns = ["effector", "shots", "kills", "cost", "cost per kill"]
+        columns = ["effector", "shots", "kills", "cost", SHOT_COST_PER_KILL]
         columns += ["P(dry)"] if campaign else []
         columns += ["available"] if lasers else []
         for c in columns:
@@ -721,7 +723,7 @@ def run_tables(result, all_measures: bool = False) -> list:
             row += [mean(f"p_dry_{e.name}")] if campaign else []
             row += [mean(f"laser_available_{e.name}")] if lasers else []
             table.add_row(*row)
-        out.append(table)
+        out.append(Group(table, Text(SHOT_COST_NOTE)))
     launched = [sum(col) for col in zip(*scenario.salvo_counts(), strict=True)]
     table = _table("Leakers per threat group")
     for c in ("threat", "launched", "leakers", "95 % interval"):
@@ -743,11 +745,20 @@ def run_tables(result, all_measures: bool = False) -> list:
     return out
 
 
+SHOT_COST_PER_KILL = "shot cost per kill"  # the per-effector column: shots, no capital
+SHOT_COST_NOTE = "shot cost per kill counts shots only; capital is in cost_per_kill_total_usd"
+
+
 def _mean_interval(summary, name: str, n: int) -> tuple[str, str]:
     if name not in summary.index:
         return ("", "")
     row = summary.loc[name]
-    return formatting.value(row["mean"], row["unit"]), interval_text(row, n)
+    return _mean_text(row), interval_text(row, n)
+
+
+def _mean_text(row) -> str:
+    """A summary row's mean, written so that it lies within its printed interval."""
+    return formatting.mean_text(row["mean"], row["ci95_low"], row["ci95_high"], row["unit"])
 
 
 def run_document(result, out_paths: list[Path], wall_s: float) -> dict:
@@ -834,7 +845,7 @@ def cmd_run(args) -> int:
     if output.is_table and not output.quiet:
         _print_costs(scenario, result.summary())
         stdout.print()
-        output.show(
+        output.prose(
             f"policy {scenario.scenario.policy}: {POLICY_MEANINGS[scenario.scenario.policy]}"
         )
         _print_assumptions(scenario, listed=args.assumptions)
@@ -1127,15 +1138,16 @@ def _print_costs(scenario, summary) -> None:
             continue
         interval = formatting.interval(part["ci95_low"], part["ci95_high"], "USD")
         share = "" if math.isnan(part["share"]) else formatting.percent(part["share"])
-        table.add_row(label, formatting.usd(part["mean"]), interval, share)
+        mean = formatting.mean_text(part["mean"], part["ci95_low"], part["ci95_high"], "USD")
+        table.add_row(label, mean, interval, share)
     stdout.print()
     stdout.print(table)
     charged = [it for it in costs["capital_items"] if it["charge_usd"] > 0]
     if charged:
         c = costs["costing"]
         lines = _table(
-            f"Capital per raid = acquisition x CRF / raids a year ({100 * c['discount_rate']:g} "
-            f"% real, {c['raids_per_year']:g} raids a year)"
+            "Capital per raid = acquisition x capital recovery factor (CRF) / raids a year\n"
+            f"({100 * c['discount_rate']:g} % real, {c['raids_per_year']:g} raids a year)"
         )
         for column in ("item", "units", "unit cost", "acquisition", "life (y)", "CRF", "per raid"):
             lines.add_column(column, justify="left" if column == "item" else "right")
@@ -1156,6 +1168,7 @@ def _print_assumptions(scenario, listed: bool = False) -> None:
     if not rows:
         return
     stdout.print()
+    width = prose_width(stdout)  # wrapped, at 80 columns in a pipe (costx.output)
     if not listed:
         stdout.print(
             f"{len(rows)} inputs are assumptions, values no source gives for this case "
@@ -1163,16 +1176,18 @@ def _print_assumptions(scenario, listed: bool = False) -> None:
             f"them with --assumptions; costx show {scenario.source.removeprefix('bundled:')} "
             "marks them in the scenario",
             soft_wrap=False,
+            width=width,
         )
         return
     stdout.print(
         "Assumptions: values no source gives for this case (choices, placeholders, stand-ins; "
         "a reason names any source it rests on; sweep them)",
-        soft_wrap=True,
+        soft_wrap=False,
+        width=width,
     )
-    width = max(40, (stdout.width or 80) - 4)
+    width = max(40, width - 4)
     for path, value, rationale in rows:
-        stdout.print(f"{path} = {value}", soft_wrap=True)
+        stdout.print(f"{path} = {value}", soft_wrap=False, width=width + 4)
         why = textwrap.fill(rationale, width=width, initial_indent="    ",
                             subsequent_indent="    ")  # fmt: skip
         stdout.print(why, soft_wrap=True)
@@ -1295,22 +1310,38 @@ def cmd_catalog(args) -> int:
     for section in sections:
         title = "lasers (effectors of kind laser)" if lasers_only else section
         table = Table(title=f"Catalog: {title}", title_justify="left")
-        for column in ("name", "label", "kind", "cost (USD, $ year)", "figures", "assumed",
-                       "sources"):  # fmt: skip
-            table.add_column(column, justify="right" if column.startswith("cost") else "left")
-        for row in (r for r in rows if r["section"] == section):
+        listed = [r for r in rows if r["section"] == section]
+        kinds = any(r["kind"] for r in listed)  # threats and assets have none
+        # the cost the column gives (a laser's is per shot): the field most rows have;
+        # a row with another field names it
+        fields = [r["cost_field"] for r in listed if r["cost_field"]]
+        common = max(fields, key=fields.count) if fields else None
+        cost_header = f"{_cost_name(common) if common else 'cost'} (USD, $ year)"
+        for column in ("name", "label", *(["kind"] if kinds else []), cost_header, "figures",
+                       "assumed", "sources"):  # fmt: skip
+            table.add_column(column, justify="right" if column == cost_header else "left")
+        for row in listed:
             cost_text = ""
             if row["cost"] is not None:
-                mark = " (assumed)" if row["cost_assumed"] else ""
+                notes = [_cost_name(row["cost_field"])] if row["cost_field"] != common else []
+                notes += ["assumed"] if row["cost_assumed"] else []
+                mark = f" ({', '.join(notes)})" if notes else ""
                 cost_text = (
                     f"{formatting.exact(row['cost'])} ({row['cost_dollar_year'] or '?'}){mark}"
                 )
             sources = ", ".join(row["sources"])
-            table.add_row(row["name"], row["label"], row["kind"] or "", cost_text,
-                          str(row["figures"]), str(row["assumed"]), sources)  # fmt: skip
+            table.add_row(row["name"], row["label"], *([row["kind"] or ""] if kinds else []),
+                          cost_text, str(row["figures"]), str(row["assumed"]),
+                          sources)  # fmt: skip
         output.show(table)
         output.show(f"costx catalog {section} NAME: every figure of an entry, with its source")
     return 0
+
+
+def _cost_name(field: str) -> str:
+    """A catalog cost field as a column header: ``cost_per_shot_usd`` -> ``cost per shot``,
+    ``unit_cost_usd`` -> ``unit cost``."""
+    return field.removesuffix("_usd").replace("_", " ")
 
 
 def _frame(rows: list[dict]):
@@ -1726,7 +1757,7 @@ def cmd_analyze(args) -> int:
         wide = stdout
         if width is None:  # a pipe or a file: every column
             wide = Console(highlight=False, soft_wrap=True, width=200, markup=False)
-        wide.print(analysis_rich_table(result, width), soft_wrap=False)
+        wide.print(analysis_rich_table(result, width, out), soft_wrap=False)
         wide.print(result.describe(), soft_wrap=width is None)  # wrapped at the terminal
     output.note(f"{result.trials_simulated:,} trials simulated in {wall:.1f} s; wrote {out}")
     output.paths(out)
@@ -1748,8 +1779,14 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def analysis_rich_table(result, width: int | None = None) -> Table:
-    """The analysis table's key columns (the Parquet file has every column)."""
+MAX_ANALYSIS_ROWS = 40  # rows of an analysis table in the terminal (the file has all)
+
+
+def analysis_rich_table(result, width: int | None = None, out: Path | None = None) -> Table:
+    """The analysis table's key columns and first ``MAX_ANALYSIS_ROWS`` rows (the Parquet
+    file ``out`` has every column and row; a caption says how many rows are left out).
+    Money columns (a unit in USD, or ``_usd`` in the name: ``attack_cost_usd_raid``) read
+    as dollars."""
     from costx.analysis import KEY_COLUMNS, column_units, format_cell  # lazy: start-up
 
     units = column_units(result)
@@ -1775,9 +1812,13 @@ def analysis_rich_table(result, width: int | None = None) -> Table:
         f"{result.dollar_year} dollars; every column in the Parquet file)"
     )
     shown = [c for c in columns if c in t.columns]
-    rows = t.head(40)
+    rows = t.head(MAX_ANALYSIS_ROWS)
+
+    def unit(c: str) -> str:
+        return units.get(c) or ("USD" if "_usd" in c.rsplit(".", 1)[-1] else "")
+
     cells = [(".".join(c.split(".")[-2:]),
-              [format_cell(v, c, units.get(c, "")) for v in rows[c]]) for c in shown]  # fmt: skip
+              [format_cell(v, c, unit(c)) for v in rows[c]]) for c in shown]  # fmt: skip
     # Narrowed to the terminal: the columns that say what a row is (and, for a design
     # space, its measure) always, then the others left to right while they fit.
     keep = 1
@@ -1802,4 +1843,10 @@ def analysis_rich_table(result, width: int | None = None) -> Table:
             "option", "status", "reason", "path") else "right")  # fmt: skip
     for r in range(len(rows)):
         table.add_row(*[cells[i][1][r] for i in chosen])
+    if len(t) > len(rows):
+        more = len(t) - len(rows)
+        table.caption = f"… {more:,} more row{'s' if more > 1 else ''} (every row in {out})"
+        if out is None:
+            table.caption = f"… {more:,} more row{'s' if more > 1 else ''} with --format csv"
+        table.caption_justify = "left"
     return table

@@ -13,7 +13,9 @@ functions, so a value reads the same everywhere:
 * input figures (catalog values, scenario fields) exactly as given, with thousands
   separators (:func:`exact`);
 * intervals: ``low to high``; a value seen in every trial says so (``up to 2.9 % (0 of
-  100 trials)``); a value fixed by the scenario reads ``fixed`` (:func:`interval`).
+  100 trials)``); a value fixed by the scenario reads ``fixed`` (:func:`interval`); a
+  mean beside its interval gets the digits of the interval's ends, so that it prints
+  within them (:func:`mean_text`).
 
 Names: :func:`measure_name` and :func:`measure_label` give a measure's readable name and
 its axis label with the unit (from one table, :data:`MEASURE_NAMES`, and patterns for the
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 NA = "n/a"
@@ -214,12 +217,8 @@ def interval(
     elif math.isinf(lo):
         text = f"up to {show(hi)}"
     else:
-        a, b = show(lo), show(hi)
-        if not unit.startswith("USD") and unit != "probability" and _same_number(a, b):
-            # two ends that round alike ("48.0 to 48" for 47.97 to 48): enough digits
-            # to tell them apart
-            a, b = _distinct(lo, hi, signed)
-        text = f"{a} to {b}"
+        fmt = _ends_format(lo, hi, unit, signed) or show
+        text = f"{fmt(lo)} to {fmt(hi)}"
     if same:
         text += f" (same in all {n:,} trials)"
     return text
@@ -232,14 +231,49 @@ def _same_number(a: str, b: str) -> bool:
         return False
 
 
-def _distinct(lo: float, hi: float, signed: bool) -> tuple[str, str]:
-    """``lo`` and ``hi`` with the fewest significant digits (4 to 15) that differ."""
+def _ends_format(lo: float, hi: float, unit: str, signed: bool) -> Callable[[float], str] | None:
+    """How the two finite ends of an interval are written when the usual rounding
+    (:func:`value`) would write them alike ("488 to 488" for 487.6 to 487.8): one format
+    with the fewest decimals that tell them apart (:func:`_distinct`); None when the usual
+    rounding tells them apart (money and percent always use it)."""
+    if unit.startswith("USD") or unit == "probability":
+        return None
+    if not _same_number(value(lo, unit, signed), value(hi, unit, signed)):
+        return None
+    return _distinct(lo, hi, signed)
+
+
+def _distinct(lo: float, hi: float, signed: bool) -> Callable[[float], str]:
+    """A format that writes ``lo`` and ``hi`` differently: the fewest decimals (both ends
+    the same number of them: ``47.97 to 48.00``), or below 10^-4 and from 10^15 the
+    fewest digits in scientific notation (as :func:`number` writes such values)."""
     sign = "+" if signed else ""
-    for digits in range(4, 16):
-        a, b = f"{lo:{sign},.{digits}g}", f"{hi:{sign},.{digits}g}"
-        if a != b:
-            return a, b
-    return a, b
+    big = max(abs(lo), abs(hi))
+    if 1e-4 <= big < 1e15:
+        for decimals in range(1, 20):
+            fmt = f"{sign},.{decimals}f"
+            if format(lo, fmt) != format(hi, fmt):
+                break
+    else:
+        for decimals in range(3, 16):
+            fmt = f"{sign}.{decimals}e"
+            if format(lo, fmt) != format(hi, fmt):
+                break
+    return lambda v: format(v, fmt)
+
+
+def mean_text(mean: Any, low: Any, high: Any, unit: str = "", signed: bool = False) -> str:
+    """A mean as :func:`value` writes it, but in the format of its interval's ends when
+    :func:`interval` gives them more digits than usual (ends that round alike): ``487.7``
+    for ``487.6 to 487.8``, not ``488``. Every other mean is rounded as its ends are (by
+    one monotone rule), so a mean inside its interval always prints inside it."""
+    m, lo, hi = _finite(mean), _finite(low), _finite(high)
+    if m is None or lo is None or hi is None or lo == hi or math.isinf(m):
+        return value(mean, unit, signed)
+    if math.isinf(lo) or math.isinf(hi):
+        return value(mean, unit, signed)
+    fmt = _ends_format(lo, hi, unit, signed)
+    return value(mean, unit, signed) if fmt is None else fmt(m)
 
 
 def estimate(
@@ -254,7 +288,7 @@ def estimate(
 ) -> str:
     """A value with its interval in parentheses: ``$4.45M (95 %: $4.37M to $4.53M)``,
     ``0 % (95 %: up to 3.0 %; 0 of 100 trials)``."""
-    text = value(mean, unit, signed)
+    text = mean_text(mean, low, high, unit, signed)
     if text == NA:
         return text
     span = interval(low, high, unit, mean=mean, std_error=std_error, n=n, signed=signed)

@@ -5,7 +5,9 @@ Every command that prints a result takes ``--format {table,csv,json}`` (``--json
 :class:`Output` prints through them, so the rules are the same for every command:
 
 * ``table`` (the default): tables and notes on stdout, as wide as the terminal (or
-  ``COLUMNS``; 132 columns in a pipe or a file when ``COLUMNS`` is not set);
+  ``COLUMNS``; 132 columns in a pipe or a file when ``COLUMNS`` is not set); prose
+  (:meth:`Output.prose`: what a policy means, the assumptions) is wrapped at the same
+  width, but at 80 columns in a pipe or a file without ``COLUMNS``;
 * ``csv`` and ``json``: only the data on stdout (one CSV table, or one JSON document), so
   that it can be piped into another program; notes such as "wrote FILE" go to stderr;
 * ``-q`` (quiet): only the essential result: the data of ``csv``/``json``, or in table
@@ -31,6 +33,7 @@ from rich.console import Console
 
 FORMATS = ("table", "csv", "json")
 PIPE_WIDTH = 132  # columns of a table written to a pipe or a file when COLUMNS is not set
+PROSE_WIDTH = 80  # columns of prose written to a pipe or a file when COLUMNS is not set
 
 
 class PipeConsole(Console):
@@ -53,6 +56,14 @@ def consoles() -> tuple[Console, Console]:
         stdout = PipeConsole(highlight=False, soft_wrap=True, markup=False, width=PIPE_WIDTH)
     stderr = PipeConsole(stderr=True, highlight=False, soft_wrap=True)
     return stdout, stderr
+
+
+def prose_width(console: Console) -> int:
+    """The width prose is wrapped at: the console's at a terminal or with ``COLUMNS``,
+    else (a pipe, a file) at most ``PROSE_WIDTH``; tables keep the console's width."""
+    if console.is_terminal or _columns_env():
+        return console.width
+    return min(console.width, PROSE_WIDTH)
 
 
 def silence_stdout() -> None:
@@ -128,6 +139,12 @@ class Output:
         """A table (or text) for people: printed in table format unless quiet."""
         if self.is_table and not self.quiet:
             self.stdout.print(renderable, soft_wrap=False)  # text wraps at the width
+
+    def prose(self, text: str) -> None:
+        """A paragraph for people, wrapped at :func:`prose_width`: printed in table
+        format unless quiet."""
+        if self.is_table and not self.quiet:
+            self.stdout.print(text, width=prose_width(self.stdout), soft_wrap=False)
 
     def note(self, text: str) -> None:
         """A note about the run ("wrote FILE", timings): stdout in table format, stderr
