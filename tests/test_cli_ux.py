@@ -211,3 +211,21 @@ def test_prose_follows_columns(tmp_path, capsys, monkeypatch):
     policy = next(line for line in printed.splitlines() if line.startswith("policy "))
     assert 80 < len(policy.rstrip()) <= 120
     assert costx.read_result(out).n_trials == 100
+
+
+def test_report_and_notebook_print_a_mean_within_its_interval():
+    """The HTML report's cells and summary, and the notebook card, wrote the mean as
+    formatting.value rounds it (488) beside an interval of 487.6 to 487.8."""
+    import pandas as pd
+
+    from costx import notebook, report
+
+    cell = report._value_cell(487.7, 487.64, 487.76, "ratio")
+    assert cell.startswith("487.7<br>") and "487.6 to 487.8" in cell
+    summary = pd.DataFrame(
+        {"mean": [487.7], "ci95_low": [487.64], "ci95_high": [487.76],
+         "std_error": [0.03], "unit": ["ratio"]},
+        index=["cost_exchange_total_over_attack"],
+    )  # fmt: skip
+    (row,) = notebook._headline_rows(summary, 1000)
+    assert row[1] == "487.7"

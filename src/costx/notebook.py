@@ -63,7 +63,8 @@ def _headline_rows(summary, n: int) -> list[list[str]]:
         interval = formatting.interval(r["ci95_low"], r["ci95_high"], unit, mean=r["mean"],
                                        std_error=r["std_error"], n=n)  # fmt: skip
         name = f"{e(formatting.measure_name(m))}<br><code>{e(m)}</code>"
-        rows.append([name, e(formatting.value(r["mean"], unit)), e(interval)])
+        mean = formatting.mean_text(r["mean"], r["ci95_low"], r["ci95_high"], unit)
+        rows.append([name, e(mean), e(interval)])
     return rows
 
 

@@ -165,7 +165,7 @@ def _named(measure: str) -> str:
 
 def _value_cell(mean, low, high, unit: str, *, signed: bool = False) -> str:
     """Mean and, below it, the 95 % interval (a sweep's cells)."""
-    text = e(formatting.value(mean, unit, signed))
+    text = e(formatting.mean_text(mean, low, high, unit, signed))
     span = formatting.interval(low, high, unit, signed=signed)
     if span in (formatting.FIXED, formatting.NA):
         return text
@@ -264,7 +264,7 @@ def _summary_section(result, is_sweep: bool) -> str:
             rows.append(
                 [
                     (_named(measure), False),
-                    (e(formatting.value(r["mean"], unit)), True),
+                    (e(formatting.mean_text(r["mean"], r["ci95_low"], r["ci95_high"], unit)), True),
                     (e(span), True),
                     (e(formatting.value(r["std_error"], unit)), True),
                     (e(unit), False),
