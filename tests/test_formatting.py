@@ -197,3 +197,18 @@ def test_interval_ends_that_round_alike_get_the_digits_that_tell_them_apart():
     )
     assert interval(0.04123, 0.04124, "") == "0.04123 to 0.04124"
     assert interval(1.2, 3.4, "") == "1.20 to 3.40"  # ends that differ keep 3 digits
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("effectors.hvp.miss_rate_m_per_s", "hvp: miss rate (m/s)"),  # was "miss rate m per"
+        ("effectors.hvp.ballistic_coefficient_kg_m2", "hvp: ballistic coefficient (kg/m²)"),
+        ("effectors.helios.absorption_per_km", "helios: absorption (per km)"),  # "per (km)"
+        ("effectors.sm2.assess_s", "sm2: assess (s)"),  # the "s" of "assess" is no unit
+        ("costing.service_life_years", "service life (years)"),
+        ("effectors.sm2.rounds", "sm2: magazine (rounds)"),  # a name that says its unit
+    ],
+)
+def test_a_grid_variable_label_gives_the_unit_of_its_suffix(path, label):
+    assert f.path_label(path) == label

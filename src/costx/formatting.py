@@ -406,15 +406,20 @@ PATH_NAMES = {
     "repair_h_per_cut": ("repair time per cut", "hours"),
     "magazine_s": ("lasing time per unit", "s"),
 }
+# The first suffix that ends a field name gives its unit: longer suffixes that end like a
+# shorter one come first (``_per_km`` before ``_km``, ``_m_per_s`` before ``_s``).
 _SUFFIX_UNITS = (
     ("_j_cm2", "J/cm²"),
+    ("_kg_m2", "kg/m²"),
     ("_usd", "USD"),
     ("_mps", "m/s"),
+    ("_m_per_s", "m/s"),
+    ("_per_km", "per km"),
     ("_km", "km"),
     ("_kw", "kW"),
     ("_urad", "µrad"),
     ("_um", "µm"),
-    ("_per_km", "per km"),
+    ("_years", "years"),
     ("_h", "hours"),
     ("_s", "s"),
     ("_m", "m"),
@@ -450,7 +455,10 @@ def path_label(path: str, dollar_year: int | None = None) -> str:
     item, name, unit = path_parts(path)
     shown = unit_label(unit, dollar_year)
     text = f"{item}: {name}" if item else name
-    return f"{text} ({shown})" if shown and shown not in name else text
+    # The unit unless the name already says it as a word ("magazine (rounds)", but
+    # "assess (s)": an "s" inside a word is not the unit).
+    said = shown and re.search(rf"(?<!\w){re.escape(shown)}(?!\w)", name)
+    return f"{text} ({shown})" if shown and not said else text
 
 
 def point_label(point: dict, dollar_year: int | None = None) -> str:
