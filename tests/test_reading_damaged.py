@@ -230,3 +230,62 @@ def test_an_unreadable_sweep_folder_is_an_error_not_a_traceback(tmp_path, monkey
         assert main([command, str(folder), "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert "cannot read the folder: permission denied" in err and "Traceback" not in err
+
+
+# -- analyses ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analysis_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("analysis") / "m.parquet"
+    kwargs = {"threat": "drone", "add": 4, "offsets": {"effectors.sm2.rounds": 2}}
+    costx.marginal_exchange(mixed(), trials=200, **kwargs).to_parquet(path)
+    return path
+
+
+def _analysis_refused(path: Path, *expected: str) -> None:
+    with pytest.raises(InputError) as info:
+        costx.read_analysis(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    for text in expected:
+        assert text in message, message
+    assert main(["report", str(path), "--out", str(path.with_suffix(".html"))]) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda m: m.pop("inputs"), "damaged costx metadata (KeyError: 'inputs')"),
+        (lambda m: m.update(inputs=[1]), "inputs must be a mapping"),
+        (lambda m: m.update(seed="x"), "seed must be a whole number >= 0, got 'x'"),
+        (lambda m: m.update(trials=True), "trials must be a whole number"),
+        (lambda m: m.update(provenance=[1, 2]), "provenance must be a mapping"),
+    ],
+)
+def test_an_analysis_with_damaged_metadata_is_refused(analysis_file, tmp_path, change, expected):
+    """read_analysis raised KeyError 'inputs' or ValueError int('x') with a traceback from
+    costx report and plot; a list for provenance was taken."""
+    _analysis_refused(_damaged(analysis_file, tmp_path / "bad.parquet", change), expected)
+
+
+def test_an_analysis_table_with_a_column_dropped_or_rows_filtered_is_refused(
+    analysis_file, tmp_path
+):
+    """A column dropped with pyarrow, metadata kept, crashed the report (KeyError
+    'ratio_per_raid'); rows filtered read as the whole table."""
+    first = pq.read_table(analysis_file).column_names[1]
+    dropped = _damaged(analysis_file, tmp_path / "drop.parquet",
+                       table=lambda t: t.drop_columns([first]))  # fmt: skip
+    _analysis_refused(dropped, "columns are not the ones costx wrote", f"missing: {first}")
+    filtered = _damaged(analysis_file, tmp_path / "rows.parquet", table=lambda t: t.slice(0, 0))
+    _analysis_refused(filtered, "0 rows, but its metadata records 1")
+    assert costx.read_analysis(analysis_file).table.shape[0] == 1  # the file itself reads
+
+
+def test_an_analysis_written_to_a_folder_name_is_refused(tmp_path):
+    kwargs = {"threat": "drone", "add": 4, "offsets": {"effectors.sm2.rounds": 2}}
+    analysis = costx.marginal_exchange(mixed(), trials=100, **kwargs)
+    with pytest.raises(InputError, match="names a folder; give a file name"):
+        analysis.to_parquet(f"{tmp_path}/new/")
+    assert not (tmp_path / "new").exists()

@@ -68,11 +68,13 @@ from costx.aggregate import (
 )
 from costx.catalog import COST_FIELDS, load_catalog
 from costx.costing import capital_items
-from costx.errors import InputError, ScenarioError, check_flag, check_int
+from costx.errors import CostxError, InputError, ScenarioError, check_flag, check_int
 from costx.io import (
     METADATA_KEY,
+    as_file_path,
     as_path,
     environment_metadata,
+    first_line,
     read_metadata,
     read_table_verified,
     write_table_atomic,
@@ -828,7 +830,7 @@ class AnalysisResult:
         """Write the table atomically, with the scenario, the inputs, the answer, the
         seed and the trials in the file's metadata; :func:`read_analysis` reads it."""
 
-        return write_table_atomic(_analysis_table(self), as_path(path, "path"))
+        return write_table_atomic(_analysis_table(self), as_file_path(path, "path"))
 
     def metadata(self) -> dict:
         """The file's metadata: the top-level keys of every costx file (``created``, the
@@ -850,6 +852,9 @@ class AnalysisResult:
             "trials": int(self.trials),
             "trials_simulated": self.trials_simulated,
             "elapsed_s": _jsonable(self.elapsed_s),
+            # What read_analysis checks the table against (files before 2026-12-02 lack it)
+            "table_columns": [str(c) for c in self.table.columns],
+            "table_rows": len(self.table),
             "summary": self.describe(),
         }
 
@@ -890,14 +895,50 @@ def read_analysis(path: str | Path) -> AnalysisResult:
         raise InputError(f"{path}: not a costx analysis (format {meta.get('format')!r})")
     if meta.get("kind") not in KINDS:
         raise InputError(f"{path}: unknown analysis {meta.get('kind')!r} (known: {KINDS})")
+    try:
+        return _analysis_from(path, meta)
+    except CostxError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise InputError(
+            f"{path}: damaged costx metadata ({type(err).__name__}: {first_line(err)})"
+        ) from None
+
+
+def _analysis_from(path: Path, meta: dict) -> AnalysisResult:
+    """The analysis of a file's metadata and table, each checked: a damaged file is an
+    InputError naming what is wrong, not a KeyError in a figure or report later."""
+    for key in ("inputs", "answer"):
+        if not isinstance(meta[key], dict):
+            raise InputError(f"{path}: damaged costx metadata ({key} must be a mapping)")
+    for key in ("seed", "trials", "trials_simulated"):
+        if not isinstance(meta[key], int) or isinstance(meta[key], bool) or meta[key] < 0:
+            raise InputError(
+                f"{path}: damaged costx metadata ({key} must be a whole number >= 0, "
+                f"got {meta[key]!r})"
+            )
     scenario = scenario_from_mapping(
         parse_toml(meta["scenario_toml"], f"{path}[scenario]"), f"{path}[scenario]"
     )
-    scenario._provenance = meta.get("provenance", {})
+    provenance = meta.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise InputError(f"{path}: damaged costx metadata (provenance must be a mapping)")
+    scenario._provenance = provenance
     table = read_table_verified(path)
+    columns, rows = meta.get("table_columns"), meta.get("table_rows")
+    if columns is not None and [str(c) for c in table.columns] != columns:
+        missing = [c for c in columns if c not in table.columns]
+        raise InputError(
+            f"{path}: its table's columns are not the ones costx wrote "
+            f"({'missing: ' + ', '.join(missing) if missing else 'others or in another order'})"
+        )
+    if rows is not None and len(table) != rows:
+        raise InputError(
+            f"{path}: {len(table):,} rows, but its metadata records {rows:,} (a filtered copy?)"
+        )
     elapsed = meta.get("elapsed_s")
     return AnalysisResult(meta["kind"], scenario, meta["inputs"], meta["answer"], table,
-                          int(meta["seed"]), int(meta["trials"]), int(meta["trials_simulated"]),
+                          meta["seed"], meta["trials"], meta["trials_simulated"],
                           math.nan if elapsed is None else float(elapsed))  # fmt: skip
 
 
