@@ -275,3 +275,34 @@ def test_a_ratio_whose_denominator_can_reach_zero_is_unbounded():
         parts=((1, plain, slice(None)),),
     )  # fmt: skip
     assert (low, high) == (-math.inf, math.inf)
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 30])
+def test_a_ratio_that_did_not_vary_is_exact_at_every_decision_level(n):
+    """A review found Estimate.bounds(z) exact only at Z95: at any other z (screening's
+    99.9 %, a requirement's one-sided 95 %) a cost per kill the same in every trial kept
+    the first-order bound, so its 99.9 % interval was narrower than its 95 % one (n = 1:
+    upper end 1.2e7 at 99.9 % against 3.9e8 at 95 %). Each end at Phi(z) must be
+    aggregate.no_variation_interval at that confidence, continuous at Z95, and wider as z
+    grows."""
+    s = costx.load_scenario(
+        scenario([threat("drone", 4, arrival="uniform", window_s=300.0)],
+                 [interceptor(pk={"drone": 1.0}, rounds=20, max_engagements=1)], name="det")
+    )  # fmt: skip
+    columns = {c: np.zeros(n, np.int64) for c in moment_columns(s)}
+    columns["shots_sm2"][:] = 4
+    columns["kills_sm2"][:] = 4
+    m = Moments.of(columns)
+    e = analysis.estimate(s, m, "cost_per_kill_usd")
+    assert not e.varies
+    measure = next(x for x in measures(s, list(m.columns)) if x.name == "cost_per_kill_usd")
+    mu, bounds = m.mean(), column_bounds(s, list(m.columns))
+    for z in (1.6448536269514722, Z95 + 1e-9, analysis.Z_SCREEN):
+        exact = no_variation_interval(
+            measure.value(mu), measure.gradient(mu), mu, bounds, n,
+            confidence=stats.norm.cdf(z), parts=((1, measure, slice(None)),),
+        )  # fmt: skip
+        assert e.bounds(z) == pytest.approx(exact, rel=1e-9)
+    assert e.high(Z95 + 1e-9) == pytest.approx(e.high(Z95), rel=1e-6)
+    assert e.high(analysis.Z_SCREEN) > e.high(Z95) > e.high(1.6448536269514722)
+    assert e.low(analysis.Z_SCREEN) < e.low(Z95) < e.low(1.6448536269514722)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -55,11 +56,10 @@ from costx.aggregate import (
     _row,
     _varies,
     column_bounds,
-    linear_range,
     measure_range,
     measures,
     moment_columns,
-    no_variation_share,
+    no_variation_interval,
     precision_checks,
     precision_target,
     trial_integers,
@@ -288,8 +288,10 @@ class Estimate:
     fixed: bool = False  # set by the scenario: no interval at all
     varies: bool = True  # False: the same value in every trial
     probability: bool = False
-    spread: tuple[float, float] = (0.0, 0.0)  # how far one differing trial can move it
     value_range: tuple[float, float] | None = None
+    # A value the same in every trial: its interval at a one-sided confidence (a
+    # functools.partial of aggregate.no_variation_interval; exact for a ratio too).
+    at_confidence: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def low(self, z: float = Z95) -> float:
         return self.bounds(z)[0]
@@ -304,15 +306,15 @@ class Estimate:
     def bounds(self, z: float) -> tuple[float, float]:
         """The interval whose each end holds with one-sided confidence Phi(z) (``Z95``:
         the summary's 95 % interval itself, each end at 97.5 %). A value the same in every
-        trial uses ``spread``, first order: exact for a mean, not for a ratio."""
+        trial uses :func:`~costx.aggregate.no_variation_interval` at that confidence (exact
+        for a mean and for a ratio)."""
         v = self.mean
         if z == Z95 or math.isnan(v):
             return self.ci95_low, self.ci95_high
         if self.fixed:
             return v, v
         if self.n < 2 or not self.varies:
-            u = no_variation_share(self.n, NormalDist().cdf(z))
-            low, high = v + u * self.spread[0], v + u * self.spread[1]
+            low, high = self.at_confidence(NormalDist().cdf(z))
         elif self.probability and 0.0 < v < 1.0:
             n_eff = self.n * v * (1.0 - v) / ((self.n - 1) * self.se * self.se)
             # trials=: a 0/1 outcome's end near 0 or 1 no tighter than the exact one
@@ -339,12 +341,19 @@ def _estimate(name, interval, m: Moments, bounds: np.ndarray, unit: str) -> Esti
     _, value, low, high, se, _ = _row(name, interval, m, cov, bounds, unit)
     fixed = interval.fixed
     varies = not fixed and m.n > 1 and not math.isnan(value) and _varies(interval, cov, m)
-    spread = (0.0, 0.0)
+    at_confidence = None
     if not fixed and not varies and not math.isnan(value):
-        spread = linear_range(interval.grad, -float(interval.grad @ m.mean()), bounds)
+        at_confidence = functools.partial(
+            _no_variation_at, value, interval.grad, m.mean(), bounds, m.n, interval.parts
+        )
     probability = unit == "probability" and interval.value_range is not None
-    return Estimate(value, se, m.n, low, high, fixed, varies, probability, spread,
-                    interval.value_range)  # fmt: skip
+    return Estimate(value, se, m.n, low, high, fixed, varies, probability,
+                    interval.value_range, at_confidence)  # fmt: skip
+
+
+def _no_variation_at(value, grad, mu, bounds, n, parts, confidence) -> tuple[float, float]:
+    """no_variation_interval at a one-sided ``confidence`` (Estimate.bounds's levels)."""
+    return no_variation_interval(value, grad, mu, bounds, n, confidence=confidence, parts=parts)
 
 
 def estimate(scenario: Scenario, m: Moments, name: str) -> Estimate:

@@ -191,8 +191,8 @@ def interval(
     ``low to high``; an open end (no upper bound) reads ``at least low``. A zero-width
     interval is a value fixed by the scenario (``fixed``). Given ``mean``, ``std_error``
     and the number of trials ``n``, a value that was the same in every trial
-    (``std_error`` 0) says so: a probability seen in none of 100 trials reads ``up to 3.0
-    % (0 of 100 trials)``, in all of them ``at least 97.0 % (100 of 100 trials)``, any
+    (``std_error`` 0) says so: a probability seen in none of 100 trials reads ``up to 3.6
+    % (0 of 100 trials)``, in all of them ``at least 96.4 % (100 of 100 trials)``, any
     other value ``low to high (same in all 100 trials)``.
     """
     lo, hi = _finite(low), _finite(high)
@@ -287,7 +287,7 @@ def estimate(
     signed: bool = False,
 ) -> str:
     """A value with its interval in parentheses: ``$4.45M (95 %: $4.37M to $4.53M)``,
-    ``0 % (95 %: up to 3.0 %; 0 of 100 trials)``."""
+    ``0 % (95 %: up to 3.6 %; 0 of 100 trials)``."""
     text = mean_text(mean, low, high, unit, signed)
     if text == NA:
         return text
