@@ -68,13 +68,13 @@ from costx.aggregate import (
 )
 from costx.catalog import COST_FIELDS, load_catalog
 from costx.costing import capital_items
-from costx.errors import CostxError, InputError, ScenarioError, check_flag, check_int
+from costx.errors import InputError, ScenarioError, check_flag, check_int
 from costx.io import (
     METADATA_KEY,
     as_file_path,
     as_path,
     environment_metadata,
-    first_line,
+    metadata_errors,
     read_metadata,
     read_table_verified,
     write_table_atomic,
@@ -904,14 +904,8 @@ def read_analysis(path: str | Path) -> AnalysisResult:
         raise InputError(f"{path}: not a costx analysis (format {meta.get('format')!r})")
     if meta.get("kind") not in KINDS:
         raise InputError(f"{path}: unknown analysis {meta.get('kind')!r} (known: {KINDS})")
-    try:
+    with metadata_errors(path):
         return _analysis_from(path, meta)
-    except CostxError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-        raise InputError(
-            f"{path}: damaged costx metadata ({type(err).__name__}: {first_line(err)})"
-        ) from None
 
 
 def _analysis_from(path: Path, meta: dict) -> AnalysisResult:

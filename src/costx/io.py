@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from costx._version import version
 from costx.costing import cost_breakdown
-from costx.errors import InputError
+from costx.errors import CostxError, InputError
 
 if TYPE_CHECKING:
     from costx.simulation import SimulationResult
@@ -413,6 +413,21 @@ def first_line(err: BaseException) -> str:
     """The first line of an error's message (at most 200 characters), for one-line errors."""
     text = str(err).strip().splitlines()
     return text[0][:200] if text else type(err).__name__
+
+
+@contextlib.contextmanager
+def metadata_errors(path: str | Path):
+    """Reading a costx file's metadata: a value of the wrong type or a key that is missing
+    (KeyError, TypeError, ...) is a damaged file, said in one line naming it; costx's own
+    errors pass through (read_result, read_analysis)."""
+    try:
+        yield
+    except CostxError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise InputError(
+            f"{path}: damaged costx metadata ({type(err).__name__}: {first_line(err)})"
+        ) from None
 
 
 def environment_metadata() -> dict:

@@ -26,11 +26,12 @@ from costx.aggregate import (
     trials_frame,
 )
 from costx.analysis import AnalysisResult, is_analysis_file, read_analysis
-from costx.errors import CostxError, InputError
+from costx.errors import InputError
 from costx.io import (
     FORMAT,
     as_path,
     first_line,
+    metadata_errors,
     read_metadata,
     read_table_verified,
     salvos_path,
@@ -59,14 +60,8 @@ def read_result(path: str | Path) -> SimulationResult:
         )
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: unsupported costx result format {meta.get('format')!r}")
-    try:
+    with metadata_errors(path):
         return _result_from(Path(path), meta)
-    except CostxError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-        raise InputError(
-            f"{path}: damaged costx metadata ({type(err).__name__}: {first_line(err)})"
-        ) from None
 
 
 def _result_from(path: Path, meta: dict) -> SimulationResult:
