@@ -829,3 +829,15 @@ def test_python_api_checks_its_arguments():
         costx.cheapest(mixed(), choices={"effectors.sm2.rounds": [8]}, require={"leakers": "<1"})
     with pytest.raises(InputError, match="cannot change which catalog entry"):
         costx.sensitivity(mixed(), ranges={"effectors.sm2.use": (0, 1)})
+
+
+def test_an_analysis_shows_its_answer_in_a_notebook():
+    """Scenarios, results and sweeps had HTML cards; an analysis showed only its repr
+    line, so its answer needed print(x.describe()) in every cell."""
+    import html
+
+    kwargs = {"threat": "drone", "add": 4, "offsets": {"effectors.sm2.rounds": 2}}
+    result = costx.marginal_exchange(mixed(), trials=100, **kwargs)
+    card = result._repr_html_()
+    assert html.escape(result.describe(), quote=True) in card
+    assert f"costs in {result.dollar_year} dollars" in card and "1 row," in card

@@ -5,7 +5,7 @@ IndexError or AttributeError, no silently ignored argument)."""
 import numpy as np
 import pandas as pd
 import pytest
-from scenarios import interceptor, scenario, threat
+from scenarios import interceptor, mixed, scenario, threat
 
 import costx
 from costx.errors import InputError
@@ -211,3 +211,16 @@ def test_keep_trials_must_be_a_bool(keep):
 def test_keep_trials_takes_a_numpy_bool():
     assert _sweep(keep_trials=np.bool_(True)).has_trials
     assert not _sweep(keep_trials=np.bool_(False)).has_trials
+
+
+def test_a_dataframe_grid_is_a_list_of_cases_and_a_dataframe_of_choices_is_explained():
+    """From a Python walkthrough: a DataFrame of cases given to sweep() was refused as
+    'expected a mapping of path to values or a list of cases'; given as cheapest's
+    choices= it was told to 'give at least one path', which it had."""
+    import pandas as pd
+
+    cases = pd.DataFrame({"effectors.sm2.rounds": [4, 8], "effectors.las.units": [0, 1]})
+    result = costx.sweep(mixed(), cases, trials=50)
+    assert result.points == cases.to_dict("records")
+    with pytest.raises(InputError, match=r"choices: got a DataFrame; give a mapping of path"):
+        costx.cheapest(mixed(), choices=cases, require={"leakers": 2.0}, trials=50)

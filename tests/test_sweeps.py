@@ -334,3 +334,26 @@ def test_a_sweep_that_fails_before_saving_a_point_leaves_no_folder(tmp_path, mon
     with pytest.raises(InputError, match="is not a costx sweep folder"):
         costx.sweep(_scenario(), grid, trials=100, out=other)
     assert sorted(p.name for p in other.iterdir()) == [".draft.tmp", "notes.txt"]
+
+
+def test_compare_gives_the_baseline_an_exact_zero_and_the_grid_columns_in_order(result):
+    """From a Python walkthrough: the baseline's rows against itself had diff 0 but a
+    made-up interval (the bound for a value that never varied, leakers +-0.2 at 3,000
+    trials, wider than real paired intervals), and compare() gave the grid columns in the
+    reverse of table's order."""
+    cmp = result.compare()
+    base = cmp[(cmp["point"] == result.baseline) & cmp["diff"].notna()]
+    assert len(base) > 10
+    for column in ("diff", "ci95_low", "ci95_high", "std_error"):
+        assert (base[column] == 0.0).all(), column
+    assert list(cmp.columns[:3]) == ["point", *GRID]
+    assert list(result.table.columns[:3]) == ["point", *GRID]
+
+
+def test_results_and_sweeps_say_their_dollar_year(tmp_path):
+    """The tables' units read USD; which year's was only scenario.scenario.dollar_year."""
+    s = costx.load_scenario(_scenario(), dollar_year=2020)
+    result = costx.simulate(s, trials=50, seed=1)
+    assert result.dollar_year == 2020
+    assert costx.read_result(result.to_parquet(tmp_path / "r.parquet")).dollar_year == 2020
+    assert costx.sweep(s, {"effectors.sm2.rounds": [4, 8]}, trials=50).dollar_year == 2020

@@ -867,6 +867,12 @@ class AnalysisResult:
             "summary": self.describe(),
         }
 
+    def _repr_html_(self) -> str:
+        """The answer, as describe() writes it, in Jupyter (costx.notebook)."""
+        from costx.notebook import analysis_html  # lazy: only in Jupyter
+
+        return analysis_html(self)
+
     def __repr__(self) -> str:
         return (
             f"<AnalysisResult {self.kind} of {self.scenario.name!r}: {len(self.table)} rows, "
@@ -1832,6 +1838,11 @@ def _violation(r: Requirement, e: Estimate, z: float, level: str, met: bool = Tr
 def _value_lists(choices, what: str, values_of: str = "values") -> dict[str, list]:
     """``choices`` (path -> candidate values: a list, tuple, range, 1-D numpy array or
     pandas Series) as a dict of plain lists, or one InputError naming ``what``."""
+    if isinstance(choices, pd.DataFrame):  # not a Mapping: said, not "give a path"
+        raise InputError(
+            f"{what}: got a DataFrame; give a mapping of path to a list of {values_of} "
+            f"(every combination is taken), e.g. {{c: df[c].dropna().unique() for c in df}}"
+        )
     if not isinstance(choices, Mapping) or not choices:
         raise InputError(f"{what}: give at least one path with a list of {values_of}")
     out = {}

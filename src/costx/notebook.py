@@ -115,6 +115,23 @@ def sweep_html(sweep) -> str:
     return f"<div>{title}{_table(header, rows, right_from=1 + len(grid))}{more}{note}</div>"
 
 
+def analysis_html(result) -> str:
+    """An AnalysisResult: its answer as ``describe()`` writes it, and where the rest is."""
+    title = (
+        f"<b>{e(result.kind)}</b> of {e(result.scenario.name)}: {len(result.table):,} "
+        f"row{'' if len(result.table) == 1 else 's'}, "
+        f"{result.trials_simulated:,} trials simulated, seed {e(result.seed)}, costs in "
+        f"{e(result.dollar_year)} dollars"
+    )
+    answer = f"<div style='white-space:pre-wrap;margin:0.4em 0'>{e(result.describe())}</div>"
+    note = (
+        "<div style='color:#666;font-size:0.85em'>Every row with its intervals: "
+        "<code>.table</code>; the answer as data: <code>.answer</code>; figures: "
+        "<code>.plot</code>; the file: <code>.to_parquet(path)</code></div>"
+    )
+    return f"<div>{title}{answer}{note}</div>"
+
+
 def scenario_html(scenario) -> str:
     """A Scenario as a compact card."""
     s = scenario

@@ -91,6 +91,8 @@ class SimulationResult:
     n_trials : int
     moments : Moments
         Exact integer sums behind every summary statistic.
+    dollar_year : int
+        The constant dollars of every cost in the tables (``unit`` reads ``USD``).
     """
 
     def __init__(
@@ -112,6 +114,12 @@ class SimulationResult:
         self.elapsed_s = elapsed_s
         self._summary: pd.DataFrame | None = None
         self.precision: Precision | None = None  # set by simulate(..., precision=...)
+
+    @property
+    def dollar_year(self) -> int:
+        """The constant dollars of every cost in this result's tables (their unit reads
+        ``USD``): the scenario's ``dollar_year``."""
+        return self.scenario.scenario.dollar_year
 
     @property
     def trials(self) -> pd.DataFrame:

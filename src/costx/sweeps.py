@@ -191,8 +191,11 @@ def grid_size(grid) -> int:
 def python_grid(grid: Any) -> Any:
     """A grid given to :func:`sweep` in Python as a grid read from a sweep file: its paths
     must be text; a 1-D numpy array or pandas Series or Index of values is a list; numpy
-    scalars are Python's. Anything else is left as it is, for :func:`expand_grid`."""
+    scalars are Python's; a DataFrame is a list of cases, one a row (its columns the
+    paths). Anything else is left as it is, for :func:`expand_grid`."""
     hint = "give a dotted path such as effectors.sm2.rounds"
+    if isinstance(grid, pd.DataFrame):
+        grid = grid.to_dict("records")
     if isinstance(grid, Mapping):
         out: dict[str, Any] = {}
         for path, values in grid.items():
@@ -439,6 +442,8 @@ class SweepResult:
     scenarios : list[Scenario]
         The validated scenario of every point.
     seed, n_trials, baseline : int
+    dollar_year : int
+        The constant dollars of every cost in the tables (``unit`` reads ``USD``).
     """
 
     def __init__(
@@ -645,8 +650,11 @@ class SweepResult:
                 self.scenarios[i], self.scenarios[index], joints[i]
             ).reset_index()
             table = table.rename(columns={"mean": "diff"})
-            for k, v in point.items():
-                table.insert(0, k, [v] * len(table))
+            if i == index:  # the baseline against itself: the same trials, exactly 0
+                known = table["diff"].notna()
+                table.loc[known, ["diff", "ci95_low", "ci95_high", "std_error"]] = 0.0
+            for j, (k, v) in enumerate(point.items()):  # in the grid's order, as `table`
+                table.insert(j, k, [v] * len(table))
             table.insert(0, "point", i)
             frames.append(table)
         return pd.concat(frames, ignore_index=True)
@@ -676,6 +684,11 @@ class SweepResult:
                     return i
             raise InputError(f"{name}: no point with {_describe(key)}")
         raise InputError(f"{name}: a point index or its grid values, not {key!r}")
+
+    @property
+    def dollar_year(self) -> int:
+        """The constant dollars of every cost in this sweep's tables: its scenario's."""
+        return self.scenario.scenario.dollar_year
 
     @property
     def has_trials(self) -> bool:
