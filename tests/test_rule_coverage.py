@@ -500,6 +500,7 @@ def test_the_sweep_enumeration_finds_the_rules():
         assert f"sweep.{key}: must be {{}}" in rules
     assert "sweep: required table is missing" in rules
     assert "grid point {} ({}): {}: {}" in rules  # build_points names the point
+    assert "every grid point ({}): {}: {}" in rules and "grid points {}: {}: {}" in rules
     assert "{}: no {} named {} (names: {})" in rules  # set_path
     assert "sweep.baseline: no point {} (0 .. {})" in rules  # cli.validate_sweep
     assert len(rules) >= 24

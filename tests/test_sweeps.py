@@ -357,3 +357,18 @@ def test_results_and_sweeps_say_their_dollar_year(tmp_path):
     assert result.dollar_year == 2020
     assert costx.read_result(result.to_parquet(tmp_path / "r.parquet")).dollar_year == 2020
     assert costx.sweep(s, {"effectors.sm2.rounds": [4, 8]}, trials=50).dollar_year == 2020
+
+
+def test_a_problem_of_every_grid_point_is_reported_once():
+    """A mistyped grid path was reported once per point, with its list of allowed fields
+    (a 12-point grid: 12 identical lines); a problem of some points names them."""
+    with pytest.raises(ScenarioError) as err:
+        costx.sweep(_scenario(), {"effectors.sm2.round": list(range(1, 13))}, trials=10)
+    lines = str(err.value).splitlines()
+    assert (
+        len(lines) == 1 and "every grid point (12): effectors[0].round: unknown field" in lines[0]
+    )
+    with pytest.raises(ScenarioError) as err:
+        costx.sweep(_scenario(), {"effectors.sm2.rounds": [4, -1, -2, 6]}, trials=10)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2 and "grid point 2 (effectors.sm2.rounds=-2)" in lines[1]

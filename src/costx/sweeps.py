@@ -336,7 +336,9 @@ def build_points(scenario: Scenario, points: list[dict], source: str = "sweep") 
             )
         set_path(copy.deepcopy(base), path, value, f"grid[{path!r}]")
     out = []
-    problems = []
+    # Each problem once, with the points that have it: a mistyped path is in every point
+    # (12 points printed the same line 12 times).
+    found: dict[tuple, list[int]] = {}
     for i, point in enumerate(points):
         data = copy.deepcopy(base)
         label = f"grid point {i} ({_describe(point)})"
@@ -345,9 +347,23 @@ def build_points(scenario: Scenario, points: list[dict], source: str = "sweep") 
         try:
             out.append(scenario_from_mapping(data, label))
         except ScenarioError as err:
-            problems.extend(Problem(f"{label}: {p.path}", p.message, p.value, p.show_value)
-                            for p in err.problems)  # fmt: skip
-    if problems:
+            for p in err.problems:  # repr: a value may be a list (unhashable)
+                key = (p.path, p.message, repr(p.value), p.show_value)
+                found.setdefault(key, (p, []))[1].append(i)
+    if found:
+        problems = []
+        for p, where in found.values():
+            if len(where) == 1:
+                i = where[0]
+                problems.append(Problem(f"grid point {i} ({_describe(points[i])}): {p.path}",
+                                        p.message, p.value, p.show_value))  # fmt: skip
+            elif len(where) == len(points):
+                problems.append(Problem(f"every grid point ({len(points)}): {p.path}",
+                                        p.message, p.value, p.show_value))  # fmt: skip
+            else:
+                listed = ", ".join(str(i) for i in where)
+                problems.append(Problem(f"grid points {listed}: {p.path}",
+                                        p.message, p.value, p.show_value))  # fmt: skip
         raise ScenarioError(source, problems)
     # The grid sets explicit values, so each point's provenance is the base scenario's
     # with the grid's paths marked as such.
