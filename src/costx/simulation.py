@@ -123,7 +123,16 @@ class SimulationResult:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """One row per trial (only when simulated with ``keep_trials=True``)."""
+        """One row per trial (only when simulated with ``keep_trials=True``).
+
+        A column holds a trial's value; the summary's measure of the same name is its
+        mean, except where a per-trial value and its mean read differently: ``leaked``
+        (threats that leaked in the trial) gives the summary's ``leakers`` (its mean) and
+        ``p_any_leak`` (the share of trials with ``leaked > 0``); ``ship_lost`` (0 or 1)
+        gives ``p_ship_lost``; ``laser_available`` (salvos the laser could fire) gives
+        ``laser_available_<laser>`` (its share of salvos). Ratios (cost per kill, the
+        cost-exchange ratios) are ratios of the columns' means, not means of per-trial
+        ratios, and have no column."""
         if self._trials is None:
             raise InputError(
                 "this result kept no per-trial table (simulated with keep_trials=False); "
