@@ -958,3 +958,37 @@ def test_margin_figure_draws_no_interval_for_an_option_that_cannot_restore(mpl):
     widths = [np.ptp(s[:, 0]) for s in segments]
     assert segments and not any(np.isfinite(w) and w > 0 for w in widths)  # no whisker
     assert not [t for t in ax.texts if t.get_text().strip() == "open above"]
+
+
+def test_title_false_leaves_panels_untitled_but_the_dollar_year_on_the_axes(mpl, swept):
+    """From a Python walkthrough: panels drawn side by side (ax=) had two-line titles that
+    overlapped their neighbours'. title=False leaves the title out, title="..." sets one;
+    every panel that shows money still names the dollar year on an axis or colorbar."""
+    import matplotlib.figure
+    from matplotlib.text import Text
+
+    from costx.plotting import SimulationPlots, SweepPlots
+
+    data = mixed()
+    data["scenario"]["dollar_year"] = 2019
+    sim = costx.simulate(data, trials=200, seed=1, keep_trials=True)
+    s, w = SimulationPlots(sim), SweepPlots(swept)
+    x = w.grid_columns[0]
+    panels = {
+        "cost_per_kill": s.cost_per_kill, "defense_cost": s.defense_cost,
+        "total_cost": s.total_cost, "leakers_by_threat": s.leakers_by_threat, "leakers": s.leakers,
+        "sweep_cpk": lambda **k: w.measure("cost_per_kill_usd", x=x, **k),
+        "sweep_defense": lambda **k: w.defense_cost(x=x, **k),
+    }  # fmt: skip
+    for name, draw in panels.items():
+        fig = matplotlib.figure.Figure()
+        ax = draw(ax=fig.add_subplot(), title=False)
+        assert all(ax.get_title(loc=loc) == "" for loc in ("left", "center", "right")), name
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        if any("$" in t or "USD" in t for t in texts):
+            year = 2019 if name in ("cost_per_kill", "defense_cost", "total_cost") else (
+                swept.dollar_year)  # fmt: skip
+            assert any(str(year) in t for t in texts), name
+        assert draw(title="My panel").get_title(loc="left") == "My panel"
+    with pytest.raises(costx.errors.InputError, match="title: True, False or the title's text"):
+        s.cost_per_kill(title=1)

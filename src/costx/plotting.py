@@ -10,7 +10,9 @@ backend (and any notebook or GUI backend already chosen) is left alone and no fi
 registered with pyplot. Get the figure from the returned axes (``ax.figure``) to save or
 display it; in a notebook with the inline backend, ``ax.figure`` as the last expression
 shows it. To draw into pyplot-managed figures instead, pass ``ax=`` (for example from
-``plt.subplots()``).
+``plt.subplots()``); ``title=False`` leaves out a figure's title (two lines: its finding,
+then scenario, trials, seed and dollar year), which overlaps its neighbours' in a row of
+panels, and ``title="..."`` gives your own; the axis labels keep the dollar year.
 
 >>> from costx.plotting import SimulationPlots, plot_all  # doctest: +SKIP
 >>> ax = SimulationPlots(result).cost_per_kill()  # doctest: +SKIP
@@ -148,12 +150,24 @@ def _plain_text(*axes: Axes) -> None:
 
 def _plain(method: Callable) -> Callable:
     """A figure method whose returned axes (one or a pair) hold plain text only
-    (:func:`_plain_text`)."""
+    (:func:`_plain_text`), with its ``title=`` option: True (the default) the figure's own
+    title (its finding, then scenario, trials, seed and dollar year); False none, for
+    panels side by side in a figure of your own, whose titles would overlap (the axis
+    labels keep the dollar year); text: that title instead."""
 
     @functools.wraps(method)
-    def drawn(*args, **kwargs):
+    def drawn(*args, title: bool | str = True, **kwargs):
+        if not isinstance(title, bool | str):
+            raise InputError(f"title: True, False or the title's text, not {title!r}")
         out = method(*args, **kwargs)
-        _plain_text(*(out if isinstance(out, tuple) else (out,)))
+        axes = out if isinstance(out, tuple) else (out,)
+        if title is not True:
+            for ax in axes:
+                for loc in ("left", "center", "right"):
+                    ax.set_title("", loc=loc)
+            if title:
+                axes[0].set_title(title, fontsize=9, loc="left")
+        _plain_text(*axes)
         return out
 
     return drawn
